@@ -97,7 +97,10 @@ internal sealed class JsonSourceMap
             var bytesInLine = (int)(ex.BytePositionInLine ?? 0);
             var column = map.CharColumn(lineStart, Math.Min(lineStart + bytesInLine, utf8.Length));
             var path = frames.Count > 0 ? frames.Peek().Path : "$";
-            errors.Add(new PolicyValidationError(path, line, column, "Malformed JSON: " + TrimReaderMessage(ex.Message)));
+            var message = frames.Count >= PolicyLimits.MaxDepth
+                ? $"The document nests objects and arrays deeper than {PolicyLimits.MaxDepth} levels, the most accepted."
+                : "Malformed JSON: " + TrimReaderMessage(ex.Message);
+            errors.Add(new PolicyValidationError(path, line, column, message));
             return null;
         }
 
