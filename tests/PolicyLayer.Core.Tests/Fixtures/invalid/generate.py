@@ -63,6 +63,7 @@ cases = [
 ("classify-unknown-category", '{\n  "version": "1",\n  "classify": { "create_refund": §"money" }\n}\n', "$.classify.create_refund", "Expected a risk category"),
 ("schema-not-string", '{\n  "$schema": §1,\n  "version": "1"\n}\n', "$.$schema", "Expected a string"),
 ("too-deep", '{ "version": "1", "tools": { "a": { "deny_if": [ { "path": "args.x", "op": "eq", "value": ' + '['*59 + '§' + '['*11 + ']'*70 + ' } ] } } }', "$.tools.a.deny_if[0].value" + "[0]"*58, "deeper than 64 levels"),
+("lone-surrogate-value", '{\n  "version": "1",\n  "hide": [§"\\uD800"]\n}\n', "$.hide[0]", "half a surrogate pair"),
 ("unicode-column", '{\n  "version": "1",\n  "tools": { "café_tool": { "action": "deny", "reason": "non", "x": 1, "limits": [] }, "é": { "action": §"nope" } }\n}\n', "$.tools['é'].action", "Unknown action"),
 ]
 expected = {}
