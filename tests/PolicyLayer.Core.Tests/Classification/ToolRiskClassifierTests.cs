@@ -365,6 +365,18 @@ public class ToolRiskClassifierTests
     }
 
     [Test]
+    public void Classify_ReadmeExample_GivesTheEvidenceTheReadmeShows()
+    {
+        RiskProfile risk = Classify("delete_flow", "Delete a flow", new ToolAnnotations { ReadOnlyHint = true });
+
+        risk.ToString().Should().Be("Destructive, Critical");
+        risk.Evidence.Should().Equal(
+            "the name verb 'delete' says Destructive",
+            "the description's verb 'Delete' says Destructive",
+            "readOnlyHint=true claims Read, but the name verb 'delete' says Destructive; the riskier reading wins");
+    }
+
+    [Test]
     public void Classify_NullTool_Throws()
     {
         FluentActions.Invoking(() => ToolRiskClassifier.Default.Classify(null!)).Should().Throw<ArgumentNullException>();
