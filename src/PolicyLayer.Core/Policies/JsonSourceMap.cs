@@ -53,6 +53,12 @@ internal sealed class JsonSourceMap
                     case JsonTokenType.PropertyName:
                     {
                         var frame = frames.Peek();
+                        if (!IsWellFormedString(ref reader))
+                        {
+                            errors.Add(frame.Path, map.Position(offset), "The property name has an invalid escape: a \\u escape of half a surrogate pair.");
+                            return null;
+                        }
+
                         pendingKey = reader.GetString()!;
                         var path = JsonPath.Property(frame.Path, pendingKey);
                         if (!frame.Keys!.Add(pendingKey))
@@ -85,6 +91,12 @@ internal sealed class JsonSourceMap
                     {
                         var path = NextValuePath(frames, ref pendingKey);
                         map._valueOffsets.TryAdd(path, offset);
+                        if (reader.TokenType == JsonTokenType.String && !IsWellFormedString(ref reader))
+                        {
+                            errors.Add(path, map.Position(offset), "The string has an invalid escape: a \\u escape of half a surrogate pair. Write the whole pair, or the character itself.");
+                            return null;
+                        }
+
                         break;
                     }
                 }
@@ -97,7 +109,10 @@ internal sealed class JsonSourceMap
             var bytesInLine = (int)(ex.BytePositionInLine ?? 0);
             var column = map.CharColumn(lineStart, Math.Min(lineStart + bytesInLine, utf8.Length));
             var path = frames.Count > 0 ? frames.Peek().Path : "$";
-            errors.Add(new PolicyValidationError(path, line, column, "Malformed JSON: " + TrimReaderMessage(ex.Message)));
+            var message = frames.Count >= PolicyLimits.MaxDepth
+                ? $"The document nests objects and arrays deeper than {PolicyLimits.MaxDepth} levels, the most accepted."
+                : "Malformed JSON: " + TrimReaderMessage(ex.Message);
+            errors.Add(new PolicyValidationError(path, line, column, message));
             return null;
         }
 
@@ -152,6 +167,25 @@ internal sealed class JsonSourceMap
         }
 
         return JsonPath.Index(frame.Path, frame.NextIndex++);
+    }
+
+    // Utf8JsonReader accepts "\uD800" lexically but GetString throws on it; such text cannot become a .NET string.
+    private static bool IsWellFormedString(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return true;
+        }
+
+        try
+        {
+            _ = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static string TrimReaderMessage(string message)
