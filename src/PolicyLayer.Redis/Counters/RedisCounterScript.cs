@@ -26,8 +26,8 @@ internal static class RedisCounterScript
     /// <summary>The SHA1 digest as the hexadecimal string Redis shows.</summary>
     public static string Sha1Hex { get; } = Convert.ToHexStringLower(Sha1);
 
-    /// <summary>The key of the reservation id sequence.</summary>
-    public static RedisKey SequenceKey(string prefix) => "{" + prefix + "}:id";
+    /// <summary>The key of the store's state: the reservation id sequence and the latest time decided at.</summary>
+    public static RedisKey StateKey(string prefix) => "{" + prefix + "}:state";
 
     /// <summary>
     /// The key of a counter's entries (<paramref name="kind"/> 'z') or total ('n'): the prefix's hash tag, the kind,

@@ -19,7 +19,7 @@ public sealed class RedisCounterStore : CounterStore
     private readonly IConnectionMultiplexer _connection;
     private readonly int _database;
     private readonly string _prefix;
-    private readonly RedisKey _sequenceKey;
+    private readonly RedisKey _stateKey;
     private readonly bool _serverClock;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _timeout;
@@ -54,7 +54,7 @@ public sealed class RedisCounterStore : CounterStore
         _connection = connection;
         _database = options.Database;
         _prefix = options.KeyPrefix;
-        _sequenceKey = RedisCounterScript.SequenceKey(_prefix);
+        _stateKey = RedisCounterScript.StateKey(_prefix);
         _serverClock = options.Clock == RedisClock.Server;
         _timeProvider = options.TimeProvider;
         _timeout = options.Timeout;
@@ -115,7 +115,7 @@ public sealed class RedisCounterStore : CounterStore
 
         var keys = new RedisKey[1 + (2 * count)];
         var args = new RedisValue[3 + count];
-        keys[0] = _sequenceKey;
+        keys[0] = _stateKey;
         args[0] = RedisCounterScript.Release;
         args[1] = RedisValue.EmptyString;
         args[2] = _slackMilliseconds;
@@ -149,7 +149,7 @@ public sealed class RedisCounterStore : CounterStore
     {
         var keys = new RedisKey[1 + (2 * requests.Length)];
         var args = new RedisValue[3 + (3 * requests.Length)];
-        keys[0] = _sequenceKey;
+        keys[0] = _stateKey;
         args[0] = operation;
         args[1] = _serverClock ? RedisValue.EmptyString : (RedisValue)UnixMicroseconds(_timeProvider.GetUtcNow());
         args[2] = _slackMilliseconds;

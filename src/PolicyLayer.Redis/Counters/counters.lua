@@ -5,7 +5,8 @@
 --   total   (string):     the sum of the amounts of the entries, so that a check costs O(log n) and not O(n)
 -- An entry at time t counts in the window of every instant now with t > now - window.
 --
--- KEYS[1] = the reservation id sequence; KEYS[2i], KEYS[2i+1] = entries and total of counter i.
+-- KEYS[1] = the store's state (hash): 'seq' the last reservation id, 'now' the latest time any call decided at.
+-- KEYS[2i], KEYS[2i+1] = entries and total of counter i.
 -- ARGV[1] = 'r' reserve all or none | 'b' read budgets | 'x' release
 -- ARGV[2] = now in microseconds since the Unix epoch, or '' to take the server's TIME
 -- ARGV[3] = how many milliseconds a counter's keys outlive its newest entry's window
@@ -53,6 +54,15 @@ if ARGV[2] == '' then
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 else
   now = tonumber(ARGV[2])
+end
+-- Time never runs backwards for the counters: a clock that steps back (or an instance whose clock lags, with
+-- RedisClock.TimeProvider) decides at the latest time seen, so entries another call already dropped stay dropped
+-- for everyone and no window can ever hold more than max.
+local latest = tonumber(redis.call('HGET', KEYS[1], 'now'))
+if latest ~= nil and latest > now then
+  now = latest
+else
+  redis.call('HSET', KEYS[1], 'now', fmt(now))
 end
 local slack = tonumber(ARGV[3])
 
@@ -140,7 +150,7 @@ for i = 1, n do
 end
 
 if op == 'r' and result[1] == -1 then
-  local id = redis.call('INCR', KEYS[1])
+  local id = redis.call('HINCRBY', KEYS[1], 'seq', 1)
   result[2] = id
   for i = 1, n do
     local amount = amounts[i]
