@@ -32,7 +32,11 @@ public readonly struct CounterBudget
     /// <summary>The units still free in the current window.</summary>
     public long Remaining { get; }
 
-    /// <summary>How long until the amount asked for fits in the window; <see cref="TimeSpan.Zero"/> when it fits now.</summary>
+    /// <summary>
+    /// How long until the amount asked for fits in the window, if nothing else is reserved meanwhile;
+    /// <see cref="TimeSpan.Zero"/> when it fits now; <see cref="TimeSpan.MaxValue"/> when it never can
+    /// (the amount exceeds <see cref="CounterDefinition.Max"/>).
+    /// </summary>
     public TimeSpan RetryAfter { get; }
 
     /// <summary>The store's id of the reservation; meaningful to the store that made it.</summary>

@@ -26,7 +26,11 @@ public sealed class CounterDefinition : IEquatable<CounterDefinition>
         Max = max;
         Window = window;
         Scope = scope;
+        _hashCode = HashCode.Combine(name, max, window, scope);
     }
+
+    // Stores look a definition up on every call; its fields never change, so neither does its hash.
+    private readonly int _hashCode;
 
     /// <summary>The counter's name in the policy.</summary>
     public string Name { get; }
@@ -46,13 +50,13 @@ public sealed class CounterDefinition : IEquatable<CounterDefinition>
     /// <summary>Whether two definitions describe the same budget (name, max, window and scope).</summary>
     /// <param name="other">The other definition.</param>
     public bool Equals(CounterDefinition? other) =>
-        other is not null && Name == other.Name && Max == other.Max && Window == other.Window && Scope == other.Scope;
+        ReferenceEquals(this, other) || (other is not null && _hashCode == other._hashCode && Name == other.Name && Max == other.Max && Window == other.Window && Scope == other.Scope);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as CounterDefinition);
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(Name, Max, Window, Scope);
+    public override int GetHashCode() => _hashCode;
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} ({Max} per {Window}, per {Scope})";

@@ -24,7 +24,10 @@ public readonly struct CounterReservationResult
     /// <summary>Whether every counter took its units.</summary>
     public bool IsAcquired => BlockedIndex < 0;
 
-    /// <summary>The index of the counter that refused, or -1 when the reservation succeeded.</summary>
+    /// <summary>
+    /// The index of the counter that refused, or -1 when the reservation succeeded. When several
+    /// counters had no room, the one that frees up last (the longest <see cref="RetryAfter"/>).
+    /// </summary>
     public int BlockedIndex { get; }
 
     /// <summary>How long until the refusing counter has room; zero when acquired.</summary>

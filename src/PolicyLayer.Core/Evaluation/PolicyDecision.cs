@@ -94,6 +94,10 @@ public readonly struct PolicyDecision
             : _store!.ReleaseAsync(_all.AsMemory(0, _counterCount), cancellationToken);
     }
 
+    /// <summary>This decision as shadow mode reports it: allowed, with the outcome the policy would have enforced.</summary>
+    internal PolicyDecision AsShadowed() =>
+        new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, _store, _first, _all, _counterCount, isShadowed: true, shadowedOutcome: Outcome);
+
     /// <inheritdoc />
     public override string ToString() =>
         RetryAfter is { } retry

@@ -1,35 +1,559 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PolicyLayer.Evaluation;
+using PolicyLayer.Policies;
+
 namespace PolicyLayer;
 
 /// <summary>
 /// Decides every tool call against a <see cref="PolicyDocument"/>: allowed, denied, or approval required,
 /// with the rule that decided. Safe to use from many threads; one evaluator serves a whole server.
 /// </summary>
-public sealed class PolicyEvaluator
+/// <remarks>
+/// Precedence: a <c>hide</c> match refuses; else the tool's exact rule; else its most specific glob rule;
+/// else the rule of its risk category; else the document's <c>default</c>. A call that goes ahead reserves
+/// its units in every counter its rule and <c>all_tools</c> name, all or none. Any failure inside evaluation
+/// refuses the call (fail closed).
+/// </remarks>
+public sealed partial class PolicyEvaluator : IDisposable
 {
+    private readonly TimeProvider _time;
+    private readonly CounterStore _store;
+    private readonly InMemoryCounterStore? _ownedStore;
+    private readonly ToolRiskClassifier _classifier;
+    private readonly CounterStoreFailureMode _failureMode;
+    private readonly bool _shadowMode;
+    private readonly ILogger _logger;
+    private volatile EvaluatorState _state;
+
     /// <summary>Creates an evaluator for <paramref name="policy"/>.</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="options">The evaluator's options; defaults when <see langword="null"/>.</param>
     public PolicyEvaluator(PolicyDocument policy, PolicyEvaluatorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        Policy = policy;
-        _ = options;
+        options ??= new PolicyEvaluatorOptions();
+        _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
+        _classifier = options.Classifier ?? throw new ArgumentException("Classifier must not be null.", nameof(options));
+        if (!Enum.IsDefined(options.CounterStoreFailureMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.CounterStoreFailureMode, "Unknown CounterStoreFailureMode.");
+        }
+
+        _failureMode = options.CounterStoreFailureMode;
+        _shadowMode = options.ShadowMode;
+        _logger = options.LoggerFactory?.CreateLogger("PolicyLayer.PolicyEvaluator") ?? NullLogger.Instance;
+        if (options.CounterStore is { } store)
+        {
+            _store = store;
+        }
+        else
+        {
+            var owned = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = _time });
+            _store = owned;
+            _ownedStore = owned;
+        }
+
+        _state = new EvaluatorState(policy, _classifier, _time);
     }
 
     /// <summary>The policy in force.</summary>
-    public PolicyDocument Policy { get; private set; }
+    public PolicyDocument Policy => _state.Document;
+
+    /// <summary>The counter store the evaluator reserves in.</summary>
+    public CounterStore CounterStore => _store;
+
+    /// <summary>
+    /// Puts <paramref name="policy"/> in force atomically. Calls already being evaluated finish under the
+    /// old policy. Counters are kept by name: a counter whose definition did not change keeps its units.
+    /// </summary>
+    /// <param name="policy">The new policy.</param>
+    public void UpdatePolicy(PolicyDocument policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var previous = Interlocked.Exchange(ref _state, new EvaluatorState(policy, _classifier, _time));
+
+        // The old state's caches may still serve calls in flight; they are small and collected with it.
+        GC.KeepAlive(previous);
+    }
 
     /// <summary>Decides one call. Never throws for a failure inside evaluation: that refuses the call (fail closed).</summary>
     /// <param name="call">The call.</param>
     /// <param name="cancellationToken">Cancels the decision.</param>
+    /// <returns>The decision; when allowed, it may hold units in counters (see <see cref="PolicyDecision.ReleaseAsync"/>).</returns>
     public ValueTask<PolicyDecision> EvaluateAsync(ToolCall call, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var started = _time.GetTimestamp();
+        var state = _state;
+        try
+        {
+            var pending = Decide(state, call, cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return new ValueTask<PolicyDecision>(Finish(call, pending.Result, started));
+            }
+
+            return AwaitDecision(pending, call, started);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new ValueTask<PolicyDecision>(Finish(call, Failed(ex, null), started));
+        }
+    }
 
     /// <summary>Whether a tools/list response should show <paramref name="tool"/>: false for hidden tools and tools the policy denies outright.</summary>
     /// <param name="tool">The tool's descriptor.</param>
-    public bool IsListed(ToolDescriptor tool) => throw new NotImplementedException();
+    public bool IsListed(ToolDescriptor tool)
+    {
+        ArgumentNullException.ThrowIfNull(tool);
+        var state = _state;
+        var resolution = state.Resolve(tool.Name);
+        if (resolution.Hidden)
+        {
+            return false;
+        }
+
+        var rule = state.RuleFor(resolution, state.GetRisk(resolution, tool));
+        return rule is null ? state.Policy.DefaultAction != PolicyAction.Deny : !rule.DeniesOutright;
+    }
 
     /// <summary>The risk of <paramref name="tool"/>: the policy's <c>classify</c> section, else the classifier. Cached per distinct tool.</summary>
     /// <param name="tool">The tool's descriptor.</param>
-    public RiskProfile Classify(ToolDescriptor tool) => throw new NotImplementedException();
+    public RiskProfile Classify(ToolDescriptor tool)
+    {
+        ArgumentNullException.ThrowIfNull(tool);
+        var state = _state;
+        return state.GetRisk(state.Resolve(tool.Name), tool);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _state.Dispose();
+        _ownedStore?.Dispose();
+    }
+
+    private async ValueTask<PolicyDecision> AwaitDecision(ValueTask<PolicyDecision> pending, ToolCall call, long started)
+    {
+        PolicyDecision decision;
+        try
+        {
+            decision = await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            decision = Failed(ex, null);
+        }
+
+        return Finish(call, decision, started);
+    }
+
+    private PolicyDecision Finish(ToolCall call, PolicyDecision decision, long started)
+    {
+        if (_shadowMode)
+        {
+            decision = decision.AsShadowed();
+        }
+
+        OnDecided(call, decision, _time.GetElapsedTime(started));
+        return decision;
+    }
+
+    /// <summary>Hook for logging, metrics and traces of every decision.</summary>
+    partial void OnDecided(ToolCall call, in PolicyDecision decision, TimeSpan elapsed);
+
+    private ValueTask<PolicyDecision> Decide(EvaluatorState state, ToolCall call, CancellationToken cancellationToken)
+    {
+        var resolution = state.Resolve(call.ToolName);
+        var risk = state.GetRisk(resolution, call.Tool);
+        if (resolution.Hidden)
+        {
+            return new(Refuse(PolicyOutcome.Deny, $"Tool '{call.ToolName}' is hidden by the policy.", RuleIds.Hidden, risk));
+        }
+
+        var policy = state.Policy;
+        var rule = state.RuleFor(resolution, risk);
+        if (rule is null)
+        {
+            return policy.DefaultAction switch
+            {
+                PolicyAction.Deny => new(Refuse(
+                    PolicyOutcome.Deny,
+                    $"Tool '{call.ToolName}' is not allowed: no rule matches it and the policy's default is deny.",
+                    RuleIds.Default,
+                    risk)),
+                PolicyAction.RequireApproval when !call.IsApproved =>
+                    HoldForApproval(call, policy, null, $"Tool '{call.ToolName}' needs approval: no rule matches it and the policy's default is require_approval.", RuleIds.Default, risk, cancellationToken),
+                _ => Count(call, policy, null, RuleIds.Default, risk, cancellationToken),
+            };
+        }
+
+        if (rule.Action == PolicyAction.Deny)
+        {
+            return new(Refuse(PolicyOutcome.Deny, rule.Reason ?? $"Tool '{call.ToolName}' is denied by the policy ({rule.Pointer}).", rule.Pointer, risk));
+        }
+
+        foreach (var condition in rule.Require)
+        {
+            if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.True)
+            {
+                return new(Refuse(PolicyOutcome.Deny, condition.Reason ?? rule.Reason ?? $"Refused: the policy requires {condition.Text}.", condition.Pointer, risk));
+            }
+        }
+
+        foreach (var condition in rule.DenyIf)
+        {
+            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
+            if (result != ConditionResult.False)
+            {
+                var because = result == ConditionResult.True
+                    ? $"Refused: {condition.Text}."
+                    : $"Refused: {condition.Path.Text} is missing or not of the type {condition.Text} needs.";
+                return new(Refuse(PolicyOutcome.Deny, condition.Reason ?? rule.Reason ?? because, condition.Pointer, risk));
+            }
+        }
+
+        if (!call.IsApproved)
+        {
+            if (rule.Action == PolicyAction.RequireApproval)
+            {
+                return HoldForApproval(call, policy, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken);
+            }
+
+            foreach (var condition in rule.RequireApprovalIf)
+            {
+                if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.False)
+                {
+                    return HoldForApproval(call, policy, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken);
+                }
+            }
+        }
+
+        return Count(call, policy, rule, rule.Pointer, risk, cancellationToken);
+    }
+
+    /// <summary>Approval is asked only when the limits would let the call through now: a person is not asked for a call that would be refused anyway.</summary>
+    private ValueTask<PolicyDecision> HoldForApproval(
+        ToolCall call, CompiledPolicy policy, CompiledRule? rule, string reason, string ruleId, RiskProfile risk, CancellationToken cancellationToken)
+    {
+        var pending = Reserve(call, policy, rule, ruleId, risk, reserve: false, cancellationToken);
+        if (pending.IsCompletedSuccessfully)
+        {
+            return new(ToApproval(pending.Result));
+        }
+
+        return AwaitApproval(pending);
+
+        async ValueTask<PolicyDecision> AwaitApproval(ValueTask<PolicyDecision> peek) => ToApproval(await peek.ConfigureAwait(false));
+
+        PolicyDecision ToApproval(PolicyDecision peeked) =>
+            peeked.Outcome == PolicyOutcome.Deny ? peeked : Refuse(PolicyOutcome.RequireApproval, reason, ruleId, risk);
+    }
+
+    private ValueTask<PolicyDecision> Count(ToolCall call, CompiledPolicy policy, CompiledRule? rule, string ruleId, RiskProfile risk, CancellationToken cancellationToken) =>
+        Reserve(call, policy, rule, ruleId, risk, reserve: true, cancellationToken);
+
+    /// <summary>Builds the call's counter requests (its rule's limits and all_tools'), then reserves them, or only reads them when <paramref name="reserve"/> is false.</summary>
+    private ValueTask<PolicyDecision> Reserve(
+        ToolCall call, CompiledPolicy policy, CompiledRule? rule, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
+    {
+        var ruleLimits = rule?.Limits ?? [];
+        var allLimits = policy.AllToolsLimits;
+        var total = ruleLimits.Length + allLimits.Length;
+        if (total == 0)
+        {
+            return new(Allowed(ruleId, risk));
+        }
+
+        var requests = ArrayPool<CounterRequest>.Shared.Rent(total);
+        var limitOf = ArrayPool<CompiledLimit>.Shared.Rent(total);
+        var count = 0;
+        try
+        {
+            for (var i = 0; i < total; i++)
+            {
+                var limit = i < ruleLimits.Length ? ruleLimits[i] : allLimits[i - ruleLimits.Length];
+                var counter = limit.Counter;
+                var scopeKey = call.Caller.GetScopeKey(counter.Scope);
+                if (scopeKey is null)
+                {
+                    return new(Refuse(
+                        PolicyOutcome.Deny,
+                        $"Refused: limit {limit.Pointer} counts per {ScopeName(counter.Scope)}, and the caller has no {ScopeName(counter.Scope)} id. Calls are never counted in a bucket shared with strangers.",
+                        limit.Pointer,
+                        risk));
+                }
+
+                long amount = 1;
+                if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount, out var problem))
+                {
+                    return new(Refuse(PolicyOutcome.Deny, $"Refused: {limit.Pointer} counts {amountPath.Text}, which {problem}.", limit.Pointer, risk));
+                }
+
+                // A counter named by both the rule and all_tools counts once per call, with the larger amount.
+                var existing = IndexOf(requests, count, counter);
+                if (existing >= 0)
+                {
+                    if (amount > requests[existing].Amount)
+                    {
+                        requests[existing] = new CounterRequest(counter, scopeKey, amount);
+                        limitOf[existing] = limit;
+                    }
+
+                    continue;
+                }
+
+                requests[count] = new CounterRequest(counter, scopeKey, amount);
+                limitOf[count] = limit;
+                count++;
+            }
+        }
+        catch
+        {
+            Return(requests, limitOf, count);
+            throw;
+        }
+
+        var budgets = ArrayPool<CounterBudget>.Shared.Rent(count);
+        var work = new ReservationWork(requests, limitOf, budgets, count, ruleId, risk, reserve);
+        ValueTask<CounterReservationResult> pending;
+        try
+        {
+            pending = reserve
+                ? _store.TryReserveAsync(requests.AsMemory(0, count), budgets.AsMemory(0, count), cancellationToken)
+                : Peek(requests.AsMemory(0, count), budgets.AsMemory(0, count), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var failed = StoreFailed(ex, work);
+            work.Return();
+            return new(failed);
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            var decision = Complete(work, pending.Result);
+            work.Return();
+            return new(decision);
+        }
+
+        return AwaitReservation(pending, work);
+    }
+
+    private async ValueTask<CounterReservationResult> Peek(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken)
+    {
+        await _store.GetBudgetsAsync(requests, budgets, cancellationToken).ConfigureAwait(false);
+        var span = budgets.Span;
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i].RetryAfter > TimeSpan.Zero)
+            {
+                return CounterReservationResult.Blocked(i, span[i].RetryAfter);
+            }
+        }
+
+        return CounterReservationResult.Acquired;
+    }
+
+    private async ValueTask<PolicyDecision> AwaitReservation(ValueTask<CounterReservationResult> pending, ReservationWork work)
+    {
+        try
+        {
+            return Complete(work, await pending.ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return StoreFailed(ex, work);
+        }
+        finally
+        {
+            work.Return();
+        }
+    }
+
+    private PolicyDecision Complete(ReservationWork work, CounterReservationResult result)
+    {
+        var count = work.Count;
+        var budgets = work.Budgets;
+        if (!result.IsAcquired)
+        {
+            var blocked = work.Requests[result.BlockedIndex];
+            var limit = work.Limits[result.BlockedIndex];
+            var counter = blocked.Counter;
+            var reason = blocked.Amount > counter.Max
+                ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
+                : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
+            return new PolicyDecision(
+                PolicyOutcome.Deny,
+                reason,
+                limit.Pointer,
+                work.Risk,
+                retryAfter: blocked.Amount > counter.Max ? null : result.RetryAfter,
+                store: null,
+                first: budgets[0],
+                all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
+                counterCount: count);
+        }
+
+        return new PolicyDecision(
+            PolicyOutcome.Allow,
+            AllowedReason(work.RuleId),
+            work.RuleId,
+            work.Risk,
+            store: work.Reserve ? _store : null,
+            first: budgets[0],
+            all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
+            counterCount: count);
+    }
+
+    private PolicyDecision StoreFailed(Exception ex, ReservationWork work)
+    {
+        if (_failureMode == CounterStoreFailureMode.FailOpen)
+        {
+            LogFailOpen(_logger, ex, work.RuleId);
+            return new PolicyDecision(
+                PolicyOutcome.Allow,
+                $"Allowed uncounted: the counter store failed ({ex.GetType().Name}) and the host chose fail-open.",
+                work.RuleId,
+                work.Risk);
+        }
+
+        return Failed(ex, work.Risk, "The counter store failed");
+    }
+
+    private PolicyDecision Failed(Exception ex, RiskProfile? risk, string what = "Policy evaluation failed")
+    {
+        LogEvaluationFailed(_logger, ex, what);
+        return new PolicyDecision(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk);
+    }
+
+    private static bool TryGetAmount(ToolCall call, ArgumentPath path, out long amount, out string? problem)
+    {
+        amount = 0;
+        if (!path.TryResolve(call.Arguments, out var value))
+        {
+            problem = "is missing";
+            return false;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || double.IsNaN(number) || double.IsInfinity(number))
+        {
+            problem = "is not a number";
+            return false;
+        }
+
+        if (number < 0)
+        {
+            problem = "is negative";
+            return false;
+        }
+
+        if (number > PolicyLimits.MaxUnits)
+        {
+            problem = "is too large to count";
+            return false;
+        }
+
+        // A fractional amount counts as the next whole unit: a cap is never exceeded by rounding.
+        amount = value.TryGetInt64(out var whole) ? whole : (long)Math.Ceiling(number);
+        problem = null;
+        return true;
+    }
+
+    private static int IndexOf(CounterRequest[] requests, int count, CounterDefinition counter)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (ReferenceEquals(requests[i].Counter, counter))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static void Return(CounterRequest[] requests, CompiledLimit[] limits, int count)
+    {
+        requests.AsSpan(0, count).Clear();
+        limits.AsSpan(0, count).Clear();
+        ArrayPool<CounterRequest>.Shared.Return(requests);
+        ArrayPool<CompiledLimit>.Shared.Return(limits);
+    }
+
+    private static PolicyDecision Refuse(PolicyOutcome outcome, string reason, string ruleId, RiskProfile risk) =>
+        new(outcome, reason, ruleId, risk);
+
+    private static PolicyDecision Allowed(string ruleId, RiskProfile risk) => new(PolicyOutcome.Allow, AllowedReason(ruleId), ruleId, risk);
+
+    private static readonly ConditionalWeakTable<string, string> AllowedReasons = new();
+
+    // Cached per rule, so that an allowed call allocates no text.
+    private static string AllowedReason(string ruleId) =>
+        AllowedReasons.GetValue(ruleId, static id => id == RuleIds.Default ? "Allowed by the policy's default." : $"Allowed by {id}.");
+
+    private static string ScopeName(CounterScope scope) => scope switch
+    {
+        CounterScope.Grant => "grant",
+        CounterScope.Session => "session",
+        CounterScope.Agent => "agent",
+        CounterScope.User => "user",
+        _ => "global",
+    };
+
+    private static string FormatRetry(TimeSpan retry) =>
+        retry.TotalSeconds >= 1
+            ? retry.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s"
+            : retry.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + " ms";
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "{What}; the call is refused (fail closed).")]
+    private static partial void LogEvaluationFailed(ILogger logger, Exception exception, string what);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The counter store failed; a call under {RuleId} goes ahead uncounted because the host chose fail-open.")]
+    private static partial void LogFailOpen(ILogger logger, Exception exception, string ruleId);
+
+    /// <summary>The pooled buffers and context of one reservation, returned once it completes.</summary>
+    private sealed class ReservationWork(
+        CounterRequest[] requests, CompiledLimit[] limits, CounterBudget[] budgets, int count, string ruleId, RiskProfile risk, bool reserve)
+    {
+        public CounterRequest[] Requests { get; } = requests;
+
+        public CompiledLimit[] Limits { get; } = limits;
+
+        public CounterBudget[] Budgets { get; } = budgets;
+
+        public int Count { get; } = count;
+
+        public string RuleId { get; } = ruleId;
+
+        public RiskProfile Risk { get; } = risk;
+
+        public bool Reserve { get; } = reserve;
+
+        public void Return()
+        {
+            PolicyEvaluator.Return(Requests, Limits, Count);
+            Budgets.AsSpan(0, Count).Clear();
+            ArrayPool<CounterBudget>.Shared.Return(Budgets);
+        }
+    }
+}
+
+/// <summary>The rule ids that are not JSON Pointers.</summary>
+public static class RuleIds
+{
+    /// <summary>No rule matched; the document's <c>default</c> decided.</summary>
+    public const string Default = "(default)";
+
+    /// <summary>The tool is hidden by the document's <c>hide</c> list.</summary>
+    public const string Hidden = "(hidden)";
+
+    /// <summary>Evaluation failed (or the counter store did) and the call was refused.</summary>
+    public const string Error = "(error)";
 }

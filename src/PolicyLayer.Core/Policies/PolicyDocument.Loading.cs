@@ -1,26 +1,174 @@
+using System.Collections.Frozen;
+using System.Text;
+using System.Text.Json;
+using PolicyLayer.Policies;
+
 namespace PolicyLayer;
 
 public sealed partial class PolicyDocument
 {
+    // One reader per schema version, side by side: a new version is a new reader, never an edit of an old one.
+    private static readonly FrozenDictionary<string, IPolicyReader> Readers =
+        new IPolicyReader[] { new PolicyReaderV1() }.ToFrozenDictionary(r => r.Version, StringComparer.Ordinal);
+
     /// <summary>The schema versions this library reads.</summary>
-    public static IReadOnlyList<string> SupportedVersions { get; } = ["1"];
+    public static IReadOnlyList<string> SupportedVersions { get; } = [.. Readers.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>The largest document accepted, in bytes (4 MiB).</summary>
+    public static int MaxDocumentBytes => PolicyLimits.MaxBytes;
+
+    /// <summary>The deepest nesting of objects and arrays accepted (64).</summary>
+    public static int MaxDocumentDepth => PolicyLimits.MaxDepth;
 
     /// <summary>Parses a policy document from JSON text.</summary>
     /// <param name="json">The document.</param>
     /// <param name="sourcePath">The file it came from, for error messages; optional.</param>
     /// <exception cref="PolicyValidationException">The document is invalid; every error is reported.</exception>
-    public static PolicyDocument Parse(string json, string? sourcePath = null) => throw new NotImplementedException();
+    public static PolicyDocument Parse(string json, string? sourcePath = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return Parse(Encoding.UTF8.GetBytes(json), sourcePath);
+    }
+
+    /// <summary>Parses a policy document from UTF-8 JSON.</summary>
+    /// <param name="utf8Json">The document's bytes; a UTF-8 byte order mark is skipped.</param>
+    /// <param name="sourcePath">The file it came from, for error messages; optional.</param>
+    /// <exception cref="PolicyValidationException">The document is invalid; every error is reported.</exception>
+    public static PolicyDocument Parse(ReadOnlySpan<byte> utf8Json, string? sourcePath = null)
+    {
+        if (utf8Json.StartsWith("\uFEFF"u8))
+        {
+            utf8Json = utf8Json[3..];
+        }
+
+        var errors = new PolicyErrorList();
+        if (utf8Json.Length > PolicyLimits.MaxBytes)
+        {
+            errors.Add(new PolicyValidationError("$", 1, 1, $"The document is {utf8Json.Length} bytes; the largest accepted is {PolicyLimits.MaxBytes} bytes (4 MiB)."));
+            throw new PolicyValidationException(errors.Errors, sourcePath);
+        }
+
+        var bytes = utf8Json.ToArray();
+        var compiled = Compile(bytes, errors);
+        if (compiled is null)
+        {
+            throw new PolicyValidationException(errors.Sorted(), sourcePath);
+        }
+
+        return new PolicyDocument(compiled, sourcePath);
+    }
 
     /// <summary>Loads a policy document from a file.</summary>
     /// <param name="path">The file's path.</param>
     /// <exception cref="PolicyValidationException">The document is invalid; every error is reported.</exception>
-    public static PolicyDocument Load(string path) => throw new NotImplementedException();
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static PolicyDocument Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var stream = OpenForRead(path);
+        return Parse(ReadAll(stream), path);
+    }
+
+    /// <summary>Loads a policy document from a file without blocking a thread on I/O.</summary>
+    /// <param name="path">The file's path.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <exception cref="PolicyValidationException">The document is invalid; every error is reported.</exception>
+    public static async Task<PolicyDocument> LoadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var stream = OpenForRead(path);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await LoadAsync(stream, path, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Loads a policy document from a stream of UTF-8 JSON.</summary>
     /// <param name="stream">The stream; read to its end, not closed.</param>
     /// <param name="sourcePath">The file it came from, for error messages; optional.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <exception cref="PolicyValidationException">The document is invalid; every error is reported.</exception>
-    public static Task<PolicyDocument> LoadAsync(Stream stream, string? sourcePath = null, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    public static async Task<PolicyDocument> LoadAsync(Stream stream, string? sourcePath = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > PolicyLimits.MaxBytes + 3)
+            {
+                break; // Parse reports the size; no need to read a huge stream to its end.
+            }
+        }
+
+        return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourcePath);
+    }
+
+    /// <summary>The JSON Schema of the policy format, for editors and tools.</summary>
+    public static string GetJsonSchema()
+    {
+        using var stream = typeof(PolicyDocument).Assembly.GetManifestResourceStream("PolicyLayer.policy.schema.json")
+            ?? throw new InvalidOperationException("The policy JSON Schema is missing from the assembly.");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    private static CompiledPolicy? Compile(byte[] bytes, PolicyErrorList errors)
+    {
+        var map = JsonSourceMap.Scan(bytes, errors);
+        if (map is null)
+        {
+            return null;
+        }
+
+        errors.Map = map;
+        using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.AtValue("$", $"Expected a policy object such as {{ \"version\": \"1\", \"tools\": {{ }} }}, found {PolicyReaderV1.Describe(root)}.");
+            return null;
+        }
+
+        var supported = string.Join(", ", SupportedVersions.Select(v => $"\"{v}\""));
+        if (!root.TryGetProperty("version", out var version))
+        {
+            errors.AtValue("$", $"Missing \"version\". Supported versions: {supported}.");
+            return null;
+        }
+
+        if (version.ValueKind != JsonValueKind.String)
+        {
+            errors.AtValue("$.version", $"Expected the version as a string, such as \"1\", found {PolicyReaderV1.Describe(version)}. Supported versions: {supported}.");
+            return null;
+        }
+
+        if (!Readers.TryGetValue(version.GetString()!, out var reader))
+        {
+            errors.AtValue("$.version", $"Unknown version \"{version.GetString()}\". Supported versions: {supported}.");
+            return null;
+        }
+
+        var compiled = reader.Read(root, errors);
+        return errors.Count == 0 ? compiled : null;
+    }
+
+    private static FileStream OpenForRead(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, useAsync: true);
+
+    private static byte[] ReadAll(FileStream stream)
+    {
+        if (stream.Length > PolicyLimits.MaxBytes + 3)
+        {
+            var head = new byte[PolicyLimits.MaxBytes + 4];
+            stream.ReadExactly(head);
+            return head;
+        }
+
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
 }

@@ -1,3 +1,5 @@
+using PolicyLayer.Policies;
+
 namespace PolicyLayer;
 
 /// <summary>
@@ -6,15 +8,27 @@ namespace PolicyLayer;
 /// </summary>
 public sealed partial class PolicyDocument
 {
+    private PolicyDocument(CompiledPolicy compiled, string? sourcePath)
+    {
+        Compiled = compiled;
+        SourcePath = sourcePath;
+    }
+
     /// <summary>The document's schema version, such as <c>"1"</c>.</summary>
-    public string Version { get; private init; } = "1";
+    public string Version => Compiled.Version;
 
     /// <summary>The file the document was loaded from, or <see langword="null"/> when parsed from text.</summary>
-    public string? SourcePath { get; private init; }
+    public string? SourcePath { get; }
 
     /// <summary>The action for a tool that no rule matches.</summary>
-    public PolicyAction Default { get; private init; }
+    public PolicyAction Default => Compiled.DefaultAction;
 
-    /// <summary>Every counter the document defines, each once.</summary>
-    public IReadOnlyList<CounterDefinition> Counters { get; private init; } = [];
+    /// <summary>Every counter the document defines, each once, in document order.</summary>
+    public IReadOnlyList<CounterDefinition> Counters => Compiled.Counters;
+
+    internal CompiledPolicy Compiled { get; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"policy v{Version}{(SourcePath is null ? "" : " from " + SourcePath)}: {Compiled.RuleCount} tool rules, {Counters.Count} counters, default {Default}";
 }

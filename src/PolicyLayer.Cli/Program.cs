@@ -1,0 +1,16 @@
+using System.CommandLine;
+using PolicyLayer.Cli.Commands;
+using PolicyLayer.Cli.Proxy;
+
+// Each command lives in its own file; this only composes them.
+var root = new RootCommand("policylayer: validate, test, explain and classify MCP policy files; enforce them in front of any stdio MCP server.")
+{
+    ValidateCommand.Create(),
+    ExplainCommand.Create(),
+    TestCommand.Create(),
+    ClassifyCommand.Create(),
+    InitCommand.Create(),
+    ProxyCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+
+namespace PolicyLayer;
+
+/// <summary>The windows of one counter definition in an <see cref="InMemoryCounterStore"/>, keyed by scope key.</summary>
+internal sealed class CounterTable
+{
+    /// <summary>
+    /// The most entries a window keeps before it coalesces its oldest two. Only counters whose
+    /// <see cref="CounterDefinition.Max"/> is larger (spend caps) ever coalesce.
+    /// </summary>
+    internal const int MaxEntries = 1024;
+
+    /// <summary>Offsets span at most 2^30 quanta per window, leaving room below <see cref="int.MaxValue"/> before a rebase.</summary>
+    private const long OffsetsPerWindow = 1L << 30;
+
+    internal CounterTable(CounterDefinition definition, int id, long timestampFrequency)
+    {
+        Definition = definition;
+        Id = id;
+        Max = definition.Max;
+        WindowLength = TimeConversions.ToTimestampUnits(definition.Window, timestampFrequency);
+        Quantum = ChooseQuantum(WindowLength, timestampFrequency);
+        Capacity = (int)Math.Min(definition.Max, MaxEntries);
+    }
+
+    /// <summary>The definition the table was created for (any equal definition shares it).</summary>
+    internal CounterDefinition Definition { get; }
+
+    /// <summary>The order in which windows of different counters are locked; unique in the store.</summary>
+    internal int Id { get; }
+
+    /// <summary>The most units any window may hold.</summary>
+    internal long Max { get; }
+
+    /// <summary>The window's length in clock timestamp units, rounded up.</summary>
+    internal long WindowLength { get; }
+
+    /// <summary>The resolution of entry times in timestamp units: a unit's time is rounded up to it.</summary>
+    internal long Quantum { get; }
+
+    /// <summary>The most entries a window's ring grows to.</summary>
+    internal int Capacity { get; }
+
+    /// <summary>The live windows by scope key.</summary>
+    internal ConcurrentDictionary<string, SlidingWindowLog> Windows { get; } = new();
+
+    /// <summary>
+    /// The smallest resolution that keeps a window within 2^30 offsets, rounded up to a divisor (or a
+    /// multiple) of one millisecond, so that times a whole number of milliseconds apart stay exact.
+    /// </summary>
+    internal static long ChooseQuantum(long windowLength, long timestampFrequency)
+    {
+        long quantum = Math.Max(1, ((windowLength - 1) / OffsetsPerWindow) + 1);
+        if (timestampFrequency % 1000 != 0)
+        {
+            return quantum;
+        }
+
+        long perMillisecond = timestampFrequency / 1000;
+        if (quantum >= perMillisecond)
+        {
+            return ((quantum + perMillisecond - 1) / perMillisecond) * perMillisecond;
+        }
+
+        while (perMillisecond % quantum != 0)
+        {
+            quantum++;
+        }
+
+        return quantum;
+    }
+
+    /// <summary>Returns the window of <paramref name="scopeKey"/>, creating it atomically if there is none.</summary>
+    internal SlidingWindowLog GetOrCreate(string scopeKey) =>
+        Windows.TryGetValue(scopeKey, out SlidingWindowLog? window)
+            ? window
+            : Windows.GetOrAdd(scopeKey, static (_, table) => new SlidingWindowLog(table), this);
+}

@@ -1,0 +1,106 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Internal;
+using PolicyLayer.Policies;
+
+namespace PolicyLayer.Evaluation;
+
+/// <summary>What the policy says about one tool name, worked out once and cached.</summary>
+internal sealed class ToolResolution
+{
+    public required string ToolName { get; init; }
+
+    public required bool Hidden { get; init; }
+
+    /// <summary>The <c>tools</c> rule (exact name or most specific glob), or null when none matches.</summary>
+    public required CompiledRule? Rule { get; init; }
+
+    public required ClassifyEntry? Classified { get; init; }
+
+    /// <summary>The risk from the name alone, for calls that carry no descriptor.</summary>
+    public required RiskProfile NameRisk { get; init; }
+}
+
+/// <summary>
+/// One policy in force with its caches. Replaced whole on reload, so calls in flight finish under
+/// the state they started with.
+/// </summary>
+internal sealed class EvaluatorState : IDisposable
+{
+    /// <summary>How many distinct tool names are remembered; tool names come from clients, so the cache is bounded.</summary>
+    internal const int ResolutionCacheSize = 10_000;
+
+    private readonly MemoryCache _resolutions;
+    private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile> _descriptorRisk = new();
+    private readonly ToolRiskClassifier _classifier;
+
+    public EvaluatorState(PolicyDocument document, ToolRiskClassifier classifier, TimeProvider time)
+    {
+        Document = document;
+        Policy = document.Compiled;
+        _classifier = classifier;
+        _resolutions = new MemoryCache(new MemoryCacheOptions
+        {
+            SizeLimit = ResolutionCacheSize,
+            CompactionPercentage = 0.25,
+            Clock = new TimeProviderClock(time),
+        });
+    }
+
+    public PolicyDocument Document { get; }
+
+    public CompiledPolicy Policy { get; }
+
+    public ToolResolution Resolve(string toolName)
+    {
+        if (_resolutions.TryGetValue(toolName, out var cached))
+        {
+            return (ToolResolution)cached!;
+        }
+
+        var resolution = ResolveUncached(toolName);
+        using (var entry = _resolutions.CreateEntry(toolName))
+        {
+            entry.Size = 1;
+            entry.Value = resolution;
+        }
+
+        return resolution;
+    }
+
+    public RiskProfile GetRisk(ToolResolution resolution, ToolDescriptor? descriptor)
+    {
+        if (descriptor is null || resolution.Classified is not null)
+        {
+            return resolution.NameRisk;
+        }
+
+        return _descriptorRisk.GetValue(descriptor, d => _classifier.Classify(d));
+    }
+
+    /// <summary>The rule that applies to a call: the tool's own, else its risk category's, else null (the default).</summary>
+    public CompiledRule? RuleFor(ToolResolution resolution, RiskProfile risk) =>
+        resolution.Rule ?? Policy.RiskRules[(int)risk.Category];
+
+    private ToolResolution ResolveUncached(string toolName)
+    {
+        var hidden = Policy.Hide.TryMatch(toolName, out _, out _);
+        Policy.Tools.TryMatch(toolName, out var rule, out _);
+        Policy.Classify.TryMatch(toolName, out var classified, out _);
+        var nameRisk = classified is not null
+            ? Classified(classified)
+            : _classifier.Classify(new ToolDescriptor(toolName));
+        return new ToolResolution { ToolName = toolName, Hidden = hidden, Rule = rule, Classified = classified, NameRisk = nameRisk };
+    }
+
+    private static RiskProfile Classified(ClassifyEntry entry) =>
+        new(entry.Category, RiskProfile.DefaultLevel(entry.Category), [$"the policy's classify section says {entry.Category} ({entry.Pointer}); it overrides the classifier"]);
+
+    public void Dispose() => _resolutions.Dispose();
+
+    /// <summary>MemoryCache reads its clock for entry bookkeeping; give it the evaluator's TimeProvider.</summary>
+    private sealed class TimeProviderClock(TimeProvider time) : ISystemClock
+    {
+        public DateTimeOffset UtcNow => time.GetUtcNow();
+    }
+}

@@ -1,0 +1,811 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace PolicyLayer.Policies;
+
+/// <summary>Reads policy documents of version "1" (the hosted PolicyLayer gateway's format plus optional additions).</summary>
+internal sealed class PolicyReaderV1 : IPolicyReader
+{
+    private static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
+        "$schema", "version", "default", "hide", "all_tools", "tools", "risk", "classify");
+
+    private static readonly FrozenSet<string> RuleFields = FrozenSet.Create(StringComparer.Ordinal,
+        "action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
+
+    private static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
+
+    private static readonly FrozenSet<string> ConditionFields = FrozenSet.Create(StringComparer.Ordinal, "path", "op", "value", "reason");
+
+    private static readonly FrozenSet<string> LimitFields = FrozenSet.Create(StringComparer.Ordinal,
+        "counter", "window", "max", "scope", "increment_from");
+
+    private static readonly FrozenSet<string> RateLimitFields = FrozenSet.Create(StringComparer.Ordinal, "max", "window", "scope");
+
+    internal static readonly FrozenDictionary<string, PolicyAction> Actions = new Dictionary<string, PolicyAction>(StringComparer.Ordinal)
+    {
+        ["allow"] = PolicyAction.Allow,
+        ["deny"] = PolicyAction.Deny,
+        ["require_approval"] = PolicyAction.RequireApproval,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    internal static readonly FrozenDictionary<string, ConditionOperator> Operators = new Dictionary<string, ConditionOperator>(StringComparer.Ordinal)
+    {
+        ["eq"] = ConditionOperator.Eq,
+        ["neq"] = ConditionOperator.Neq,
+        ["in"] = ConditionOperator.In,
+        ["not_in"] = ConditionOperator.NotIn,
+        ["lt"] = ConditionOperator.Lt,
+        ["lte"] = ConditionOperator.Lte,
+        ["gt"] = ConditionOperator.Gt,
+        ["gte"] = ConditionOperator.Gte,
+        ["regex"] = ConditionOperator.Regex,
+        ["contains"] = ConditionOperator.Contains,
+        ["exists"] = ConditionOperator.Exists,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    internal static readonly FrozenDictionary<string, CounterScope> Scopes = new Dictionary<string, CounterScope>(StringComparer.Ordinal)
+    {
+        ["grant"] = CounterScope.Grant,
+        ["session"] = CounterScope.Session,
+        ["agent"] = CounterScope.Agent,
+        ["user"] = CounterScope.User,
+        ["global"] = CounterScope.Global,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    internal static readonly FrozenDictionary<string, RiskCategory> Categories = new Dictionary<string, RiskCategory>(StringComparer.Ordinal)
+    {
+        ["read"] = RiskCategory.Read,
+        ["write"] = RiskCategory.Write,
+        ["execute"] = RiskCategory.Execute,
+        ["destructive"] = RiskCategory.Destructive,
+        ["financial"] = RiskCategory.Financial,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    internal static readonly FrozenDictionary<string, TimeSpan> NamedWindows = new Dictionary<string, TimeSpan>(StringComparer.Ordinal)
+    {
+        ["second"] = TimeSpan.FromSeconds(1),
+        ["minute"] = TimeSpan.FromMinutes(1),
+        ["hour"] = TimeSpan.FromHours(1),
+        ["day"] = TimeSpan.FromDays(1),
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    public string Version => "1";
+
+    public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors) => new Session(errors).Read(root);
+
+    /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
+    private sealed class Session(PolicyErrorList errors)
+    {
+        private readonly Dictionary<string, (CounterDefinition Definition, string Path)> _counters = new(StringComparer.Ordinal);
+
+        public CompiledPolicy? Read(JsonElement root)
+        {
+            CheckFields(root, "$", RootFields);
+
+            var defaultAction = PolicyAction.Deny;
+            if (root.TryGetProperty("default", out var def))
+            {
+                defaultAction = ReadAction(def, "$.default") ?? PolicyAction.Deny;
+            }
+
+            if (root.TryGetProperty("$schema", out var schema) && schema.ValueKind != JsonValueKind.String)
+            {
+                errors.AtValue("$.$schema", $"Expected a string (the schema's URL or path), found {Describe(schema)}.");
+            }
+
+            var hide = ReadHide(root);
+            var allToolsLimits = ReadAllTools(root);
+            var tools = ReadTools(root);
+            var risk = ReadRisk(root);
+            var classify = ReadClassify(root);
+
+            if (errors.Count > 0)
+            {
+                return null;
+            }
+
+            return new CompiledPolicy
+            {
+                Version = "1",
+                DefaultAction = defaultAction,
+                Hide = hide,
+                Tools = tools,
+                RiskRules = risk,
+                Classify = classify,
+                AllToolsLimits = allToolsLimits,
+                Counters = [.. _counters.Values.Select(c => c.Definition).OrderBy(c => c.Ordinal)],
+            };
+        }
+
+        private NameMatcher<bool> ReadHide(JsonElement root)
+        {
+            if (!root.TryGetProperty("hide", out var hide))
+            {
+                return NameMatcher<bool>.Empty;
+            }
+
+            if (!ExpectKind(hide, "$.hide", JsonValueKind.Array, "an array of tool names or globs"))
+            {
+                return NameMatcher<bool>.Empty;
+            }
+
+            var entries = new List<KeyValuePair<string, bool>>();
+            var index = 0;
+            foreach (var item in hide.EnumerateArray())
+            {
+                var path = JsonPath.Index("$.hide", index++);
+                if (item.ValueKind != JsonValueKind.String)
+                {
+                    errors.AtValue(path, $"Expected a tool name or glob (a string), found {Describe(item)}.");
+                }
+                else if (string.IsNullOrWhiteSpace(item.GetString()))
+                {
+                    errors.AtValue(path, "Expected a tool name or glob, found an empty string. Use \"*\" to hide every tool.");
+                }
+                else
+                {
+                    entries.Add(new(item.GetString()!, true));
+                }
+            }
+
+            return new NameMatcher<bool>(entries);
+        }
+
+        private CompiledLimit[] ReadAllTools(JsonElement root)
+        {
+            if (!root.TryGetProperty("all_tools", out var allTools))
+            {
+                return [];
+            }
+
+            if (!ExpectKind(allTools, "$.all_tools", JsonValueKind.Object, "an object with \"limits\""))
+            {
+                return [];
+            }
+
+            CheckFields(allTools, "$.all_tools", AllToolsFields);
+            return allTools.TryGetProperty("limits", out var limits)
+                ? ReadLimits(limits, "$.all_tools.limits", "/all_tools/limits")
+                : [];
+        }
+
+        private NameMatcher<CompiledRule> ReadTools(JsonElement root)
+        {
+            if (!root.TryGetProperty("tools", out var tools))
+            {
+                return NameMatcher<CompiledRule>.Empty;
+            }
+
+            if (!ExpectKind(tools, "$.tools", JsonValueKind.Object, "an object of rules keyed by tool name or glob"))
+            {
+                return NameMatcher<CompiledRule>.Empty;
+            }
+
+            var rules = new List<KeyValuePair<string, CompiledRule>>();
+            foreach (var property in tools.EnumerateObject())
+            {
+                var path = JsonPath.Property("$.tools", property.Name);
+                if (string.IsNullOrWhiteSpace(property.Name))
+                {
+                    errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
+                    continue;
+                }
+
+                var rule = ReadRule(property.Value, path, "/tools/" + EscapePointer(property.Name));
+                if (rule is not null)
+                {
+                    rules.Add(new(property.Name, rule));
+                }
+            }
+
+            return new NameMatcher<CompiledRule>(rules);
+        }
+
+        private CompiledRule?[] ReadRisk(JsonElement root)
+        {
+            var rules = new CompiledRule?[Categories.Count];
+            if (!root.TryGetProperty("risk", out var risk)
+                || !ExpectKind(risk, "$.risk", JsonValueKind.Object, "an object of rules keyed by risk category"))
+            {
+                return rules;
+            }
+
+            foreach (var property in risk.EnumerateObject())
+            {
+                var path = JsonPath.Property("$.risk", property.Name);
+                if (!Categories.TryGetValue(property.Name, out var category))
+                {
+                    errors.AtKey(path, $"Unknown risk category '{property.Name}'. Expected one of: {string.Join(", ", Categories.Keys.Order(StringComparer.Ordinal))}.");
+                    continue;
+                }
+
+                rules[(int)category] = ReadRule(property.Value, path, "/risk/" + property.Name);
+            }
+
+            return rules;
+        }
+
+        private NameMatcher<ClassifyEntry> ReadClassify(JsonElement root)
+        {
+            if (!root.TryGetProperty("classify", out var classify)
+                || !ExpectKind(classify, "$.classify", JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
+            {
+                return NameMatcher<ClassifyEntry>.Empty;
+            }
+
+            var entries = new List<KeyValuePair<string, ClassifyEntry>>();
+            foreach (var property in classify.EnumerateObject())
+            {
+                var path = JsonPath.Property("$.classify", property.Name);
+                if (string.IsNullOrWhiteSpace(property.Name))
+                {
+                    errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
+                }
+                else if (property.Value.ValueKind != JsonValueKind.String || !Categories.TryGetValue(property.Value.GetString()!, out var category))
+                {
+                    errors.AtValue(path, $"Expected a risk category ({string.Join(", ", Categories.Keys.Order(StringComparer.Ordinal))}), found {Describe(property.Value)}.");
+                }
+                else
+                {
+                    entries.Add(new(property.Name, new ClassifyEntry(category, "/classify/" + EscapePointer(property.Name))));
+                }
+            }
+
+            return new NameMatcher<ClassifyEntry>(entries);
+        }
+
+        private CompiledRule? ReadRule(JsonElement rule, string path, string pointer)
+        {
+            if (!ExpectKind(rule, path, JsonValueKind.Object, "a rule object ({} allows the tool)"))
+            {
+                return null;
+            }
+
+            var before = errors.Count;
+            CheckFields(rule, path, RuleFields);
+
+            var action = PolicyAction.Allow;
+            if (rule.TryGetProperty("action", out var actionElement))
+            {
+                action = ReadAction(actionElement, path + ".action") ?? PolicyAction.Allow;
+            }
+
+            string? reason = null;
+            if (rule.TryGetProperty("reason", out var reasonElement))
+            {
+                reason = ReadString(reasonElement, path + ".reason", "a reason (text shown to the agent)");
+            }
+
+            var require = ReadConditions(rule, "require", path, pointer);
+            var denyIf = ReadConditions(rule, "deny_if", path, pointer);
+            var approvalIf = ReadConditions(rule, "require_approval_if", path, pointer);
+            var limits = rule.TryGetProperty("limits", out var limitsElement)
+                ? ReadLimits(limitsElement, path + ".limits", pointer + "/limits")
+                : [];
+
+            if (rule.TryGetProperty("rate_limit", out var rateLimit))
+            {
+                var shorthand = ReadRateLimit(rateLimit, path + ".rate_limit", pointer + "/rate_limit");
+                if (shorthand is not null)
+                {
+                    limits = [.. limits, shorthand];
+                }
+            }
+
+            if (action == PolicyAction.Deny && (rule.TryGetProperty("limits", out _) || rule.TryGetProperty("rate_limit", out _)))
+            {
+                errors.AtKey(
+                    JsonPath.Property(path, rule.TryGetProperty("limits", out _) ? "limits" : "rate_limit"),
+                    "A rule whose action is \"deny\" cannot have limits: a denied call never counts. Remove the limits or change the action.");
+            }
+
+            if (errors.Count > before)
+            {
+                return null;
+            }
+
+            return new CompiledRule
+            {
+                Pointer = pointer,
+                Action = action,
+                Reason = reason,
+                Require = require,
+                DenyIf = denyIf,
+                RequireApprovalIf = approvalIf,
+                Limits = limits,
+            };
+        }
+
+        private Condition[] ReadConditions(JsonElement rule, string field, string rulePath, string rulePointer)
+        {
+            if (!rule.TryGetProperty(field, out var list))
+            {
+                return [];
+            }
+
+            var path = JsonPath.Property(rulePath, field);
+            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of conditions"))
+            {
+                return [];
+            }
+
+            var conditions = new List<Condition>();
+            var index = 0;
+            foreach (var item in list.EnumerateArray())
+            {
+                var condition = ReadCondition(item, JsonPath.Index(path, index), $"{rulePointer}/{field}/{index}");
+                index++;
+                if (condition is not null)
+                {
+                    conditions.Add(condition);
+                }
+            }
+
+            return [.. conditions];
+        }
+
+        private Condition? ReadCondition(JsonElement element, string path, string pointer)
+        {
+            if (!ExpectKind(element, path, JsonValueKind.Object, "a condition object with \"path\" and \"op\""))
+            {
+                return null;
+            }
+
+            var before = errors.Count;
+            CheckFields(element, path, ConditionFields);
+            var argumentPath = RequireArgumentPath(element, "path", path);
+
+            ConditionOperator? op = null;
+            if (!element.TryGetProperty("op", out var opElement))
+            {
+                errors.AtValue(path, $"Missing \"op\". Expected one of: {OperatorList}.");
+            }
+            else if (opElement.ValueKind != JsonValueKind.String || !Operators.TryGetValue(opElement.GetString()!, out var parsed))
+            {
+                errors.AtValue(path + ".op", $"Unknown operator {Describe(opElement)}. Expected one of: {OperatorList}.");
+            }
+            else
+            {
+                op = parsed;
+            }
+
+            string? reason = null;
+            if (element.TryGetProperty("reason", out var reasonElement))
+            {
+                reason = ReadString(reasonElement, path + ".reason", "a reason (text shown to the agent)");
+            }
+
+            var hasValue = element.TryGetProperty("value", out var value);
+            var valuePath = path + ".value";
+            Regex? regex = null;
+            var existsExpected = true;
+            switch (op)
+            {
+                case null:
+                    break;
+                case ConditionOperator.Exists:
+                    if (hasValue)
+                    {
+                        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                        {
+                            existsExpected = value.GetBoolean();
+                        }
+                        else
+                        {
+                            errors.AtValue(valuePath, $"Operator \"exists\" takes no value, or true / false; found {Describe(value)}.");
+                        }
+                    }
+
+                    break;
+                case ConditionOperator.In or ConditionOperator.NotIn:
+                    if (!hasValue)
+                    {
+                        errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\": a list of values.");
+                    }
+                    else if (value.ValueKind != JsonValueKind.Array)
+                    {
+                        errors.AtValue(valuePath, $"Operator \"{opElement.GetString()}\" needs a list of values, found {Describe(value)}.");
+                    }
+
+                    break;
+                case ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Gt or ConditionOperator.Gte:
+                    if (!hasValue)
+                    {
+                        errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\": a number.");
+                    }
+                    else if (value.ValueKind != JsonValueKind.Number)
+                    {
+                        errors.AtValue(valuePath, $"Operator \"{opElement.GetString()}\" compares numbers, found {Describe(value)}.");
+                    }
+
+                    break;
+                case ConditionOperator.Regex:
+                    if (!hasValue || value.ValueKind != JsonValueKind.String)
+                    {
+                        errors.AtValue(hasValue ? valuePath : path, $"Operator \"regex\" needs \"value\": a regular expression (a string){(hasValue ? ", found " + Describe(value) : "")}.");
+                    }
+                    else
+                    {
+                        try
+                        {
+                            regex = new Regex(value.GetString()!, RegexOptions.CultureInvariant, PolicyLimits.RegexTimeout);
+                        }
+                        catch (ArgumentException ex)
+                        {
+                            errors.AtValue(valuePath, "The regular expression does not compile: " + ex.Message);
+                        }
+                    }
+
+                    break;
+                default:
+                    if (!hasValue)
+                    {
+                        errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\".");
+                    }
+
+                    break;
+            }
+
+            if (errors.Count > before || argumentPath is null || op is null)
+            {
+                return null;
+            }
+
+            var text = op == ConditionOperator.Exists
+                ? $"{argumentPath.Text} {(existsExpected ? "exists" : "does not exist")}"
+                : $"{argumentPath.Text} {opElement.GetString()} {(regex is not null ? value.GetString() : value.GetRawText())}";
+            return new Condition
+            {
+                Pointer = pointer,
+                Path = argumentPath,
+                Operator = op.Value,
+                Value = hasValue ? value.Clone() : default,
+                Regex = regex,
+                ExistsExpected = existsExpected,
+                Reason = reason,
+                Text = text,
+            };
+        }
+
+        private CompiledLimit[] ReadLimits(JsonElement list, string path, string pointer)
+        {
+            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of limits"))
+            {
+                return [];
+            }
+
+            var limits = new List<CompiledLimit>();
+            var index = 0;
+            foreach (var item in list.EnumerateArray())
+            {
+                var limit = ReadLimit(item, JsonPath.Index(path, index), $"{pointer}/{index}");
+                index++;
+                if (limit is not null)
+                {
+                    limits.Add(limit);
+                }
+            }
+
+            return [.. limits];
+        }
+
+        private CompiledLimit? ReadLimit(JsonElement element, string path, string pointer)
+        {
+            if (!ExpectKind(element, path, JsonValueKind.Object, "a limit object with \"counter\", \"window\" and \"max\""))
+            {
+                return null;
+            }
+
+            var before = errors.Count;
+            CheckFields(element, path, LimitFields);
+            string? name = null;
+            if (!element.TryGetProperty("counter", out var counter))
+            {
+                errors.AtValue(path, "Missing \"counter\": the name of the counter this limit counts in.");
+            }
+            else
+            {
+                name = ReadString(counter, path + ".counter", "a counter name");
+                if (name is { Length: 0 })
+                {
+                    errors.AtValue(path + ".counter", "Expected a counter name, found an empty string.");
+                }
+            }
+
+            var (max, window, scope) = ReadBudget(element, path);
+            ArgumentPath? incrementFrom = null;
+            if (element.TryGetProperty("increment_from", out _))
+            {
+                incrementFrom = RequireArgumentPath(element, "increment_from", path);
+            }
+
+            if (errors.Count > before || name is null)
+            {
+                return null;
+            }
+
+            var definition = DefineCounter(name, max, window, scope, path);
+            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom };
+        }
+
+        private CompiledLimit? ReadRateLimit(JsonElement element, string path, string pointer)
+        {
+            if (!ExpectKind(element, path, JsonValueKind.Object, "an object such as { \"max\": 10, \"window\": 60 }"))
+            {
+                return null;
+            }
+
+            var before = errors.Count;
+            CheckFields(element, path, RateLimitFields);
+            var (max, window, scope) = ReadBudget(element, path);
+            if (errors.Count > before)
+            {
+                return null;
+            }
+
+            // The shorthand's counter belongs to its rule alone: named after the rule's pointer, which no policy key can clash with.
+            var definition = DefineCounter(pointer, max, window, scope, path);
+            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition };
+        }
+
+        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, string path)
+        {
+            long max = 1;
+            if (!element.TryGetProperty("max", out var maxElement))
+            {
+                errors.AtValue(path, "Missing \"max\": the most units the window may hold (a positive whole number).");
+            }
+            else if (maxElement.ValueKind != JsonValueKind.Number || !maxElement.TryGetInt64(out max) || max < 1 || max > PolicyLimits.MaxUnits)
+            {
+                errors.AtValue(path + ".max", $"Expected a positive whole number no larger than {PolicyLimits.MaxUnits}, found {Describe(maxElement)}.");
+            }
+
+            var window = TimeSpan.FromMinutes(1);
+            if (!element.TryGetProperty("window", out var windowElement))
+            {
+                errors.AtValue(path, "Missing \"window\": second, minute, hour, day, a number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\".");
+            }
+            else
+            {
+                window = ReadWindow(windowElement, path + ".window") ?? window;
+            }
+
+            var scope = CounterScope.Session;
+            if (element.TryGetProperty("scope", out var scopeElement))
+            {
+                if (scopeElement.ValueKind != JsonValueKind.String || !Scopes.TryGetValue(scopeElement.GetString()!, out scope))
+                {
+                    errors.AtValue(path + ".scope", $"Unknown scope {Describe(scopeElement)}. Expected one of: grant, session, agent, user, global.");
+                }
+            }
+
+            return (max, window, scope);
+        }
+
+        private TimeSpan? ReadWindow(JsonElement element, string path)
+        {
+            TimeSpan? window = null;
+            if (element.ValueKind == JsonValueKind.Number)
+            {
+                if (element.TryGetInt64(out var seconds) && seconds > 0 && seconds <= (long)PolicyLimits.MaxWindow.TotalSeconds)
+                {
+                    window = TimeSpan.FromSeconds(seconds);
+                }
+            }
+            else if (element.ValueKind == JsonValueKind.String)
+            {
+                window = ParseWindow(element.GetString()!);
+            }
+
+            if (window is null || window <= TimeSpan.Zero || window > PolicyLimits.MaxWindow)
+            {
+                errors.AtValue(path, $"Unknown window {Describe(element)}. Expected second, minute, hour, day, a whole number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\" (at most 366 days).");
+                return null;
+            }
+
+            return window;
+        }
+
+        internal static TimeSpan? ParseWindow(string text)
+        {
+            if (NamedWindows.TryGetValue(text, out var named))
+            {
+                return named;
+            }
+
+            if (text.Length < 2)
+            {
+                return null;
+            }
+
+            var unit = text[^1];
+            if (!long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+                || count <= 0 || count > 366L * 24 * 3600)
+            {
+                return null;
+            }
+
+            return unit switch
+            {
+                's' => TimeSpan.FromSeconds(count),
+                'm' => TimeSpan.FromMinutes(count),
+                'h' => TimeSpan.FromHours(count),
+                'd' => TimeSpan.FromDays(count),
+                _ => null,
+            };
+        }
+
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, string path)
+        {
+            if (_counters.TryGetValue(name, out var existing))
+            {
+                var d = existing.Definition;
+                if (d.Max != max || d.Window != window || d.Scope != scope)
+                {
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {ScopeName(scope)}, at {existing.Path} {d.Max} per {Format(d.Window)} per {ScopeName(d.Scope)}. A counter has one window, max and scope wherever it is named.");
+                    return null;
+                }
+
+                return d;
+            }
+
+            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count };
+            _counters[name] = (definition, path);
+            return definition;
+        }
+
+        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, string path)
+        {
+            var fieldPath = JsonPath.Property(path, field);
+            if (!element.TryGetProperty(field, out var value))
+            {
+                errors.AtValue(path, $"Missing \"{field}\": a path into the call's arguments such as \"args.amount\".");
+                return null;
+            }
+
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                errors.AtValue(fieldPath, $"Expected a path into the call's arguments such as \"args.amount\", found {Describe(value)}.");
+                return null;
+            }
+
+            var text = value.GetString()!;
+            if (!text.StartsWith("args.", StringComparison.Ordinal) || text.Length == 5)
+            {
+                errors.AtValue(fieldPath, $"The path \"{text}\" must start with \"args.\" followed by an argument name, such as \"args.amount\".");
+                return null;
+            }
+
+            var segments = text[5..].Split('.');
+            if (segments.Any(s => s.Length == 0))
+            {
+                errors.AtValue(fieldPath, $"The path \"{text}\" has an empty segment; use dots only between names, such as \"args.customer.id\".");
+                return null;
+            }
+
+            return new ArgumentPath(text, segments);
+        }
+
+        private PolicyAction? ReadAction(JsonElement element, string path)
+        {
+            if (element.ValueKind == JsonValueKind.String && Actions.TryGetValue(element.GetString()!, out var action))
+            {
+                return action;
+            }
+
+            errors.AtValue(path, $"Unknown action {Describe(element)}. Expected one of: allow, deny, require_approval.");
+            return null;
+        }
+
+        private string? ReadString(JsonElement element, string path, string expected)
+        {
+            if (element.ValueKind == JsonValueKind.String)
+            {
+                return element.GetString();
+            }
+
+            errors.AtValue(path, $"Expected {expected} (a string), found {Describe(element)}.");
+            return null;
+        }
+
+        private bool ExpectKind(JsonElement element, string path, JsonValueKind kind, string expected)
+        {
+            if (element.ValueKind == kind)
+            {
+                return true;
+            }
+
+            errors.AtValue(path, $"Expected {expected}, found {Describe(element)}.");
+            return false;
+        }
+
+        private void CheckFields(JsonElement element, string path, FrozenSet<string> known)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                if (!known.Contains(property.Name))
+                {
+                    var suggestion = Suggest(property.Name, known);
+                    errors.AtKey(
+                        JsonPath.Property(path, property.Name),
+                        $"Unknown field '{property.Name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. Expected one of: {string.Join(", ", known.Order(StringComparer.Ordinal))}.");
+                }
+            }
+        }
+
+        private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));
+
+        private static string ScopeName(CounterScope scope) => scope.ToString().ToLowerInvariant();
+    }
+
+    internal static string Describe(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{Truncate(element.GetString()!)}\"",
+        JsonValueKind.Number => $"the number {Truncate(element.GetRawText())}",
+        JsonValueKind.True or JsonValueKind.False => $"the boolean {element.GetRawText()}",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => "nothing",
+    };
+
+    internal static string Format(TimeSpan window) =>
+        window.TotalDays >= 1 && window.TotalDays == Math.Floor(window.TotalDays) ? $"{window.TotalDays:0} d"
+        : window.TotalHours >= 1 && window.TotalHours == Math.Floor(window.TotalHours) ? $"{window.TotalHours:0} h"
+        : window.TotalMinutes >= 1 && window.TotalMinutes == Math.Floor(window.TotalMinutes) ? $"{window.TotalMinutes:0} min"
+        : $"{window.TotalSeconds:0.###} s";
+
+    internal static string EscapePointer(string key) =>
+        key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+
+    private static string Truncate(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+    /// <summary>The known field nearest to a typo (edit distance at most 2), such as <c>limits</c> for <c>limts</c>.</summary>
+    private static string? Suggest(string unknown, IEnumerable<string> known)
+    {
+        string? best = null;
+        var bestDistance = 3;
+        foreach (var candidate in known)
+        {
+            var distance = EditDistance(unknown, candidate);
+            if (distance < bestDistance)
+            {
+                best = candidate;
+                bestDistance = distance;
+            }
+        }
+
+        return best;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        if (Math.Abs(a.Length - b.Length) > 2 || a.Length > 64 || b.Length > 64)
+        {
+            return int.MaxValue;
+        }
+
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = char.ToLowerInvariant(a[i - 1]) == char.ToLowerInvariant(b[j - 1]) ? 0 : 1;
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}
