@@ -89,6 +89,10 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         }
     }
 
+    /// <summary>The live window of a counter and scope key, if any (for tests).</summary>
+    internal SlidingWindowLog? FindWindow(CounterDefinition counter, string scopeKey) =>
+        _tables.TryGetValue(counter, out CounterTable? table) && table.Windows.TryGetValue(scopeKey, out SlidingWindowLog? window) ? window : null;
+
     /// <inheritdoc />
     public override ValueTask<CounterReservationResult> TryReserveAsync(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken = default)
     {
