@@ -1,4 +1,12 @@
 using BenchmarkDotNet.Running;
+using PolicyLayer.Benchmarks;
+
+// Plain measurements that are not timings: `-- counter-memory` prints memory per live counter.
+if (args is ["counter-memory", ..])
+{
+    CounterMemoryMeasurement.Run();
+    return;
+}
 
 // Every benchmark class in this assembly; pick with --filter, e.g. --filter '*Evaluate*'.
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
