@@ -222,7 +222,7 @@ public class InMemoryCounterStoreTests
         var counter = new CounterDefinition("refunds", 10, TimeSpan.FromDays(1), CounterScope.Grant);
         long day = 86_400L * 1_000_000_000;
         const long Quantum = 100_000;
-        CounterTable.ChooseQuantum(day, clock.TimestampFrequency).Should().Be(Quantum);
+        CounterTable.ChooseQuantum(day, clock.TimestampFrequency, CounterTable.OffsetsPerWindow).Should().Be(Quantum);
 
         clock.Now = 5_000_000_000;
         Reserve(store, counter, "g", 1);
@@ -240,53 +240,56 @@ public class InMemoryCounterStoreTests
     }
 
     [Test]
-    public void TryReserve_MoreReservationsThanTheLogKeeps_CoalescesOldest_WithoutEverOverAdmitting()
+    public void TryReserve_SpendCounterWithThousandsOfReservations_KeepsItsLogBounded_WithoutEverOverAdmitting()
     {
         var time = new FakeTimeProvider(Start);
         using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time });
         var spend = new CounterDefinition("spend", 10_000, TimeSpan.FromSeconds(10), CounterScope.Grant);
-        const int Reservations = 3_000;
-        for (int i = 0; i < Reservations; i++)
+        for (int i = 0; i < 3_000; i++)
         {
             Reserve(store, spend, "g", 2).IsAcquired.Should().BeTrue();
             time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        // 6,000 units at 0..2.999 s; 4,000 left. The log keeps 1,024 entries, the oldest merged later.
+        // 6,000 units over 0..2.999 s on a 10 ms grid (10 s / 1,022, rounded up to whole milliseconds).
+        store.FindWindow(spend, "g")!.EntryCount.Should().BeLessThanOrEqualTo(CounterTable.MaxEntries);
         Reserve(store, spend, "g", 4_000).IsAcquired.Should().BeTrue();
-        CounterBudget[] budgets = new CounterBudget[1];
-        CounterReservationResult full = store.TryReserveAsync(new[] { new CounterRequest(spend, "g", 2) }, budgets).Completed();
+        CounterReservationResult full = Reserve(store, spend, "g", 2);
         full.IsAcquired.Should().BeFalse();
-        full.RetryAfter.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(7), "the first units (0 s) leave at 10 s at the earliest; now is 3 s");
+        full.RetryAfter.Should().Be(TimeSpan.FromSeconds(7), "the first units, of 0 s, sit on a grid point and leave at 10 s; now is 3 s");
 
-        // Merged units leave no earlier than exact: at 10 s minus a tick nothing has left yet.
-        time.Advance(TimeSpan.FromSeconds(7) - TimeSpan.FromTicks(1));
-        Reserve(store, spend, "g", 1).IsAcquired.Should().BeFalse();
+        // Rounded-up units leave no earlier than exact: at 10 s only the units of 0 s have left.
+        time.Advance(TimeSpan.FromSeconds(7));
+        Reserve(store, spend, "g", 3).IsAcquired.Should().BeFalse("only the 2 units of 0 s have left");
+        time.Advance(TimeSpan.FromMilliseconds(9));
+        Reserve(store, spend, "g", 3).IsAcquired.Should().BeFalse("the units of 1..9 ms are held until 10.010 s: under-admission of at most one 10 ms quantum");
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Reserve(store, spend, "g", 3).IsAcquired.Should().BeTrue();
 
-        // And every unit has left once the newest unit's window has passed.
-        time.Advance(TimeSpan.FromSeconds(3) + TimeSpan.FromTicks(1));
-        Reserve(store, spend, "g", 10_000).IsAcquired.Should().BeTrue();
+        // Every unit has left once the newest unit's window has passed.
+        time.Advance(TimeSpan.FromSeconds(3));
+        Reserve(store, spend, "g", 9_997).IsAcquired.Should().BeTrue();
     }
 
     [Test]
-    public async Task Release_OfAReservationMergedIntoALaterEntry_GivesItsUnitsBack()
+    public async Task Release_OfAReservationSharingAGridEntry_GivesOnlyItsUnitsBack()
     {
         var time = new FakeTimeProvider(Start);
         using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time });
         var spend = new CounterDefinition("spend", 100_000, TimeSpan.FromMinutes(1), CounterScope.Grant);
-        var first = new CounterBudget[1];
-        (await store.TryReserveAsync(new[] { new CounterRequest(spend, "g", 7) }, first)).IsAcquired.Should().BeTrue();
-        for (int i = 0; i < 2_000; i++)
-        {
-            time.Advance(TimeSpan.FromMilliseconds(1));
-            Reserve(store, spend, "g", 1);
-        }
+        Reserve(store, spend, "g", 1);                            // opens the grid at 0 ms
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var seven = new CounterBudget[1];
+        (await store.TryReserveAsync(new[] { new CounterRequest(spend, "g", 7) }, seven)).IsAcquired.Should().BeTrue();
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Reserve(store, spend, "g", 5);                            // same 59 ms grid point as the 7
 
-        await store.ReleaseAsync(first);
+        await store.ReleaseAsync(seven);
 
         var budgets = new CounterBudget[1];
-        await store.GetBudgetsAsync(new[] { new CounterRequest(spend, "g", 1) }, budgets);
-        budgets[0].Remaining.Should().Be(100_000 - 2_000);
+        await store.GetBudgetsAsync(new[] { new CounterRequest(spend, "g", 100_000) }, budgets);
+        budgets[0].Remaining.Should().Be(100_000 - 6);
+        budgets[0].RetryAfter.Should().Be(TimeSpan.FromMinutes(1) + TimeSpan.FromMilliseconds(59 - 2), "the 5 units leave with their grid point, at 60.059 s");
     }
 
     [Test]
