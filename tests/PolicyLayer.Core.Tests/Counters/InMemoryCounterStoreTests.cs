@@ -34,6 +34,40 @@ public class InMemoryCounterStoreTests
     }
 
     [Test]
+    public void TryReserve_ThreadsNamingTheSameCountersInOppositeOrders_NeverDeadlock_AndTakeAllOrNothing()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time });
+        var first = new CounterDefinition("first", 2_000, TimeSpan.FromHours(1), CounterScope.Global);
+        var second = new CounterDefinition("second", 3_000, TimeSpan.FromHours(1), CounterScope.Global);
+        var third = new CounterDefinition("third", 1_000_000, TimeSpan.FromHours(1), CounterScope.Global);
+        int admittedForward = 0, admittedBackward = 0;
+
+        Task[] workers = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+        {
+            bool forward = t % 2 == 0;
+            CounterRequest[] requests = forward
+                ? [new CounterRequest(first, string.Empty, 1), new CounterRequest(second, string.Empty, 1)]
+                : [new CounterRequest(third, string.Empty, 1), new CounterRequest(second, string.Empty, 1), new CounterRequest(first, string.Empty, 1)];
+            var budgets = new CounterBudget[requests.Length];
+            for (int i = 0; i < 5_000; i++)
+            {
+                if (store.TryReserveAsync(requests, budgets).Completed().IsAcquired)
+                {
+                    Interlocked.Increment(ref forward ? ref admittedForward : ref admittedBackward);
+                }
+            }
+        })).ToArray();
+
+        Task.WaitAll(workers, TimeSpan.FromSeconds(60)).Should().BeTrue("locks are taken in one order whatever the request order");
+        (admittedForward + admittedBackward).Should().Be(2_000, "'first' (max 2,000) is in every reservation");
+        var budgets = new CounterBudget[3];
+        store.GetBudgetsAsync(new[] { new CounterRequest(first, string.Empty, 1), new CounterRequest(second, string.Empty, 1), new CounterRequest(third, string.Empty, 1) }, budgets)
+            .AsTask().GetAwaiter().GetResult();
+        budgets.Select(b => b.Remaining).Should().Equal(0, 1_000, 1_000_000 - admittedBackward);
+    }
+
+    [Test]
     public void TryReserve_ThreadsRacingTheIdleSweep_NeverAdmitMoreThanMaxPerWindow()
     {
         // Each phase is one window: the previous phase's units have just left, so the sweep retires the
