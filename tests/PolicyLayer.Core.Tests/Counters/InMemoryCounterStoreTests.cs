@@ -43,21 +43,21 @@ public class InMemoryCounterStoreTests
         var third = new CounterDefinition("third", 1_000_000, TimeSpan.FromHours(1), CounterScope.Global);
         int admittedForward = 0, admittedBackward = 0;
 
-        Task[] workers = Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+        Task[] workers = Enumerable.Range(0, 8).Select(t => Task.Factory.StartNew(() =>
         {
             bool forward = t % 2 == 0;
             CounterRequest[] requests = forward
                 ? [new CounterRequest(first, string.Empty, 1), new CounterRequest(second, string.Empty, 1)]
                 : [new CounterRequest(third, string.Empty, 1), new CounterRequest(second, string.Empty, 1), new CounterRequest(first, string.Empty, 1)];
             var budgets = new CounterBudget[requests.Length];
-            for (int i = 0; i < 5_000; i++)
+            for (int i = 0; i < 50_000; i++)
             {
                 if (store.TryReserveAsync(requests, budgets).Completed().IsAcquired)
                 {
                     Interlocked.Increment(ref forward ? ref admittedForward : ref admittedBackward);
                 }
             }
-        })).ToArray();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
 
         Task.WaitAll(workers, TimeSpan.FromSeconds(60)).Should().BeTrue("locks are taken in one order whatever the request order");
         (admittedForward + admittedBackward).Should().Be(2_000, "'first' (max 2,000) is in every reservation");
