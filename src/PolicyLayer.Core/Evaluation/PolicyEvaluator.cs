@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -264,7 +263,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var total = ruleLimits.Length + allLimits.Length;
         if (total == 0)
         {
-            return new(Allowed(ruleId, risk));
+            return new(new PolicyDecision(PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
         }
 
         var requests = ArrayPool<CounterRequest>.Shared.Rent(total);
@@ -317,7 +316,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
 
         var budgets = ArrayPool<CounterBudget>.Shared.Rent(count);
-        var work = new ReservationWork(requests, limitOf, budgets, count, ruleId, risk, reserve);
+        var work = new ReservationWork(requests, limitOf, budgets, count, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
         ValueTask<CounterReservationResult> pending;
         try
         {
@@ -399,7 +398,7 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         return new PolicyDecision(
             PolicyOutcome.Allow,
-            AllowedReason(work.RuleId),
+            work.AllowedReason,
             work.RuleId,
             work.Risk,
             store: work.Reserve ? _store : null,
@@ -486,13 +485,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     private static PolicyDecision Refuse(PolicyOutcome outcome, string reason, string ruleId, RiskProfile risk) =>
         new(outcome, reason, ruleId, risk);
 
-    private static PolicyDecision Allowed(string ruleId, RiskProfile risk) => new(PolicyOutcome.Allow, AllowedReason(ruleId), ruleId, risk);
-
-    private static readonly ConditionalWeakTable<string, string> AllowedReasons = new();
-
-    // Cached per rule, so that an allowed call allocates no text.
-    private static string AllowedReason(string ruleId) =>
-        AllowedReasons.GetValue(ruleId, static id => id == RuleIds.Default ? "Allowed by the policy's default." : $"Allowed by {id}.");
+    private const string DefaultAllowedReason = "Allowed by the policy's default.";
 
     private static string ScopeName(CounterScope scope) => scope switch
     {
@@ -514,9 +507,9 @@ public sealed partial class PolicyEvaluator : IDisposable
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The counter store failed; a call under {RuleId} goes ahead uncounted because the host chose fail-open.")]
     private static partial void LogFailOpen(ILogger logger, Exception exception, string ruleId);
 
-    /// <summary>The pooled buffers and context of one reservation, returned once it completes.</summary>
-    private sealed class ReservationWork(
-        CounterRequest[] requests, CompiledLimit[] limits, CounterBudget[] budgets, int count, string ruleId, RiskProfile risk, bool reserve)
+    /// <summary>The pooled buffers and context of one reservation, returned once it completes. A struct: the synchronous path allocates nothing.</summary>
+    private readonly struct ReservationWork(
+        CounterRequest[] requests, CompiledLimit[] limits, CounterBudget[] budgets, int count, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
     {
         public CounterRequest[] Requests { get; } = requests;
 
@@ -527,6 +520,8 @@ public sealed partial class PolicyEvaluator : IDisposable
         public int Count { get; } = count;
 
         public string RuleId { get; } = ruleId;
+
+        public string AllowedReason { get; } = allowedReason;
 
         public RiskProfile Risk { get; } = risk;
 

@@ -50,6 +50,9 @@ internal sealed class CompiledRule
 
     public CompiledLimit[] Limits { get; init; } = [];
 
+    /// <summary>The reason of an allowed call, made once so that allowed calls allocate no text.</summary>
+    public string AllowedReason => field ??= $"Allowed by {Pointer}.";
+
     /// <summary>Whether the rule refuses every call whatever its arguments (so tools/list can hide the tool).</summary>
     public bool DeniesOutright => Action == PolicyAction.Deny;
 }
