@@ -105,16 +105,22 @@ internal static class ToolLists
     }
 
     /// <summary>One MCP tool object: name, description, annotations and inputSchema; other fields are ignored.</summary>
-    internal static ToolDescriptor ToDescriptor(JsonElement tool, string where)
+    internal static ToolDescriptor ToDescriptor(JsonElement tool, string where, string? knownName = null)
     {
         if (tool.ValueKind != JsonValueKind.Object)
         {
             throw new UsageException($"{where}: a tool is a JSON object.");
         }
 
-        if (!tool.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(name.GetString()))
+        var toolName = knownName;
+        if (toolName is null)
         {
-            throw new UsageException($"{where}: a tool needs a non-empty string \"name\".");
+            if (!tool.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(name.GetString()))
+            {
+                throw new UsageException($"{where}: a tool needs a non-empty string \"name\".");
+            }
+
+            toolName = name.GetString()!;
         }
 
         string? description = tool.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
@@ -132,7 +138,7 @@ internal static class ToolLists
         }
 
         JsonElement? schema = tool.TryGetProperty("inputSchema", out var s) && s.ValueKind == JsonValueKind.Object ? s.Clone() : null;
-        return new ToolDescriptor(name.GetString()!, description, annotations, schema);
+        return new ToolDescriptor(toolName, description, annotations, schema);
     }
 
     private static bool? Bool(JsonElement obj, string name) =>
