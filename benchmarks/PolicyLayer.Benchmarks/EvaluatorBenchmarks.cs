@@ -23,7 +23,8 @@ public class EvaluatorBenchmarks
     private ToolCall[] _calls = null!;
     private string[] _grantIds = null!;
     private PartitionedRateLimiter<string> _limiter = null!;
-    private int _next;
+    private int _nextLease;
+    private int _nextCall;
 
     [GlobalSetup]
     public void Setup()
@@ -62,7 +63,7 @@ public class EvaluatorBenchmarks
     [Benchmark(Baseline = true, Description = "PartitionedRateLimiter<SlidingWindow>.AttemptAcquire")]
     public bool PartitionedLimiter()
     {
-        using var lease = _limiter.AttemptAcquire(_grantIds[_next++ % Grants]);
+        using var lease = _limiter.AttemptAcquire(_grantIds[_nextLease++ % Grants]);
         return lease.IsAcquired;
     }
 
@@ -70,7 +71,7 @@ public class EvaluatorBenchmarks
     public bool Evaluate()
     {
         _time.Advance(TimeSpan.FromMicroseconds(2_100));
-        var decision = Sync.Result(_evaluator.EvaluateAsync(_calls[_next++ % Grants]));
+        var decision = Sync.Result(_evaluator.EvaluateAsync(_calls[_nextCall++ % Grants]));
         if (!decision.IsAllowed)
         {
             throw new InvalidOperationException("The benchmark must measure allowed calls: " + decision);

@@ -19,6 +19,13 @@ internal sealed class ToolResolution
 
     /// <summary>The risk from the name alone, for calls that carry no descriptor.</summary>
     public required RiskProfile NameRisk { get; init; }
+
+    // Refusal texts that depend only on the tool, made once so that repeated refusals allocate nothing.
+    public string HiddenReason => field ??= $"Tool '{ToolName}' is hidden by the policy.";
+
+    public string DefaultDenyReason => field ??= $"Tool '{ToolName}' is not allowed: no rule matches it and the policy's default is deny.";
+
+    public string DefaultApprovalReason => field ??= $"Tool '{ToolName}' needs approval: no rule matches it and the policy's default is require_approval.";
 }
 
 /// <summary>

@@ -174,7 +174,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            return new(Refuse(PolicyOutcome.Deny, $"Tool '{call.ToolName}' is hidden by the policy.", RuleIds.Hidden, risk));
+            return new(Refuse(PolicyOutcome.Deny, resolution.HiddenReason, RuleIds.Hidden, risk));
         }
 
         var policy = state.Policy;
@@ -183,13 +183,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         {
             return policy.DefaultAction switch
             {
-                PolicyAction.Deny => new(Refuse(
-                    PolicyOutcome.Deny,
-                    $"Tool '{call.ToolName}' is not allowed: no rule matches it and the policy's default is deny.",
-                    RuleIds.Default,
-                    risk)),
+                PolicyAction.Deny => new(Refuse(PolicyOutcome.Deny, resolution.DefaultDenyReason, RuleIds.Default, risk)),
                 PolicyAction.RequireApproval when !call.IsApproved =>
-                    HoldForApproval(call, policy, null, $"Tool '{call.ToolName}' needs approval: no rule matches it and the policy's default is require_approval.", RuleIds.Default, risk, cancellationToken),
+                    HoldForApproval(call, policy, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken),
                 _ => Count(call, policy, null, RuleIds.Default, risk, cancellationToken),
             };
         }
