@@ -201,6 +201,23 @@ internal sealed class NameMatcher<T>
 
     public int Count => _exact.Count + _globs.Length;
 
+    /// <summary>Every key that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
+    public IEnumerable<KeyValuePair<string, T>> MatchAll(string name)
+    {
+        if (_exact.TryGetValue(name, out var exact))
+        {
+            yield return new(name, exact);
+        }
+
+        foreach (var (glob, candidate) in _globs)
+        {
+            if (glob.IsMatch(name))
+            {
+                yield return new(glob.Pattern, candidate);
+            }
+        }
+    }
+
     public bool TryMatch(string name, out T value, out string? matchedKey)
     {
         if (_exact.TryGetValue(name, out value!))
