@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -266,8 +265,9 @@ public sealed partial class PolicyEvaluator : IDisposable
             return new(new PolicyDecision(PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
         }
 
-        var requests = ArrayPool<CounterRequest>.Shared.Rent(total);
-        var limitOf = ArrayPool<CompiledLimit>.Shared.Rent(total);
+        var scratch = Scratch.Take(total);
+        var requests = scratch.Requests;
+        var limitOf = scratch.Limits;
         var count = 0;
         try
         {
@@ -278,6 +278,7 @@ public sealed partial class PolicyEvaluator : IDisposable
                 var scopeKey = call.Caller.GetScopeKey(counter.Scope);
                 if (scopeKey is null)
                 {
+                    scratch.Return(count);
                     return new(Refuse(
                         PolicyOutcome.Deny,
                         $"Refused: limit {limit.Pointer} counts per {ScopeName(counter.Scope)}, and the caller has no {ScopeName(counter.Scope)} id. Calls are never counted in a bucket shared with strangers.",
@@ -288,6 +289,7 @@ public sealed partial class PolicyEvaluator : IDisposable
                 long amount = 1;
                 if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount, out var problem))
                 {
+                    scratch.Return(count);
                     return new(Refuse(PolicyOutcome.Deny, $"Refused: {limit.Pointer} counts {amountPath.Text}, which {problem}.", limit.Pointer, risk));
                 }
 
@@ -311,12 +313,12 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch
         {
-            Return(requests, limitOf, count);
+            scratch.Return(count);
             throw;
         }
 
-        var budgets = ArrayPool<CounterBudget>.Shared.Rent(count);
-        var work = new ReservationWork(requests, limitOf, budgets, count, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
+        var budgets = scratch.Budgets;
+        var work = new ReservationWork(scratch, count, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
         ValueTask<CounterReservationResult> pending;
         try
         {
@@ -474,13 +476,6 @@ public sealed partial class PolicyEvaluator : IDisposable
         return -1;
     }
 
-    private static void Return(CounterRequest[] requests, CompiledLimit[] limits, int count)
-    {
-        requests.AsSpan(0, count).Clear();
-        limits.AsSpan(0, count).Clear();
-        ArrayPool<CounterRequest>.Shared.Return(requests);
-        ArrayPool<CompiledLimit>.Shared.Return(limits);
-    }
 
     private static PolicyDecision Refuse(PolicyOutcome outcome, string reason, string ruleId, RiskProfile risk) =>
         new(outcome, reason, ruleId, risk);
@@ -509,13 +504,13 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     /// <summary>The pooled buffers and context of one reservation, returned once it completes. A struct: the synchronous path allocates nothing.</summary>
     private readonly struct ReservationWork(
-        CounterRequest[] requests, CompiledLimit[] limits, CounterBudget[] budgets, int count, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
+        Scratch scratch, int count, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
     {
-        public CounterRequest[] Requests { get; } = requests;
+        public CounterRequest[] Requests => scratch.Requests;
 
-        public CompiledLimit[] Limits { get; } = limits;
+        public CompiledLimit[] Limits => scratch.Limits;
 
-        public CounterBudget[] Budgets { get; } = budgets;
+        public CounterBudget[] Budgets => scratch.Budgets;
 
         public int Count { get; } = count;
 
@@ -527,11 +522,50 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         public bool Reserve { get; } = reserve;
 
-        public void Return()
+        public void Return() => scratch.Return(Count);
+    }
+
+    /// <summary>
+    /// The buffers of one reservation, kept per thread. Taken out of the thread's slot while in use, so a
+    /// store that completes asynchronously holds its own; returned to the slot of whichever thread finishes.
+    /// </summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? t_current;
+
+        private Scratch(int capacity)
         {
-            PolicyEvaluator.Return(Requests, Limits, Count);
-            Budgets.AsSpan(0, Count).Clear();
-            ArrayPool<CounterBudget>.Shared.Return(Budgets);
+            Requests = new CounterRequest[capacity];
+            Limits = new CompiledLimit[capacity];
+            Budgets = new CounterBudget[capacity];
+        }
+
+        public CounterRequest[] Requests { get; }
+
+        public CompiledLimit[] Limits { get; }
+
+        public CounterBudget[] Budgets { get; }
+
+        public static Scratch Take(int capacity)
+        {
+            var scratch = t_current;
+            if (scratch is not null && scratch.Requests.Length >= capacity)
+            {
+                t_current = null;
+                return scratch;
+            }
+
+            return new Scratch(Math.Max(capacity, 4));
+        }
+
+        public void Return(int count)
+        {
+            // Clear what was used, so that no caller's strings or counters stay reachable from the slot.
+            Requests.AsSpan(0, count).Clear();
+            Limits.AsSpan(0, count).Clear();
+            Budgets.AsSpan(0, count).Clear();
+            t_current = this;
         }
     }
 }
