@@ -30,6 +30,8 @@ public class EvaluatorBenchmarks
     private CounterDefinition _counter = null!;
     private PolicyLayer.Evaluation.EvaluatorState _state = null!;
     private int _nextStore;
+    private PolicyEvaluator _unlimited = null!;
+    private ToolCall _unlimitedCall = null!;
     private int _nextLease;
     private int _nextCall;
 
@@ -52,6 +54,8 @@ public class EvaluatorBenchmarks
             AutoReplenishment = true,
         }));
 
+        _unlimited = new PolicyEvaluator(PolicyDocument.Parse("""{ "version": "1", "tools": { "get_flow": {} } }"""), new PolicyEvaluatorOptions { TimeProvider = _time });
+        _unlimitedCall = new ToolCall("get_flow", new CallerIdentity { GrantId = "g" });
         _store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = _time });
         _counter = policy.Counters[0];
         _state = new PolicyLayer.Evaluation.EvaluatorState(policy, ToolRiskClassifier.Default, _time);
@@ -87,6 +91,9 @@ public class EvaluatorBenchmarks
         _request[0] = new CounterRequest(_counter, _grantIds[_nextStore++ % Grants], 1);
         return _store.TryReserveAsync(_request, _budget).Sync().IsAcquired;
     }
+
+    [Benchmark(Description = "part: evaluation without a limit")]
+    public bool EvaluateUnlimited() => _unlimited.EvaluateAsync(_unlimitedCall).Sync().IsAllowed;
 
     [Benchmark(Description = "part: tool-name resolution (cached)")]
     public object Resolve() => _state.Resolve("add_execution_labels");
