@@ -23,7 +23,8 @@ public class EvaluatorBenchmarks
     private ToolCall[] _calls = null!;
     private string[] _grantIds = null!;
     private PartitionedRateLimiter<string> _limiter = null!;
-    private int _next;
+    private int _nextCall;
+    private int _nextGrant;
 
     [GlobalSetup]
     public void Setup()
@@ -44,7 +45,8 @@ public class EvaluatorBenchmarks
             AutoReplenishment = true,
         }));
 
-        // Warm every grant's counter and partition, as 1,000 active grants would have.
+        // Warm every grant's counter and partition, as 1,000 active grants would have. Each benchmark keeps its own
+        // index: a shared one would skip every other grant and rate-limit the rest.
         for (var i = 0; i < Grants * 29; i++)
         {
             Evaluate();
@@ -62,7 +64,7 @@ public class EvaluatorBenchmarks
     [Benchmark(Baseline = true, Description = "PartitionedRateLimiter<SlidingWindow>.AttemptAcquire")]
     public bool PartitionedLimiter()
     {
-        using var lease = _limiter.AttemptAcquire(_grantIds[_next++ % Grants]);
+        using var lease = _limiter.AttemptAcquire(_grantIds[_nextGrant++ % Grants]);
         return lease.IsAcquired;
     }
 
@@ -70,7 +72,7 @@ public class EvaluatorBenchmarks
     public bool Evaluate()
     {
         _time.Advance(TimeSpan.FromMicroseconds(2_100));
-        var decision = Sync.Result(_evaluator.EvaluateAsync(_calls[_next++ % Grants]));
+        var decision = Sync.Result(_evaluator.EvaluateAsync(_calls[_nextCall++ % Grants]));
         if (!decision.IsAllowed)
         {
             throw new InvalidOperationException("The benchmark must measure allowed calls: " + decision);
