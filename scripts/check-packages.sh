@@ -18,7 +18,6 @@ fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 scripts/pack.sh "$version" "$packages"
 
 for project in src/*/*.csproj; do
-  dir=$(dirname "$project")
   id=$(sed -n 's:.*<PackageId>\(.*\)</PackageId>.*:\1:p' "$project" | head -1)
   id=${id:-$(basename "$project" .csproj)}
   nupkg="$packages/$id.$version.nupkg"
