@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -176,7 +174,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            return new(Refuse(PolicyOutcome.Deny, $"Tool '{call.ToolName}' is hidden by the policy.", RuleIds.Hidden, risk));
+            return new(Refuse(PolicyOutcome.Deny, resolution.HiddenReason, RuleIds.Hidden, risk));
         }
 
         var policy = state.Policy;
@@ -185,13 +183,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         {
             return policy.DefaultAction switch
             {
-                PolicyAction.Deny => new(Refuse(
-                    PolicyOutcome.Deny,
-                    $"Tool '{call.ToolName}' is not allowed: no rule matches it and the policy's default is deny.",
-                    RuleIds.Default,
-                    risk)),
+                PolicyAction.Deny => new(Refuse(PolicyOutcome.Deny, resolution.DefaultDenyReason, RuleIds.Default, risk)),
                 PolicyAction.RequireApproval when !call.IsApproved =>
-                    HoldForApproval(call, policy, null, $"Tool '{call.ToolName}' needs approval: no rule matches it and the policy's default is require_approval.", RuleIds.Default, risk, cancellationToken),
+                    HoldForApproval(call, policy, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken),
                 _ => Count(call, policy, null, RuleIds.Default, risk, cancellationToken),
             };
         }
@@ -270,11 +264,12 @@ public sealed partial class PolicyEvaluator : IDisposable
         var total = ruleLimits.Length + allLimits.Length;
         if (total == 0)
         {
-            return new(Allowed(ruleId, risk));
+            return new(new PolicyDecision(PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
         }
 
-        var requests = ArrayPool<CounterRequest>.Shared.Rent(total);
-        var limitOf = ArrayPool<CompiledLimit>.Shared.Rent(total);
+        var scratch = Scratch.Take(total);
+        var requests = scratch.Requests;
+        var limitOf = scratch.Limits;
         var count = 0;
         try
         {
@@ -285,6 +280,7 @@ public sealed partial class PolicyEvaluator : IDisposable
                 var scopeKey = call.Caller.GetScopeKey(counter.Scope);
                 if (scopeKey is null)
                 {
+                    scratch.Return(count);
                     return new(Refuse(
                         PolicyOutcome.Deny,
                         $"Refused: limit {limit.Pointer} counts per {ScopeName(counter.Scope)}, and the caller has no {ScopeName(counter.Scope)} id. Calls are never counted in a bucket shared with strangers.",
@@ -295,6 +291,7 @@ public sealed partial class PolicyEvaluator : IDisposable
                 long amount = 1;
                 if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount, out var problem))
                 {
+                    scratch.Return(count);
                     return new(Refuse(PolicyOutcome.Deny, $"Refused: {limit.Pointer} counts {amountPath.Text}, which {problem}.", limit.Pointer, risk));
                 }
 
@@ -318,12 +315,12 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch
         {
-            Return(requests, limitOf, count);
+            scratch.Return(count);
             throw;
         }
 
-        var budgets = ArrayPool<CounterBudget>.Shared.Rent(count);
-        var work = new ReservationWork(requests, limitOf, budgets, count, ruleId, risk, reserve);
+        var budgets = scratch.Budgets;
+        var work = new ReservationWork(scratch, count, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
         ValueTask<CounterReservationResult> pending;
         try
         {
@@ -405,7 +402,7 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         return new PolicyDecision(
             PolicyOutcome.Allow,
-            AllowedReason(work.RuleId),
+            work.AllowedReason,
             work.RuleId,
             work.Risk,
             store: work.Reserve ? _store : null,
@@ -482,24 +479,11 @@ public sealed partial class PolicyEvaluator : IDisposable
         return -1;
     }
 
-    private static void Return(CounterRequest[] requests, CompiledLimit[] limits, int count)
-    {
-        requests.AsSpan(0, count).Clear();
-        limits.AsSpan(0, count).Clear();
-        ArrayPool<CounterRequest>.Shared.Return(requests);
-        ArrayPool<CompiledLimit>.Shared.Return(limits);
-    }
 
     private static PolicyDecision Refuse(PolicyOutcome outcome, string reason, string ruleId, RiskProfile risk) =>
         new(outcome, reason, ruleId, risk);
 
-    private static PolicyDecision Allowed(string ruleId, RiskProfile risk) => new(PolicyOutcome.Allow, AllowedReason(ruleId), ruleId, risk);
-
-    private static readonly ConditionalWeakTable<string, string> AllowedReasons = new();
-
-    // Cached per rule, so that an allowed call allocates no text.
-    private static string AllowedReason(string ruleId) =>
-        AllowedReasons.GetValue(ruleId, static id => id == RuleIds.Default ? "Allowed by the policy's default." : $"Allowed by {id}.");
+    private const string DefaultAllowedReason = "Allowed by the policy's default.";
 
     private static string ScopeName(CounterScope scope) => scope switch
     {
@@ -521,29 +505,70 @@ public sealed partial class PolicyEvaluator : IDisposable
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The counter store failed; a call under {RuleId} goes ahead uncounted because the host chose fail-open.")]
     private static partial void LogFailOpen(ILogger logger, Exception exception, string ruleId);
 
-    /// <summary>The pooled buffers and context of one reservation, returned once it completes.</summary>
-    private sealed class ReservationWork(
-        CounterRequest[] requests, CompiledLimit[] limits, CounterBudget[] budgets, int count, string ruleId, RiskProfile risk, bool reserve)
+    /// <summary>The pooled buffers and context of one reservation, returned once it completes. A struct: the synchronous path allocates nothing.</summary>
+    private readonly struct ReservationWork(
+        Scratch scratch, int count, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
     {
-        public CounterRequest[] Requests { get; } = requests;
+        public CounterRequest[] Requests => scratch.Requests;
 
-        public CompiledLimit[] Limits { get; } = limits;
+        public CompiledLimit[] Limits => scratch.Limits;
 
-        public CounterBudget[] Budgets { get; } = budgets;
+        public CounterBudget[] Budgets => scratch.Budgets;
 
         public int Count { get; } = count;
 
         public string RuleId { get; } = ruleId;
 
+        public string AllowedReason { get; } = allowedReason;
+
         public RiskProfile Risk { get; } = risk;
 
         public bool Reserve { get; } = reserve;
 
-        public void Return()
+        public void Return() => scratch.Return(Count);
+    }
+
+    /// <summary>
+    /// The buffers of one reservation, kept per thread. Taken out of the thread's slot while in use, so a
+    /// store that completes asynchronously holds its own; returned to the slot of whichever thread finishes.
+    /// </summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? t_current;
+
+        private Scratch(int capacity)
         {
-            PolicyEvaluator.Return(Requests, Limits, Count);
-            Budgets.AsSpan(0, Count).Clear();
-            ArrayPool<CounterBudget>.Shared.Return(Budgets);
+            Requests = new CounterRequest[capacity];
+            Limits = new CompiledLimit[capacity];
+            Budgets = new CounterBudget[capacity];
+        }
+
+        public CounterRequest[] Requests { get; }
+
+        public CompiledLimit[] Limits { get; }
+
+        public CounterBudget[] Budgets { get; }
+
+        public static Scratch Take(int capacity)
+        {
+            var scratch = t_current;
+            if (scratch is not null && scratch.Requests.Length >= capacity)
+            {
+                t_current = null;
+                return scratch;
+            }
+
+            return new Scratch(Math.Max(capacity, 4));
+        }
+
+        public void Return(int count)
+        {
+            // Clear what was used, so that no caller's strings or counters stay reachable from the slot.
+            Requests.AsSpan(0, count).Clear();
+            Limits.AsSpan(0, count).Clear();
+            Budgets.AsSpan(0, count).Clear();
+            t_current = this;
         }
     }
 }
