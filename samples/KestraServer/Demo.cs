@@ -25,8 +25,16 @@ internal static class Demo
             serverArgs.Add(Path.GetFullPath(args[policyIndex + 1]));
         }
 
+        var otel = args.Contains("--otel");
+        if (otel)
+        {
+            serverArgs.Add("--otel");
+        }
+
         var transport = new StdioClientTransport(new StdioClientTransportOptions
         {
+            // With --otel the server's traces and metrics arrive on its stderr: show them.
+            StandardErrorLines = otel ? line => Console.Error.WriteLine("server: " + line) : null,
             Name = "kestra",
             Command = self,
             Arguments = serverArgs,

@@ -1,7 +1,10 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PolicyLayer;
+using PolicyLayer.Diagnostics;
+using PolicyLayer.Policies;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -11,7 +14,8 @@ public static class PolicyLayerServiceCollectionExtensions
     /// <summary>
     /// Registers the <see cref="PolicyEvaluator"/> and its defaults (<see cref="TimeProvider.System"/>,
     /// an <see cref="InMemoryCounterStore"/>, <see cref="ToolRiskClassifier.Default"/>); each default yields
-    /// to a registration the host made itself.
+    /// to a registration the host made itself. The evaluator logs through the container's <see cref="ILoggerFactory"/>
+    /// and meters through its <see cref="IMeterFactory"/> when it has them.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the options, such as the policy path.</param>
@@ -29,22 +33,47 @@ public static class PolicyLayerServiceCollectionExtensions
         services.TryAddSingleton(ToolRiskClassifier.Default);
         services.TryAddSingleton<CounterStore>(sp =>
             new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = sp.GetRequiredService<TimeProvider>() }));
+        services.TryAddSingleton<PolicyReloads>();
         services.TryAddSingleton(sp =>
         {
-            var options = sp.GetRequiredService<IOptions<PolicyLayerOptions>>().Value;
-            var policy = options.Policy
-                ?? (options.PolicyPath is { } path
-                    ? PolicyDocument.Load(path)
-                    : throw new InvalidOperationException("PolicyLayer needs a policy: set PolicyLayerOptions.PolicyPath or PolicyLayerOptions.Policy."));
-            return new PolicyEvaluator(policy, new PolicyEvaluatorOptions
+            var monitor = sp.GetRequiredService<IOptionsMonitor<PolicyLayerOptions>>();
+            var options = monitor.CurrentValue;
+            var time = sp.GetRequiredService<TimeProvider>();
+            var loggerFactory = sp.GetService<ILoggerFactory>();
+            var reloads = sp.GetRequiredService<PolicyReloads>();
+            PolicyDocument policy;
+            if (options.Policy is { } given)
             {
-                TimeProvider = sp.GetRequiredService<TimeProvider>(),
+                policy = given;
+            }
+            else if (options.PolicyPath is not { } path)
+            {
+                throw new InvalidOperationException("PolicyLayer needs a policy: set PolicyLayerOptions.PolicyPath or PolicyLayerOptions.Policy.");
+            }
+            else if (options.WatchPolicyFile)
+            {
+                var watcher = new PolicyFileWatcher(path, options.PolicyFilePollInterval, time, loggerFactory?.CreateLogger(PolicyLayerLog.ReloadCategory));
+                reloads.Watcher = watcher;
+                policy = watcher.Initial;
+            }
+            else
+            {
+                policy = PolicyDocument.Load(path);
+            }
+
+            var evaluator = new PolicyEvaluator(policy, new PolicyEvaluatorOptions
+            {
+                TimeProvider = time,
                 CounterStore = sp.GetRequiredService<CounterStore>(),
                 Classifier = sp.GetRequiredService<ToolRiskClassifier>(),
                 CounterStoreFailureMode = options.CounterStoreFailureMode,
                 ShadowMode = options.ShadowMode,
-                LoggerFactory = sp.GetService<ILoggerFactory>(),
+                LoggerFactory = loggerFactory,
+                LogArgumentValues = options.LogArgumentValues,
+                MeterFactory = sp.GetService<IMeterFactory>(),
             });
+            reloads.Start(evaluator, monitor, options, loggerFactory?.CreateLogger(PolicyLayerLog.ReloadCategory));
+            return evaluator;
         });
         return new PolicyLayerBuilder(services);
     }

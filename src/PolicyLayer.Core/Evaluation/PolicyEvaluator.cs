@@ -46,7 +46,9 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         _failureMode = options.CounterStoreFailureMode;
         _shadowMode = options.ShadowMode;
-        _logger = options.LoggerFactory?.CreateLogger("PolicyLayer.PolicyEvaluator") ?? NullLogger.Instance;
+        _logger = options.LoggerFactory?.CreateLogger(Diagnostics.PolicyLayerLog.EvaluatorCategory) ?? NullLogger.Instance;
+        _logArgumentValues = options.LogArgumentValues;
+        _instruments = Diagnostics.PolicyLayerInstruments.For(options.MeterFactory);
         if (options.CounterStore is { } store)
         {
             _store = store;
@@ -508,6 +510,7 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     private PolicyDecision StoreFailed(Exception ex, ReservationWork work)
     {
+        RecordCounterStoreError(ex);
         if (_failureMode == CounterStoreFailureMode.FailOpen)
         {
             LogFailOpen(_logger, ex, work.RuleId);

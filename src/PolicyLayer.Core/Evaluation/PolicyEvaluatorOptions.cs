@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace PolicyLayer;
@@ -28,6 +29,20 @@ public sealed class PolicyEvaluatorOptions
     /// <summary>Creates the loggers of decisions and failures.</summary>
     /// <value>The default value is <see langword="null"/>: nothing is logged.</value>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>
+    /// Whether decision logs carry the call's argument values. Arguments may hold personal data or secrets,
+    /// so by default only their names are logged; turn this on only where such logs are allowed.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: argument names only.</value>
+    public bool LogArgumentValues { get; set; }
+
+    /// <summary>
+    /// Creates the <c>PolicyLayer</c> meter (see <see cref="PolicyLayerTelemetry"/>), so that the host's metrics
+    /// pipeline scopes and disposes it. Dependency injection passes the container's factory when it has one.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: a meter shared by every evaluator in the process.</value>
+    public IMeterFactory? MeterFactory { get; set; }
 }
 
 /// <summary>What a call gets when the counter store fails.</summary>

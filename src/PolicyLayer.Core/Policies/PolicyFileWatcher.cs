@@ -1,0 +1,209 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PolicyLayer.Diagnostics;
+
+namespace PolicyLayer.Policies;
+
+/// <summary>
+/// Watches a policy file by polling it on a <see cref="TimeProvider"/> timer, and puts each valid new version in
+/// force through <see cref="PolicyEvaluator.UpdatePolicy"/>. An invalid version is refused, its errors logged with
+/// line and column, and the last good version stays in force.
+/// </summary>
+/// <remarks>
+/// A change is read only once the file has held still (the same size and last-write time) for one poll interval, so
+/// that a file being written is not read half-way; if it changes while being read, it is read again later. Polling
+/// rather than <see cref="FileSystemWatcher"/>: it works the same on every file system (network shares, container
+/// volumes, symlink swaps), uses no inotify handles, and tests drive it with a fake clock.
+/// </remarks>
+internal sealed class PolicyFileWatcher : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private string _path;
+    private PolicyEvaluator? _evaluator;
+    private FileStamp _settled;
+    private FileStamp? _pending;
+    private byte[] _appliedHash;
+    private bool _disposed;
+
+    /// <summary>Loads the file's current version (throwing when it is invalid) and starts watching it.</summary>
+    /// <param name="path">The policy file.</param>
+    /// <param name="pollInterval">How often the file is looked at; a change lands one to two intervals after the last write.</param>
+    /// <param name="time">The clock of the poll timer.</param>
+    /// <param name="logger">Where reloads and refusals are logged.</param>
+    /// <exception cref="PolicyValidationException">The file's current version is invalid.</exception>
+    public PolicyFileWatcher(string path, TimeSpan pollInterval, TimeProvider time, ILogger? logger)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(pollInterval, TimeSpan.Zero);
+        ArgumentNullException.ThrowIfNull(time);
+        _logger = logger ?? NullLogger.Instance;
+        _path = Path.GetFullPath(path);
+
+        // The stamp is read before the bytes: a write that races the load shows up as a newer stamp and is read again.
+        _settled = FileStamp.Read(_path);
+        var bytes = File.ReadAllBytes(_path);
+        Initial = PolicyDocument.Parse(bytes, path);
+        _appliedHash = SHA256.HashData(bytes);
+        _timer = time.CreateTimer(static state => ((PolicyFileWatcher)state!).Poll(), this, pollInterval, pollInterval);
+    }
+
+    /// <summary>The version of the file that was in force when watching started.</summary>
+    public PolicyDocument Initial { get; }
+
+    /// <summary>The evaluator whose policy the watcher replaces; until it is attached, polls do nothing.</summary>
+    public void Attach(PolicyEvaluator evaluator)
+    {
+        ArgumentNullException.ThrowIfNull(evaluator);
+        lock (_gate)
+        {
+            _evaluator = evaluator;
+        }
+    }
+
+    /// <summary>Watches another file from now on; its first valid version is put in force at a later poll.</summary>
+    public void ChangePath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        lock (_gate)
+        {
+            _path = Path.GetFullPath(path);
+            _settled = default;
+            _pending = null;
+            _appliedHash = [];
+        }
+    }
+
+    /// <summary>One look at the file. Runs on the timer; never throws.</summary>
+    internal void Poll()
+    {
+        // Polls never overlap: a slow read makes the next tick skip, not queue.
+        if (!_gate.TryEnter())
+        {
+            return;
+        }
+
+        try
+        {
+            if (_disposed || _evaluator is null)
+            {
+                return;
+            }
+
+            PollLocked(_evaluator);
+        }
+#pragma warning disable CA1031 // A timer callback that throws would end the process; the last good policy stays instead.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            PolicyLayerLog.Unreadable(_logger, ex, _path);
+        }
+        finally
+        {
+            _gate.Exit();
+        }
+    }
+
+    private void PollLocked(PolicyEvaluator evaluator)
+    {
+        var stamp = FileStamp.Read(_path);
+        if (stamp == _settled)
+        {
+            _pending = null;
+            return;
+        }
+
+        if (_pending != stamp)
+        {
+            // Changed since the last look: wait until it has held still for one interval.
+            _pending = stamp;
+            return;
+        }
+
+        _pending = null;
+        if (!stamp.Exists)
+        {
+            _settled = stamp;
+            PolicyLayerLog.Missing(_logger, _path);
+            return;
+        }
+
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(_path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Locked or replaced mid-read: _settled is unchanged, so the next polls try again.
+            PolicyLayerLog.Unreadable(_logger, ex, _path);
+            return;
+        }
+
+        var after = FileStamp.Read(_path);
+        if (after != stamp)
+        {
+            _pending = after; // Written to while being read: what was read may be half of it.
+            return;
+        }
+
+        _settled = stamp;
+        var hash = SHA256.HashData(bytes);
+        if (hash.AsSpan().SequenceEqual(_appliedHash))
+        {
+            return; // Touched, not changed.
+        }
+
+        PolicyDocument policy;
+        try
+        {
+            policy = PolicyDocument.Parse(bytes, _path);
+        }
+        catch (PolicyValidationException ex)
+        {
+            // Refused until the file changes again; the version in force is untouched.
+            PolicyLayerLog.ReloadRejected(_logger, _path, ex.Errors.Count, FormatErrors(_path, ex.Errors));
+            return;
+        }
+
+        evaluator.UpdatePolicy(policy);
+        _appliedHash = hash;
+        PolicyLayerLog.Reloaded(_logger, _path);
+    }
+
+    /// <summary>One line per error, <c>FILE:LINE:COL: PATH: message</c>, as <c>policylayer validate</c> prints them.</summary>
+    private static string FormatErrors(string path, IReadOnlyList<PolicyValidationError> errors)
+    {
+        var text = new StringBuilder();
+        foreach (var error in errors)
+        {
+            text.AppendLine().Append(path).Append(':').Append(error.ToString());
+        }
+
+        return text.ToString();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+        }
+
+        _timer.Dispose();
+    }
+
+    /// <summary>What is compared between polls: whether the file exists, its size and its last-write time.</summary>
+    internal readonly record struct FileStamp(bool Exists, long Length, DateTime LastWriteUtc)
+    {
+        public static FileStamp Read(string path)
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? new FileStamp(true, info.Length, info.LastWriteTimeUtc) : new FileStamp(false, 0, default);
+        }
+    }
+}

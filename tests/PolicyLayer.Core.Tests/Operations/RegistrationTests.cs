@@ -1,0 +1,119 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Extensions.Time.Testing;
+
+namespace PolicyLayer.Core.Tests.Operations;
+
+public sealed class RegistrationTests
+{
+    private const string OnlyX = """{ "version": "1", "default": "deny", "tools": { "x": {} } }""";
+    private const string OnlyY = """{ "version": "1", "default": "deny", "tools": { "y": {} } }""";
+
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("policylayer-di-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    [Test]
+    public async Task WatchPolicyFile_PutsANewVersionInForce_AndStopsWhenTheContainerIsDisposed()
+    {
+        var path = Path.Combine(_dir, "policy.json");
+        File.WriteAllText(path, OnlyX);
+        var time = new FakeTimeProvider();
+        var logs = new FakeLogCollector();
+        var services = new ServiceCollection()
+            .AddSingleton<TimeProvider>(time)
+            .AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs)));
+        services.AddPolicyLayer(o =>
+        {
+            o.PolicyPath = path;
+            o.WatchPolicyFile = true;
+            o.PolicyFilePollInterval = TimeSpan.FromSeconds(5);
+        });
+        var provider = services.BuildServiceProvider();
+        var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+
+        Rewrite(path, OnlyY, 1);
+        time.Advance(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(5));
+        (await evaluator.EvaluateAsync(new ToolCall("y"))).IsAllowed.Should().BeTrue();
+        logs.GetSnapshot().Should().Contain(r => r.Id.Id == 10 && r.Category == "PolicyLayer.PolicyReload");
+
+        await provider.DisposeAsync();
+        Rewrite(path, OnlyX, 2);
+        time.Advance(TimeSpan.FromSeconds(5));
+        time.Advance(TimeSpan.FromSeconds(5));
+        logs.GetSnapshot().Count(r => r.Id.Id == 10).Should().Be(1, "a disposed container watches nothing");
+    }
+
+    [Test]
+    public async Task PolicyChangedThroughTheOptionsMonitor_IsPutInForce()
+    {
+        var current = PolicyDocument.Parse(OnlyX);
+        var changes = new ManualChangeTokenSource();
+        var services = new ServiceCollection().AddSingleton<IOptionsChangeTokenSource<PolicyLayerOptions>>(changes);
+        services.AddPolicyLayer(o => o.Policy = current);
+        using var provider = services.BuildServiceProvider();
+        var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+        (await evaluator.EvaluateAsync(new ToolCall("x"))).IsAllowed.Should().BeTrue();
+
+        current = PolicyDocument.Parse(OnlyY);
+        changes.Change();
+
+        (await evaluator.EvaluateAsync(new ToolCall("y"))).IsAllowed.Should().BeTrue();
+        (await evaluator.EvaluateAsync(new ToolCall("x"))).IsAllowed.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task HostShadowMode_RefusesNothing_AndLogsAndCountsTheRefusalAsShadowed()
+    {
+        var logs = new FakeLogCollector();
+        var services = new ServiceCollection()
+            .AddMetrics()
+            .AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs)));
+        services.AddPolicyLayer(o =>
+        {
+            o.Policy = PolicyDocument.Parse(OnlyX);
+            o.ShadowMode = true;
+        });
+        using var provider = services.BuildServiceProvider();
+        using var decisions = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), PolicyLayerTelemetry.MeterName, PolicyLayerTelemetry.DecisionsInstrument);
+        var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+
+        var decision = await evaluator.EvaluateAsync(new ToolCall("y"));
+
+        decision.IsAllowed.Should().BeTrue();
+        decision.ShadowedOutcome.Should().Be(PolicyOutcome.Deny);
+        logs.LatestRecord.Id.Name.Should().Be("ShadowDenied");
+        decisions.LastMeasurement!.Tags.Should().Contain("policylayer.outcome", "deny").And.Contain("policylayer.shadowed", true);
+    }
+
+    private static void Rewrite(string path, string text, int second)
+    {
+        File.WriteAllText(path, text);
+        File.SetLastWriteTimeUtc(path, new DateTime(2030, 1, 1, 0, 0, second, DateTimeKind.Utc));
+    }
+
+    private sealed class ManualChangeTokenSource : IOptionsChangeTokenSource<PolicyLayerOptions>
+    {
+        private CancellationTokenSource _cts = new();
+
+        public string? Name => Options.DefaultName;
+
+        public IChangeToken GetChangeToken() => new CancellationChangeToken(_cts.Token);
+
+        public void Change()
+        {
+            var previous = Interlocked.Exchange(ref _cts, new CancellationTokenSource());
+            previous.Cancel();
+        }
+    }
+}
