@@ -16,6 +16,14 @@ public sealed partial class PolicyEvaluator
     private readonly PolicyLayerInstruments _instruments;
     private readonly bool _logArgumentValues;
 
+    // Decisions go through OnDecided only when something listens: a metric, a trace or a logger at the levels decisions use.
+    partial void IsObservedByTelemetry(ref bool observed) =>
+        observed |= _instruments.Decisions.Enabled
+            || _instruments.Duration.Enabled
+            || PolicyLayerInstruments.Source.HasListeners()
+            || _logger.IsEnabled(LogLevel.Information)
+            || _logger.IsEnabled(LogLevel.Debug);
+
     partial void OnDecided(ToolCall call, in PolicyDecision decision, TimeSpan elapsed)
     {
         try
