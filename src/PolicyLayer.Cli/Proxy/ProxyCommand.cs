@@ -1,9 +1,212 @@
 using System.CommandLine;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 
 namespace PolicyLayer.Cli.Proxy;
 
-/// <summary>`policylayer proxy --policy POLICY -- CMD ARGS...`: the stdio gateway.</summary>
+/// <summary>`policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] -- CMD ARGS...`: the stdio gateway.</summary>
 internal static class ProxyCommand
 {
-    public static Command Create() => new("proxy", "(not yet implemented)");
+    /// <summary>Exit code when the options or the policy are wrong.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Exit code when the server's command cannot be started.</summary>
+    public const int CannotStart = 127;
+
+    /// <summary>How long the server has to exit after its input is closed before it is killed.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1.5);
+
+    public static Command Create()
+    {
+        var policy = new Option<FileInfo>("--policy") { Description = "The policy file to enforce.", Required = true };
+        var grant = new Option<string?>("--grant") { Description = "The grant (credential id) the session's calls count under; default: the environment variable POLICYLAYER_GRANT." };
+        var auditLog = new Option<FileInfo?>("--audit-log") { Description = "Append one JSON line per decision to this file (tool, outcome, rule, argument names; never argument values)." };
+        var maxMessage = new Option<int>("--max-message-bytes")
+        {
+            Description = "The longest message the client may send, in bytes; longer ones are refused.",
+            DefaultValueFactory = _ => McpGatewayOptions.DefaultMaxMessageBytes,
+        };
+        var approvalTimeout = new Option<double>("--approval-timeout")
+        {
+            Description = "Seconds the person at the client has to answer an approval request.",
+            DefaultValueFactory = _ => 120,
+        };
+        var command = new Argument<string[]>("command")
+        {
+            Description = "The MCP server to start, after --: the command and its arguments.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+
+        var proxy = new Command("proxy", "Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and the client.")
+        {
+            policy, grant, auditLog, maxMessage, approvalTimeout, command,
+        };
+
+        proxy.SetAction((result, cancellationToken) => RunAsync(
+            new ProxySettings(
+                result.GetValue(policy)!,
+                result.GetValue(grant) ?? NullIfEmpty(Environment.GetEnvironmentVariable("POLICYLAYER_GRANT")),
+                result.GetValue(auditLog),
+                result.GetValue(maxMessage),
+                result.GetValue(approvalTimeout),
+                result.GetValue(command)!),
+            cancellationToken));
+        return proxy;
+    }
+
+    private static async Task<int> RunAsync(ProxySettings settings, CancellationToken cancellationToken)
+    {
+        var error = Console.Error;
+        if (settings.MaxMessageBytes < 1024)
+        {
+            await error.WriteLineAsync("policylayer proxy: --max-message-bytes must be at least 1024.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (!(settings.ApprovalTimeoutSeconds > 0))
+        {
+            await error.WriteLineAsync("policylayer proxy: --approval-timeout must be a positive number of seconds.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        PolicyDocument document;
+        try
+        {
+            document = PolicyDocument.Load(settings.Policy.FullName);
+        }
+        catch (PolicyValidationException ex)
+        {
+            foreach (var problem in ex.Errors)
+            {
+                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{settings.Policy}:{problem.Line}:{problem.Column}: {problem.Path}: {problem.Message}")).ConfigureAwait(false);
+            }
+
+            return UsageError;
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot read the policy: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot read the policy: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        StreamWriter? audit = null;
+        try
+        {
+            if (settings.AuditLog is { } auditFile)
+            {
+                audit = new StreamWriter(new FileStream(auditFile.FullName, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        using var evaluator = new PolicyEvaluator(document);
+        using var child = new Process
+        {
+            StartInfo = StartInfo(settings.Command),
+        };
+
+        try
+        {
+            child.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}").ConfigureAwait(false);
+            audit?.Dispose();
+            return CannotStart;
+        }
+
+        using var gateway = new McpStdioGateway(evaluator, new McpGatewayOptions
+        {
+            GrantId = settings.Grant,
+            MaxMessageBytes = settings.MaxMessageBytes,
+            ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+            AuditLog = audit,
+            Diagnostics = error,
+        });
+
+        try
+        {
+            // The child's stderr is inherited: it reaches the proxy's stderr unchanged.
+            var relay = gateway.RunAsync(
+                Console.OpenStandardInput(),
+                Console.OpenStandardOutput(),
+                child.StandardOutput.BaseStream,
+                child.StandardInput.BaseStream,
+                cancellationToken);
+
+            // Ends when the child's output ends (it exited, or closed stdout), when the client stopped reading,
+            // or on SIGINT/SIGTERM (System.CommandLine cancels the token).
+            try
+            {
+                await relay.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                error.WriteLine("policylayer proxy: stopping the server.");
+            }
+
+            // Closing the child's input is MCP's stdio shutdown; a child that does not exit then is killed.
+            gateway.Dispose();
+            return await StopAsync(child).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (audit is not null)
+            {
+                await audit.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Waits briefly for the child to exit by itself (its input is closed by then), else kills it; returns its exit code.</summary>
+    private static async Task<int> StopAsync(Process child)
+    {
+        try
+        {
+            using var grace = new CancellationTokenSource(ShutdownGrace);
+            await child.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            child.Kill(entireProcessTree: true);
+            await child.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        return child.ExitCode;
+    }
+
+    private static ProcessStartInfo StartInfo(string[] command)
+    {
+        var info = new ProcessStartInfo(command[0])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = false,
+        };
+
+        foreach (var argument in command.AsSpan(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private sealed record ProxySettings(
+        FileInfo Policy, string? Grant, FileInfo? AuditLog, int MaxMessageBytes, double ApprovalTimeoutSeconds, string[] Command);
 }
