@@ -1,6 +1,21 @@
 namespace PolicyLayer;
 
-/// <summary>Classifies MCP tools by risk from their annotations, name, description and input schema.</summary>
+/// <summary>
+/// Classifies MCP tools by risk from their annotations, name, description and input schema.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Each signal gives a reading (a category and a level). MCP annotations are untrusted hints, so
+/// where readings disagree the riskier one wins: the higher level, and between equal levels
+/// Financial, then Destructive, then Execute, then Write, then Read. The evidence names the
+/// reading that decided first, then the readings it overruled.
+/// </para>
+/// <para>
+/// Classification is a pure function of the descriptor and costs a few microseconds; callers such
+/// as <see cref="PolicyEvaluator"/> classify each distinct tool once and cache the result. A
+/// policy's <c>classify</c> section overrides the result.
+/// </para>
+/// </remarks>
 public class ToolRiskClassifier
 {
     /// <summary>The built-in classifier.</summary>
@@ -9,10 +24,10 @@ public class ToolRiskClassifier
     /// <summary>Classifies one tool.</summary>
     /// <param name="tool">The tool's descriptor.</param>
     /// <returns>The tool's category and level, with the evidence that decided them.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="tool"/> is <see langword="null"/>.</exception>
     public virtual RiskProfile Classify(ToolDescriptor tool)
     {
         ArgumentNullException.ThrowIfNull(tool);
-        // Placeholder until the classifier lands: unknown tools are treated as Write.
-        return new RiskProfile(RiskCategory.Write, RiskLevel.Medium, ["no classifier yet"]);
+        return RiskRules.Classify(tool);
     }
 }

@@ -8,20 +8,20 @@ namespace PolicyLayer.Policies;
 /// <summary>Reads policy documents of version "1" (the hosted PolicyLayer gateway's format plus optional additions).</summary>
 internal sealed class PolicyReaderV1 : IPolicyReader
 {
-    private static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
+    internal static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
         "$schema", "version", "default", "hide", "all_tools", "tools", "risk", "classify");
 
-    private static readonly FrozenSet<string> RuleFields = FrozenSet.Create(StringComparer.Ordinal,
+    internal static readonly FrozenSet<string> RuleFields = FrozenSet.Create(StringComparer.Ordinal,
         "action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
 
-    private static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
+    internal static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
 
-    private static readonly FrozenSet<string> ConditionFields = FrozenSet.Create(StringComparer.Ordinal, "path", "op", "value", "reason");
+    internal static readonly FrozenSet<string> ConditionFields = FrozenSet.Create(StringComparer.Ordinal, "path", "op", "value", "reason");
 
-    private static readonly FrozenSet<string> LimitFields = FrozenSet.Create(StringComparer.Ordinal,
+    internal static readonly FrozenSet<string> LimitFields = FrozenSet.Create(StringComparer.Ordinal,
         "counter", "window", "max", "scope", "increment_from");
 
-    private static readonly FrozenSet<string> RateLimitFields = FrozenSet.Create(StringComparer.Ordinal, "max", "window", "scope");
+    internal static readonly FrozenSet<string> RateLimitFields = FrozenSet.Create(StringComparer.Ordinal, "max", "window", "scope");
 
     internal static readonly FrozenDictionary<string, PolicyAction> Actions = new Dictionary<string, PolicyAction>(StringComparer.Ordinal)
     {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests need and a new machine
+# lacks (Debian's redis-server, the npm packages of the end-to-end clients), then runs
+# `dotnet test PolicyLayer.Core.sln`. Extra arguments go to dotnet test.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+# The Redis tests start their own redis-server on a free loopback port.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+fi
+
+# End-to-end tests drive our servers with MCP clients nobody here wrote, from npm (exact versions from the lock files).
+for dir in tests/e2e-client tests/e2e-proxy; do
+  if [ -f "$dir/package-lock.json" ]; then
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done
+
+dotnet test PolicyLayer.Core.sln "$@"
