@@ -342,9 +342,9 @@ internal sealed partial class McpStdioGateway : IDisposable
 
         var parameters = ParseParams(text, message);
         if (!parameters.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String
-            || nameElement.GetString() is not { Length: > 0 } toolName)
+            || !TryGetString(nameElement, out var toolName) || toolName.Length == 0)
         {
-            SendError(id, InvalidParamsCode, "Invalid params: params.name must be a non-empty string.");
+            SendError(id, InvalidParamsCode, "Invalid params: params.name must be a non-empty string of valid Unicode.");
             return;
         }
 
@@ -948,6 +948,21 @@ internal sealed partial class McpStdioGateway : IDisposable
     private void Audit(ToolCall call, ReadOnlyMemory<byte> id, in PolicyDecision decision, string? approval = null) =>
         _audit?.Write(new AuditEntry(
             call.ToolName, id, call.Caller.AgentId, decision.Outcome, decision.RuleId, decision.Reason, decision.RetryAfter, call.Arguments, approval));
+
+    private static bool TryGetString(JsonElement element, out string value)
+    {
+        try
+        {
+            value = element.GetString()!;
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escape that is not valid UTF-16, such as a lone surrogate: no tool has that name.
+            value = string.Empty;
+            return false;
+        }
+    }
 
     private static JsonElement ParseParams(ReadOnlyMemory<byte> text, in ScannedMessage message)
     {
