@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace PolicyLayer.Cli.Proxy;
@@ -17,6 +18,11 @@ internal static class ProxyCommand
 
     /// <summary>How long the server has to exit after its input is closed before it is killed.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// The same after SIGINT/SIGTERM: short, because System.CommandLine ends the process 2 s after the signal.
+    /// </summary>
+    private static readonly TimeSpan SignalGrace = TimeSpan.FromSeconds(0.5);
 
     public static Command Create()
     {
@@ -116,17 +122,6 @@ internal static class ProxyCommand
             StartInfo = StartInfo(settings.Command),
         };
 
-        try
-        {
-            child.Start();
-        }
-        catch (Win32Exception ex)
-        {
-            await error.WriteLineAsync($"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}").ConfigureAwait(false);
-            audit?.Dispose();
-            return CannotStart;
-        }
-
         using var gateway = new McpStdioGateway(evaluator, new McpGatewayOptions
         {
             GrantId = settings.Grant,
@@ -135,6 +130,44 @@ internal static class ProxyCommand
             AuditLog = audit,
             Diagnostics = error,
         });
+
+        // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
+        // signals. The handlers are in place before the child starts: a signal can never leave it behind.
+        var stopping = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            // The proxy ends when the child has ended; the signal's default action would leave the child running.
+            context.Cancel = true;
+            if (Interlocked.Exchange(ref stopping, 1) == 0)
+            {
+                new Thread(() => EndChild(gateway, child)) { IsBackground = true, Name = "policylayer shutdown" }.Start();
+            }
+        }
+
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        // Whatever else ends this process ends the child with it.
+        EventHandler killChild = (_, _) => KillQuietly(child);
+        AppDomain.CurrentDomain.ProcessExit += killChild;
+
+        try
+        {
+            child.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            AppDomain.CurrentDomain.ProcessExit -= killChild;
+            await error.WriteLineAsync($"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}").ConfigureAwait(false);
+            audit?.Dispose();
+            return CannotStart;
+        }
+
+        if (Volatile.Read(ref stopping) == 1)
+        {
+            // A signal arrived while the child was starting.
+            EndChild(gateway, child);
+        }
 
         try
         {
@@ -159,10 +192,11 @@ internal static class ProxyCommand
 
             // Closing the child's input is MCP's stdio shutdown; a child that does not exit then is killed.
             gateway.Dispose();
-            return await StopAsync(child).ConfigureAwait(false);
+            return await StopAsync(child, cancellationToken.IsCancellationRequested ? SignalGrace : ShutdownGrace).ConfigureAwait(false);
         }
         finally
         {
+            AppDomain.CurrentDomain.ProcessExit -= killChild;
             if (audit is not null)
             {
                 await audit.DisposeAsync().ConfigureAwait(false);
@@ -170,21 +204,62 @@ internal static class ProxyCommand
         }
     }
 
+    /// <summary>Closes the child's input (MCP's stdio shutdown) and kills it if it has not exited within <see cref="SignalGrace"/>.</summary>
+    private static void EndChild(McpStdioGateway gateway, Process child)
+    {
+        gateway.Dispose();
+        try
+        {
+            if (!child.WaitForExit(SignalGrace))
+            {
+                KillQuietly(child);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started yet: the code after Start ends it.
+        }
+    }
+
     /// <summary>Waits briefly for the child to exit by itself (its input is closed by then), else kills it; returns its exit code.</summary>
-    private static async Task<int> StopAsync(Process child)
+    private static async Task<int> StopAsync(Process child, TimeSpan gracePeriod)
     {
         try
         {
-            using var grace = new CancellationTokenSource(ShutdownGrace);
+            using var grace = new CancellationTokenSource(gracePeriod);
             await child.WaitForExitAsync(grace.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            child.Kill(entireProcessTree: true);
-            await child.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            KillQuietly(child);
+            using var killed = new CancellationTokenSource(ShutdownGrace);
+            try
+            {
+                await child.WaitForExitAsync(killed.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Killed but not yet reaped: report it as killed.
+                return 128 + 9;
+            }
         }
 
         return child.ExitCode;
+    }
+
+    private static void KillQuietly(Process child)
+    {
+        try
+        {
+            if (!child.HasExited)
+            {
+                child.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException)
+        {
+            // Already gone, or never started.
+        }
     }
 
     private static ProcessStartInfo StartInfo(string[] command)
