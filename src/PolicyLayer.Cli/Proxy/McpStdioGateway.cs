@@ -567,6 +567,19 @@ internal sealed partial class McpStdioGateway : IDisposable
         {
             Diagnose("could not finish an approval: " + ex.Message);
         }
+        catch (Exception ex)
+        {
+            // Fail closed: the call is refused, never forwarded undecided.
+            Diagnose("refused a call after an internal error during its approval: " + ex.Message);
+            try
+            {
+                SendDenied(approval.CallId, approval.Held, "The proxy failed while handling the approval.");
+            }
+            catch (Exception inner) when (inner is IOException or ObjectDisposedException)
+            {
+                Diagnose("could not send the refusal: " + inner.Message);
+            }
+        }
     }
 
     private static string ApprovalMessage(ToolCall call, PolicyDecision held)
@@ -653,7 +666,15 @@ internal sealed partial class McpStdioGateway : IDisposable
         {
             while (reader.Read() == LineStatus.Line)
             {
-                HandleChildLine(reader.Line, reader.LineWithNewline);
+                try
+                {
+                    HandleChildLine(reader.Line, reader.LineWithNewline);
+                }
+                catch (Exception ex) when (ex is not IOException and not ObjectDisposedException)
+                {
+                    // Fail closed: a line the proxy could not process (such as a tools/list it could not filter) is dropped.
+                    Diagnose("dropped a message from the server after an internal error: " + ex.Message);
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException)
