@@ -1,5 +1,6 @@
 using System.CommandLine;
 using PolicyLayer.Cli.Commands;
+using PolicyLayer.Cli.Common;
 using PolicyLayer.Cli.Proxy;
 
 // Each command lives in its own file; this only composes them.
@@ -13,4 +14,4 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     ProxyCommand.Create(),
 };
 
-return await root.Parse(args).InvokeAsync();
+return await CliApp.InvokeAsync(root.Parse(args));

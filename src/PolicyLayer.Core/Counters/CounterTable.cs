@@ -6,13 +6,14 @@ namespace PolicyLayer;
 internal sealed class CounterTable
 {
     /// <summary>
-    /// The most entries a window keeps before it coalesces its oldest two. Only counters whose
-    /// <see cref="CounterDefinition.Max"/> is larger (spend caps) ever coalesce.
+    /// The most entries a window's log holds. A counter whose <see cref="CounterDefinition.Max"/> is
+    /// larger (spend caps, busy global counters) keeps its times on a grid of about 1/1,022 of its
+    /// window, so that no window ever spans more grid points than this.
     /// </summary>
     internal const int MaxEntries = 1024;
 
     /// <summary>Offsets span at most 2^30 quanta per window, leaving room below <see cref="int.MaxValue"/> before a rebase.</summary>
-    private const long OffsetsPerWindow = 1L << 30;
+    internal const long OffsetsPerWindow = 1L << 30;
 
     internal CounterTable(CounterDefinition definition, int id, long timestampFrequency)
     {
@@ -20,7 +21,8 @@ internal sealed class CounterTable
         Id = id;
         Max = definition.Max;
         WindowLength = TimeConversions.ToTimestampUnits(definition.Window, timestampFrequency);
-        Quantum = ChooseQuantum(WindowLength, timestampFrequency);
+        // A live entry's time lies in (now - window, now + quantum): at most window / quantum + 2 grid points.
+        Quantum = ChooseQuantum(WindowLength, timestampFrequency, definition.Max > MaxEntries ? MaxEntries - 2 : OffsetsPerWindow);
         Capacity = (int)Math.Min(definition.Max, MaxEntries);
     }
 
@@ -39,19 +41,20 @@ internal sealed class CounterTable
     /// <summary>The resolution of entry times in timestamp units: a unit's time is rounded up to it.</summary>
     internal long Quantum { get; }
 
-    /// <summary>The most entries a window's ring grows to.</summary>
+    /// <summary>The most entries a window's ring grows to; the time grid keeps the log within it.</summary>
     internal int Capacity { get; }
 
     /// <summary>The live windows by scope key.</summary>
     internal ConcurrentDictionary<string, SlidingWindowLog> Windows { get; } = new();
 
     /// <summary>
-    /// The smallest resolution that keeps a window within 2^30 offsets, rounded up to a divisor (or a
-    /// multiple) of one millisecond, so that times a whole number of milliseconds apart stay exact.
+    /// The finest resolution that divides a window into at most <paramref name="slots"/> steps, rounded
+    /// up to a divisor (or a multiple) of one millisecond, so that times a whole number of milliseconds
+    /// apart stay exact.
     /// </summary>
-    internal static long ChooseQuantum(long windowLength, long timestampFrequency)
+    internal static long ChooseQuantum(long windowLength, long timestampFrequency, long slots)
     {
-        long quantum = Math.Max(1, ((windowLength - 1) / OffsetsPerWindow) + 1);
+        long quantum = Math.Max(1, ((windowLength - 1) / slots) + 1);
         if (timestampFrequency % 1000 != 0)
         {
             return quantum;

@@ -28,10 +28,11 @@ public sealed class InMemoryCounterStoreOptions
 /// <para>
 /// Each counter and scope key keeps the time of each reservation it holds, so no interval of a
 /// counter's window ever holds more than <see cref="CounterDefinition.Max"/> units, under any
-/// interleaving of threads. A unit's time is rounded up to 1/2^30 of its window (one clock tick
-/// for windows up to about 107 seconds with a 100 ns clock), and a counter whose window holds more
-/// than 1,024 separate reservations merges its oldest two into the later one: both only hold
-/// units longer, so the store may under-admit by that much and never over-admits.
+/// interleaving of threads. A unit's time is rounded up to a quantum: about 1/2^30 of its window
+/// (one clock tick for windows up to about 107 seconds with a 100 ns clock) when Max is at most
+/// 1,024, else about 1/1,022 of its window, which bounds the log of a spend cap to 1,024 entries.
+/// Rounding up only holds units longer, so the store under-admits by at most one quantum per unit
+/// and never over-admits.
 /// </para>
 /// <para>
 /// A timer on <see cref="InMemoryCounterStoreOptions.TimeProvider"/> forgets every counter that
@@ -89,6 +90,10 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         }
     }
 
+    /// <summary>The live window of a counter and scope key, if any (for tests).</summary>
+    internal SlidingWindowLog? FindWindow(CounterDefinition counter, string scopeKey) =>
+        _tables.TryGetValue(counter, out CounterTable? table) && table.Windows.TryGetValue(scopeKey, out SlidingWindowLog? window) ? window : null;
+
     /// <inheritdoc />
     public override ValueTask<CounterReservationResult> TryReserveAsync(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken = default)
     {
@@ -141,7 +146,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
 
                 long now = _time.GetTimestamp();
                 window.Prune(now, table);
-                window.Release(now, budget.ReservationId, budget.Reserved, table);
+                window.Release(budget.ReservationId, budget.Reserved, table);
             }
         }
 

@@ -12,9 +12,11 @@ namespace PolicyLayer;
 /// half-open interval of length <c>window</c> holds at most <c>Max</c> units.
 /// </para>
 /// <para>
-/// Times are only ever moved later (rounding up to a quantum, coalescing the oldest entry into the
-/// next): a unit may be held a little longer than exact, never shorter, so the store may under-admit
-/// by that much but never over-admits.
+/// Times are only ever moved later (rounded up to the counter's quantum): a unit may be held up to a
+/// quantum longer than exact, never shorter, so the store may under-admit by that much but never
+/// over-admits. Entries with the same time merge when the counter keeps amounts, so a counter whose
+/// Max exceeds <see cref="CounterTable.MaxEntries"/> (and whose quantum is a 1/1,022 of its window)
+/// never holds more than that many entries.
 /// </para>
 /// <para>
 /// A window is retired (<see cref="IsRetired"/>) only by the idle sweep, under its lock, and only
@@ -100,30 +102,26 @@ internal sealed class SlidingWindowLog
 
             // A clock never goes back, but if one did, keep the ring sorted by moving the unit later.
             offset = Math.Max(offset, _offsets[newest]);
-            if (_amounts is not null && _offsets[newest] == offset)
+            // Units of the same time share an entry once the log keeps amounts (or must stay within MaxEntries).
+            if (_offsets[newest] == offset && (_amounts is not null || table.Max > table.Capacity))
             {
-                _amounts[newest] += amount;
+                EnsureAmounts();
+                _amounts![newest] += amount;
                 _used += amount;
                 return _base + (offset * quantum);
             }
         }
 
-        if (amount != 1 && _amounts is null)
+        if (amount != 1)
         {
-            _amounts = new long[_offsets.Length];
-            _amounts.AsSpan().Fill(1);
+            EnsureAmounts();
         }
 
         if (_count == _offsets.Length)
         {
-            if (_offsets.Length < table.Capacity)
-            {
-                Grow(Math.Min(_offsets.Length * 2, table.Capacity));
-            }
-            else
-            {
-                CoalesceOldest();
-            }
+            // The grid keeps a log within Capacity; growing past it (a clock that misbehaves) costs
+            // memory, never a unit.
+            Grow(_offsets.Length < table.Capacity ? Math.Min(_offsets.Length * 2, table.Capacity) : _offsets.Length + (_offsets.Length / 2));
         }
 
         int slot = Index(_count);
@@ -171,19 +169,15 @@ internal sealed class SlidingWindowLog
     }
 
     /// <summary>Gives back up to <paramref name="amount"/> units of the reservation <paramref name="reservationId"/>; returns the units given back.</summary>
-    internal long Release(long now, long reservationId, long amount, CounterTable table)
+    /// <remarks>
+    /// The id is the reservation's stamp: its units are in the entries of that stamp, shared only with
+    /// reservations of the same stamp, which leave the window at the same moment, so taking any of
+    /// them back is the same. Units already pruned are gone; nothing else is taken in their place.
+    /// </remarks>
+    internal long Release(long reservationId, long amount, CounterTable table)
     {
-        // Units that have left the window are gone already; giving them back must not free anyone else's.
-        if (reservationId + table.WindowLength <= now)
-        {
-            return 0;
-        }
-
         long quantum = table.Quantum;
         long released = 0;
-
-        // The units of a reservation are in entries stamped with its id, or, when the oldest entries
-        // were coalesced, in the first entry stamped later; entries already pruned need nothing.
         int i = 0;
         while (i < _count && released < amount)
         {
@@ -195,7 +189,7 @@ internal sealed class SlidingWindowLog
                 continue;
             }
 
-            if (stamp > reservationId && (released > 0 || _amounts is null))
+            if (stamp > reservationId)
             {
                 break;
             }
@@ -212,11 +206,6 @@ internal sealed class SlidingWindowLog
             {
                 _amounts![index] -= take;
                 i++;
-            }
-
-            if (stamp > reservationId)
-            {
-                break;
             }
         }
 
@@ -270,20 +259,14 @@ internal sealed class SlidingWindowLog
         _head = 0;
     }
 
-    private void CoalesceOldest()
+    private void EnsureAmounts()
     {
-        // Moves the oldest entry's units into the next entry (later): they are held longer, never shorter.
         if (_amounts is null)
         {
+            // Until now every entry held one unit.
             _amounts = new long[_offsets.Length];
             _amounts.AsSpan().Fill(1);
         }
-
-        int oldest = _head;
-        int next = Index(1);
-        _amounts[next] += _amounts[oldest];
-        _head = next;
-        _count--;
     }
 
     private void Rebase(long quantum)

@@ -19,6 +19,13 @@ internal sealed class ToolResolution
 
     /// <summary>The risk from the name alone, for calls that carry no descriptor.</summary>
     public required RiskProfile NameRisk { get; init; }
+
+    // Refusal texts that depend only on the tool, made once so that repeated refusals allocate nothing.
+    public string HiddenReason => field ??= $"Tool '{ToolName}' is hidden by the policy.";
+
+    public string DefaultDenyReason => field ??= $"Tool '{ToolName}' is not allowed: no rule matches it and the policy's default is deny.";
+
+    public string DefaultApprovalReason => field ??= $"Tool '{ToolName}' needs approval: no rule matches it and the policy's default is require_approval.";
 }
 
 /// <summary>
@@ -30,6 +37,11 @@ internal sealed class EvaluatorState : IDisposable
     /// <summary>How many distinct tool names are remembered; tool names come from clients, so the cache is bounded.</summary>
     internal const int ResolutionCacheSize = 10_000;
 
+    // A small direct-mapped cache of the hottest names in front of the bounded MemoryCache: a hit is a
+    // string comparison, with no hashing of the whole name and no clock read. Entries are immutable, so
+    // a reference write publishes them safely; a collision only costs a MemoryCache lookup.
+    private const int HotSlots = 64;
+    private readonly ToolResolution?[] _hot = new ToolResolution?[HotSlots];
     private readonly MemoryCache _resolutions;
     private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile> _descriptorRisk = new();
     private readonly ToolRiskClassifier _classifier;
@@ -53,20 +65,28 @@ internal sealed class EvaluatorState : IDisposable
 
     public ToolResolution Resolve(string toolName)
     {
-        if (_resolutions.TryGetValue(toolName, out var cached))
+        var slot = HotSlot(toolName);
+        var hot = Volatile.Read(ref _hot[slot]);
+        if (hot is not null && string.Equals(hot.ToolName, toolName, StringComparison.Ordinal))
         {
-            return (ToolResolution)cached!;
+            return hot;
         }
 
-        var resolution = ResolveUncached(toolName);
-        using (var entry = _resolutions.CreateEntry(toolName))
+        if (!_resolutions.TryGetValue(toolName, out var cached))
         {
+            cached = ResolveUncached(toolName);
+            using var entry = _resolutions.CreateEntry(toolName);
             entry.Size = 1;
-            entry.Value = resolution;
+            entry.Value = cached;
         }
 
+        var resolution = (ToolResolution)cached!;
+        Volatile.Write(ref _hot[slot], resolution);
         return resolution;
     }
+
+    private static int HotSlot(string name) =>
+        name.Length == 0 ? 0 : (name.Length * 31 + name[0] * 7 + name[^1] + name[name.Length / 2] * 3) & (HotSlots - 1);
 
     public RiskProfile GetRisk(ToolResolution resolution, ToolDescriptor? descriptor)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -89,23 +88,42 @@ public sealed partial class PolicyEvaluator : IDisposable
     public ValueTask<PolicyDecision> EvaluateAsync(ToolCall call, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var started = _time.GetTimestamp();
         var state = _state;
         try
         {
-            var pending = Decide(state, call, cancellationToken);
-            if (pending.IsCompletedSuccessfully)
-            {
-                return new ValueTask<PolicyDecision>(Finish(call, pending.Result, started));
-            }
-
-            return AwaitDecision(pending, call, started);
+            // With nothing to record and no shadow mode, the decision is returned as made: no copies, no clock reads.
+            return IsObserved() ? DecideObserved(state, call, cancellationToken) : Decide(state, call, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return new ValueTask<PolicyDecision>(Finish(call, Failed(ex, null), started));
+            return FailedAndFinished(call, ex, _time.GetTimestamp());
         }
     }
+
+    /// <summary>Whether decisions must pass through <see cref="Finish"/>: shadow mode, or a log, metric or trace listening.</summary>
+    private bool IsObserved()
+    {
+        var observed = _shadowMode;
+        IsObservedByTelemetry(ref observed);
+        return observed;
+    }
+
+    /// <summary>Hook for telemetry to say that it listens (logger enabled, instrument enabled, activity listeners).</summary>
+    partial void IsObservedByTelemetry(ref bool observed);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> DecideObserved(EvaluatorState state, ToolCall call, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var pending = Decide(state, call, cancellationToken);
+        return pending.IsCompletedSuccessfully
+            ? new ValueTask<PolicyDecision>(Finish(call, pending.Result, started))
+            : AwaitDecision(pending, call, started);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> FailedAndFinished(ToolCall call, Exception ex, long started) =>
+        new(Finish(call, Failed(ex, null), started));
 
     /// <summary>Whether a tools/list response should show <paramref name="tool"/>: false for hidden tools and tools the policy denies outright.</summary>
     /// <param name="tool">The tool's descriptor.</param>
@@ -168,42 +186,35 @@ public sealed partial class PolicyEvaluator : IDisposable
     /// <summary>Hook for logging, metrics and traces of every decision.</summary>
     partial void OnDecided(ToolCall call, in PolicyDecision decision, TimeSpan elapsed);
 
+    // The hot path keeps its frames small: every refusal is built in a method of its own, never inlined,
+    // because each inlined branch adds large struct temporaries (decisions hold references) that the JIT
+    // must zero on entry to the frame, on every call, taken or not.
     private ValueTask<PolicyDecision> Decide(EvaluatorState state, ToolCall call, CancellationToken cancellationToken)
     {
         var resolution = state.Resolve(call.ToolName);
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            return new(Refuse(PolicyOutcome.Deny, $"Tool '{call.ToolName}' is hidden by the policy.", RuleIds.Hidden, risk));
+            return Refused(resolution.HiddenReason, RuleIds.Hidden, risk);
         }
 
         var policy = state.Policy;
         var rule = state.RuleFor(resolution, risk);
         if (rule is null)
         {
-            return policy.DefaultAction switch
-            {
-                PolicyAction.Deny => new(Refuse(
-                    PolicyOutcome.Deny,
-                    $"Tool '{call.ToolName}' is not allowed: no rule matches it and the policy's default is deny.",
-                    RuleIds.Default,
-                    risk)),
-                PolicyAction.RequireApproval when !call.IsApproved =>
-                    HoldForApproval(call, policy, null, $"Tool '{call.ToolName}' needs approval: no rule matches it and the policy's default is require_approval.", RuleIds.Default, risk, cancellationToken),
-                _ => Count(call, policy, null, RuleIds.Default, risk, cancellationToken),
-            };
+            return DecideByDefault(call, policy, resolution, risk, cancellationToken);
         }
 
         if (rule.Action == PolicyAction.Deny)
         {
-            return new(Refuse(PolicyOutcome.Deny, rule.Reason ?? $"Tool '{call.ToolName}' is denied by the policy ({rule.Pointer}).", rule.Pointer, risk));
+            return RefusedByRule(call, rule, risk);
         }
 
         foreach (var condition in rule.Require)
         {
             if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.True)
             {
-                return new(Refuse(PolicyOutcome.Deny, condition.Reason ?? rule.Reason ?? $"Refused: the policy requires {condition.Text}.", condition.Pointer, risk));
+                return RefusedByRequire(rule, condition, risk);
             }
         }
 
@@ -212,10 +223,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
             if (result != ConditionResult.False)
             {
-                var because = result == ConditionResult.True
-                    ? $"Refused: {condition.Text}."
-                    : $"Refused: {condition.Path.Text} is missing or not of the type {condition.Text} needs.";
-                return new(Refuse(PolicyOutcome.Deny, condition.Reason ?? rule.Reason ?? because, condition.Pointer, risk));
+                return RefusedByDenyIf(rule, condition, result, risk);
             }
         }
 
@@ -223,22 +231,62 @@ public sealed partial class PolicyEvaluator : IDisposable
         {
             if (rule.Action == PolicyAction.RequireApproval)
             {
-                return HoldForApproval(call, policy, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken);
+                return HeldByRule(call, policy, rule, risk, cancellationToken);
             }
 
             foreach (var condition in rule.RequireApprovalIf)
             {
                 if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.False)
                 {
-                    return HoldForApproval(call, policy, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken);
+                    return HeldByCondition(call, policy, rule, condition, risk, cancellationToken);
                 }
             }
         }
 
-        return Count(call, policy, rule, rule.Pointer, risk, cancellationToken);
+        return Reserve(call, policy, rule, rule.Pointer, risk, reserve: true, cancellationToken);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> DecideByDefault(ToolCall call, CompiledPolicy policy, ToolResolution resolution, RiskProfile risk, CancellationToken cancellationToken) =>
+        policy.DefaultAction switch
+        {
+            PolicyAction.Deny => Refused(resolution.DefaultDenyReason, RuleIds.Default, risk),
+            PolicyAction.RequireApproval when !call.IsApproved =>
+                HoldForApproval(call, policy, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken),
+            _ => Reserve(call, policy, null, RuleIds.Default, risk, reserve: true, cancellationToken),
+        };
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> HeldByRule(ToolCall call, CompiledPolicy policy, CompiledRule rule, RiskProfile risk, CancellationToken cancellationToken) =>
+        HoldForApproval(call, policy, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> HeldByCondition(ToolCall call, CompiledPolicy policy, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken) =>
+        HoldForApproval(call, policy, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> RefusedByRule(ToolCall call, CompiledRule rule, RiskProfile risk) =>
+        Refused(rule.Reason ?? $"Tool '{call.ToolName}' is denied by the policy ({rule.Pointer}).", rule.Pointer, risk);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> RefusedByRequire(CompiledRule rule, Condition condition, RiskProfile risk) =>
+        Refused(condition.Reason ?? rule.Reason ?? $"Refused: the policy requires {condition.Text}.", condition.Pointer, risk);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> RefusedByDenyIf(CompiledRule rule, Condition condition, ConditionResult result, RiskProfile risk)
+    {
+        var because = result == ConditionResult.True
+            ? $"Refused: {condition.Text}."
+            : $"Refused: {condition.Path.Text} is missing or not of the type {condition.Text} needs.";
+        return Refused(condition.Reason ?? rule.Reason ?? because, condition.Pointer, risk);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> Refused(string reason, string ruleId, RiskProfile risk) =>
+        new(new PolicyDecision(PolicyOutcome.Deny, reason, ruleId, risk));
+
     /// <summary>Approval is asked only when the limits would let the call through now: a person is not asked for a call that would be refused anyway.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<PolicyDecision> HoldForApproval(
         ToolCall call, CompiledPolicy policy, CompiledRule? rule, string reason, string ruleId, RiskProfile risk, CancellationToken cancellationToken)
     {
@@ -253,97 +301,137 @@ public sealed partial class PolicyEvaluator : IDisposable
         async ValueTask<PolicyDecision> AwaitApproval(ValueTask<PolicyDecision> peek) => ToApproval(await peek.ConfigureAwait(false));
 
         PolicyDecision ToApproval(PolicyDecision peeked) =>
-            peeked.Outcome == PolicyOutcome.Deny ? peeked : Refuse(PolicyOutcome.RequireApproval, reason, ruleId, risk);
+            peeked.Outcome == PolicyOutcome.Deny ? peeked : new PolicyDecision(PolicyOutcome.RequireApproval, reason, ruleId, risk);
     }
 
-    private ValueTask<PolicyDecision> Count(ToolCall call, CompiledPolicy policy, CompiledRule? rule, string ruleId, RiskProfile risk, CancellationToken cancellationToken) =>
-        Reserve(call, policy, rule, ruleId, risk, reserve: true, cancellationToken);
-
-    /// <summary>Builds the call's counter requests (its rule's limits and all_tools'), then reserves them, or only reads them when <paramref name="reserve"/> is false.</summary>
+    /// <summary>Counts the call in its rule's limits and all_tools', or only reads them when <paramref name="reserve"/> is false.</summary>
     private ValueTask<PolicyDecision> Reserve(
         ToolCall call, CompiledPolicy policy, CompiledRule? rule, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
     {
         var ruleLimits = rule?.Limits ?? [];
+        var total = ruleLimits.Length + policy.AllToolsLimits.Length;
+        return total == 0
+            ? AllowedUncounted(rule, ruleId, risk)
+            : ReserveCounters(call, policy, rule, ruleLimits, ruleId, risk, reserve, cancellationToken);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> AllowedUncounted(CompiledRule? rule, string ruleId, RiskProfile risk) =>
+        new(new PolicyDecision(PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> ReserveCounters(
+        ToolCall call, CompiledPolicy policy, CompiledRule? rule, CompiledLimit[] ruleLimits, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
+    {
         var allLimits = policy.AllToolsLimits;
         var total = ruleLimits.Length + allLimits.Length;
-        if (total == 0)
-        {
-            return new(Allowed(ruleId, risk));
-        }
-
-        var requests = ArrayPool<CounterRequest>.Shared.Rent(total);
-        var limitOf = ArrayPool<CompiledLimit>.Shared.Rent(total);
+        var scratch = Scratch.Take(total);
+        var requests = scratch.Requests;
+        var limitOf = scratch.Limits;
         var count = 0;
-        try
+        for (var i = 0; i < total; i++)
         {
-            for (var i = 0; i < total; i++)
+            var limit = i < ruleLimits.Length ? ruleLimits[i] : allLimits[i - ruleLimits.Length];
+            var counter = limit.Counter;
+            var scopeKey = call.Caller.GetScopeKey(counter.Scope);
+            if (scopeKey is null)
             {
-                var limit = i < ruleLimits.Length ? ruleLimits[i] : allLimits[i - ruleLimits.Length];
-                var counter = limit.Counter;
-                var scopeKey = call.Caller.GetScopeKey(counter.Scope);
-                if (scopeKey is null)
-                {
-                    return new(Refuse(
-                        PolicyOutcome.Deny,
-                        $"Refused: limit {limit.Pointer} counts per {ScopeName(counter.Scope)}, and the caller has no {ScopeName(counter.Scope)} id. Calls are never counted in a bucket shared with strangers.",
-                        limit.Pointer,
-                        risk));
-                }
-
-                long amount = 1;
-                if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount, out var problem))
-                {
-                    return new(Refuse(PolicyOutcome.Deny, $"Refused: {limit.Pointer} counts {amountPath.Text}, which {problem}.", limit.Pointer, risk));
-                }
-
-                // A counter named by both the rule and all_tools counts once per call, with the larger amount.
-                var existing = IndexOf(requests, count, counter);
-                if (existing >= 0)
-                {
-                    if (amount > requests[existing].Amount)
-                    {
-                        requests[existing] = new CounterRequest(counter, scopeKey, amount);
-                        limitOf[existing] = limit;
-                    }
-
-                    continue;
-                }
-
-                requests[count] = new CounterRequest(counter, scopeKey, amount);
-                limitOf[count] = limit;
-                count++;
+                scratch.Return(count);
+                return RefusedForMissingScope(limit, risk);
             }
-        }
-        catch
-        {
-            Return(requests, limitOf, count);
-            throw;
+
+            long amount = 1;
+            if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount))
+            {
+                scratch.Return(count);
+                return RefusedForAmount(call, limit, risk);
+            }
+
+            // A counter named by both the rule and all_tools counts once per call, with the larger amount.
+            var existing = IndexOf(requests, count, counter);
+            if (existing >= 0)
+            {
+                if (amount > requests[existing].Amount)
+                {
+                    requests[existing] = new CounterRequest(counter, scopeKey, amount);
+                    limitOf[existing] = limit;
+                }
+
+                continue;
+            }
+
+            requests[count] = new CounterRequest(counter, scopeKey, amount);
+            limitOf[count] = limit;
+            count++;
         }
 
-        var budgets = ArrayPool<CounterBudget>.Shared.Rent(count);
-        var work = new ReservationWork(requests, limitOf, budgets, count, ruleId, risk, reserve);
+        var work = new ReservationWork(scratch, count, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
         ValueTask<CounterReservationResult> pending;
         try
         {
             pending = reserve
-                ? _store.TryReserveAsync(requests.AsMemory(0, count), budgets.AsMemory(0, count), cancellationToken)
-                : Peek(requests.AsMemory(0, count), budgets.AsMemory(0, count), cancellationToken);
+                ? _store.TryReserveAsync(requests.AsMemory(0, count), scratch.Budgets.AsMemory(0, count), cancellationToken)
+                : Peek(requests.AsMemory(0, count), scratch.Budgets.AsMemory(0, count), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            var failed = StoreFailed(ex, work);
-            work.Return();
-            return new(failed);
+            return StoreFailedAndReturn(ex, work);
         }
 
-        if (pending.IsCompletedSuccessfully)
+        if (!pending.IsCompletedSuccessfully)
         {
-            var decision = Complete(work, pending.Result);
-            work.Return();
-            return new(decision);
+            return AwaitReservation(pending, work);
         }
 
-        return AwaitReservation(pending, work);
+        var result = pending.Result;
+        if (!result.IsAcquired)
+        {
+            return BlockedAndReturn(work, result);
+        }
+
+        return AcquiredAndReturn(work);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> AcquiredAndReturn(ReservationWork work)
+    {
+        var allowed = Acquired(work);
+        work.Return();
+        return new(allowed);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> RefusedForMissingScope(CompiledLimit limit, RiskProfile risk)
+    {
+        var scope = ScopeName(limit.Counter.Scope);
+        return Refused(
+            $"Refused: limit {limit.Pointer} counts per {scope}, and the caller has no {scope} id. Calls are never counted in a bucket shared with strangers.",
+            limit.Pointer,
+            risk);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> RefusedForAmount(ToolCall call, CompiledLimit limit, RiskProfile risk)
+    {
+        var path = limit.IncrementFrom!;
+        _ = TryGetAmount(call, path, out _, out var problem);
+        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask<PolicyDecision> StoreFailedAndReturn(Exception ex, ReservationWork work)
+    {
+        var failed = StoreFailed(ex, work);
+        work.Return();
+        return new(failed);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> BlockedAndReturn(ReservationWork work, CounterReservationResult result)
+    {
+        var blocked = Blocked(work, result);
+        work.Return();
+        return new(blocked);
     }
 
     private async ValueTask<CounterReservationResult> Peek(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken)
@@ -377,36 +465,42 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
     }
 
-    private PolicyDecision Complete(ReservationWork work, CounterReservationResult result)
+    private PolicyDecision Complete(ReservationWork work, CounterReservationResult result) =>
+        result.IsAcquired ? Acquired(work) : Blocked(work, result);
+
+    private PolicyDecision Acquired(ReservationWork work)
     {
         var count = work.Count;
         var budgets = work.Budgets;
-        if (!result.IsAcquired)
-        {
-            var blocked = work.Requests[result.BlockedIndex];
-            var limit = work.Limits[result.BlockedIndex];
-            var counter = blocked.Counter;
-            var reason = blocked.Amount > counter.Max
-                ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
-                : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
-            return new PolicyDecision(
-                PolicyOutcome.Deny,
-                reason,
-                limit.Pointer,
-                work.Risk,
-                retryAfter: blocked.Amount > counter.Max ? null : result.RetryAfter,
-                store: null,
-                first: budgets[0],
-                all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
-                counterCount: count);
-        }
-
         return new PolicyDecision(
             PolicyOutcome.Allow,
-            AllowedReason(work.RuleId),
+            work.AllowedReason,
             work.RuleId,
             work.Risk,
             store: work.Reserve ? _store : null,
+            first: budgets[0],
+            all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
+            counterCount: count);
+    }
+
+    private static PolicyDecision Blocked(ReservationWork work, CounterReservationResult result)
+    {
+        var count = work.Count;
+        var budgets = work.Budgets;
+        var blocked = work.Requests[result.BlockedIndex];
+        var limit = work.Limits[result.BlockedIndex];
+        var counter = blocked.Counter;
+        var tooLarge = blocked.Amount > counter.Max;
+        var reason = tooLarge
+            ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
+            : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
+        return new PolicyDecision(
+            PolicyOutcome.Deny,
+            reason,
+            limit.Pointer,
+            work.Risk,
+            retryAfter: tooLarge ? null : result.RetryAfter,
+            store: null,
             first: budgets[0],
             all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
             counterCount: count);
@@ -432,6 +526,8 @@ public sealed partial class PolicyEvaluator : IDisposable
         LogEvaluationFailed(_logger, ex, what);
         return new PolicyDecision(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk);
     }
+
+    private static bool TryGetAmount(ToolCall call, ArgumentPath path, out long amount) => TryGetAmount(call, path, out amount, out _);
 
     private static bool TryGetAmount(ToolCall call, ArgumentPath path, out long amount, out string? problem)
     {
@@ -479,24 +575,8 @@ public sealed partial class PolicyEvaluator : IDisposable
         return -1;
     }
 
-    private static void Return(CounterRequest[] requests, CompiledLimit[] limits, int count)
-    {
-        requests.AsSpan(0, count).Clear();
-        limits.AsSpan(0, count).Clear();
-        ArrayPool<CounterRequest>.Shared.Return(requests);
-        ArrayPool<CompiledLimit>.Shared.Return(limits);
-    }
 
-    private static PolicyDecision Refuse(PolicyOutcome outcome, string reason, string ruleId, RiskProfile risk) =>
-        new(outcome, reason, ruleId, risk);
-
-    private static PolicyDecision Allowed(string ruleId, RiskProfile risk) => new(PolicyOutcome.Allow, AllowedReason(ruleId), ruleId, risk);
-
-    private static readonly ConditionalWeakTable<string, string> AllowedReasons = new();
-
-    // Cached per rule, so that an allowed call allocates no text.
-    private static string AllowedReason(string ruleId) =>
-        AllowedReasons.GetValue(ruleId, static id => id == RuleIds.Default ? "Allowed by the policy's default." : $"Allowed by {id}.");
+    private const string DefaultAllowedReason = "Allowed by the policy's default.";
 
     private static string ScopeName(CounterScope scope) => scope switch
     {
@@ -518,29 +598,70 @@ public sealed partial class PolicyEvaluator : IDisposable
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "The counter store failed; a call under {RuleId} goes ahead uncounted because the host chose fail-open.")]
     private static partial void LogFailOpen(ILogger logger, Exception exception, string ruleId);
 
-    /// <summary>The pooled buffers and context of one reservation, returned once it completes.</summary>
-    private sealed class ReservationWork(
-        CounterRequest[] requests, CompiledLimit[] limits, CounterBudget[] budgets, int count, string ruleId, RiskProfile risk, bool reserve)
+    /// <summary>The pooled buffers and context of one reservation, returned once it completes. A struct: the synchronous path allocates nothing.</summary>
+    private readonly struct ReservationWork(
+        Scratch scratch, int count, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
     {
-        public CounterRequest[] Requests { get; } = requests;
+        public CounterRequest[] Requests => scratch.Requests;
 
-        public CompiledLimit[] Limits { get; } = limits;
+        public CompiledLimit[] Limits => scratch.Limits;
 
-        public CounterBudget[] Budgets { get; } = budgets;
+        public CounterBudget[] Budgets => scratch.Budgets;
 
         public int Count { get; } = count;
 
         public string RuleId { get; } = ruleId;
 
+        public string AllowedReason { get; } = allowedReason;
+
         public RiskProfile Risk { get; } = risk;
 
         public bool Reserve { get; } = reserve;
 
-        public void Return()
+        public void Return() => scratch.Return(Count);
+    }
+
+    /// <summary>
+    /// The buffers of one reservation, kept per thread. Taken out of the thread's slot while in use, so a
+    /// store that completes asynchronously holds its own; returned to the slot of whichever thread finishes.
+    /// </summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? t_current;
+
+        private Scratch(int capacity)
         {
-            PolicyEvaluator.Return(Requests, Limits, Count);
-            Budgets.AsSpan(0, Count).Clear();
-            ArrayPool<CounterBudget>.Shared.Return(Budgets);
+            Requests = new CounterRequest[capacity];
+            Limits = new CompiledLimit[capacity];
+            Budgets = new CounterBudget[capacity];
+        }
+
+        public CounterRequest[] Requests { get; }
+
+        public CompiledLimit[] Limits { get; }
+
+        public CounterBudget[] Budgets { get; }
+
+        public static Scratch Take(int capacity)
+        {
+            var scratch = t_current;
+            if (scratch is not null && scratch.Requests.Length >= capacity)
+            {
+                t_current = null;
+                return scratch;
+            }
+
+            return new Scratch(Math.Max(capacity, 4));
+        }
+
+        public void Return(int count)
+        {
+            // Clear what was used, so that no caller's strings or counters stay reachable from the slot.
+            Requests.AsSpan(0, count).Clear();
+            Limits.AsSpan(0, count).Clear();
+            Budgets.AsSpan(0, count).Clear();
+            t_current = this;
         }
     }
 }

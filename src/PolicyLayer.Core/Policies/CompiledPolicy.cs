@@ -50,6 +50,9 @@ internal sealed class CompiledRule
 
     public CompiledLimit[] Limits { get; init; } = [];
 
+    /// <summary>The reason of an allowed call, made once so that allowed calls allocate no text.</summary>
+    public string AllowedReason => field ??= $"Allowed by {Pointer}.";
+
     /// <summary>Whether the rule refuses every call whatever its arguments (so tools/list can hide the tool).</summary>
     public bool DeniesOutright => Action == PolicyAction.Deny;
 }
@@ -197,6 +200,23 @@ internal sealed class NameMatcher<T>
     public static NameMatcher<T> Empty { get; } = new([]);
 
     public int Count => _exact.Count + _globs.Length;
+
+    /// <summary>Every key that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
+    public IEnumerable<KeyValuePair<string, T>> MatchAll(string name)
+    {
+        if (_exact.TryGetValue(name, out var exact))
+        {
+            yield return new(name, exact);
+        }
+
+        foreach (var (glob, candidate) in _globs)
+        {
+            if (glob.IsMatch(name))
+            {
+                yield return new(glob.Pattern, candidate);
+            }
+        }
+    }
 
     public bool TryMatch(string name, out T value, out string? matchedKey)
     {

@@ -57,7 +57,7 @@ public class PolicyDocumentLoadingTests
     [Test]
     public void Load_SamplePolicies_AllLoad()
     {
-        var files = Directory.GetFiles(RepositoryPaths.Get("samples", "policies"), "*.json");
+        var files = Directory.GetFiles(RepositoryPaths.Get("samples", "policies"), "*.policy.json");
         files.Should().NotBeEmpty();
         foreach (var file in files)
         {

@@ -49,7 +49,7 @@ public class PolicySchemaTests
     }
 
     public static IEnumerable<string> ValidDocuments() =>
-        Directory.GetFiles(RepositoryPaths.Get("samples", "policies"), "*.json")
+        Directory.GetFiles(RepositoryPaths.Get("samples", "policies"), "*.policy.json")
             .Concat(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "valid"), "*.json"));
 
     [TestCaseSource(nameof(ValidDocuments))]

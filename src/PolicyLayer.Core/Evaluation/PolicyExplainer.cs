@@ -1,0 +1,210 @@
+using System.Globalization;
+using PolicyLayer.Policies;
+
+namespace PolicyLayer.Evaluation;
+
+/// <summary>How one rule or condition figured in a decision.</summary>
+internal enum ExplanationVerdict
+{
+    /// <summary>This rule or condition made the decision.</summary>
+    Decides,
+
+    /// <summary>Matched or held, and evaluation went on.</summary>
+    Passes,
+
+    /// <summary>Matched the tool but lost to a rule of higher precedence.</summary>
+    NotUsed,
+
+    /// <summary>Did not match or did not apply.</summary>
+    NoMatch,
+
+    /// <summary>Never looked at, because an earlier step decided.</summary>
+    NotReached,
+
+    /// <summary>Information, such as the tool's risk or a limit's budget.</summary>
+    Info,
+}
+
+/// <summary>One line of an explanation, with the lines of the rule's parts under it.</summary>
+internal sealed record ExplanationStep(string Rule, ExplanationVerdict Verdict, string Detail, IReadOnlyList<ExplanationStep> Children)
+{
+    public ExplanationStep(string rule, ExplanationVerdict verdict, string detail)
+        : this(rule, verdict, detail, [])
+    {
+    }
+}
+
+/// <summary>Why a call got its decision: the decision itself, and every rule that was considered in precedence order.</summary>
+internal sealed class PolicyExplanation
+{
+    public required ToolCall Call { get; init; }
+
+    public required PolicyDecision Decision { get; init; }
+
+    public required RiskProfile Risk { get; init; }
+
+    public required IReadOnlyList<ExplanationStep> Steps { get; init; }
+}
+
+/// <summary>
+/// Explains a decision for people (<c>policylayer explain</c>): it walks the policy's precedence (hide, exact
+/// rule, globs by specificity, risk rule, default) and evaluates each condition, then takes the decision
+/// itself from a real <see cref="PolicyEvaluator"/> with fresh counters, so that the two cannot disagree.
+/// </summary>
+internal static class PolicyExplainer
+{
+    public static async Task<PolicyExplanation> ExplainAsync(
+        PolicyDocument document, ToolCall call, ToolRiskClassifier classifier, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        ArgumentNullException.ThrowIfNull(call);
+        PolicyDecision decision;
+        RiskProfile risk;
+        using (var evaluator = new PolicyEvaluator(document, new PolicyEvaluatorOptions { TimeProvider = time, Classifier = classifier }))
+        {
+            decision = await evaluator.EvaluateAsync(call, cancellationToken).ConfigureAwait(false);
+            risk = evaluator.Classify(call.Tool ?? new ToolDescriptor(call.ToolName));
+        }
+
+        var policy = document.Compiled;
+        var steps = new List<ExplanationStep>();
+        var decided = false;
+
+        var hides = policy.Hide.MatchAll(call.ToolName).Select(m => m.Key).ToList();
+        if (hides.Count > 0)
+        {
+            steps.Add(new("hide", ExplanationVerdict.Decides, $"'{hides[0]}' in hide matches '{call.ToolName}': the call is refused and tools/list does not show the tool."));
+            decided = true;
+        }
+        else
+        {
+            steps.Add(new("hide", ExplanationVerdict.NoMatch, $"no entry of hide matches '{call.ToolName}'."));
+        }
+
+        var toolRules = policy.Tools.MatchAll(call.ToolName).ToList();
+        if (toolRules.Count == 0)
+        {
+            steps.Add(new("tools", decided ? ExplanationVerdict.NotReached : ExplanationVerdict.NoMatch, $"no rule in tools names or matches '{call.ToolName}'."));
+        }
+
+        for (var i = 0; i < toolRules.Count; i++)
+        {
+            var (key, rule) = (toolRules[i].Key, toolRules[i].Value);
+            var kind = GlobPattern.IsGlob(key) ? $"glob '{key}' matches" : "exact name";
+            if (i == 0 && !decided)
+            {
+                steps.Add(new(rule.Pointer, ExplanationVerdict.Decides, $"{kind}: this rule applies.", ExplainRule(rule, call, policy)));
+                decided = true;
+            }
+            else if (i == 0)
+            {
+                steps.Add(new(rule.Pointer, ExplanationVerdict.NotReached, $"{kind}, but the tool is hidden."));
+            }
+            else
+            {
+                steps.Add(new(rule.Pointer, ExplanationVerdict.NotUsed, $"{kind}, but '{toolRules[0].Key}' takes precedence (exact name first, then fewest wildcards, then the longest pattern)."));
+            }
+        }
+
+        var riskText = $"the tool is {risk.Category}/{risk.Level}: {string.Join("; ", risk.Evidence)}";
+        var riskRule = policy.RiskRules[(int)risk.Category];
+        var riskPointer = "/risk/" + CategoryName(risk.Category);
+        if (decided)
+        {
+            steps.Add(new(riskPointer, ExplanationVerdict.NotReached, riskText + (riskRule is null ? "; the policy has no rule for this category." : "; its rule is not consulted.")));
+        }
+        else if (riskRule is not null)
+        {
+            steps.Add(new(riskPointer, ExplanationVerdict.Decides, riskText + "; no tools rule matches, so the risk rule applies.", ExplainRule(riskRule, call, policy)));
+            decided = true;
+        }
+        else
+        {
+            steps.Add(new(riskPointer, ExplanationVerdict.NoMatch, riskText + "; the policy has no rule for this category."));
+        }
+
+        var defaultName = ActionName(policy.DefaultAction);
+        steps.Add(decided
+            ? new("(default)", ExplanationVerdict.NotReached, $"default is {defaultName}; not reached.")
+            : new("(default)", ExplanationVerdict.Decides, $"no rule matches: the default, {defaultName}, applies.", LimitSteps(call, policy, null)));
+
+        return new PolicyExplanation { Call = call, Decision = decision, Risk = risk, Steps = steps };
+    }
+
+    private static List<ExplanationStep> ExplainRule(CompiledRule rule, ToolCall call, CompiledPolicy policy)
+    {
+        var parts = new List<ExplanationStep>
+        {
+            new(rule.Pointer, ExplanationVerdict.Info, $"action {ActionName(rule.Action)}" + (rule.Reason is null ? "." : $", reason \"{rule.Reason}\".")),
+        };
+        if (rule.Action == PolicyAction.Deny)
+        {
+            return parts;
+        }
+
+        foreach (var condition in rule.Require)
+        {
+            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
+            parts.Add(result == ConditionResult.True
+                ? new(condition.Pointer, ExplanationVerdict.Passes, $"require {condition.Text}: {Describe(result, condition)}; holds.")
+                : new(condition.Pointer, ExplanationVerdict.Decides, $"require {condition.Text}: {Describe(result, condition)}; the call is refused."));
+        }
+
+        foreach (var condition in rule.DenyIf)
+        {
+            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
+            parts.Add(result == ConditionResult.False
+                ? new(condition.Pointer, ExplanationVerdict.NoMatch, $"deny_if {condition.Text}: {Describe(result, condition)}; does not refuse.")
+                : new(condition.Pointer, ExplanationVerdict.Decides, $"deny_if {condition.Text}: {Describe(result, condition)}; refuses the call."));
+        }
+
+        foreach (var condition in rule.RequireApprovalIf)
+        {
+            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
+            parts.Add(result == ConditionResult.False
+                ? new(condition.Pointer, ExplanationVerdict.NoMatch, $"require_approval_if {condition.Text}: {Describe(result, condition)}; does not hold the call.")
+                : call.IsApproved
+                    ? new(condition.Pointer, ExplanationVerdict.Passes, $"require_approval_if {condition.Text}: {Describe(result, condition)}; the call is already approved.")
+                    : new(condition.Pointer, ExplanationVerdict.Decides, $"require_approval_if {condition.Text}: {Describe(result, condition)}; holds the call for approval."));
+        }
+
+        parts.AddRange(LimitSteps(call, policy, rule));
+        return parts;
+    }
+
+    private static List<ExplanationStep> LimitSteps(ToolCall call, CompiledPolicy policy, CompiledRule? rule)
+    {
+        var steps = new List<ExplanationStep>();
+        foreach (var limit in (rule?.Limits ?? []).Concat(policy.AllToolsLimits))
+        {
+            var counter = limit.Counter;
+            var key = call.Caller.GetScopeKey(counter.Scope);
+            var scope = counter.Scope.ToString().ToLowerInvariant();
+            var adds = limit.IncrementFrom is { } from ? $"adds the number at {from.Text}" : "adds 1";
+            var text = string.Create(
+                CultureInfo.InvariantCulture,
+                $"counter '{counter.Name}': at most {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {scope}; each call {adds}; ");
+            steps.Add(key is null
+                ? new(limit.Pointer, ExplanationVerdict.Decides, text + $"the caller has no {scope} id, so the call is refused.")
+                : new(limit.Pointer, ExplanationVerdict.Info, text + (counter.Scope == CounterScope.Global ? "one budget for everyone." : $"counted for {scope} '{key}'.")));
+        }
+
+        return steps;
+    }
+
+    private static string Describe(ConditionResult result, Condition condition) => result switch
+    {
+        ConditionResult.True => "true",
+        ConditionResult.False => "false",
+        _ => $"indeterminate ({condition.Path.Text} is missing or of the wrong type)",
+    };
+
+    internal static string ActionName(PolicyAction action) => action switch
+    {
+        PolicyAction.Allow => "allow",
+        PolicyAction.Deny => "deny",
+        _ => "require_approval",
+    };
+
+    internal static string CategoryName(RiskCategory category) => category.ToString().ToLowerInvariant();
+}

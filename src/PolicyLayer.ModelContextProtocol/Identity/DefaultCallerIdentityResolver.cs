@@ -1,0 +1,49 @@
+using System.Security.Claims;
+using ModelContextProtocol.Server;
+
+namespace PolicyLayer.Mcp;
+
+/// <summary>
+/// The built-in resolver: session from the SDK's session id (one id per server connection where the transport
+/// has none, as on stdio), agent from the client's self-reported name, user from the authenticated principal,
+/// grant from the principal's grant claim or the configured default.
+/// </summary>
+internal sealed class DefaultCallerIdentityResolver : ICallerIdentityResolver
+{
+    private readonly string _connectionId = "conn-" + Guid.NewGuid().ToString("N");
+    private readonly string _grantClaimType;
+    private readonly string? _defaultGrantId;
+    private CallerIdentity? _last;
+
+    public DefaultCallerIdentityResolver(PolicyLayerMcpOptions options)
+    {
+        _grantClaimType = options.GrantClaimType;
+        _defaultGrantId = options.DefaultGrantId;
+    }
+
+    public ValueTask<CallerIdentity> ResolveAsync(MessageContext context, CancellationToken cancellationToken)
+    {
+        var server = context.Server;
+        var session = server.SessionId ?? _connectionId;
+        var agent = server.ClientInfo?.Name;
+        var principal = context.User;
+        string? user = null;
+        var grant = _defaultGrantId;
+        if (principal?.Identity is { IsAuthenticated: true } identity)
+        {
+            user = principal.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? principal.FindFirst("sub")?.Value ?? identity.Name;
+            grant = principal.FindFirst(_grantClaimType)?.Value ?? grant;
+        }
+
+        // A stdio server sees one caller for its whole life: reuse the identity instead of allocating one per call.
+        var last = Volatile.Read(ref _last);
+        if (last is not null && last.SessionId == session && last.AgentId == agent && last.UserId == user && last.GrantId == grant)
+        {
+            return new(last);
+        }
+
+        var caller = new CallerIdentity { SessionId = session, AgentId = agent, UserId = user, GrantId = grant };
+        Volatile.Write(ref _last, caller);
+        return new(caller);
+    }
+}

@@ -1,0 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PolicyLayer.Mcp;
+
+[JsonSerializable(typeof(IDictionary<string, JsonElement>))]
+internal sealed partial class PolicyLayerMcpJsonContext : JsonSerializerContext;

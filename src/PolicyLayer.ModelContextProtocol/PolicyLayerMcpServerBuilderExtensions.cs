@@ -1,0 +1,73 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol.Server;
+using PolicyLayer;
+using PolicyLayer.Mcp;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Puts PolicyLayer in front of the tools of an MCP server built with the official C# SDK.</summary>
+public static class PolicyLayerMcpServerBuilderExtensions
+{
+    /// <summary>
+    /// Enforces a policy on the server's tools: every tools/call is decided before the tool runs (a refusal reaches
+    /// the agent as a tool error starting <c>[POLICY DENIED]</c>), a failed tool's units are given back, calls held
+    /// for approval go to the approver, and tools/list leaves out what the policy hides or denies outright.
+    /// Registers the PolicyLayer services with <c>AddPolicyLayer</c>.
+    /// </summary>
+    /// <param name="builder">The MCP server builder.</param>
+    /// <param name="configure">Sets the options: at least the policy path or document.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IMcpServerBuilder WithPolicyLayer(this IMcpServerBuilder builder, Action<PolicyLayerMcpOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        var services = builder.Services;
+        services.Configure(configure);
+
+        // The host's own registrations (or the options' store) come first; AddPolicyLayer only adds what is missing.
+        services.TryAddSingleton<CounterStore>(sp =>
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.CounterStore
+            ?? new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = sp.GetRequiredService<TimeProvider>() }));
+        services.AddPolicyLayer();
+        services.AddOptions<PolicyLayerOptions>().Configure<IOptions<PolicyLayerMcpOptions>>(static (core, mcp) =>
+        {
+            core.PolicyPath ??= mcp.Value.PolicyPath;
+            core.Policy ??= mcp.Value.Policy;
+        });
+
+        services.TryAddSingleton(sp =>
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.IdentityResolver
+            ?? new DefaultCallerIdentityResolver(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value));
+        services.TryAddSingleton(sp =>
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.ApprovalHandler
+            ?? new ElicitationApprovalHandler(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new PolicyGate(
+            sp.GetRequiredService<PolicyEvaluator>(),
+            sp.GetRequiredService<ICallerIdentityResolver>(),
+            sp.GetRequiredService<IApprovalHandler>(),
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
+            sp.GetService<ILoggerFactory>()));
+
+        // The gate goes first in the alternate-result pipeline, which runs before the Tasks extension creates a
+        // task: a task-backed call is decided before it starts. The policy loads when the server is built.
+        services.AddOptions<McpServerOptions>().Configure<IServiceProvider>(static (options, sp) =>
+        {
+            var gate = sp.GetRequiredService<PolicyGate>();
+            options.Filters.Request.CallToolWithAlternateFilters.Insert(0, gate.GateAsync);
+        });
+
+        return builder.WithRequestFilters(static filters =>
+        {
+            filters.AddCallToolFilter(static next => (context, cancellationToken) =>
+                GetGate(context).WrapToolAsync(context, next, cancellationToken));
+            filters.AddListToolsFilter(static next => async (context, cancellationToken) =>
+                GetGate(context).FilterList(await next(context, cancellationToken).ConfigureAwait(false)));
+        });
+    }
+
+    private static PolicyGate GetGate(MessageContext context) =>
+        (context.Services ?? context.Server.Services ?? throw new InvalidOperationException("The MCP request has no services."))
+        .GetRequiredService<PolicyGate>();
+}

@@ -1,0 +1,106 @@
+namespace PolicyLayer.Cli.Tests;
+
+public class ExplainCommandTests
+{
+    [Test]
+    public async Task Explain_RefundNeedingApproval_ShowsTheDecidingConditionAndEveryConditionsResult()
+    {
+        var result = await Policylayer.RunAsync(
+            "explain", Policylayer.Sample("shop.policy.json"), "--tool", "create_refund", "--args", """{"amount": 6000, "reason": "late"}""", "--grant", "bot");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("Decision:  require_approval")
+            .And.Contain("Rule:      /tools/create_refund/require_approval_if/0")
+            .And.Contain("Risk:      Financial/Critical");
+        Lines(result.Out).Should().ContainInOrder(
+            "[no match]     hide",
+            "[decides]      /tools/create_refund",
+            "[passes]       /tools/create_refund/require/0",
+            "require args.reason exists: true; holds.",
+            "[no match]     /tools/create_refund/deny_if/0",
+            "deny_if args.amount gt 10000: false; does not refuse.",
+            "[decides]      /tools/create_refund/require_approval_if/0",
+            "require_approval_if args.amount gt 5000: true; holds the call for approval.",
+            "[info]         /tools/create_refund/limits/0",
+            "[info]         /all_tools/limits/0",
+            "[not reached]  /risk/financial",
+            "[not reached]  (default)");
+    }
+
+    [Test]
+    public async Task Explain_SeveralGlobsMatch_TheMostSpecificDecidesAndTheOthersAreListedAsNotUsed()
+    {
+        var policy = await TempPolicy("""
+            { "version": "1", "tools": { "*": {}, "delete_*": { "action": "deny", "reason": "No deleting." }, "delete_*_draft": {} } }
+            """);
+
+        var result = await Policylayer.RunAsync("explain", policy, "--tool", "delete_flow_draft");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("Decision:  allow").And.Contain("Rule:      /tools/delete_*_draft");
+        Lines(result.Out).Should().ContainInOrder(
+            "[decides]      /tools/delete_*_draft",
+            "glob 'delete_*_draft' matches: this rule applies.",
+            "[not used]     /tools/delete_*",
+            "[not used]     /tools/*");
+    }
+
+    [Test]
+    public async Task Explain_HiddenTool_HideDecidesAndNothingElseIsReached()
+    {
+        var result = await Policylayer.RunAsync("explain", Policylayer.Sample("shop.policy.json"), "--tool", "delete_account");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("Decision:  deny").And.Contain("Rule:      (hidden)");
+        Lines(result.Out).Should().ContainInOrder("[decides]      hide", "[not reached]  /tools/delete_*");
+    }
+
+    [Test]
+    public async Task Explain_NoRuleAndNoRiskRule_TheDefaultDecides()
+    {
+        var result = await Policylayer.RunAsync("explain", Policylayer.Sample("kestra.policy.json"), "--tool", "create_flow");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("Rule:      (default)");
+        Lines(result.Out).Should().ContainInOrder("no rule in tools names or matches 'create_flow'.", "[decides]      (default)", "no rule matches: the default, deny, applies.");
+    }
+
+    [Test]
+    public async Task Explain_LimitOfAScopeTheCallerLacks_SaysSo()
+    {
+        var result = await Policylayer.RunAsync("explain", Policylayer.Sample("kestra.policy.json"), "--tool", "add_execution_labels");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.Out.Should().Contain("Decision:  deny").And.Contain("the caller has no grant id, so the call is refused.");
+    }
+
+    [Test]
+    public async Task Explain_ArgsThatAreNotAnObject_IsAUsageError()
+    {
+        var result = await Policylayer.RunAsync("explain", Policylayer.Sample("shop.policy.json"), "--tool", "create_refund", "--args", "[1]");
+
+        result.ExitCode.Should().Be(2, result.ToString());
+        result.Err.Should().Contain("--args must be a JSON object");
+    }
+
+    [Test]
+    public async Task Explain_InvalidPolicy_PrintsItsErrorsAndExitsOne()
+    {
+        var policy = await TempPolicy("""{ "version": "9" }""");
+
+        var result = await Policylayer.RunAsync("explain", policy, "--tool", "x");
+
+        result.ExitCode.Should().Be(1, result.ToString());
+        result.Err.Should().StartWith(policy + ":1:");
+    }
+
+    private static string[] Lines(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    internal static async Task<string> TempPolicy(string json)
+    {
+        var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"policy-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, json);
+        return file;
+    }
+}

@@ -1,0 +1,102 @@
+using System.IO.Pipelines;
+using KestraServer;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using PolicyLayer.Mcp;
+
+namespace PolicyLayer.ModelContextProtocol.Tests;
+
+/// <summary>An MCP server with the middleware and the SDK's own client, connected in process over pipes.</summary>
+internal sealed class McpTestHost : IAsyncDisposable
+{
+    private readonly Pipe _toServer = new();
+    private readonly Pipe _toClient = new();
+    private readonly CancellationTokenSource _cts = new();
+    private readonly ServiceProvider _provider;
+    private readonly Task _serverTask;
+
+    public McpTestHost(
+        string policyJson,
+        Action<PolicyLayerMcpOptions>? configure = null,
+        SlidingLogCounterStore? store = null,
+        FakeTimeProvider? time = null,
+        Action<IMcpServerBuilder>? beforePolicyLayer = null,
+        IEnumerable<McpServerTool>? extraTools = null)
+    {
+        Time = time ?? new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        Store = store ?? new SlidingLogCounterStore(Time);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(Time);
+        services.AddSingleton<FlowStore>();
+        var builder = services.AddMcpServer()
+            .WithStreamServerTransport(_toServer.Reader.AsStream(), _toClient.Writer.AsStream())
+            .WithTools<KestraTools>();
+        if (extraTools is not null)
+        {
+            builder.WithTools(extraTools);
+        }
+
+        beforePolicyLayer?.Invoke(builder);
+        builder.WithPolicyLayer(options =>
+        {
+            options.Policy = PolicyDocument.Parse(policyJson);
+            options.CounterStore = Store;
+            options.DefaultGrantId = "grant-a";
+            configure?.Invoke(options);
+        });
+
+        _provider = services.BuildServiceProvider();
+        Flows = _provider.GetRequiredService<FlowStore>();
+        var server = _provider.GetRequiredService<McpServer>();
+        _serverTask = server.RunAsync(_cts.Token);
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public SlidingLogCounterStore Store { get; }
+
+    public FlowStore Flows { get; }
+
+    public Task<McpClient> ConnectAsync(McpClientOptions? options = null) =>
+        McpClient.CreateAsync(
+            new StreamClientTransport(_toServer.Writer.AsStream(), _toClient.Reader.AsStream()),
+            options ?? new McpClientOptions { ClientInfo = new Implementation { Name = "test-agent", Version = "1" } });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cts.CancelAsync();
+        _toServer.Writer.Complete();
+        _toClient.Writer.Complete();
+        try
+        {
+            await _serverTask;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await _provider.DisposeAsync();
+        _cts.Dispose();
+    }
+}
+
+internal static class CallToolResultExtensions
+{
+    public static string Text(this CallToolResult result) =>
+        string.Join("\n", result.Content.OfType<TextContentBlock>().Select(c => c.Text));
+
+    public static Task<CallToolResult> LabelAsync(this McpClient client, int i = 1) =>
+        client.CallToolAsync("add_execution_labels", new Dictionary<string, object?>
+        {
+            ["executionId"] = "exec-1",
+            ["labels"] = new Dictionary<string, string> { ["n"] = i.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        }).AsTask();
+}
+
+internal static class Policies
+{
+    public static string Kestra => File.ReadAllText(PolicyLayer.TestUtils.RepositoryPaths.SamplePolicy("kestra.policy.json"));
+}
