@@ -4,14 +4,18 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using PolicyLayer.Cli.Common;
 
 namespace PolicyLayer.Cli.Proxy;
 
 /// <summary>`policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] -- CMD ARGS...`: the stdio gateway.</summary>
 internal static class ProxyCommand
 {
-    /// <summary>Exit code when the options or the policy are wrong.</summary>
-    public const int UsageError = 2;
+    /// <summary>
+    /// Exit code when the options or the policy are wrong (the tool's usage code: a policy that does not load exits
+    /// 2 here, not 1 as in <c>validate</c>, because 1 is what a failing server most often exits with).
+    /// </summary>
+    public const int UsageError = ExitCodes.UsageOrIo;
 
     /// <summary>Exit code when the server's command cannot be started.</summary>
     public const int CannotStart = 127;
