@@ -60,6 +60,8 @@ internal sealed partial class McpStdioGateway : IDisposable
     private CallerIdentity _caller;
     private bool _clientCanElicit;
 
+    private readonly TaskCompletionSource _clientEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private MessageWriter _toClient = null!;
     private MessageWriter _toChild = null!;
 
@@ -128,6 +130,12 @@ internal sealed partial class McpStdioGateway : IDisposable
         return done.Task;
     }
 
+    /// <summary>Completes when the client's input has ended (or could no longer be read); the child's input is closed by then.</summary>
+    public Task ClientInputEnded => _clientEnded.Task;
+
+    /// <summary>Closes the child's input, so that it reads the end of its input (MCP's stdio shutdown).</summary>
+    public void CloseServerInput() => CloseChildInput();
+
     /// <summary>Closes both peers' outputs.</summary>
     public void Dispose()
     {
@@ -192,6 +200,7 @@ internal sealed partial class McpStdioGateway : IDisposable
         finally
         {
             CloseChildInput();
+            _clientEnded.TrySetResult();
         }
     }
 

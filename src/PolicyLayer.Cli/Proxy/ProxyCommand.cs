@@ -183,20 +183,33 @@ internal static class ProxyCommand
                 child.StandardInput.BaseStream,
                 cancellationToken);
 
-            // Ends when the child's output ends (it exited, or closed stdout), when the client stopped reading,
-            // or on SIGINT/SIGTERM (System.CommandLine cancels the token).
+            // Waits until the child's output ends (it exited, or closed stdout), the client stops reading or closes
+            // its input, or SIGINT/SIGTERM arrives (System.CommandLine cancels the token).
             try
             {
-                await relay.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Task.WhenAny(relay, gateway.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                error.WriteLine("policylayer proxy: stopping the server.");
+                await error.WriteLineAsync("policylayer proxy: stopping the server.").ConfigureAwait(false);
             }
 
-            // Closing the child's input is MCP's stdio shutdown; a child that does not exit then is killed.
+            // Closing the child's input is MCP's stdio shutdown; its last answers are still relayed while it exits,
+            // and a child that does not exit within the grace period is killed.
+            gateway.CloseServerInput();
+            var exitCode = await StopAsync(child, cancellationToken.IsCancellationRequested ? SignalGrace : ShutdownGrace).ConfigureAwait(false);
+            try
+            {
+                // The child has ended: let the relay pass on what it wrote last.
+                await relay.WaitAsync(ShutdownGrace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A grandchild may hold the child's output open; the proxy ends regardless.
+            }
+
             gateway.Dispose();
-            return await StopAsync(child, cancellationToken.IsCancellationRequested ? SignalGrace : ShutdownGrace).ConfigureAwait(false);
+            return exitCode;
         }
         finally
         {

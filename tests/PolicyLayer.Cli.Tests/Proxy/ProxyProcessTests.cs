@@ -57,6 +57,34 @@ public class ProxyProcessTests
         proxy.ExitCode.Should().Be(4);
     }
 
+    [Test]
+    public async Task ClientClosesStdin_ChildThatIgnoresItsInput_IsKilledAfterTheGracePeriod()
+    {
+        var pidFile = Path.Combine(_work, "child.pid");
+        using var proxy = StartProxy(redirectOutput: false, "--policy", _policy, "--", "/bin/sh", "-c", $"echo $$ > '{pidFile}'; trap '' TERM INT; while true; do sleep 0.1; done");
+        var childPid = 0;
+        try
+        {
+            await WaitForAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0);
+            childPid = int.Parse(File.ReadAllText(pidFile).Trim());
+
+            proxy.StandardInput.Close();
+            await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await WaitForAsync(() => !IsAlive(childPid));
+
+            IsAlive(childPid).Should().BeFalse();
+            proxy.ExitCode.Should().Be(128 + 9, "the child was killed");
+        }
+        finally
+        {
+            KillQuietly(proxy);
+            if (childPid != 0 && IsAlive(childPid))
+            {
+                Kill(childPid, 9);
+            }
+        }
+    }
+
     [TestCase(PosixSignal.SIGTERM)]
     [TestCase(PosixSignal.SIGINT)]
     public async Task Signal_EndsTheChildEvenOneThatIgnoresItsInput(PosixSignal signal)
@@ -163,7 +191,7 @@ public class ProxyProcessTests
 
     private static void Kill(int pid, int signal)
     {
-        using var kill = Process.Start("kill", ["-" + signal, pid.ToString()]);
+        using var kill = Process.Start("/bin/sh", ["-c", $"kill -{signal} {pid}"]);
         kill.WaitForExit();
     }
 
