@@ -1,9 +1,304 @@
 using System.CommandLine;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using PolicyLayer.Cli.Common;
 
 namespace PolicyLayer.Cli.Proxy;
 
-/// <summary>`policylayer proxy --policy POLICY -- CMD ARGS...`: the stdio gateway.</summary>
+/// <summary>`policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] -- CMD ARGS...`: the stdio gateway.</summary>
 internal static class ProxyCommand
 {
-    public static Command Create() => new("proxy", "(not yet implemented)");
+    /// <summary>
+    /// Exit code when the options or the policy are wrong (the tool's usage code: a policy that does not load exits
+    /// 2 here, not 1 as in <c>validate</c>, because 1 is what a failing server most often exits with).
+    /// </summary>
+    public const int UsageError = ExitCodes.UsageOrIo;
+
+    /// <summary>Exit code when the server's command cannot be started.</summary>
+    public const int CannotStart = 127;
+
+    /// <summary>How long the server has to exit after its input is closed before it is killed.</summary>
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// The same after SIGINT/SIGTERM: short, because System.CommandLine ends the process 2 s after the signal.
+    /// </summary>
+    private static readonly TimeSpan SignalGrace = TimeSpan.FromSeconds(0.5);
+
+    public static Command Create()
+    {
+        var policy = new Option<FileInfo>("--policy") { Description = "The policy file to enforce.", Required = true };
+        var grant = new Option<string?>("--grant") { Description = "The grant (credential id) the session's calls count under; default: the environment variable POLICYLAYER_GRANT." };
+        var auditLog = new Option<FileInfo?>("--audit-log") { Description = "Append one JSON line per decision to this file (tool, outcome, rule, argument names; never argument values)." };
+        var maxMessage = new Option<int>("--max-message-bytes")
+        {
+            Description = "The longest message the client may send, in bytes; longer ones are refused.",
+            DefaultValueFactory = _ => McpGatewayOptions.DefaultMaxMessageBytes,
+        };
+        var approvalTimeout = new Option<double>("--approval-timeout")
+        {
+            Description = "Seconds the person at the client has to answer an approval request.",
+            DefaultValueFactory = _ => 120,
+        };
+        var command = new Argument<string[]>("command")
+        {
+            Description = "The MCP server to start, after --: the command and its arguments.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+
+        var proxy = new Command("proxy", "Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and the client.")
+        {
+            policy, grant, auditLog, maxMessage, approvalTimeout, command,
+        };
+
+        proxy.SetAction((result, cancellationToken) => RunAsync(
+            new ProxySettings(
+                result.GetValue(policy)!,
+                result.GetValue(grant) ?? NullIfEmpty(Environment.GetEnvironmentVariable("POLICYLAYER_GRANT")),
+                result.GetValue(auditLog),
+                result.GetValue(maxMessage),
+                result.GetValue(approvalTimeout),
+                result.GetValue(command)!),
+            cancellationToken));
+        return proxy;
+    }
+
+    private static async Task<int> RunAsync(ProxySettings settings, CancellationToken cancellationToken)
+    {
+        var error = Console.Error;
+        if (settings.MaxMessageBytes < 1024)
+        {
+            await error.WriteLineAsync("policylayer proxy: --max-message-bytes must be at least 1024.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (!(settings.ApprovalTimeoutSeconds > 0))
+        {
+            await error.WriteLineAsync("policylayer proxy: --approval-timeout must be a positive number of seconds.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        PolicyDocument document;
+        try
+        {
+            document = PolicyDocument.Load(settings.Policy.FullName);
+        }
+        catch (PolicyValidationException ex)
+        {
+            foreach (var problem in ex.Errors)
+            {
+                await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{settings.Policy}:{problem.Line}:{problem.Column}: {problem.Path}: {problem.Message}")).ConfigureAwait(false);
+            }
+
+            return UsageError;
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot read the policy: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot read the policy: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        StreamWriter? audit = null;
+        try
+        {
+            if (settings.AuditLog is { } auditFile)
+            {
+                audit = new StreamWriter(new FileStream(auditFile.FullName, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        using var evaluator = new PolicyEvaluator(document);
+        using var child = new Process
+        {
+            StartInfo = StartInfo(settings.Command),
+        };
+
+        using var gateway = new McpStdioGateway(evaluator, new McpGatewayOptions
+        {
+            GrantId = settings.Grant,
+            MaxMessageBytes = settings.MaxMessageBytes,
+            ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+            AuditLog = audit,
+            Diagnostics = error,
+        });
+
+        // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
+        // signals. The handlers are in place before the child starts: a signal can never leave it behind.
+        var stopping = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            // The proxy ends when the child has ended; the signal's default action would leave the child running.
+            context.Cancel = true;
+            if (Interlocked.Exchange(ref stopping, 1) == 0)
+            {
+                new Thread(() => EndChild(gateway, child)) { IsBackground = true, Name = "policylayer shutdown" }.Start();
+            }
+        }
+
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        // Whatever else ends this process ends the child with it.
+        EventHandler killChild = (_, _) => KillQuietly(child);
+        AppDomain.CurrentDomain.ProcessExit += killChild;
+
+        try
+        {
+            child.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            AppDomain.CurrentDomain.ProcessExit -= killChild;
+            await error.WriteLineAsync($"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}").ConfigureAwait(false);
+            audit?.Dispose();
+            return CannotStart;
+        }
+
+        if (Volatile.Read(ref stopping) == 1)
+        {
+            // A signal arrived while the child was starting.
+            EndChild(gateway, child);
+        }
+
+        try
+        {
+            // The child's stderr is inherited: it reaches the proxy's stderr unchanged.
+            var relay = gateway.RunAsync(
+                Console.OpenStandardInput(),
+                Console.OpenStandardOutput(),
+                child.StandardOutput.BaseStream,
+                child.StandardInput.BaseStream,
+                cancellationToken);
+
+            // Waits until the child's output ends (it exited, or closed stdout), the client stops reading or closes
+            // its input, or SIGINT/SIGTERM arrives (System.CommandLine cancels the token).
+            try
+            {
+                await Task.WhenAny(relay, gateway.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await error.WriteLineAsync("policylayer proxy: stopping the server.").ConfigureAwait(false);
+            }
+
+            // Closing the child's input is MCP's stdio shutdown; its last answers are still relayed while it exits,
+            // and a child that does not exit within the grace period is killed.
+            gateway.CloseServerInput();
+            var exitCode = await StopAsync(child, cancellationToken.IsCancellationRequested ? SignalGrace : ShutdownGrace).ConfigureAwait(false);
+            try
+            {
+                // The child has ended: let the relay pass on what it wrote last.
+                await relay.WaitAsync(ShutdownGrace, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A grandchild may hold the child's output open; the proxy ends regardless.
+            }
+
+            gateway.Dispose();
+            return exitCode;
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.ProcessExit -= killChild;
+            if (audit is not null)
+            {
+                await audit.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Closes the child's input (MCP's stdio shutdown) and kills it if it has not exited within <see cref="SignalGrace"/>.</summary>
+    private static void EndChild(McpStdioGateway gateway, Process child)
+    {
+        gateway.Dispose();
+        try
+        {
+            if (!child.WaitForExit(SignalGrace))
+            {
+                KillQuietly(child);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Not started yet: the code after Start ends it.
+        }
+    }
+
+    /// <summary>Waits briefly for the child to exit by itself (its input is closed by then), else kills it; returns its exit code.</summary>
+    private static async Task<int> StopAsync(Process child, TimeSpan gracePeriod)
+    {
+        try
+        {
+            using var grace = new CancellationTokenSource(gracePeriod);
+            await child.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            KillQuietly(child);
+            using var killed = new CancellationTokenSource(ShutdownGrace);
+            try
+            {
+                await child.WaitForExitAsync(killed.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Killed but not yet reaped: report it as killed.
+                return 128 + 9;
+            }
+        }
+
+        return child.ExitCode;
+    }
+
+    private static void KillQuietly(Process child)
+    {
+        try
+        {
+            if (!child.HasExited)
+            {
+                child.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception or NotSupportedException)
+        {
+            // Already gone, or never started.
+        }
+    }
+
+    private static ProcessStartInfo StartInfo(string[] command)
+    {
+        var info = new ProcessStartInfo(command[0])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = false,
+        };
+
+        foreach (var argument in command.AsSpan(1))
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        return info;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private sealed record ProxySettings(
+        FileInfo Policy, string? Grant, FileInfo? AuditLog, int MaxMessageBytes, double ApprovalTimeoutSeconds, string[] Command);
 }

@@ -1,0 +1,161 @@
+using System.IO.Pipes;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using PolicyLayer.Cli.Proxy;
+
+namespace PolicyLayer.Cli.Tests.Proxy;
+
+/// <summary>
+/// A gateway between a test (the client) and a <see cref="FakeChild"/>, connected by OS pipes, with no processes.
+/// The clock is fake: time-outs happen only when a test moves it.
+/// </summary>
+internal sealed class GatewayHarness : IDisposable
+{
+    /// <summary>A safety net for a test that waits for a line that never comes; time-outs under test use the fake clock.</summary>
+    private static readonly TimeSpan LineTimeout = TimeSpan.FromSeconds(10);
+
+    public const string SessionId = "test-session";
+
+    /// <summary>The policy of most tests.</summary>
+    public const string Policy = """
+        {
+          "version": "1",
+          "default": "deny",
+          "hide": ["secret_tool"],
+          "tools": {
+            "echo": {},
+            "write_note": { "action": "deny", "reason": "No notes." },
+            "limited": { "limits": [ { "counter": "limited", "window": "minute", "max": 1, "scope": "session" } ] },
+            "approve_me": { "action": "require_approval", "reason": "Needs a person." },
+            "approve_limited": { "action": "require_approval", "limits": [ { "counter": "al", "window": "minute", "max": 1, "scope": "session" } ] },
+            "agent_limited": { "limits": [ { "counter": "ag", "window": "minute", "max": 5, "scope": "agent" } ] },
+            "grant_limited": { "limits": [ { "counter": "gr", "window": "minute", "max": 5, "scope": "grant" } ] }
+          },
+          "risk": {
+            "read": { "action": "allow" },
+            "destructive": { "action": "deny", "reason": "Destructive tools are refused." }
+          }
+        }
+        """;
+
+    /// <summary>The tools the fake child lists.</summary>
+    public static readonly string[] DefaultTools =
+    [
+        """{"name":"echo","description":"Echo the input.","annotations":{"readOnlyHint":true},"inputSchema":{"type":"object"}}""",
+        """{"name":"write_note","description":"Write a note.","inputSchema":{"type":"object"}}""",
+        """{"name":"limited","inputSchema":{"type":"object"}}""",
+        """{"name":"approve_me","inputSchema":{"type":"object"}}""",
+        """{"name":"approve_limited","inputSchema":{"type":"object"}}""",
+        """{"name":"agent_limited","inputSchema":{"type":"object"}}""",
+        """{"name":"grant_limited","inputSchema":{"type":"object"}}""",
+        """{"name":"secret_tool","inputSchema":{"type":"object"}}""",
+        """{"name":"tidy_up","description":"Tidies the workspace.","annotations":{"readOnlyHint":false,"destructiveHint":true},"inputSchema":{"type":"object"}}""",
+    ];
+
+    private readonly AnonymousPipeServerStream _clientWrites = new(PipeDirection.Out);
+    private readonly AnonymousPipeServerStream _clientReads = new(PipeDirection.In);
+    private readonly AnonymousPipeServerStream _childWrites = new(PipeDirection.Out);
+    private readonly AnonymousPipeServerStream _childReads = new(PipeDirection.In);
+    private readonly StreamReader _fromGateway;
+    private readonly PolicyEvaluator _evaluator;
+
+    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null)
+    {
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+        _evaluator = new PolicyEvaluator(PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time });
+        Options = new McpGatewayOptions { TimeProvider = Time, SessionId = SessionId, AuditLog = Audit };
+        configure?.Invoke(Options);
+        Gateway = new McpStdioGateway(_evaluator, Options);
+
+        // Each pair: a server end the test or the fake child holds, a client end the gateway holds.
+        var gatewayFromClient = new AnonymousPipeClientStream(PipeDirection.In, _clientWrites.ClientSafePipeHandle);
+        var gatewayToClient = new AnonymousPipeClientStream(PipeDirection.Out, _clientReads.ClientSafePipeHandle);
+        var gatewayToChild = new AnonymousPipeClientStream(PipeDirection.Out, _childReads.ClientSafePipeHandle);
+        var gatewayFromChild = new AnonymousPipeClientStream(PipeDirection.In, _childWrites.ClientSafePipeHandle);
+
+        Child = new FakeChild(_childReads, _childWrites) { Tools = tools ?? DefaultTools };
+        _fromGateway = new StreamReader(_clientReads, new UTF8Encoding(false));
+        Run = Gateway.RunAsync(gatewayFromClient, gatewayToClient, gatewayFromChild, gatewayToChild);
+    }
+
+    public FakeTimeProvider Time { get; }
+
+    public McpGatewayOptions Options { get; }
+
+    public McpStdioGateway Gateway { get; }
+
+    public FakeChild Child { get; }
+
+    public StringWriter Audit { get; } = new();
+
+    public Task Run { get; }
+
+    public void Send(string line) => SendBytes(Encoding.UTF8.GetBytes(line + "\n"));
+
+    public void SendBytes(byte[] bytes)
+    {
+        _clientWrites.Write(bytes);
+        _clientWrites.Flush();
+    }
+
+    /// <summary>Closes the client's side: the gateway reads the end of its input.</summary>
+    public void CloseClientInput() => _clientWrites.Dispose();
+
+    /// <summary>The next line the gateway wrote to the client, as it was written.</summary>
+    public async Task<string> ReceiveLineAsync() =>
+        await _fromGateway.ReadLineAsync().WaitAsync(LineTimeout) ?? throw new EndOfStreamException("The gateway closed its output.");
+
+    /// <summary>The next message the gateway wrote to the client.</summary>
+    public async Task<JsonElement> ReceiveAsync() => JsonDocument.Parse(await ReceiveLineAsync()).RootElement;
+
+    /// <summary>Sends a request and returns the next message the client gets.</summary>
+    public async Task<JsonElement> RequestAsync(string line)
+    {
+        Send(line);
+        return await ReceiveAsync();
+    }
+
+    /// <summary>Sends initialize (and initialized) and waits for the answer.</summary>
+    public async Task<JsonElement> InitializeAsync(string? clientName = "test-client", bool elicitation = false)
+    {
+        var capabilities = elicitation ? """{"elicitation":{}}""" : "{}";
+        var info = clientName is null ? "" : $$$""","clientInfo":{"name":"{{{clientName}}}","version":"1"}""";
+        var answer = await RequestAsync("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + info + "}}");
+        Send("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        return answer;
+    }
+
+    public static string Call(string id, string tool, string arguments = "{}") =>
+        $$$"""{"jsonrpc":"2.0","id":{{{id}}},"method":"tools/call","params":{"name":"{{{tool}}}","arguments":""" + arguments + "}}";
+
+    /// <summary>Sends ping with <paramref name="id"/> and waits for its answer: every earlier message has been handled by then.</summary>
+    public async Task SyncAsync(string id = "\"sync\"")
+    {
+        Send($$$"""{"jsonrpc":"2.0","id":{{{id}}},"method":"ping"}""");
+        var answer = await ReceiveAsync();
+        answer.GetProperty("id").GetRawText().Should().Be(id);
+    }
+
+    public void Dispose()
+    {
+        Gateway.Dispose();
+        _clientWrites.Dispose();
+        _clientReads.Dispose();
+        _childWrites.Dispose();
+        _childReads.Dispose();
+        _evaluator.Dispose();
+    }
+}
+
+internal static class JsonAssertions
+{
+    public static string DeniedText(this JsonElement response)
+    {
+        var result = response.GetProperty("result");
+        result.GetProperty("isError").GetBoolean().Should().BeTrue();
+        return result.GetProperty("content")[0].GetProperty("text").GetString()!;
+    }
+
+    public static int ErrorCode(this JsonElement response) => response.GetProperty("error").GetProperty("code").GetInt32();
+}

@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using PolicyLayer.Cli.Proxy;
+
+namespace PolicyLayer.Cli.Tests.Proxy;
+
+/// <summary>The `policylayer proxy` process: exit codes, the child's stderr, and ending the child.</summary>
+[NonParallelizable]
+public class ProxyProcessTests
+{
+    private string _work = null!;
+    private string _policy = null!;
+
+    [SetUp]
+    public void CreateWorkspace()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            Assert.Ignore("These tests start /bin/sh children.");
+        }
+
+        _work = Directory.CreateTempSubdirectory("policylayer-proxy-").FullName;
+        _policy = Path.Combine(_work, "policy.json");
+        File.WriteAllText(_policy, """{ "version": "1", "default": "allow" }""");
+    }
+
+    [TearDown]
+    public void DeleteWorkspace() => Directory.Delete(_work, recursive: true);
+
+    [Test]
+    public async Task ChildExit_EndsTheProxyWithTheChildsCodeAndItsStderrPassesThrough()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", "echo child-complains >&2; exit 3");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(3);
+        (await stderr).Should().Contain("child-complains");
+    }
+
+    [Test]
+    public async Task ClientClosesStdin_ClosesTheChildsStdinAndTheProxyExitsWithItsCode()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", "cat >/dev/null; exit 4");
+
+        proxy.StandardInput.Close();
+        try
+        {
+            await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+
+        proxy.ExitCode.Should().Be(4);
+    }
+
+    [Test]
+    public async Task ClientClosesStdin_ChildThatIgnoresItsInput_IsKilledAfterTheGracePeriod()
+    {
+        var pidFile = Path.Combine(_work, "child.pid");
+        using var proxy = StartProxy(redirectOutput: false, "--policy", _policy, "--", "/bin/sh", "-c", $"echo $$ > '{pidFile}'; trap '' TERM INT; while true; do sleep 0.1; done");
+        var childPid = 0;
+        try
+        {
+            await WaitForAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0);
+            childPid = int.Parse(File.ReadAllText(pidFile).Trim());
+
+            proxy.StandardInput.Close();
+            await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await WaitForAsync(() => !IsAlive(childPid));
+
+            IsAlive(childPid).Should().BeFalse();
+            proxy.ExitCode.Should().Be(128 + 9, "the child was killed");
+        }
+        finally
+        {
+            KillQuietly(proxy);
+            if (childPid != 0 && IsAlive(childPid))
+            {
+                Kill(childPid, 9);
+            }
+        }
+    }
+
+    [TestCase(PosixSignal.SIGTERM)]
+    [TestCase(PosixSignal.SIGINT)]
+    public async Task Signal_EndsTheChildEvenOneThatIgnoresItsInput(PosixSignal signal)
+    {
+        if (signal == PosixSignal.SIGINT && SigIntIsIgnoredHere())
+        {
+            // A background job starts with SIGINT ignored, and Unix keeps it ignored in every process it starts.
+            Assert.Ignore("SIGINT is ignored by this test process (a background job), so the proxy would inherit that.");
+        }
+
+        var pidFile = Path.Combine(_work, "child.pid");
+        using var proxy = StartProxy(redirectOutput: false, "--policy", _policy, "--", "/bin/sh", "-c", $"echo $$ > '{pidFile}'; trap '' TERM INT; while true; do sleep 0.1; done");
+        var childPid = 0;
+        try
+        {
+            await WaitForAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0);
+            childPid = int.Parse(File.ReadAllText(pidFile).Trim());
+
+            Kill(proxy.Id, signal == PosixSignal.SIGTERM ? 15 : 2);
+            await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await WaitForAsync(() => !IsAlive(childPid));
+
+            IsAlive(childPid).Should().BeFalse("the proxy exited with {0}", proxy.ExitCode);
+        }
+        finally
+        {
+            // Never leave a process behind that holds the test run's output open.
+            KillQuietly(proxy);
+            if (childPid != 0 && IsAlive(childPid))
+            {
+                Kill(childPid, 9);
+            }
+        }
+    }
+
+    [Test]
+    public async Task PolicyThatDoesNotLoad_ExitsWithTwoAndSaysWhere()
+    {
+        File.WriteAllText(_policy, """{ "version": "1", "default": "maybe" }""");
+        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().Contain("policy.json:1:").And.Contain("default").And.Contain("maybe");
+    }
+
+    [Test]
+    public async Task CommandThatCannotStart_ExitsWith127()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--", Path.Combine(_work, "no-such-server"));
+
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.CannotStart);
+    }
+
+    private static Process StartProxy(params string[] arguments) => StartProxy(redirectOutput: true, arguments);
+
+    /// <summary>Starts the proxy; without <paramref name="redirectOutput"/> its output goes to the test's, so that waiting for its exit never waits for a pipe a child still holds.</summary>
+    private static Process StartProxy(bool redirectOutput, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = redirectOutput,
+            RedirectStandardError = redirectOutput,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(typeof(ProxyCommand).Assembly.Location);
+        start.ArgumentList.Add("proxy");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        // Real processes: poll briefly, bounded, rather than sleep a fixed time.
+        for (var i = 0; i < 300 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Whether <paramref name="pid"/> runs: it has a /proc entry and is not a zombie waiting to be reaped.</summary>
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..].TrimStart()[0];
+            return state is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static void Kill(int pid, int signal)
+    {
+        using var kill = Process.Start("/bin/sh", ["-c", $"kill -{signal} {pid}"]);
+        kill.WaitForExit();
+    }
+
+    private static bool SigIntIsIgnoredHere()
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << 1)) != 0;
+    }
+
+    private static void KillQuietly(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+}
