@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Raw EVALSHA rates of a local redis-server at 50 connections (docs/benchmarks-redis.md). Run from the repository root.
+# Raw EVALSHA rates of a local redis-server at 50 connections (docs/benchmarks.md). Run from the repository root.
 set -euo pipefail
 PORT=$(python3 -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1])")
 redis-server --port $PORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning >/dev/null 2>&1 &

@@ -3,7 +3,7 @@ using PolicyLayer.Cli.Common;
 
 namespace PolicyLayer.Cli.Cases;
 
-/// <summary>A cases file: call sequences with expected outcomes (format: cases.schema.json, docs/readme-testing.md).</summary>
+/// <summary>A cases file: call sequences with expected outcomes (format: cases.schema.json, README.md, "Testing a policy file").</summary>
 internal sealed record CasesFile(string Path, DateTimeOffset? Start, IReadOnlyList<TestCase> Cases);
 
 internal sealed record TestCase(string Name, CallerIdentity Caller, IReadOnlyList<TestStep> Steps);
