@@ -104,7 +104,7 @@ internal static class ToolLists
         }
     }
 
-    /// <summary>One MCP tool object: name, description, annotations and inputSchema; other fields are ignored.</summary>
+    /// <summary>One MCP tool object (see <see cref="ToolJson.ReadDescriptor"/>), with an error that says where when it is unusable.</summary>
     internal static ToolDescriptor ToDescriptor(JsonElement tool, string where, string? knownName = null)
     {
         if (tool.ValueKind != JsonValueKind.Object)
@@ -112,35 +112,7 @@ internal static class ToolLists
             throw new UsageException($"{where}: a tool is a JSON object.");
         }
 
-        var toolName = knownName;
-        if (toolName is null)
-        {
-            if (!tool.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(name.GetString()))
-            {
-                throw new UsageException($"{where}: a tool needs a non-empty string \"name\".");
-            }
-
-            toolName = name.GetString()!;
-        }
-
-        string? description = tool.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-        ToolAnnotations? annotations = null;
-        if (tool.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
-        {
-            annotations = new ToolAnnotations
-            {
-                Title = a.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null,
-                ReadOnlyHint = Bool(a, "readOnlyHint"),
-                DestructiveHint = Bool(a, "destructiveHint"),
-                IdempotentHint = Bool(a, "idempotentHint"),
-                OpenWorldHint = Bool(a, "openWorldHint"),
-            };
-        }
-
-        JsonElement? schema = tool.TryGetProperty("inputSchema", out var s) && s.ValueKind == JsonValueKind.Object ? s.Clone() : null;
-        return new ToolDescriptor(toolName, description, annotations, schema);
+        return ToolJson.ReadDescriptor(tool, knownName)
+            ?? throw new UsageException($"{where}: a tool needs a non-empty string \"name\".");
     }
-
-    private static bool? Bool(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
 }

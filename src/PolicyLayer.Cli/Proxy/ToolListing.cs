@@ -6,33 +6,7 @@ namespace PolicyLayer.Cli.Proxy;
 internal static class ToolListing
 {
     /// <summary>Reads one entry of a tools/list result; <see langword="null"/> when it has no usable name.</summary>
-    public static ToolDescriptor? ReadDescriptor(JsonElement tool)
-    {
-        if (tool.ValueKind != JsonValueKind.Object
-            || !tool.TryGetProperty("name", out var name)
-            || name.ValueKind != JsonValueKind.String
-            || name.GetString() is not { Length: > 0 } toolName)
-        {
-            return null;
-        }
-
-        var description = tool.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-        JsonElement? schema = tool.TryGetProperty("inputSchema", out var s) && s.ValueKind == JsonValueKind.Object ? s.Clone() : null;
-        ToolAnnotations? annotations = null;
-        if (tool.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
-        {
-            annotations = new ToolAnnotations
-            {
-                Title = a.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null,
-                ReadOnlyHint = Flag(a, "readOnlyHint"),
-                DestructiveHint = Flag(a, "destructiveHint"),
-                IdempotentHint = Flag(a, "idempotentHint"),
-                OpenWorldHint = Flag(a, "openWorldHint"),
-            };
-        }
-
-        return new ToolDescriptor(toolName, description, annotations, schema);
-    }
+    public static ToolDescriptor? ReadDescriptor(JsonElement tool) => Common.ToolJson.ReadDescriptor(tool);
 
     /// <summary>
     /// Adds the tools of a tools/list <paramref name="result"/> to <paramref name="into"/> and returns the
@@ -107,12 +81,4 @@ internal static class ToolListing
 
         json.WriteEndObject();
     }
-
-    private static bool? Flag(JsonElement annotations, string name) =>
-        annotations.TryGetProperty(name, out var value) ? value.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => null,
-        } : null;
 }
