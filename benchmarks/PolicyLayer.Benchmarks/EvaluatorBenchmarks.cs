@@ -30,6 +30,8 @@ public class EvaluatorBenchmarks
     private CounterDefinition _counter = null!;
     private PolicyLayer.Evaluation.EvaluatorState _state = null!;
     private int _nextStore;
+    private int _nextDescribed;
+    private ToolCall[] _describedCalls = null!;
     private PolicyEvaluator _unlimited = null!;
     private ToolCall _unlimitedCall = null!;
     private int _nextLease;
@@ -45,6 +47,10 @@ public class EvaluatorBenchmarks
         _evaluator = new PolicyEvaluator(policy, new PolicyEvaluatorOptions { TimeProvider = _time });
         _grantIds = [.. Enumerable.Range(0, Grants).Select(i => $"grant-{i}")];
         _calls = [.. _grantIds.Select(g => new ToolCall("add_execution_labels", new CallerIdentity { GrantId = g }))];
+
+        // As the middleware calls it: the tool's descriptor (one instance per tool) with every call, on separate grants.
+        var descriptor = new ToolDescriptor("add_execution_labels", "Add labels to an execution.", new ToolAnnotations { ReadOnlyHint = false });
+        _describedCalls = [.. _grantIds.Select(g => new ToolCall("add_execution_labels", new CallerIdentity { GrantId = g + "-described" }, tool: descriptor))];
         _limiter = PartitionedRateLimiter.Create<string, string>(grant => RateLimitPartition.GetSlidingWindowLimiter(grant, _ => new SlidingWindowRateLimiterOptions
         {
             PermitLimit = int.MaxValue,
@@ -66,6 +72,7 @@ public class EvaluatorBenchmarks
             Evaluate();
             PartitionedLimiter();
             StoreOnly();
+            EvaluateWithDescriptor();
         }
     }
 
@@ -97,6 +104,14 @@ public class EvaluatorBenchmarks
 
     [Benchmark(Description = "part: tool-name resolution (cached)")]
     public object Resolve() => _state.Resolve("add_execution_labels");
+
+    [Benchmark(Description = "PolicyEvaluator.EvaluateAsync (allowed, one limit, with the tool's descriptor)")]
+    public bool EvaluateWithDescriptor()
+    {
+        _time.Now += TimeSpan.FromMicroseconds(2_100).Ticks;
+        var decision = _evaluator.EvaluateAsync(_describedCalls[_nextDescribed++ % Grants]).Sync();
+        return decision.IsAllowed ? true : throw new InvalidOperationException("The benchmark must measure allowed calls: " + decision);
+    }
 
     [Benchmark(Description = "PolicyEvaluator.EvaluateAsync (allowed, one limit)")]
     public bool Evaluate()

@@ -46,11 +46,15 @@ internal sealed class EvaluatorState : IDisposable
     private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile> _descriptorRisk = new();
     private readonly ToolRiskClassifier _classifier;
 
+    // Made once: a lambda here would capture this state and allocate a delegate on every call with a descriptor.
+    private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile>.CreateValueCallback _classify;
+
     public EvaluatorState(PolicyDocument document, ToolRiskClassifier classifier, TimeProvider time)
     {
         Document = document;
         Policy = document.Compiled;
         _classifier = classifier;
+        _classify = classifier.Classify;
         _resolutions = new MemoryCache(new MemoryCacheOptions
         {
             SizeLimit = ResolutionCacheSize,
@@ -95,7 +99,7 @@ internal sealed class EvaluatorState : IDisposable
             return resolution.NameRisk;
         }
 
-        return _descriptorRisk.GetValue(descriptor, d => _classifier.Classify(d));
+        return _descriptorRisk.GetValue(descriptor, _classify);
     }
 
     /// <summary>The rule that applies to a call: the tool's own, else its risk category's, else null (the default).</summary>

@@ -77,10 +77,8 @@ public sealed partial class PolicyEvaluator : IDisposable
     public void UpdatePolicy(PolicyDocument policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        var previous = Interlocked.Exchange(ref _state, new EvaluatorState(policy, _classifier, _time));
-
-        // The old state's caches may still serve calls in flight; they are small and collected with it.
-        GC.KeepAlive(previous);
+        // The old state is not disposed: calls in flight may still use its caches; it is collected with them.
+        _state = new EvaluatorState(policy, _classifier, _time);
     }
 
     /// <summary>Decides one call. Never throws for a failure inside evaluation: that refuses the call (fail closed).</summary>
