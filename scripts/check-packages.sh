@@ -18,7 +18,7 @@ fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 scripts/pack.sh "$version" "$packages"
 
 for project in src/*/*.csproj; do
-  id=$(sed -n 's:.*<PackageId>\(.*\)</PackageId>.*:\1:p' "$project" | head -1)
+  id=$(sed -n 's:.*<PackageId>\(.*\)</PackageId>.*:\1:p;T;q' "$project")
   id=${id:-$(basename "$project" .csproj)}
   nupkg="$packages/$id.$version.nupkg"
   [ -f "$nupkg" ] || fail "$project made no $nupkg"
@@ -36,7 +36,10 @@ for project in src/*/*.csproj; do
   else
     grep -q "^lib/net10.0/$id.dll$" <<<"$files" || fail "$id does not hold lib/net10.0/$id.dll"
     grep -q "^lib/net10.0/$id.xml$" <<<"$files" || fail "$id does not hold its XML docs"
-    unzip -Z1 "$packages/$id.$version.snupkg" | grep -q "^lib/net10.0/$id.pdb$" || fail "$id's symbols package holds no pdb"
+    # Listed into a variable first: under pipefail, `unzip | grep -q` fails at random when grep exits
+    # before unzip has written its last line (SIGPIPE), which is how CI once saw "no pdb" here.
+    symbols=$(unzip -Z1 "$packages/$id.$version.snupkg")
+    grep -qx "lib/net10.0/$id.pdb" <<<"$symbols" || fail "$id's symbols package holds no pdb"
   fi
   echo "check-packages: $id $version: README, MIT, docs, symbols, repository commit: ok"
 done

@@ -20,10 +20,14 @@ if [ ${#projects[@]} -eq 0 ]; then
   exit 1
 fi
 
-# One build of the shared dependencies, then each project packs without building again.
+# The commit goes into each nuspec (<repository commit=...>) from git itself, so that it is there even
+# where SourceLink cannot read the repository (a bare git dir with a separate work tree, as some CI
+# runners check out): SourceLink then warns and leaves the pdbs' source links empty, nothing more.
+commit=$(git rev-parse HEAD 2>/dev/null || true)
 for project in "${projects[@]}"; do
   echo "pack.sh: $project"
-  dotnet pack "$project" -c Release -o "$out" --nologo -v quiet -p:ContinuousIntegrationBuild=true ${version:+-p:Version=$version}
+  dotnet pack "$project" -c Release -o "$out" --nologo -v quiet -p:ContinuousIntegrationBuild=true \
+    ${version:+-p:Version=$version} ${commit:+-p:RepositoryCommit=$commit}
 done
 
 echo "pack.sh: $(ls "$out"/*.nupkg | wc -l) packages in $out:"
