@@ -89,14 +89,17 @@ public class ProxyProcessTests
     [TestCase(PosixSignal.SIGINT)]
     public async Task Signal_EndsTheChildEvenOneThatIgnoresItsInput(PosixSignal signal)
     {
-        if (signal == PosixSignal.SIGINT && SigIntIsIgnoredHere())
+        // A background job (`cmd &`, as CI runners and scripts often start the tests) starts with SIGINT ignored,
+        // and Unix keeps it ignored in every process it starts, the proxy included; a proxy that ignores SIGINT
+        // is right there. GNU env (coreutils 8.31+) puts the default action back before it starts the proxy.
+        var resetSigInt = signal == PosixSignal.SIGINT && SigIntIsIgnoredHere();
+        if (resetSigInt && !OperatingSystem.IsLinux())
         {
-            // A background job starts with SIGINT ignored, and Unix keeps it ignored in every process it starts.
             Assert.Ignore("SIGINT is ignored by this test process (a background job), so the proxy would inherit that.");
         }
 
         var pidFile = Path.Combine(_work, "child.pid");
-        using var proxy = StartProxy(redirectOutput: false, "--policy", _policy, "--", "/bin/sh", "-c", $"echo $$ > '{pidFile}'; trap '' TERM INT; while true; do sleep 0.1; done");
+        using var proxy = StartProxy(redirectOutput: false, resetSigInt, "--policy", _policy, "--", "/bin/sh", "-c", $"echo $$ > '{pidFile}'; trap '' TERM INT; while true; do sleep 0.1; done");
         var childPid = 0;
         try
         {
@@ -143,18 +146,29 @@ public class ProxyProcessTests
         proxy.ExitCode.Should().Be(ProxyCommand.CannotStart);
     }
 
-    private static Process StartProxy(params string[] arguments) => StartProxy(redirectOutput: true, arguments);
+    private static Process StartProxy(params string[] arguments) => StartProxy(redirectOutput: true, resetSigInt: false, arguments);
 
-    /// <summary>Starts the proxy; without <paramref name="redirectOutput"/> its output goes to the test's, so that waiting for its exit never waits for a pipe a child still holds.</summary>
-    private static Process StartProxy(bool redirectOutput, params string[] arguments)
+    private static Process StartProxy(bool redirectOutput, params string[] arguments) => StartProxy(redirectOutput, resetSigInt: false, arguments);
+
+    /// <summary>
+    /// Starts the proxy; without <paramref name="redirectOutput"/> its output goes to the test's, so that waiting for its exit never
+    /// waits for a pipe a child still holds. With <paramref name="resetSigInt"/> it starts through `env --default-signal=INT`.
+    /// </summary>
+    private static Process StartProxy(bool redirectOutput, bool resetSigInt, params string[] arguments)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(resetSigInt ? "env" : DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = redirectOutput,
             RedirectStandardError = redirectOutput,
             UseShellExecute = false,
         };
+        if (resetSigInt)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add(DotnetHost());
+        }
+
         start.ArgumentList.Add(typeof(ProxyCommand).Assembly.Location);
         start.ArgumentList.Add("proxy");
         foreach (var argument in arguments)
