@@ -27,6 +27,28 @@ if (args is ["--trivial-mcp-server"])
     return ProxyLatency.RunTrivialServer();
 }
 
+// A long loop of one evaluator benchmark, to profile with `perf record` (DOTNET_PerfMapEnabled=1):
+// `-- profile-evaluate [SECONDS]`.
+if (args is ["profile-evaluate", ..])
+{
+    var bench = new EvaluatorBenchmarks();
+    bench.Setup();
+    var until = DateTime.UtcNow.AddSeconds(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
+    long calls = 0;
+    while (DateTime.UtcNow < until)
+    {
+        for (var i = 0; i < 100_000; i++)
+        {
+            bench.Evaluate();
+        }
+
+        calls += 100_000;
+    }
+
+    Console.WriteLine($"{calls:N0} calls");
+    return 0;
+}
+
 // Every benchmark class in this assembly; pick with --filter, e.g. --filter '*Evaluate*'.
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -26,6 +26,31 @@ internal sealed class ToolResolution
     public string DefaultDenyReason => field ??= $"Tool '{ToolName}' is not allowed: no rule matches it and the policy's default is deny.";
 
     public string DefaultApprovalReason => field ??= $"Tool '{ToolName}' needs approval: no rule matches it and the policy's default is require_approval.";
+
+    // The tool's last decision of each kind, reused while it says the same (see DecisionInfo.Reuse), so that
+    // repeated decisions allocate nothing. Fields, because Reuse takes them by reference.
+    internal DecisionInfo? AllowedInfo;
+    internal DecisionInfo? RefusedInfo;
+    internal DecisionInfo? HeldInfo;
+
+    /// <summary>The refusal text of a deny rule without a reason of its own, made once per tool and rule.</summary>
+    public string DeniedByRuleReason(CompiledRule rule)
+    {
+        // One immutable pair, so that a reader never sees one rule's text with another rule.
+        var last = Volatile.Read(ref _deniedByRule);
+        if (last is not null && ReferenceEquals(last.Rule, rule))
+        {
+            return last.Text;
+        }
+
+        last = new RuleText(rule, $"Tool '{ToolName}' is denied by the policy ({rule.Pointer}).");
+        Volatile.Write(ref _deniedByRule, last);
+        return last.Text;
+    }
+
+    private RuleText? _deniedByRule;
+
+    private sealed record RuleText(CompiledRule Rule, string Text);
 }
 
 /// <summary>

@@ -13,69 +13,65 @@ namespace PolicyLayer;
 /// </remarks>
 public readonly struct PolicyDecision
 {
+    // Three fields, so that a decision (and the ValueTask that carries it) stays small: it is copied
+    // through every frame of the hot path, and the JIT zeroes and copies every byte of it. What is the
+    // same for many calls (outcome, reason, rule, risk, store) lives in one immutable DecisionInfo that
+    // allowed and repeated decisions share; only the first counter's budget is per call.
+    private readonly DecisionInfo? _info;
     private readonly CounterBudget _first;
     private readonly CounterBudget[]? _all;
-    private readonly int _counterCount;
-    private readonly CounterStore? _store;
 
-    internal PolicyDecision(
-        PolicyOutcome outcome,
-        string reason,
-        string ruleId,
-        RiskProfile? risk,
-        TimeSpan? retryAfter = null,
-        CounterStore? store = null,
-        CounterBudget first = default,
-        CounterBudget[]? all = null,
-        int counterCount = 0,
-        bool isShadowed = false,
-        PolicyOutcome? shadowedOutcome = null)
+    /// <param name="info">What the decision says.</param>
+    /// <param name="first">The first counter's budget, or default when the call counted against none.</param>
+    /// <param name="all">Every counter's budget (exactly as many as there are) when there are two or more; else null.</param>
+    internal PolicyDecision(DecisionInfo info, CounterBudget first = default, CounterBudget[]? all = null)
     {
-        Outcome = outcome;
-        Reason = reason;
-        RuleId = ruleId;
-        Risk = risk;
-        RetryAfter = retryAfter;
-        _store = store;
+        _info = info;
         _first = first;
         _all = all;
-        _counterCount = counterCount;
-        IsShadowed = isShadowed;
-        ShadowedOutcome = shadowedOutcome;
+    }
+
+    internal PolicyDecision(PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, TimeSpan? retryAfter = null)
+        : this(new DecisionInfo(outcome, reason, ruleId, risk, retryAfter))
+    {
     }
 
     /// <summary>Allowed, denied, or approval required.</summary>
-    public PolicyOutcome Outcome { get; }
+    public PolicyOutcome Outcome => _info?.Outcome ?? default;
 
     /// <summary>Whether the call may go ahead now.</summary>
     public bool IsAllowed => Outcome == PolicyOutcome.Allow;
 
     /// <summary>Text for the agent: why the call was refused or held, or which rule let it through.</summary>
-    public string Reason { get; }
+    public string Reason => _info?.Reason!;
 
     /// <summary>
     /// The rule that decided, as a JSON Pointer into the policy (<c>/tools/create_refund/deny_if/0</c>),
     /// or <c>(default)</c>, <c>(hidden)</c>, <c>(error)</c>.
     /// </summary>
-    public string RuleId { get; }
+    public string RuleId => _info?.RuleId!;
 
     /// <summary>For a rate-limited call, how long until it would be admitted.</summary>
-    public TimeSpan? RetryAfter { get; }
+    public TimeSpan? RetryAfter => _info?.RetryAfter;
 
     /// <summary>The tool's risk category and level, with the evidence.</summary>
-    public RiskProfile? Risk { get; }
+    public RiskProfile? Risk => _info?.Risk;
 
     /// <summary>The budget of each counter the call counted against (or would have, when refused by a limit).</summary>
-    public CounterBudgetList Counters => new(_first, _all, _counterCount);
+    public CounterBudgetList Counters => new(_first, _all, CounterCount);
 
     /// <summary>Whether the policy runs in shadow mode, so that <see cref="Outcome"/> is <see cref="PolicyOutcome.Allow"/> whatever it decided.</summary>
-    public bool IsShadowed { get; }
+    public bool IsShadowed => _info?.ShadowedOutcome is not null;
 
     /// <summary>In shadow mode, the outcome the policy would have enforced; otherwise <see langword="null"/>.</summary>
-    public PolicyOutcome? ShadowedOutcome { get; }
+    public PolicyOutcome? ShadowedOutcome => _info?.ShadowedOutcome;
 
     /// <summary>Whether the call holds units in counters that <see cref="ReleaseAsync"/> would give back.</summary>
-    public bool HoldsReservation => _store is not null && _counterCount > 0;
+    public bool HoldsReservation => _info?.Store is not null && CounterCount > 0;
+
+    internal DecisionInfo? Info => _info;
+
+    private int CounterCount => _all?.Length ?? (_first.Counter is null ? 0 : 1);
 
     /// <summary>
     /// Gives back the units this call reserved, for a call whose tool failed. Call it at most once;
@@ -90,19 +86,64 @@ public readonly struct PolicyDecision
         }
 
         return _all is null
-            ? _store!.ReleaseAsync(new[] { _first }, cancellationToken)
-            : _store!.ReleaseAsync(_all.AsMemory(0, _counterCount), cancellationToken);
+            ? _info!.Store!.ReleaseAsync(new[] { _first }, cancellationToken)
+            : _info!.Store!.ReleaseAsync(_all, cancellationToken);
     }
 
     /// <summary>This decision as shadow mode reports it: allowed, with the outcome the policy would have enforced.</summary>
-    internal PolicyDecision AsShadowed() =>
-        new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, _store, _first, _all, _counterCount, isShadowed: true, shadowedOutcome: Outcome);
+    internal PolicyDecision AsShadowed() => _info is null ? this : new(_info.Shadowed, _first, _all);
 
     /// <inheritdoc />
     public override string ToString() =>
         RetryAfter is { } retry
             ? $"{Outcome} by {RuleId}: {Reason} (retry after {retry.TotalMilliseconds:0} ms)"
             : $"{Outcome} by {RuleId}: {Reason}";
+}
+
+/// <summary>
+/// The parts of a <see cref="PolicyDecision"/> that many calls share: immutable, so that one instance
+/// serves every allowed call of a tool under one rule (see <see cref="Reuse"/>).
+/// </summary>
+internal sealed class DecisionInfo(
+    PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, TimeSpan? retryAfter = null, CounterStore? store = null, PolicyOutcome? shadowedOutcome = null)
+{
+    public PolicyOutcome Outcome { get; } = outcome;
+
+    public string Reason { get; } = reason;
+
+    public string RuleId { get; } = ruleId;
+
+    public RiskProfile? Risk { get; } = risk;
+
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>The store that holds the call's units, for an allowed call that reserved; else null.</summary>
+    public CounterStore? Store { get; } = store;
+
+    /// <summary>Set in shadow mode: the outcome the policy would have enforced.</summary>
+    public PolicyOutcome? ShadowedOutcome { get; } = shadowedOutcome;
+
+    /// <summary>This decision as shadow mode reports it (made once per instance).</summary>
+    public DecisionInfo Shadowed =>
+        ShadowedOutcome is not null ? this : field ??= new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, Store, Outcome);
+
+    /// <summary>
+    /// The info in <paramref name="slot"/> when it says exactly this (same strings and objects by reference),
+    /// else a new one, left in the slot for the next call. Races only cost an allocation: instances are immutable.
+    /// </summary>
+    public static DecisionInfo Reuse(ref DecisionInfo? slot, PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, CounterStore? store = null)
+    {
+        var info = Volatile.Read(ref slot);
+        if (info is not null && info.Outcome == outcome && ReferenceEquals(info.Reason, reason) && ReferenceEquals(info.RuleId, ruleId)
+            && ReferenceEquals(info.Risk, risk) && ReferenceEquals(info.Store, store))
+        {
+            return info;
+        }
+
+        info = new DecisionInfo(outcome, reason, ruleId, risk, store: store);
+        Volatile.Write(ref slot, info);
+        return info;
+    }
 }
 
 /// <summary>The budgets of the counters one call counted against.</summary>

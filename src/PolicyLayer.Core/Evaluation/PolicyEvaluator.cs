@@ -195,7 +195,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            return Refused(resolution.HiddenReason, RuleIds.Hidden, risk);
+            return Refused(resolution, resolution.HiddenReason, RuleIds.Hidden, risk);
         }
 
         var policy = state.Policy;
@@ -207,7 +207,7 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         if (rule.Action == PolicyAction.Deny)
         {
-            return RefusedByRule(call, rule, risk);
+            return RefusedByRule(call, resolution, rule, risk);
         }
 
         foreach (var condition in rule.Require)
@@ -231,42 +231,42 @@ public sealed partial class PolicyEvaluator : IDisposable
         {
             if (rule.Action == PolicyAction.RequireApproval)
             {
-                return HeldByRule(call, policy, rule, risk, cancellationToken);
+                return HeldByRule(call, policy, resolution, rule, risk, cancellationToken);
             }
 
             foreach (var condition in rule.RequireApprovalIf)
             {
                 if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.False)
                 {
-                    return HeldByCondition(call, policy, rule, condition, risk, cancellationToken);
+                    return HeldByCondition(call, policy, resolution, rule, condition, risk, cancellationToken);
                 }
             }
         }
 
-        return Reserve(call, policy, rule, rule.Pointer, risk, reserve: true, cancellationToken);
+        return Reserve(call, policy, resolution, rule, rule.Pointer, risk, reserve: true, cancellationToken);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<PolicyDecision> DecideByDefault(ToolCall call, CompiledPolicy policy, ToolResolution resolution, RiskProfile risk, CancellationToken cancellationToken) =>
         policy.DefaultAction switch
         {
-            PolicyAction.Deny => Refused(resolution.DefaultDenyReason, RuleIds.Default, risk),
+            PolicyAction.Deny => Refused(resolution, resolution.DefaultDenyReason, RuleIds.Default, risk),
             PolicyAction.RequireApproval when !call.IsApproved =>
-                HoldForApproval(call, policy, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken),
-            _ => Reserve(call, policy, null, RuleIds.Default, risk, reserve: true, cancellationToken),
+                HoldForApproval(call, policy, resolution, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken),
+            _ => Reserve(call, policy, resolution, null, RuleIds.Default, risk, reserve: true, cancellationToken),
         };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> HeldByRule(ToolCall call, CompiledPolicy policy, CompiledRule rule, RiskProfile risk, CancellationToken cancellationToken) =>
-        HoldForApproval(call, policy, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken);
+    private ValueTask<PolicyDecision> HeldByRule(ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, RiskProfile risk, CancellationToken cancellationToken) =>
+        HoldForApproval(call, policy, resolution, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> HeldByCondition(ToolCall call, CompiledPolicy policy, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken) =>
-        HoldForApproval(call, policy, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken);
+    private ValueTask<PolicyDecision> HeldByCondition(ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken) =>
+        HoldForApproval(call, policy, resolution, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> RefusedByRule(ToolCall call, CompiledRule rule, RiskProfile risk) =>
-        Refused(rule.Reason ?? $"Tool '{call.ToolName}' is denied by the policy ({rule.Pointer}).", rule.Pointer, risk);
+    private static ValueTask<PolicyDecision> RefusedByRule(ToolCall call, ToolResolution resolution, CompiledRule rule, RiskProfile risk) =>
+        Refused(resolution, rule.Reason ?? resolution.DeniedByRuleReason(rule), rule.Pointer, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ValueTask<PolicyDecision> RefusedByRequire(CompiledRule rule, Condition condition, RiskProfile risk) =>
@@ -285,12 +285,17 @@ public sealed partial class PolicyEvaluator : IDisposable
     private static ValueTask<PolicyDecision> Refused(string reason, string ruleId, RiskProfile risk) =>
         new(new PolicyDecision(PolicyOutcome.Deny, reason, ruleId, risk));
 
+    /// <summary>A refusal whose texts are the tool's or the rule's own: repeated, it reuses the tool's last refusal and allocates nothing.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ValueTask<PolicyDecision> Refused(ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
+        new(new PolicyDecision(DecisionInfo.Reuse(ref resolution.RefusedInfo, PolicyOutcome.Deny, reason, ruleId, risk)));
+
     /// <summary>Approval is asked only when the limits would let the call through now: a person is not asked for a call that would be refused anyway.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<PolicyDecision> HoldForApproval(
-        ToolCall call, CompiledPolicy policy, CompiledRule? rule, string reason, string ruleId, RiskProfile risk, CancellationToken cancellationToken)
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, string reason, string ruleId, RiskProfile risk, CancellationToken cancellationToken)
     {
-        var pending = Reserve(call, policy, rule, ruleId, risk, reserve: false, cancellationToken);
+        var pending = Reserve(call, policy, resolution, rule, ruleId, risk, reserve: false, cancellationToken);
         if (pending.IsCompletedSuccessfully)
         {
             return new(ToApproval(pending.Result));
@@ -301,27 +306,29 @@ public sealed partial class PolicyEvaluator : IDisposable
         async ValueTask<PolicyDecision> AwaitApproval(ValueTask<PolicyDecision> peek) => ToApproval(await peek.ConfigureAwait(false));
 
         PolicyDecision ToApproval(PolicyDecision peeked) =>
-            peeked.Outcome == PolicyOutcome.Deny ? peeked : new PolicyDecision(PolicyOutcome.RequireApproval, reason, ruleId, risk);
+            peeked.Outcome == PolicyOutcome.Deny
+                ? peeked
+                : new PolicyDecision(DecisionInfo.Reuse(ref resolution.HeldInfo, PolicyOutcome.RequireApproval, reason, ruleId, risk));
     }
 
     /// <summary>Counts the call in its rule's limits and all_tools', or only reads them when <paramref name="reserve"/> is false.</summary>
     private ValueTask<PolicyDecision> Reserve(
-        ToolCall call, CompiledPolicy policy, CompiledRule? rule, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
     {
         var ruleLimits = rule?.Limits ?? [];
         var total = ruleLimits.Length + policy.AllToolsLimits.Length;
         return total == 0
-            ? AllowedUncounted(rule, ruleId, risk)
-            : ReserveCounters(call, policy, rule, ruleLimits, ruleId, risk, reserve, cancellationToken);
+            ? AllowedUncounted(resolution, rule, ruleId, risk)
+            : ReserveCounters(call, policy, resolution, rule, ruleLimits, ruleId, risk, reserve, cancellationToken);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> AllowedUncounted(CompiledRule? rule, string ruleId, RiskProfile risk) =>
-        new(new PolicyDecision(PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
+    private static ValueTask<PolicyDecision> AllowedUncounted(ToolResolution resolution, CompiledRule? rule, string ruleId, RiskProfile risk) =>
+        new(new PolicyDecision(DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk)));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ValueTask<PolicyDecision> ReserveCounters(
-        ToolCall call, CompiledPolicy policy, CompiledRule? rule, CompiledLimit[] ruleLimits, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, CompiledLimit[] ruleLimits, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
     {
         var allLimits = policy.AllToolsLimits;
         var total = ruleLimits.Length + allLimits.Length;
@@ -365,7 +372,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             count++;
         }
 
-        var work = new ReservationWork(scratch, count, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
+        var work = new ReservationWork(scratch, count, resolution, ruleId, rule?.AllowedReason ?? DefaultAllowedReason, risk, reserve);
         ValueTask<CounterReservationResult> pending;
         try
         {
@@ -472,15 +479,8 @@ public sealed partial class PolicyEvaluator : IDisposable
     {
         var count = work.Count;
         var budgets = work.Budgets;
-        return new PolicyDecision(
-            PolicyOutcome.Allow,
-            work.AllowedReason,
-            work.RuleId,
-            work.Risk,
-            store: work.Reserve ? _store : null,
-            first: budgets[0],
-            all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
-            counterCount: count);
+        var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Reserve ? _store : null);
+        return new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
     }
 
     private static PolicyDecision Blocked(ReservationWork work, CounterReservationResult result)
@@ -495,15 +495,9 @@ public sealed partial class PolicyEvaluator : IDisposable
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
             : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
         return new PolicyDecision(
-            PolicyOutcome.Deny,
-            reason,
-            limit.Pointer,
-            work.Risk,
-            retryAfter: tooLarge ? null : result.RetryAfter,
-            store: null,
-            first: budgets[0],
-            all: count > 1 ? budgets.AsSpan(0, count).ToArray() : null,
-            counterCount: count);
+            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, work.Risk, retryAfter: tooLarge ? null : result.RetryAfter),
+            budgets[0],
+            count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
     }
 
     private PolicyDecision StoreFailed(Exception ex, ReservationWork work)
@@ -601,8 +595,10 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     /// <summary>The pooled buffers and context of one reservation, returned once it completes. A struct: the synchronous path allocates nothing.</summary>
     private readonly struct ReservationWork(
-        Scratch scratch, int count, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
+        Scratch scratch, int count, ToolResolution resolution, string ruleId, string allowedReason, RiskProfile risk, bool reserve)
     {
+        public ToolResolution Resolution { get; } = resolution;
+
         public CounterRequest[] Requests => scratch.Requests;
 
         public CompiledLimit[] Limits => scratch.Limits;
