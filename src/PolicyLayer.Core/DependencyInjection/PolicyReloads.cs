@@ -34,13 +34,26 @@ internal sealed class PolicyReloads : IDisposable
     /// <summary>
     /// A new <see cref="PolicyLayerOptions.Policy"/> is put in force at once; a new <see cref="PolicyLayerOptions.PolicyPath"/>
     /// is watched (and loaded at a later poll) when watching, else loaded now. Whatever does not load leaves the policy in force.
-    /// Other options (shadow mode, failure mode) are read once, when the evaluator is created.
+    /// A change of <see cref="PolicyLayerOptions.ShadowMode"/> or <see cref="PolicyLayerOptions.CounterStoreFailureMode"/>
+    /// applies to the calls that start after it.
     /// </summary>
     private void OnOptionsChanged(PolicyLayerOptions options, string? name)
     {
         if (_evaluator is null || (name is not null && name != Options.DefaultName))
         {
             return;
+        }
+
+        if (_evaluator.ShadowMode != options.ShadowMode)
+        {
+            _evaluator.ShadowMode = options.ShadowMode;
+            PolicyLayerLog.ModeChanged(_logger, nameof(PolicyLayerOptions.ShadowMode), options.ShadowMode ? "on" : "off");
+        }
+
+        if (_evaluator.CounterStoreFailureMode != options.CounterStoreFailureMode && Enum.IsDefined(options.CounterStoreFailureMode))
+        {
+            _evaluator.CounterStoreFailureMode = options.CounterStoreFailureMode;
+            PolicyLayerLog.ModeChanged(_logger, nameof(PolicyLayerOptions.CounterStoreFailureMode), options.CounterStoreFailureMode.ToString());
         }
 
         if (options.Policy is { } policy)

@@ -61,4 +61,8 @@ internal static partial class PolicyLayerLog
     [LoggerMessage(EventId = 14, EventName = "PolicyReplaced", Level = LogLevel.Information,
         Message = "The policy was replaced through the options ({Source}).")]
     public static partial void Replaced(ILogger logger, string source);
+
+    [LoggerMessage(EventId = 15, EventName = "PolicyModeChanged", Level = LogLevel.Warning,
+        Message = "{Option} changed through the options: it is now {Value} for calls that start from now on.")]
+    public static partial void ModeChanged(ILogger logger, string option, string value);
 }

@@ -25,8 +25,8 @@ public sealed partial class PolicyEvaluator : IDisposable
     private readonly CounterStore _store;
     private readonly InMemoryCounterStore? _ownedStore;
     private readonly ToolRiskClassifier _classifier;
-    private readonly CounterStoreFailureMode _failureMode;
-    private readonly bool _shadowMode;
+    private volatile CounterStoreFailureMode _failureMode;
+    private volatile bool _shadowMode;
     private readonly ILogger _logger;
     private volatile EvaluatorState _state;
 
@@ -68,6 +68,36 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     /// <summary>The counter store the evaluator reserves in.</summary>
     public CounterStore CounterStore => _store;
+
+    /// <summary>
+    /// Whether decisions are shadowed: decided, counted and recorded as usual, but nothing refused. Starts as
+    /// <see cref="PolicyEvaluatorOptions.ShadowMode"/>; a change applies to calls that start after it, so a
+    /// rollout can switch enforcement on without a restart.
+    /// </summary>
+    public bool ShadowMode
+    {
+        get => _shadowMode;
+        set => _shadowMode = value;
+    }
+
+    /// <summary>
+    /// What a counter-store failure does to a call. Starts as <see cref="PolicyEvaluatorOptions.CounterStoreFailureMode"/>;
+    /// a change applies to calls that start after it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="PolicyLayer.CounterStoreFailureMode"/>.</exception>
+    public CounterStoreFailureMode CounterStoreFailureMode
+    {
+        get => _failureMode;
+        set
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown CounterStoreFailureMode.");
+            }
+
+            _failureMode = value;
+        }
+    }
 
     /// <summary>
     /// Puts <paramref name="policy"/> in force atomically. Calls already being evaluated finish under the

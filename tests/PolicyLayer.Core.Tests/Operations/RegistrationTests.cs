@@ -96,6 +96,50 @@ public sealed class RegistrationTests
         decisions.LastMeasurement!.Tags.Should().Contain("policylayer.outcome", "deny").And.Contain("policylayer.shadowed", true);
     }
 
+    [Test]
+    public async Task ShadowModeChangedThroughTheOptionsMonitor_SwitchesEnforcementWithoutARestart()
+    {
+        var shadow = true;
+        var failOpen = false;
+        var changes = new ManualChangeTokenSource();
+        var logs = new FakeLogCollector();
+        var services = new ServiceCollection()
+            .AddSingleton<IOptionsChangeTokenSource<PolicyLayerOptions>>(changes)
+            .AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)));
+        services.AddPolicyLayer(o =>
+        {
+            o.Policy = PolicyDocument.Parse(OnlyX);
+            o.ShadowMode = shadow;
+            o.CounterStoreFailureMode = failOpen ? CounterStoreFailureMode.FailOpen : CounterStoreFailureMode.FailClosed;
+        });
+        using var provider = services.BuildServiceProvider();
+        var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+        (await evaluator.EvaluateAsync(new ToolCall("y"))).IsShadowed.Should().BeTrue();
+
+        shadow = false;
+        failOpen = true;
+        changes.Change();
+
+        var enforced = await evaluator.EvaluateAsync(new ToolCall("y"));
+        enforced.IsAllowed.Should().BeFalse("shadow mode was switched off through the options");
+        enforced.IsShadowed.Should().BeFalse();
+        evaluator.CounterStoreFailureMode.Should().Be(CounterStoreFailureMode.FailOpen);
+        logs.GetSnapshot().Where(r => r.Id.Name == "PolicyModeChanged").Select(r => r.Message).Should().BeEquivalentTo(
+            "ShadowMode changed through the options: it is now off for calls that start from now on.",
+            "CounterStoreFailureMode changed through the options: it is now FailOpen for calls that start from now on.");
+    }
+
+    [Test]
+    public void CounterStoreFailureMode_UndefinedValue_IsRejected()
+    {
+        using var evaluator = new PolicyEvaluator(PolicyDocument.Parse(OnlyX));
+
+        var set = () => evaluator.CounterStoreFailureMode = (CounterStoreFailureMode)42;
+
+        set.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("value");
+        evaluator.CounterStoreFailureMode.Should().Be(CounterStoreFailureMode.FailClosed);
+    }
+
     private static void Rewrite(string path, string text, int second)
     {
         File.WriteAllText(path, text);
