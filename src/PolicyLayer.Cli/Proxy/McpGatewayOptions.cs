@@ -6,6 +6,9 @@ internal sealed class McpGatewayOptions
     /// <summary>The default of <see cref="MaxMessageBytes"/>: 4 MiB.</summary>
     public const int DefaultMaxMessageBytes = 4 * 1024 * 1024;
 
+    /// <summary>The default of <see cref="ToolListTimeout"/>: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultToolListTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>The grant (credential) every call of this session is counted under; keys the <c>grant</c> scope.</summary>
     /// <value>The default value is <see langword="null"/>: limits of <c>grant</c> scope refuse every call.</value>
     public string? GrantId { get; set; }
@@ -24,7 +27,7 @@ internal sealed class McpGatewayOptions
 
     /// <summary>How long the server has to answer the proxy's own tools/list before a call is refused.</summary>
     /// <value>The default value is 10 seconds.</value>
-    public TimeSpan ToolListTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan ToolListTimeout { get; set; } = DefaultToolListTimeout;
 
     /// <summary>The clock of time-outs and audit timestamps.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>

@@ -20,6 +20,9 @@ internal static class ProxyCommand
     /// <summary>Exit code when the server's command cannot be started.</summary>
     public const int CannotStart = 127;
 
+    /// <summary>The longest wait any option of the proxy accepts: one day, well within what a timer can wait (49 days).</summary>
+    private const double MaxSeconds = 86_400;
+
     /// <summary>How long the server has to exit after its input is closed before it is killed.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1.5);
 
@@ -43,6 +46,11 @@ internal static class ProxyCommand
             Description = "Seconds the person at the client has to answer an approval request.",
             DefaultValueFactory = _ => 120,
         };
+        var toolListTimeout = new Option<double>("--tool-list-timeout")
+        {
+            Description = "Seconds the server has to answer the proxy's own tools/list (read before the first call); calls are refused when it does not.",
+            DefaultValueFactory = _ => McpGatewayOptions.DefaultToolListTimeout.TotalSeconds,
+        };
         var command = new Argument<string[]>("command")
         {
             Description = "The MCP server to start, after --: the command and its arguments.",
@@ -51,7 +59,7 @@ internal static class ProxyCommand
 
         var proxy = new Command("proxy", "Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and the client.")
         {
-            policy, grant, auditLog, maxMessage, approvalTimeout, command,
+            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, command,
         };
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
@@ -61,6 +69,7 @@ internal static class ProxyCommand
                 result.GetValue(auditLog),
                 result.GetValue(maxMessage),
                 result.GetValue(approvalTimeout),
+                result.GetValue(toolListTimeout),
                 result.GetValue(command)!),
             cancellationToken));
         return proxy;
@@ -75,9 +84,9 @@ internal static class ProxyCommand
             return UsageError;
         }
 
-        if (!(settings.ApprovalTimeoutSeconds > 0))
+        if ((SecondsProblem("--approval-timeout", settings.ApprovalTimeoutSeconds) ?? SecondsProblem("--tool-list-timeout", settings.ToolListTimeoutSeconds)) is { } badOption)
         {
-            await error.WriteLineAsync("policylayer proxy: --approval-timeout must be a positive number of seconds.").ConfigureAwait(false);
+            await error.WriteLineAsync("policylayer proxy: " + badOption).ConfigureAwait(false);
             return UsageError;
         }
 
@@ -131,6 +140,7 @@ internal static class ProxyCommand
             GrantId = settings.Grant,
             MaxMessageBytes = settings.MaxMessageBytes,
             ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+            ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
             AuditLog = audit,
             Diagnostics = error,
         });
@@ -297,8 +307,23 @@ internal static class ProxyCommand
         return info;
     }
 
+    /// <summary>
+    /// What is wrong with a number of seconds given for <paramref name="option"/>, or <see langword="null"/>. The upper
+    /// bound is what a timer can wait (a longer one would fail when it is set, in the middle of a session, not here).
+    /// </summary>
+    internal static string? SecondsProblem(string option, double seconds) =>
+        seconds > 0 && seconds <= MaxSeconds
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{option} must be a positive number of seconds, at most {MaxSeconds} (one day); got {seconds}.");
+
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private sealed record ProxySettings(
-        FileInfo Policy, string? Grant, FileInfo? AuditLog, int MaxMessageBytes, double ApprovalTimeoutSeconds, string[] Command);
+        FileInfo Policy,
+        string? Grant,
+        FileInfo? AuditLog,
+        int MaxMessageBytes,
+        double ApprovalTimeoutSeconds,
+        double ToolListTimeoutSeconds,
+        string[] Command);
 }

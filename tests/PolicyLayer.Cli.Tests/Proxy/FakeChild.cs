@@ -33,6 +33,9 @@ internal sealed class FakeChild
     /// <summary>Tools whose calls answer with a JSON-RPC error.</summary>
     public HashSet<string> ErrorTools { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Whether tools/list is answered; a child that never answers it makes the proxy's own tools/list time out.</summary>
+    public bool AnswersToolsList { get; set; } = true;
+
     /// <summary>How many tools/list requests the child answered.</summary>
     public int ToolListRequests;
 
@@ -98,6 +101,8 @@ internal sealed class FakeChild
             {
                 case "initialize":
                     Answer(rawId, "result", """{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"fake","version":"1"}}""");
+                    break;
+                case "tools/list" when !AnswersToolsList:
                     break;
                 case "tools/list":
                     Interlocked.Increment(ref ToolListRequests);

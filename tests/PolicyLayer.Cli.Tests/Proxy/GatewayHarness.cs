@@ -62,7 +62,7 @@ internal sealed class GatewayHarness : IDisposable
 
     public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null)
     {
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+        Time = new TimerCountingTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
         _evaluator = new PolicyEvaluator(PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time });
         Options = new McpGatewayOptions { TimeProvider = Time, SessionId = SessionId, AuditLog = Audit };
         configure?.Invoke(Options);
@@ -79,7 +79,7 @@ internal sealed class GatewayHarness : IDisposable
         Run = Gateway.RunAsync(gatewayFromClient, gatewayToClient, gatewayFromChild, gatewayToChild);
     }
 
-    public FakeTimeProvider Time { get; }
+    public TimerCountingTimeProvider Time { get; }
 
     public McpGatewayOptions Options { get; }
 
@@ -145,6 +145,35 @@ internal sealed class GatewayHarness : IDisposable
         _childWrites.Dispose();
         _childReads.Dispose();
         _evaluator.Dispose();
+    }
+}
+
+/// <summary>
+/// A fake clock that counts the timers created on it, so that a test moves time only once the code under test has set
+/// the timer it means to fire (a timer set after the clock moved would wait for the next move).
+/// </summary>
+internal sealed class TimerCountingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private int _timers;
+
+    public int TimersCreated => Volatile.Read(ref _timers);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = base.CreateTimer(callback, state, dueTime, period);
+        Interlocked.Increment(ref _timers);
+        return timer;
+    }
+
+    /// <summary>Waits (for real, briefly) until more than <paramref name="before"/> timers have been created.</summary>
+    public async Task WaitForTimerAsync(int before)
+    {
+        for (var i = 0; i < 1000 && TimersCreated <= before; i++)
+        {
+            await Task.Delay(5);
+        }
+
+        TimersCreated.Should().BeGreaterThan(before, "the code under test should have set a timer");
     }
 }
 

@@ -136,6 +136,57 @@ public class ProxyProcessTests
         (await stderr).Should().Contain("policy.json:1:").And.Contain("default").And.Contain("maybe");
     }
 
+    [TestCase("--tool-list-timeout", "0")]
+    [TestCase("--tool-list-timeout", "-1")]
+    [TestCase("--tool-list-timeout", "86401")]
+    [TestCase("--approval-timeout", "0")]
+    public async Task TimeoutOption_NotAPositiveNumberOfSecondsUpToADay_ExitsWithTwoAndNamesTheOption(string option, string value)
+    {
+        using var proxy = StartProxy("--policy", _policy, option, value, "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().StartWith($"policylayer proxy: {option} must be a positive number of seconds");
+    }
+
+    [Test]
+    public async Task ToolListTimeout_ServerThatNeverListsItsTools_CallIsRefusedOnceThatTimeHasPassed()
+    {
+        // A server that answers initialize and nothing else: the proxy's own tools/list gets no answer.
+        var server = Path.Combine(_work, "server.sh");
+        File.WriteAllText(server, """
+            while IFS= read -r line; do
+              case "$line" in
+                *'"initialize"'*) printf '%s\n' '{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"sh","version":"1"}}}' ;;
+              esac
+            done
+            """);
+        using var proxy = StartProxy("--policy", _policy, "--tool-list-timeout", "0.5", "--", "/bin/sh", server);
+        try
+        {
+            proxy.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
+            proxy.StandardInput.Flush();
+            (await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))).Should().Contain("\"serverInfo\"");
+
+            var sent = Stopwatch.StartNew();
+            proxy.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}""");
+            proxy.StandardInput.Flush();
+            var answer = await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            sent.Stop();
+
+            answer.Should().Contain("[POLICY DENIED]").And.Contain("did not answer the proxy's tools/list within 0.5 s");
+            sent.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.45));
+            proxy.StandardInput.Close();
+            await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+    }
+
     [Test]
     public async Task CommandThatCannotStart_ExitsWith127()
     {
