@@ -29,6 +29,15 @@ internal sealed class McpGatewayOptions
     /// <value>The default value is 10 seconds.</value>
     public TimeSpan ToolListTimeout { get; set; } = DefaultToolListTimeout;
 
+    /// <summary>
+    /// Shadow mode: every call is decided, counted and audited as usual, but nothing the policy decides is refused,
+    /// tools/list is passed on unfiltered, and nobody is asked for an approval (the call is decided again as approved,
+    /// so that it counts as an approved call would). The audit log marks each line <c>"shadowed":true</c> with the
+    /// outcome that would have applied. Messages that are not valid MCP are still refused: they are not the policy's.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>. The CLI also puts the evaluator in shadow mode, so that its logs and metrics say so.</value>
+    public bool ShadowMode { get; set; }
+
     /// <summary>The clock of time-outs and audit timestamps.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

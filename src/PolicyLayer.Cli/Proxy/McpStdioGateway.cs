@@ -30,6 +30,7 @@ internal sealed partial class McpStdioGateway : IDisposable
     private readonly TimeSpan _toolListTimeout;
     private readonly TimeProvider _time;
     private readonly AuditLog? _audit;
+    private readonly bool _shadowMode;
     private readonly TextWriter? _diagnostics;
 
     /// <summary>Every id the proxy puts on its own requests starts with this; the client may not use it.</summary>
@@ -83,6 +84,7 @@ internal sealed partial class McpStdioGateway : IDisposable
         _toolListTimeout = options.ToolListTimeout;
         _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
         _diagnostics = options.Diagnostics;
+        _shadowMode = options.ShadowMode;
         _audit = options.AuditLog is { } log ? new AuditLog(log, _time, _sessionId) : null;
         _idPrefix = "policylayer:" + _sessionId + ":";
         _idKeyPrefix = JsonRpcScanner.StringIdKey(_idPrefix);
@@ -300,7 +302,8 @@ internal sealed partial class McpStdioGateway : IDisposable
             case "tools/call":
                 HandleToolCall(text, message, line, lineWithNewline);
                 return;
-            case "tools/list":
+            case "tools/list" when !_shadowMode:
+                // In shadow mode the list is passed on as the server sent it: hiding a tool would change what the agent does.
                 _pendingLists[message.IdKey] = 0;
                 break;
         }
@@ -384,12 +387,25 @@ internal sealed partial class McpStdioGateway : IDisposable
         if (tools is null)
         {
             // Fail closed: without the server's descriptors the classifier could be misled by a name alone.
-            _audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments));
+            _audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments, Shadowed: _shadowMode));
+            if (_shadowMode)
+            {
+                _pendingCalls[key] = default;
+                ForwardToChild(line, lineWithNewline);
+                return;
+            }
+
             SendDenied(id, toolsProblem!, RuleIds.Error, null, null);
             return;
         }
 
         var decision = Wait(_evaluator.EvaluateAsync(call));
+        if (_shadowMode || decision.IsShadowed)
+        {
+            GoAheadShadowed(call, decision, key, id, line, lineWithNewline);
+            return;
+        }
+
         Audit(call, id, decision);
         switch (decision.Outcome)
         {
@@ -407,6 +423,25 @@ internal sealed partial class McpStdioGateway : IDisposable
                 SendDenied(id, decision, null);
                 return;
         }
+    }
+
+    /// <summary>
+    /// Shadow mode: the call goes ahead whatever the policy decided, and the audit says what would have applied. A call
+    /// that would have waited for approval is decided again as approved, without asking anyone, so that it is counted
+    /// (and limited) as an approved call would be; both decisions are audited, as a held call and its approval are.
+    /// </summary>
+    private void GoAheadShadowed(ToolCall call, PolicyDecision decision, string key, ReadOnlyMemory<byte> id, ReadOnlyMemory<byte> line, ReadOnlyMemory<byte> lineWithNewline)
+    {
+        Audit(call, id, decision);
+        if ((decision.ShadowedOutcome ?? decision.Outcome) == PolicyOutcome.RequireApproval)
+        {
+            var approved = new ToolCall(call.ToolName, call.Caller, call.Arguments, call.Tool) { IsApproved = true };
+            decision = Wait(_evaluator.EvaluateAsync(approved));
+            Audit(approved, id, decision, "not_asked");
+        }
+
+        _pendingCalls[key] = decision;
+        ForwardToChild(line, lineWithNewline);
     }
 
     private void OnClientCancelled(ReadOnlyMemory<byte> text)
@@ -975,9 +1010,19 @@ internal sealed partial class McpStdioGateway : IDisposable
 
     // ---------------------------------------------------------------- helpers
 
+    /// <summary>Audits a decision; a shadowed one with the outcome the policy would have enforced.</summary>
     private void Audit(ToolCall call, ReadOnlyMemory<byte> id, in PolicyDecision decision, string? approval = null) =>
         _audit?.Write(new AuditEntry(
-            call.ToolName, id, call.Caller.AgentId, decision.Outcome, decision.RuleId, decision.Reason, decision.RetryAfter, call.Arguments, approval));
+            call.ToolName,
+            id,
+            call.Caller.AgentId,
+            decision.ShadowedOutcome ?? decision.Outcome,
+            decision.RuleId,
+            decision.Reason,
+            decision.RetryAfter,
+            call.Arguments,
+            approval,
+            Shadowed: _shadowMode || decision.IsShadowed));
 
     private static bool TryGetString(JsonElement element, out string value)
     {

@@ -51,6 +51,10 @@ internal static class ProxyCommand
             Description = "Seconds the server has to answer the proxy's own tools/list (read before the first call); calls are refused when it does not.",
             DefaultValueFactory = _ => McpGatewayOptions.DefaultToolListTimeout.TotalSeconds,
         };
+        var shadow = new Option<bool>("--shadow")
+        {
+            Description = "Shadow mode: decide, count and audit every call, but refuse nothing; tools/list is not filtered and nobody is asked for approvals. Needs --audit-log.",
+        };
         var command = new Argument<string[]>("command")
         {
             Description = "The MCP server to start, after --: the command and its arguments.",
@@ -59,7 +63,7 @@ internal static class ProxyCommand
 
         var proxy = new Command("proxy", "Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and the client.")
         {
-            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, command,
+            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, shadow, command,
         };
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
@@ -70,6 +74,7 @@ internal static class ProxyCommand
                 result.GetValue(maxMessage),
                 result.GetValue(approvalTimeout),
                 result.GetValue(toolListTimeout),
+                result.GetValue(shadow),
                 result.GetValue(command)!),
             cancellationToken));
         return proxy;
@@ -87,6 +92,12 @@ internal static class ProxyCommand
         if ((SecondsProblem("--approval-timeout", settings.ApprovalTimeoutSeconds) ?? SecondsProblem("--tool-list-timeout", settings.ToolListTimeoutSeconds)) is { } badOption)
         {
             await error.WriteLineAsync("policylayer proxy: " + badOption).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (settings.Shadow && settings.AuditLog is null)
+        {
+            await error.WriteLineAsync("policylayer proxy: --shadow needs --audit-log: shadow mode refuses nothing, so the audit log is where its decisions go.").ConfigureAwait(false);
             return UsageError;
         }
 
@@ -129,7 +140,7 @@ internal static class ProxyCommand
             return UsageError;
         }
 
-        using var evaluator = new PolicyEvaluator(document);
+        using var evaluator = new PolicyEvaluator(document, new PolicyEvaluatorOptions { ShadowMode = settings.Shadow });
         using var child = new Process
         {
             StartInfo = StartInfo(settings.Command),
@@ -143,7 +154,13 @@ internal static class ProxyCommand
             ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
             AuditLog = audit,
             Diagnostics = error,
+            ShadowMode = settings.Shadow,
         });
+
+        if (settings.Shadow)
+        {
+            await error.WriteLineAsync($"policylayer proxy: shadow mode: nothing is refused; decisions go to {settings.AuditLog}.").ConfigureAwait(false);
+        }
 
         // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
         // signals. The handlers are in place before the child starts: a signal can never leave it behind.
@@ -325,5 +342,6 @@ internal static class ProxyCommand
         int MaxMessageBytes,
         double ApprovalTimeoutSeconds,
         double ToolListTimeoutSeconds,
+        bool Shadow,
         string[] Command);
 }

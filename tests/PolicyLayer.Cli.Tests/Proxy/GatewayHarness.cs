@@ -60,11 +60,15 @@ internal sealed class GatewayHarness : IDisposable
     private readonly StreamReader _fromGateway;
     private readonly PolicyEvaluator _evaluator;
 
-    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null)
+    /// <param name="policy">The policy's text.</param>
+    /// <param name="configure">Changes the gateway's options.</param>
+    /// <param name="tools">The tools the child lists; <see cref="DefaultTools"/> when <see langword="null"/>.</param>
+    /// <param name="shadow">Shadow mode, for the evaluator and the gateway both, as <c>--shadow</c> sets it.</param>
+    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null, bool shadow = false)
     {
         Time = new TimerCountingTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
-        _evaluator = new PolicyEvaluator(PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time });
-        Options = new McpGatewayOptions { TimeProvider = Time, SessionId = SessionId, AuditLog = Audit };
+        _evaluator = new PolicyEvaluator(PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time, ShadowMode = shadow });
+        Options = new McpGatewayOptions { TimeProvider = Time, SessionId = SessionId, AuditLog = Audit, ShadowMode = shadow };
         configure?.Invoke(Options);
         Gateway = new McpStdioGateway(_evaluator, Options);
 
@@ -88,6 +92,10 @@ internal sealed class GatewayHarness : IDisposable
     public FakeChild Child { get; }
 
     public StringWriter Audit { get; } = new();
+
+    /// <summary>The audit log's lines so far, parsed.</summary>
+    public IReadOnlyList<JsonElement> AuditLines =>
+        Audit.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
     public Task Run { get; }
 

@@ -154,37 +154,109 @@ public class ProxyProcessTests
     [Test]
     public async Task ToolListTimeout_ServerThatNeverListsItsTools_CallIsRefusedOnceThatTimeHasPassed()
     {
-        // A server that answers initialize and nothing else: the proxy's own tools/list gets no answer.
-        var server = Path.Combine(_work, "server.sh");
-        File.WriteAllText(server, """
-            while IFS= read -r line; do
-              case "$line" in
-                *'"initialize"'*) printf '%s\n' '{"jsonrpc":"2.0","id":0,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"sh","version":"1"}}}' ;;
-              esac
-            done
-            """);
-        using var proxy = StartProxy("--policy", _policy, "--tool-list-timeout", "0.5", "--", "/bin/sh", server);
+        using var proxy = StartProxy("--policy", _policy, "--tool-list-timeout", "0.5", "--", "/bin/sh", WriteServer(listsTools: false));
         try
         {
-            proxy.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
-            proxy.StandardInput.Flush();
-            (await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))).Should().Contain("\"serverInfo\"");
+            await InitializeAsync(proxy);
 
             var sent = Stopwatch.StartNew();
-            proxy.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}""");
-            proxy.StandardInput.Flush();
-            var answer = await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var answer = await CallAsync(proxy, 1, "echo");
             sent.Stop();
 
             answer.Should().Contain("[POLICY DENIED]").And.Contain("did not answer the proxy's tools/list within 0.5 s");
             sent.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.45));
-            proxy.StandardInput.Close();
-            await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await EndAsync(proxy);
         }
         finally
         {
             KillQuietly(proxy);
         }
+    }
+
+    [Test]
+    public async Task Shadow_WithoutAnAuditLog_ExitsWithTwo()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--shadow", "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().Contain("--shadow needs --audit-log");
+    }
+
+    [Test]
+    public async Task Shadow_CallThePolicyDenies_ReachesTheServerAndTheAuditLogSaysShadowed()
+    {
+        File.WriteAllText(_policy, """{ "version": "1", "default": "deny" }""");
+        var audit = Path.Combine(_work, "audit.jsonl");
+        using var proxy = StartProxy("--policy", _policy, "--shadow", "--audit-log", audit, "--", "/bin/sh", WriteServer(listsTools: true));
+        try
+        {
+            var stderr = proxy.StandardError.ReadToEndAsync();
+            await InitializeAsync(proxy);
+
+            var answer = await CallAsync(proxy, 1, "echo");
+            await EndAsync(proxy);
+
+            answer.Should().Contain("ran echo").And.NotContain("POLICY DENIED");
+            File.ReadAllText(audit).Should().Contain("\"outcome\":\"deny\",\"shadowed\":true").And.Contain("\"rule\":\"(default)\"");
+            (await stderr).Should().Contain("policylayer proxy: shadow mode: nothing is refused");
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+    }
+
+    /// <summary>
+    /// Writes a stdio MCP server in sh: it answers initialize, tools/call (with "ran NAME"), and tools/list with one tool,
+    /// <c>echo</c>, unless <paramref name="listsTools"/> is false (then the proxy's own tools/list gets no answer).
+    /// </summary>
+    private string WriteServer(bool listsTools)
+    {
+        var server = Path.Combine(_work, "server.sh");
+        var list = listsTools
+            ? """
+                *'"tools/list"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}\n' "$id" ;;
+              """
+            : "";
+        File.WriteAllText(server, $$$$"""
+            while IFS= read -r line; do
+              id=$(printf '%s' "$line" | sed -nE 's/.*"id":("[^"]*"|-?[0-9]+).*/\1/p')
+              case "$line" in
+                *'"initialize"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"sh","version":"1"}}}\n' "$id" ;;
+                {{{{list}}}}
+                *'"tools/call"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"ran %s"}]}}\n' "$id" "$(printf '%s' "$line" | sed -nE 's/.*"name":"([^"]*)".*/\1/p')" ;;
+              esac
+            done
+            """);
+        return server;
+    }
+
+    /// <summary>Sends initialize and returns the server's answer, relayed.</summary>
+    private static async Task<string> InitializeAsync(Process proxy)
+    {
+        proxy.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
+        proxy.StandardInput.Flush();
+        var answer = await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        answer.Should().Contain("\"serverInfo\"");
+        return answer!;
+    }
+
+    /// <summary>Sends a tools/call and returns the next line the client gets.</summary>
+    private static async Task<string> CallAsync(Process proxy, int id, string tool)
+    {
+        proxy.StandardInput.WriteLine($$$"""{"jsonrpc":"2.0","id":{{{id}}},"method":"tools/call","params":{"name":"{{{tool}}}","arguments":""" + "{}}}");
+        proxy.StandardInput.Flush();
+        return (await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)))!;
+    }
+
+    /// <summary>Closes the proxy's input and waits for it to exit.</summary>
+    private static async Task EndAsync(Process proxy)
+    {
+        proxy.StandardInput.Close();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Test]
