@@ -38,6 +38,15 @@ internal sealed class McpGatewayOptions
     /// <value>The default value is <see langword="false"/>. The CLI also puts the evaluator in shadow mode, so that its logs and metrics say so.</value>
     public bool ShadowMode { get; set; }
 
+    /// <summary>
+    /// Whether the evaluator's policy can change during the session (<c>--watch</c>), so that the client is told when a
+    /// new version changes which tools it would list: the initialize result the client gets declares
+    /// <c>capabilities.tools.listChanged</c>, and <see cref="McpStdioGateway.OnPolicyReloaded"/> sends
+    /// <c>notifications/tools/list_changed</c> when a tool the client has seen in a tools/list is now shown or hidden.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>. Ignored in <see cref="ShadowMode"/>, where nothing is hidden.</value>
+    public bool AnnounceToolListChanges { get; set; }
+
     /// <summary>The clock of time-outs and audit timestamps.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -31,6 +31,8 @@ internal sealed partial class McpStdioGateway : IDisposable
     private readonly TimeProvider _time;
     private readonly AuditLog? _audit;
     private readonly bool _shadowMode;
+    private readonly bool _announceListChanges;
+    private readonly Func<ToolDescriptor, bool> _isListed;
     private readonly TextWriter? _diagnostics;
 
     /// <summary>Every id the proxy puts on its own requests starts with this; the client may not use it.</summary>
@@ -51,6 +53,19 @@ internal sealed partial class McpStdioGateway : IDisposable
 
     /// <summary>The same calls, by the id key of the client's tools/call.</summary>
     private readonly ConcurrentDictionary<string, PendingApproval> _approvalsByCall = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// With <see cref="McpGatewayOptions.AnnounceToolListChanges"/>: every tool the client has been sent in a tools/list
+    /// answer, by name, with whether it was listed, so that a reload can tell whether the list the client knows changed.
+    /// </summary>
+    private readonly Dictionary<string, SeenTool> _seenTools = new(StringComparer.Ordinal);
+    private readonly Lock _seenLock = new();
+
+    /// <summary>The id key of the client's initialize, until its answer is relayed (with listChanged declared).</summary>
+    private volatile string? _initializeIdKey;
+
+    /// <summary>Whether the client was told that the tool list can change, so that it expects list_changed.</summary>
+    private volatile bool _listChangedDeclared;
 
     private readonly Lock _toolsLock = new();
     private volatile IReadOnlyDictionary<string, ToolDescriptor>? _tools;
@@ -85,6 +100,8 @@ internal sealed partial class McpStdioGateway : IDisposable
         _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
         _diagnostics = options.Diagnostics;
         _shadowMode = options.ShadowMode;
+        _announceListChanges = options.AnnounceToolListChanges && !options.ShadowMode;
+        _isListed = IsListedAndSeen;
         _audit = options.AuditLog is { } log ? new AuditLog(log, _time, _sessionId) : null;
         _idPrefix = "policylayer:" + _sessionId + ":";
         _idKeyPrefix = JsonRpcScanner.StringIdKey(_idPrefix);
@@ -334,6 +351,11 @@ internal sealed partial class McpStdioGateway : IDisposable
         {
             // An empty object means form mode (MCP 2025-06-18); later versions name the modes.
             canElicit = !elicitation.EnumerateObject().Any() || elicitation.TryGetProperty("form", out _);
+        }
+
+        if (_announceListChanges)
+        {
+            _initializeIdKey = message.IdKey;
         }
 
         _clientCanElicit = canElicit;
@@ -748,6 +770,15 @@ internal sealed partial class McpStdioGateway : IDisposable
                 return;
             }
 
+            if (key == _initializeIdKey)
+            {
+                _initializeIdKey = null;
+                if (message.HasResult && RelayInitializeResult(text))
+                {
+                    return;
+                }
+            }
+
             if (_pendingCalls.TryRemove(key, out var decision) && (message.HasError || message.ResultIsError))
             {
                 Release(decision);
@@ -781,7 +812,92 @@ internal sealed partial class McpStdioGateway : IDisposable
     private void WriteFilteredList(ReadOnlyMemory<byte> text)
     {
         using var document = JsonDocument.Parse(text);
-        _toClient.Write((document.RootElement, _evaluator), static (json, state) => ToolListing.WriteFiltered(json, state.RootElement, state._evaluator));
+        _toClient.Write((document.RootElement, _isListed), static (json, state) => ToolListing.WriteFiltered(json, state.RootElement, state._isListed));
+    }
+
+    /// <summary>Whether tools/list shows <paramref name="tool"/>; remembers the answer when list changes are announced.</summary>
+    private bool IsListedAndSeen(ToolDescriptor tool)
+    {
+        var listed = _evaluator.IsListed(tool);
+        if (_announceListChanges)
+        {
+            lock (_seenLock)
+            {
+                _seenTools[tool.Name] = new SeenTool(tool, listed);
+            }
+        }
+
+        return listed;
+    }
+
+    /// <summary>
+    /// Relays the server's answer to initialize with <c>capabilities.tools.listChanged: true</c>, since a reload of the
+    /// policy can change the list even when the server's tools never do. Returns false when the server declares no
+    /// tools (it is relayed unchanged then, and the client is never sent list_changed).
+    /// </summary>
+    private bool RelayInitializeResult(ReadOnlyMemory<byte> text)
+    {
+        using var document = JsonDocument.Parse(text);
+        if (!ToolListing.DeclaresTools(document.RootElement, out var listChanged))
+        {
+            return false;
+        }
+
+        _listChangedDeclared = true;
+        if (listChanged)
+        {
+            return false;
+        }
+
+        _toClient.Write(document.RootElement, static (json, response) => ToolListing.WriteDeclaringListChanged(json, response));
+        return true;
+    }
+
+    // ---------------------------------------------------------------- policy reloads
+
+    /// <summary>
+    /// A new version of the policy is in force (<c>--watch</c>): calls are decided by it from now on, and tools/list
+    /// answers filtered by it. When it shows or hides a tool the client has seen in a tools/list answer, the client is
+    /// sent <c>notifications/tools/list_changed</c>, so that it lists again. Runs on the watcher's timer; never throws.
+    /// </summary>
+    public void OnPolicyReloaded()
+    {
+        if (!_announceListChanges)
+        {
+            return;
+        }
+
+        var changed = false;
+        try
+        {
+            lock (_seenLock)
+            {
+                foreach (var seen in _seenTools.Values.ToArray())
+                {
+                    var listed = _evaluator.IsListed(seen.Tool);
+                    if (listed != seen.Listed)
+                    {
+                        _seenTools[seen.Tool.Name] = seen with { Listed = listed };
+                        changed = true;
+                    }
+                }
+            }
+
+            if (changed && _listChangedDeclared && _toClient is { } toClient)
+            {
+                toClient.Write(0, static (json, _) =>
+                {
+                    json.WriteStartObject();
+                    json.WriteString("jsonrpc", "2.0");
+                    json.WriteString("method", "notifications/tools/list_changed");
+                    json.WriteEndObject();
+                });
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            Diagnose("could not tell the client that its tool list changed: " + ex.Message);
+        }
     }
 
     // ---------------------------------------------------------------- tool descriptors
@@ -910,6 +1026,12 @@ internal sealed partial class McpStdioGateway : IDisposable
 
     private void MarkToolsStale()
     {
+        // The client lists again after the server's notification; what it saw before is no longer what it knows.
+        lock (_seenLock)
+        {
+            _seenTools.Clear();
+        }
+
         lock (_toolsLock)
         {
             _tools = null;

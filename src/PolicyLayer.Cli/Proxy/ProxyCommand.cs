@@ -8,7 +8,9 @@ using PolicyLayer.Cli.Common;
 
 namespace PolicyLayer.Cli.Proxy;
 
-/// <summary>`policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] -- CMD ARGS...`: the stdio gateway.</summary>
+/// <summary>
+/// `policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] [--watch] [--shadow] ... -- CMD ARGS...`: the stdio gateway.
+/// </summary>
 internal static class ProxyCommand
 {
     /// <summary>
@@ -55,15 +57,29 @@ internal static class ProxyCommand
         {
             Description = "Shadow mode: decide, count and audit every call, but refuse nothing; tools/list is not filtered and nobody is asked for approvals. Needs --audit-log.",
         };
+        var watch = new Option<bool>("--watch")
+        {
+            Description = "Reload the policy file when it changes: a valid new version decides the next call; an invalid one is refused with its errors on stderr, a half-written one is not read, and the last good version stays.",
+        };
+        var watchInterval = new Option<double>("--watch-interval")
+        {
+            Description = "With --watch: seconds between looks at the policy file; a change lands one to two intervals after it is written.",
+            DefaultValueFactory = _ => ProxyPolicyWatch.DefaultInterval.TotalSeconds,
+        };
         var command = new Argument<string[]>("command")
         {
             Description = "The MCP server to start, after --: the command and its arguments.",
             Arity = ArgumentArity.OneOrMore,
         };
 
-        var proxy = new Command("proxy", "Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and the client.")
+        var proxy = new Command("proxy", """
+            Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and
+            the client. --watch reloads the policy file when it changes; --shadow decides and audits but refuses nothing.
+            Exit codes: the server's own once it exits (137 when it had to be killed); 2 bad options or a policy that
+            does not load; 127 the server's command cannot be started.
+            """)
         {
-            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, shadow, command,
+            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, shadow, watch, watchInterval, command,
         };
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
@@ -75,6 +91,9 @@ internal static class ProxyCommand
                 result.GetValue(approvalTimeout),
                 result.GetValue(toolListTimeout),
                 result.GetValue(shadow),
+                result.GetValue(watch),
+                result.GetValue(watchInterval),
+                result.GetResult(watchInterval) is { Implicit: false },
                 result.GetValue(command)!),
             cancellationToken));
         return proxy;
@@ -95,6 +114,18 @@ internal static class ProxyCommand
             return UsageError;
         }
 
+        if (settings.WatchIntervalGiven && !settings.Watch)
+        {
+            await error.WriteLineAsync("policylayer proxy: --watch-interval needs --watch.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (SecondsProblem("--watch-interval", settings.WatchIntervalSeconds) is { } badInterval)
+        {
+            await error.WriteLineAsync("policylayer proxy: " + badInterval).ConfigureAwait(false);
+            return UsageError;
+        }
+
         if (settings.Shadow && settings.AuditLog is null)
         {
             await error.WriteLineAsync("policylayer proxy: --shadow needs --audit-log: shadow mode refuses nothing, so the audit log is where its decisions go.").ConfigureAwait(false);
@@ -102,9 +133,18 @@ internal static class ProxyCommand
         }
 
         PolicyDocument document;
+        ProxyPolicyWatch? watch = null;
         try
         {
-            document = PolicyDocument.Load(settings.Policy.FullName);
+            if (settings.Watch)
+            {
+                watch = new ProxyPolicyWatch(settings.Policy.FullName, TimeSpan.FromSeconds(settings.WatchIntervalSeconds), TimeProvider.System, error);
+                document = watch.Initial;
+            }
+            else
+            {
+                document = PolicyDocument.Load(settings.Policy.FullName);
+            }
         }
         catch (PolicyValidationException ex)
         {
@@ -137,6 +177,7 @@ internal static class ProxyCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
+            watch?.Dispose();
             return UsageError;
         }
 
@@ -155,7 +196,13 @@ internal static class ProxyCommand
             AuditLog = audit,
             Diagnostics = error,
             ShadowMode = settings.Shadow,
+            AnnounceToolListChanges = settings.Watch,
         });
+
+        // From here on each valid new version of the file is put in force, and the client told if its tool list changed.
+        // Declared after the evaluator and the gateway, the watcher stops before either is disposed.
+        using var reloads = watch;
+        watch?.Attach(evaluator, gateway.OnPolicyReloaded);
 
         if (settings.Shadow)
         {
@@ -343,5 +390,8 @@ internal static class ProxyCommand
         double ApprovalTimeoutSeconds,
         double ToolListTimeoutSeconds,
         bool Shadow,
+        bool Watch,
+        double WatchIntervalSeconds,
+        bool WatchIntervalGiven,
         string[] Command);
 }

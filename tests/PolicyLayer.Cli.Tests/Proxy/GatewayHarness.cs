@@ -17,6 +17,9 @@ internal sealed class GatewayHarness : IDisposable
 
     public const string SessionId = "test-session";
 
+    /// <summary>How often a watched policy file is polled, on the fake clock.</summary>
+    public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>The policy of most tests.</summary>
     public const string Policy = """
         {
@@ -64,13 +67,28 @@ internal sealed class GatewayHarness : IDisposable
     /// <param name="configure">Changes the gateway's options.</param>
     /// <param name="tools">The tools the child lists; <see cref="DefaultTools"/> when <see langword="null"/>.</param>
     /// <param name="shadow">Shadow mode, for the evaluator and the gateway both, as <c>--shadow</c> sets it.</param>
-    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null, bool shadow = false)
+    /// <param name="watchFile">
+    /// A policy file to watch as <c>--watch</c> does (then <paramref name="policy"/> is not used), polled every
+    /// <see cref="WatchInterval"/> of the fake clock.
+    /// </param>
+    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null, bool shadow = false, string? watchFile = null)
     {
         Time = new TimerCountingTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
-        _evaluator = new PolicyEvaluator(PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time, ShadowMode = shadow });
-        Options = new McpGatewayOptions { TimeProvider = Time, SessionId = SessionId, AuditLog = Audit, ShadowMode = shadow };
+        var diagnostics = TextWriter.Synchronized(Diagnostics);
+        Watch = watchFile is null ? null : new ProxyPolicyWatch(watchFile, WatchInterval, Time, diagnostics);
+        _evaluator = new PolicyEvaluator(Watch?.Initial ?? PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time, ShadowMode = shadow });
+        Options = new McpGatewayOptions
+        {
+            TimeProvider = Time,
+            SessionId = SessionId,
+            AuditLog = Audit,
+            Diagnostics = diagnostics,
+            ShadowMode = shadow,
+            AnnounceToolListChanges = watchFile is not null,
+        };
         configure?.Invoke(Options);
         Gateway = new McpStdioGateway(_evaluator, Options);
+        Watch?.Attach(_evaluator, Gateway.OnPolicyReloaded);
 
         // Each pair: a server end the test or the fake child holds, a client end the gateway holds.
         var gatewayFromClient = new AnonymousPipeClientStream(PipeDirection.In, _clientWrites.ClientSafePipeHandle);
@@ -92,6 +110,12 @@ internal sealed class GatewayHarness : IDisposable
     public FakeChild Child { get; }
 
     public StringWriter Audit { get; } = new();
+
+    /// <summary>What the gateway and the watch write to the proxy's standard error.</summary>
+    public StringWriter Diagnostics { get; } = new();
+
+    /// <summary>The watch of <c>watchFile</c>, if any.</summary>
+    public ProxyPolicyWatch? Watch { get; }
 
     /// <summary>The audit log's lines so far, parsed.</summary>
     public IReadOnlyList<JsonElement> AuditLines =>
@@ -147,6 +171,7 @@ internal sealed class GatewayHarness : IDisposable
 
     public void Dispose()
     {
+        Watch?.Dispose();
         Gateway.Dispose();
         _clientWrites.Dispose();
         _clientReads.Dispose();

@@ -123,11 +123,12 @@ public class ProxyProcessTests
         }
     }
 
-    [Test]
-    public async Task PolicyThatDoesNotLoad_ExitsWithTwoAndSaysWhere()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task PolicyThatDoesNotLoad_ExitsWithTwoAndSaysWhere(bool watch)
     {
         File.WriteAllText(_policy, """{ "version": "1", "default": "maybe" }""");
-        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", "exit 0");
+        using var proxy = StartProxy(["--policy", _policy, .. watch ? ["--watch"] : Array.Empty<string>(), "--", "/bin/sh", "-c", "exit 0"]);
 
         var stderr = proxy.StandardError.ReadToEndAsync();
         await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
@@ -202,6 +203,61 @@ public class ProxyProcessTests
             answer.Should().Contain("ran echo").And.NotContain("POLICY DENIED");
             File.ReadAllText(audit).Should().Contain("\"outcome\":\"deny\",\"shadowed\":true").And.Contain("\"rule\":\"(default)\"");
             (await stderr).Should().Contain("policylayer proxy: shadow mode: nothing is refused");
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+    }
+
+    [Test]
+    public async Task WatchInterval_WithoutWatch_ExitsWithTwo()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--watch-interval", "5", "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().Contain("policylayer proxy: --watch-interval needs --watch.");
+    }
+
+    [TestCase("0")]
+    [TestCase("-0.5")]
+    public async Task WatchInterval_NotPositive_ExitsWithTwo(string value)
+    {
+        using var proxy = StartProxy("--policy", _policy, "--watch", "--watch-interval", value, "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().StartWith("policylayer proxy: --watch-interval must be a positive number of seconds");
+    }
+
+    [Test]
+    public async Task Watch_PolicyFileRewritten_TheNewVersionDecidesTheNextCalls()
+    {
+        File.WriteAllText(_policy, """{ "version": "1", "default": "deny" }""");
+        using var proxy = StartProxy("--policy", _policy, "--watch", "--watch-interval", "0.05", "--", "/bin/sh", WriteServer(listsTools: true));
+        try
+        {
+            var stderr = proxy.StandardError.ReadToEndAsync();
+            await InitializeAsync(proxy);
+            (await CallAsync(proxy, 1, "echo")).Should().Contain("[POLICY DENIED]");
+
+            File.WriteAllText(_policy, """{ "version": "1", "default": "allow" }""");
+            var answer = "";
+            for (var id = 2; id < 100 && !answer.Contains("ran echo", StringComparison.Ordinal); id++)
+            {
+                // Real time here: the new version lands one to two intervals after the write.
+                await Task.Delay(25);
+                answer = await CallAsync(proxy, id, "echo");
+            }
+
+            await EndAsync(proxy);
+            answer.Should().Contain("ran echo");
+            (await stderr).Should().Contain($"policylayer proxy: Policy file {_policy} reloaded: the new version is in force.");
         }
         finally
         {
