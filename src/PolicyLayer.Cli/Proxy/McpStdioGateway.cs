@@ -818,16 +818,19 @@ internal sealed partial class McpStdioGateway : IDisposable
     /// <summary>Whether tools/list shows <paramref name="tool"/>; remembers the answer when list changes are announced.</summary>
     private bool IsListedAndSeen(ToolDescriptor tool)
     {
-        var listed = _evaluator.IsListed(tool);
-        if (_announceListChanges)
+        if (!_announceListChanges)
         {
-            lock (_seenLock)
-            {
-                _seenTools[tool.Name] = new SeenTool(tool, listed);
-            }
+            return _evaluator.IsListed(tool);
         }
 
-        return listed;
+        // Decided and remembered under the lock that OnPolicyReloaded compares under: an answer given under the old
+        // version is either compared (and announced if it changed) or given under the new one, never missed.
+        lock (_seenLock)
+        {
+            var listed = _evaluator.IsListed(tool);
+            _seenTools[tool.Name] = new SeenTool(tool, listed);
+            return listed;
+        }
     }
 
     /// <summary>
