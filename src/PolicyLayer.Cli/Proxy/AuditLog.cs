@@ -6,8 +6,8 @@ using System.Text.Json;
 namespace PolicyLayer.Cli.Proxy;
 
 /// <summary>
-/// Writes one JSON line per decision: when, which session and agent, the tool, the outcome, the rule and
-/// reason, and the names of the arguments. Never argument values (they may hold secrets or personal data)
+/// Writes one JSON line per decision: when, which session and agent, the tool, the outcome (and whether shadow mode
+/// let the call through regardless), the rule and reason, and the names of the arguments. Never argument values (they may hold secrets or personal data)
 /// and never the grant (it may be a credential).
 /// </summary>
 internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sessionId)
@@ -35,6 +35,7 @@ internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sess
 
             json.WriteString("tool", entry.Tool);
             json.WriteString("outcome", OutcomeName(entry.Outcome));
+            json.WriteBoolean("shadowed", entry.Shadowed);
             json.WriteString("rule", entry.Rule);
             json.WriteString("reason", entry.Reason);
             if (entry.RetryAfter is { } retry)
@@ -84,7 +85,10 @@ internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sess
     }
 }
 
-/// <summary>One line of the audit log.</summary>
+/// <summary>
+/// One line of the audit log. <paramref name="Outcome"/> is the policy's verdict; when <paramref name="Shadowed"/>, it is
+/// the outcome that would have applied, and the call went ahead regardless.
+/// </summary>
 internal readonly record struct AuditEntry(
     string Tool,
     ReadOnlyMemory<byte> Id,
@@ -94,4 +98,5 @@ internal readonly record struct AuditEntry(
     string Reason,
     TimeSpan? RetryAfter,
     IReadOnlyDictionary<string, JsonElement>? Arguments,
-    string? Approval = null);
+    string? Approval = null,
+    bool Shadowed = false);

@@ -52,3 +52,6 @@ internal sealed class ToolRefresh
     /// <summary>The server said its list changed while this refresh ran: use it for the calls waiting, then read again.</summary>
     public bool Outdated { get; set; }
 }
+
+/// <summary>A tool the client was sent in a tools/list answer, and whether the policy let it be listed then.</summary>
+internal readonly record struct SeenTool(ToolDescriptor Tool, bool Listed);

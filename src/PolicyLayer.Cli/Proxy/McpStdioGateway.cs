@@ -30,6 +30,9 @@ internal sealed partial class McpStdioGateway : IDisposable
     private readonly TimeSpan _toolListTimeout;
     private readonly TimeProvider _time;
     private readonly AuditLog? _audit;
+    private readonly bool _shadowMode;
+    private readonly bool _announceListChanges;
+    private readonly Func<ToolDescriptor, bool> _isListed;
     private readonly TextWriter? _diagnostics;
 
     /// <summary>Every id the proxy puts on its own requests starts with this; the client may not use it.</summary>
@@ -50,6 +53,19 @@ internal sealed partial class McpStdioGateway : IDisposable
 
     /// <summary>The same calls, by the id key of the client's tools/call.</summary>
     private readonly ConcurrentDictionary<string, PendingApproval> _approvalsByCall = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// With <see cref="McpGatewayOptions.AnnounceToolListChanges"/>: every tool the client has been sent in a tools/list
+    /// answer, by name, with whether it was listed, so that a reload can tell whether the list the client knows changed.
+    /// </summary>
+    private readonly Dictionary<string, SeenTool> _seenTools = new(StringComparer.Ordinal);
+    private readonly Lock _seenLock = new();
+
+    /// <summary>The id key of the client's initialize, until its answer is relayed (with listChanged declared).</summary>
+    private volatile string? _initializeIdKey;
+
+    /// <summary>Whether the client was told that the tool list can change, so that it expects list_changed.</summary>
+    private volatile bool _listChangedDeclared;
 
     private readonly Lock _toolsLock = new();
     private volatile IReadOnlyDictionary<string, ToolDescriptor>? _tools;
@@ -83,6 +99,9 @@ internal sealed partial class McpStdioGateway : IDisposable
         _toolListTimeout = options.ToolListTimeout;
         _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
         _diagnostics = options.Diagnostics;
+        _shadowMode = options.ShadowMode;
+        _announceListChanges = options.AnnounceToolListChanges && !options.ShadowMode;
+        _isListed = IsListedAndSeen;
         _audit = options.AuditLog is { } log ? new AuditLog(log, _time, _sessionId) : null;
         _idPrefix = "policylayer:" + _sessionId + ":";
         _idKeyPrefix = JsonRpcScanner.StringIdKey(_idPrefix);
@@ -300,7 +319,8 @@ internal sealed partial class McpStdioGateway : IDisposable
             case "tools/call":
                 HandleToolCall(text, message, line, lineWithNewline);
                 return;
-            case "tools/list":
+            case "tools/list" when !_shadowMode:
+                // In shadow mode the list is passed on as the server sent it: hiding a tool would change what the agent does.
                 _pendingLists[message.IdKey] = 0;
                 break;
         }
@@ -331,6 +351,11 @@ internal sealed partial class McpStdioGateway : IDisposable
         {
             // An empty object means form mode (MCP 2025-06-18); later versions name the modes.
             canElicit = !elicitation.EnumerateObject().Any() || elicitation.TryGetProperty("form", out _);
+        }
+
+        if (_announceListChanges)
+        {
+            _initializeIdKey = message.IdKey;
         }
 
         _clientCanElicit = canElicit;
@@ -384,12 +409,25 @@ internal sealed partial class McpStdioGateway : IDisposable
         if (tools is null)
         {
             // Fail closed: without the server's descriptors the classifier could be misled by a name alone.
-            _audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments));
+            _audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments, Shadowed: _shadowMode));
+            if (_shadowMode)
+            {
+                _pendingCalls[key] = default;
+                ForwardToChild(line, lineWithNewline);
+                return;
+            }
+
             SendDenied(id, toolsProblem!, RuleIds.Error, null, null);
             return;
         }
 
         var decision = Wait(_evaluator.EvaluateAsync(call));
+        if (_shadowMode || decision.IsShadowed)
+        {
+            GoAheadShadowed(call, decision, key, id, line, lineWithNewline);
+            return;
+        }
+
         Audit(call, id, decision);
         switch (decision.Outcome)
         {
@@ -407,6 +445,25 @@ internal sealed partial class McpStdioGateway : IDisposable
                 SendDenied(id, decision, null);
                 return;
         }
+    }
+
+    /// <summary>
+    /// Shadow mode: the call goes ahead whatever the policy decided, and the audit says what would have applied. A call
+    /// that would have waited for approval is decided again as approved, without asking anyone, so that it is counted
+    /// (and limited) as an approved call would be; both decisions are audited, as a held call and its approval are.
+    /// </summary>
+    private void GoAheadShadowed(ToolCall call, PolicyDecision decision, string key, ReadOnlyMemory<byte> id, ReadOnlyMemory<byte> line, ReadOnlyMemory<byte> lineWithNewline)
+    {
+        Audit(call, id, decision);
+        if ((decision.ShadowedOutcome ?? decision.Outcome) == PolicyOutcome.RequireApproval)
+        {
+            var approved = new ToolCall(call.ToolName, call.Caller, call.Arguments, call.Tool) { IsApproved = true };
+            decision = Wait(_evaluator.EvaluateAsync(approved));
+            Audit(approved, id, decision, "not_asked");
+        }
+
+        _pendingCalls[key] = decision;
+        ForwardToChild(line, lineWithNewline);
     }
 
     private void OnClientCancelled(ReadOnlyMemory<byte> text)
@@ -713,6 +770,15 @@ internal sealed partial class McpStdioGateway : IDisposable
                 return;
             }
 
+            if (key == _initializeIdKey)
+            {
+                _initializeIdKey = null;
+                if (message.HasResult && RelayInitializeResult(text))
+                {
+                    return;
+                }
+            }
+
             if (_pendingCalls.TryRemove(key, out var decision) && (message.HasError || message.ResultIsError))
             {
                 Release(decision);
@@ -746,7 +812,95 @@ internal sealed partial class McpStdioGateway : IDisposable
     private void WriteFilteredList(ReadOnlyMemory<byte> text)
     {
         using var document = JsonDocument.Parse(text);
-        _toClient.Write((document.RootElement, _evaluator), static (json, state) => ToolListing.WriteFiltered(json, state.RootElement, state._evaluator));
+        _toClient.Write((document.RootElement, _isListed), static (json, state) => ToolListing.WriteFiltered(json, state.RootElement, state._isListed));
+    }
+
+    /// <summary>Whether tools/list shows <paramref name="tool"/>; remembers the answer when list changes are announced.</summary>
+    private bool IsListedAndSeen(ToolDescriptor tool)
+    {
+        if (!_announceListChanges)
+        {
+            return _evaluator.IsListed(tool);
+        }
+
+        // Decided and remembered under the lock that OnPolicyReloaded compares under: an answer given under the old
+        // version is either compared (and announced if it changed) or given under the new one, never missed.
+        lock (_seenLock)
+        {
+            var listed = _evaluator.IsListed(tool);
+            _seenTools[tool.Name] = new SeenTool(tool, listed);
+            return listed;
+        }
+    }
+
+    /// <summary>
+    /// Relays the server's answer to initialize with <c>capabilities.tools.listChanged: true</c>, since a reload of the
+    /// policy can change the list even when the server's tools never do. Returns false when the server declares no
+    /// tools (it is relayed unchanged then, and the client is never sent list_changed).
+    /// </summary>
+    private bool RelayInitializeResult(ReadOnlyMemory<byte> text)
+    {
+        using var document = JsonDocument.Parse(text);
+        if (!ToolListing.DeclaresTools(document.RootElement, out var listChanged))
+        {
+            return false;
+        }
+
+        _listChangedDeclared = true;
+        if (listChanged)
+        {
+            return false;
+        }
+
+        _toClient.Write(document.RootElement, static (json, response) => ToolListing.WriteDeclaringListChanged(json, response));
+        return true;
+    }
+
+    // ---------------------------------------------------------------- policy reloads
+
+    /// <summary>
+    /// A new version of the policy is in force (<c>--watch</c>): calls are decided by it from now on, and tools/list
+    /// answers filtered by it. When it shows or hides a tool the client has seen in a tools/list answer, the client is
+    /// sent <c>notifications/tools/list_changed</c>, so that it lists again. Runs on the watcher's timer; never throws.
+    /// </summary>
+    public void OnPolicyReloaded()
+    {
+        if (!_announceListChanges)
+        {
+            return;
+        }
+
+        var changed = false;
+        try
+        {
+            lock (_seenLock)
+            {
+                foreach (var seen in _seenTools.Values.ToArray())
+                {
+                    var listed = _evaluator.IsListed(seen.Tool);
+                    if (listed != seen.Listed)
+                    {
+                        _seenTools[seen.Tool.Name] = seen with { Listed = listed };
+                        changed = true;
+                    }
+                }
+            }
+
+            if (changed && _listChangedDeclared && _toClient is { } toClient)
+            {
+                toClient.Write(0, static (json, _) =>
+                {
+                    json.WriteStartObject();
+                    json.WriteString("jsonrpc", "2.0");
+                    json.WriteString("method", "notifications/tools/list_changed");
+                    json.WriteEndObject();
+                });
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            Diagnose("could not tell the client that its tool list changed: " + ex.Message);
+        }
     }
 
     // ---------------------------------------------------------------- tool descriptors
@@ -875,6 +1029,12 @@ internal sealed partial class McpStdioGateway : IDisposable
 
     private void MarkToolsStale()
     {
+        // The client lists again after the server's notification; what it saw before is no longer what it knows.
+        lock (_seenLock)
+        {
+            _seenTools.Clear();
+        }
+
         lock (_toolsLock)
         {
             _tools = null;
@@ -975,9 +1135,19 @@ internal sealed partial class McpStdioGateway : IDisposable
 
     // ---------------------------------------------------------------- helpers
 
+    /// <summary>Audits a decision; a shadowed one with the outcome the policy would have enforced.</summary>
     private void Audit(ToolCall call, ReadOnlyMemory<byte> id, in PolicyDecision decision, string? approval = null) =>
         _audit?.Write(new AuditEntry(
-            call.ToolName, id, call.Caller.AgentId, decision.Outcome, decision.RuleId, decision.Reason, decision.RetryAfter, call.Arguments, approval));
+            call.ToolName,
+            id,
+            call.Caller.AgentId,
+            decision.ShadowedOutcome ?? decision.Outcome,
+            decision.RuleId,
+            decision.Reason,
+            decision.RetryAfter,
+            call.Arguments,
+            approval,
+            Shadowed: _shadowMode || decision.IsShadowed));
 
     private static bool TryGetString(JsonElement element, out string value)
     {

@@ -8,7 +8,9 @@ using PolicyLayer.Cli.Common;
 
 namespace PolicyLayer.Cli.Proxy;
 
-/// <summary>`policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] -- CMD ARGS...`: the stdio gateway.</summary>
+/// <summary>
+/// `policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] [--watch] [--shadow] ... -- CMD ARGS...`: the stdio gateway.
+/// </summary>
 internal static class ProxyCommand
 {
     /// <summary>
@@ -19,6 +21,9 @@ internal static class ProxyCommand
 
     /// <summary>Exit code when the server's command cannot be started.</summary>
     public const int CannotStart = 127;
+
+    /// <summary>The longest wait any option of the proxy accepts: one day, well within what a timer can wait (49 days).</summary>
+    private const double MaxSeconds = 86_400;
 
     /// <summary>How long the server has to exit after its input is closed before it is killed.</summary>
     private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1.5);
@@ -43,15 +48,38 @@ internal static class ProxyCommand
             Description = "Seconds the person at the client has to answer an approval request.",
             DefaultValueFactory = _ => 120,
         };
+        var toolListTimeout = new Option<double>("--tool-list-timeout")
+        {
+            Description = "Seconds the server has to answer the proxy's own tools/list (read before the first call); calls are refused when it does not.",
+            DefaultValueFactory = _ => McpGatewayOptions.DefaultToolListTimeout.TotalSeconds,
+        };
+        var shadow = new Option<bool>("--shadow")
+        {
+            Description = "Shadow mode: decide, count and audit every call, but refuse nothing; tools/list is not filtered and nobody is asked for approvals. Needs --audit-log.",
+        };
+        var watch = new Option<bool>("--watch")
+        {
+            Description = "Reload the policy file when it changes: a valid new version decides the next call; an invalid one is refused with its errors on stderr, a half-written one is not read, and the last good version stays.",
+        };
+        var watchInterval = new Option<double>("--watch-interval")
+        {
+            Description = "With --watch: seconds between looks at the policy file; a change lands one to two intervals after it is written.",
+            DefaultValueFactory = _ => ProxyPolicyWatch.DefaultInterval.TotalSeconds,
+        };
         var command = new Argument<string[]>("command")
         {
             Description = "The MCP server to start, after --: the command and its arguments.",
             Arity = ArgumentArity.OneOrMore,
         };
 
-        var proxy = new Command("proxy", "Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and the client.")
+        var proxy = new Command("proxy", """
+            Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and
+            the client. --watch reloads the policy file when it changes; --shadow decides and audits but refuses nothing.
+            Exit codes: the server's own once it exits (137 when it had to be killed); 2 bad options or a policy that
+            does not load; 127 the server's command cannot be started.
+            """)
         {
-            policy, grant, auditLog, maxMessage, approvalTimeout, command,
+            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, shadow, watch, watchInterval, command,
         };
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
@@ -61,6 +89,11 @@ internal static class ProxyCommand
                 result.GetValue(auditLog),
                 result.GetValue(maxMessage),
                 result.GetValue(approvalTimeout),
+                result.GetValue(toolListTimeout),
+                result.GetValue(shadow),
+                result.GetValue(watch),
+                result.GetValue(watchInterval),
+                result.GetResult(watchInterval) is { Implicit: false },
                 result.GetValue(command)!),
             cancellationToken));
         return proxy;
@@ -75,16 +108,43 @@ internal static class ProxyCommand
             return UsageError;
         }
 
-        if (!(settings.ApprovalTimeoutSeconds > 0))
+        if ((SecondsProblem("--approval-timeout", settings.ApprovalTimeoutSeconds) ?? SecondsProblem("--tool-list-timeout", settings.ToolListTimeoutSeconds)) is { } badOption)
         {
-            await error.WriteLineAsync("policylayer proxy: --approval-timeout must be a positive number of seconds.").ConfigureAwait(false);
+            await error.WriteLineAsync("policylayer proxy: " + badOption).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (settings.WatchIntervalGiven && !settings.Watch)
+        {
+            await error.WriteLineAsync("policylayer proxy: --watch-interval needs --watch.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (SecondsProblem("--watch-interval", settings.WatchIntervalSeconds) is { } badInterval)
+        {
+            await error.WriteLineAsync("policylayer proxy: " + badInterval).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (settings.Shadow && settings.AuditLog is null)
+        {
+            await error.WriteLineAsync("policylayer proxy: --shadow needs --audit-log: shadow mode refuses nothing, so the audit log is where its decisions go.").ConfigureAwait(false);
             return UsageError;
         }
 
         PolicyDocument document;
+        ProxyPolicyWatch? watch = null;
         try
         {
-            document = PolicyDocument.Load(settings.Policy.FullName);
+            if (settings.Watch)
+            {
+                watch = new ProxyPolicyWatch(settings.Policy.FullName, TimeSpan.FromSeconds(settings.WatchIntervalSeconds), TimeProvider.System, error);
+                document = watch.Initial;
+            }
+            else
+            {
+                document = PolicyDocument.Load(settings.Policy.FullName);
+            }
         }
         catch (PolicyValidationException ex)
         {
@@ -117,10 +177,11 @@ internal static class ProxyCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
+            watch?.Dispose();
             return UsageError;
         }
 
-        using var evaluator = new PolicyEvaluator(document);
+        using var evaluator = new PolicyEvaluator(document, new PolicyEvaluatorOptions { ShadowMode = settings.Shadow });
         using var child = new Process
         {
             StartInfo = StartInfo(settings.Command),
@@ -131,9 +192,22 @@ internal static class ProxyCommand
             GrantId = settings.Grant,
             MaxMessageBytes = settings.MaxMessageBytes,
             ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+            ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
             AuditLog = audit,
             Diagnostics = error,
+            ShadowMode = settings.Shadow,
+            AnnounceToolListChanges = settings.Watch,
         });
+
+        // From here on each valid new version of the file is put in force, and the client told if its tool list changed.
+        // Declared after the evaluator and the gateway, the watcher stops before either is disposed.
+        using var reloads = watch;
+        watch?.Attach(evaluator, gateway.OnPolicyReloaded);
+
+        if (settings.Shadow)
+        {
+            await error.WriteLineAsync($"policylayer proxy: shadow mode: nothing is refused; decisions go to {settings.AuditLog}.").ConfigureAwait(false);
+        }
 
         // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
         // signals. The handlers are in place before the child starts: a signal can never leave it behind.
@@ -297,8 +371,27 @@ internal static class ProxyCommand
         return info;
     }
 
+    /// <summary>
+    /// What is wrong with a number of seconds given for <paramref name="option"/>, or <see langword="null"/>. The upper
+    /// bound is what a timer can wait (a longer one would fail when it is set, in the middle of a session, not here).
+    /// </summary>
+    internal static string? SecondsProblem(string option, double seconds) =>
+        seconds > 0 && seconds <= MaxSeconds
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{option} must be a positive number of seconds, at most {MaxSeconds} (one day); got {seconds}.");
+
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private sealed record ProxySettings(
-        FileInfo Policy, string? Grant, FileInfo? AuditLog, int MaxMessageBytes, double ApprovalTimeoutSeconds, string[] Command);
+        FileInfo Policy,
+        string? Grant,
+        FileInfo? AuditLog,
+        int MaxMessageBytes,
+        double ApprovalTimeoutSeconds,
+        double ToolListTimeoutSeconds,
+        bool Shadow,
+        bool Watch,
+        double WatchIntervalSeconds,
+        bool WatchIntervalGiven,
+        string[] Command);
 }

@@ -5,6 +5,9 @@ namespace PolicyLayer.Cli.Proxy;
 /// <summary>Reads tool descriptors from tools/list results and filters those results through the policy.</summary>
 internal static class ToolListing
 {
+    /// <summary>Where an initialize result declares the tools capability.</summary>
+    private static readonly string[] CapabilityPath = ["result", "capabilities", "tools"];
+
     /// <summary>Reads one entry of a tools/list result; <see langword="null"/> when it has no usable name.</summary>
     public static ToolDescriptor? ReadDescriptor(JsonElement tool) => Common.ToolJson.ReadDescriptor(tool);
 
@@ -34,10 +37,11 @@ internal static class ToolListing
     }
 
     /// <summary>
-    /// Writes the tools/list response <paramref name="response"/> again without the tools the policy hides or
-    /// denies outright, and without entries that have no usable name. Everything else is kept as it was.
+    /// Writes the tools/list response <paramref name="response"/> again with only the tools <paramref name="isListed"/>
+    /// keeps (the gateway's: those the policy neither hides nor denies outright), and without entries that have no
+    /// usable name. Everything else is kept as it was.
     /// </summary>
-    public static void WriteFiltered(Utf8JsonWriter json, JsonElement response, PolicyEvaluator evaluator)
+    public static void WriteFiltered(Utf8JsonWriter json, JsonElement response, Func<ToolDescriptor, bool> isListed)
     {
         json.WriteStartObject();
         foreach (var member in response.EnumerateObject())
@@ -45,7 +49,7 @@ internal static class ToolListing
             if (member.NameEquals("result") && member.Value.ValueKind == JsonValueKind.Object)
             {
                 json.WritePropertyName(member.Name);
-                WriteFilteredResult(json, member.Value, evaluator);
+                WriteFilteredResult(json, member.Value, isListed);
             }
             else
             {
@@ -56,7 +60,7 @@ internal static class ToolListing
         json.WriteEndObject();
     }
 
-    private static void WriteFilteredResult(Utf8JsonWriter json, JsonElement result, PolicyEvaluator evaluator)
+    private static void WriteFilteredResult(Utf8JsonWriter json, JsonElement result, Func<ToolDescriptor, bool> isListed)
     {
         json.WriteStartObject();
         foreach (var member in result.EnumerateObject())
@@ -70,13 +74,67 @@ internal static class ToolListing
             json.WriteStartArray(member.Name);
             foreach (var tool in member.Value.EnumerateArray())
             {
-                if (ReadDescriptor(tool) is { } descriptor && evaluator.IsListed(descriptor))
+                if (ReadDescriptor(tool) is { } descriptor && isListed(descriptor))
                 {
                     tool.WriteTo(json);
                 }
             }
 
             json.WriteEndArray();
+        }
+
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Whether an initialize response declares the tools capability (<c>result.capabilities.tools</c> is an object),
+    /// and whether it already says <c>listChanged: true</c>.
+    /// </summary>
+    public static bool DeclaresTools(JsonElement response, out bool listChanged)
+    {
+        listChanged = false;
+        if (!response.TryGetProperty("result", out var result) || result.ValueKind != JsonValueKind.Object
+            || !result.TryGetProperty("capabilities", out var capabilities) || capabilities.ValueKind != JsonValueKind.Object
+            || !capabilities.TryGetProperty("tools", out var tools) || tools.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        listChanged = tools.TryGetProperty("listChanged", out var value) && value.ValueKind == JsonValueKind.True;
+        return true;
+    }
+
+    /// <summary>
+    /// Writes an initialize response again with <c>result.capabilities.tools.listChanged: true</c>, everything else as
+    /// it was. Only for a response that <see cref="DeclaresTools"/>.
+    /// </summary>
+    public static void WriteDeclaringListChanged(Utf8JsonWriter json, JsonElement response) =>
+        CopyDeclaringListChanged(json, response, depth: 0);
+
+    private static void CopyDeclaringListChanged(Utf8JsonWriter json, JsonElement element, int depth)
+    {
+        json.WriteStartObject();
+        foreach (var member in element.EnumerateObject())
+        {
+            if (depth == CapabilityPath.Length && member.NameEquals("listChanged"))
+            {
+                continue;
+            }
+
+            if (depth < CapabilityPath.Length && member.NameEquals(CapabilityPath[depth]) && member.Value.ValueKind == JsonValueKind.Object)
+            {
+                json.WritePropertyName(member.Name);
+                CopyDeclaringListChanged(json, member.Value, depth + 1);
+            }
+            else
+            {
+                member.WriteTo(json);
+            }
+        }
+
+        if (depth == CapabilityPath.Length)
+        {
+            json.WriteBoolean("listChanged", true);
         }
 
         json.WriteEndObject();

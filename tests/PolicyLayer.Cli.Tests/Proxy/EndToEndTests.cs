@@ -146,6 +146,21 @@ public class EndToEndTests
         Directory.Exists(made).Should().BeFalse();
     }
 
+    [Test]
+    public async Task Watch_ReloadThatHidesATool_TheClientIsToldAndItsRefreshedListLeavesItOut()
+    {
+        var hidden = Policy.Replace("""["move_file"]""", """["move_file", "read_text_file"]""", StringComparison.Ordinal);
+
+        var output = await RunClientAsync(
+            "none",
+            new object[] { new { list = true }, new { writeFile = _policy, text = hidden }, new { awaitToolsChanged = true }, Read() },
+            "--watch", "--watch-interval", "0.05");
+
+        output.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).Should().Contain("read_text_file");
+        output.GetProperty("changedTools").EnumerateArray().Select(t => t.GetString()).Should().NotContain("read_text_file").And.Contain("read_file");
+        output.GetProperty("results")[0].GetProperty("text").GetString().Should().StartWith("[POLICY DENIED]").And.EndWith("(rule (hidden))");
+    }
+
     private static string ServerScript => Path.Combine(E2eDir, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js");
 
     private object Read() => new { call = "read_text_file", arguments = new { path = Path.Combine(_root, "hello.txt") } };

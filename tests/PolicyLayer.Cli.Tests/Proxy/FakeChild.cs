@@ -33,6 +33,12 @@ internal sealed class FakeChild
     /// <summary>Tools whose calls answer with a JSON-RPC error.</summary>
     public HashSet<string> ErrorTools { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The capabilities the initialize result declares.</summary>
+    public string Capabilities { get; set; } = """{"tools":{"listChanged":true}}""";
+
+    /// <summary>Whether tools/list is answered; a child that never answers it makes the proxy's own tools/list time out.</summary>
+    public bool AnswersToolsList { get; set; } = true;
+
     /// <summary>How many tools/list requests the child answered.</summary>
     public int ToolListRequests;
 
@@ -97,7 +103,9 @@ internal sealed class FakeChild
             switch (method.GetString())
             {
                 case "initialize":
-                    Answer(rawId, "result", """{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true}},"serverInfo":{"name":"fake","version":"1"}}""");
+                    Answer(rawId, "result", """{"protocolVersion":"2025-06-18","capabilities":""" + Capabilities + ""","serverInfo":{"name":"fake","version":"1"}}""");
+                    break;
+                case "tools/list" when !AnswersToolsList:
                     break;
                 case "tools/list":
                     Interlocked.Increment(ref ToolListRequests);

@@ -17,6 +17,9 @@ internal sealed class GatewayHarness : IDisposable
 
     public const string SessionId = "test-session";
 
+    /// <summary>How often a watched policy file is polled, on the fake clock.</summary>
+    public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>The policy of most tests.</summary>
     public const string Policy = """
         {
@@ -60,13 +63,32 @@ internal sealed class GatewayHarness : IDisposable
     private readonly StreamReader _fromGateway;
     private readonly PolicyEvaluator _evaluator;
 
-    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null)
+    /// <param name="policy">The policy's text.</param>
+    /// <param name="configure">Changes the gateway's options.</param>
+    /// <param name="tools">The tools the child lists; <see cref="DefaultTools"/> when <see langword="null"/>.</param>
+    /// <param name="shadow">Shadow mode, for the evaluator and the gateway both, as <c>--shadow</c> sets it.</param>
+    /// <param name="watchFile">
+    /// A policy file to watch as <c>--watch</c> does (then <paramref name="policy"/> is not used), polled every
+    /// <see cref="WatchInterval"/> of the fake clock.
+    /// </param>
+    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null, bool shadow = false, string? watchFile = null)
     {
-        Time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
-        _evaluator = new PolicyEvaluator(PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time });
-        Options = new McpGatewayOptions { TimeProvider = Time, SessionId = SessionId, AuditLog = Audit };
+        Time = new TimerCountingTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
+        var diagnostics = TextWriter.Synchronized(Diagnostics);
+        Watch = watchFile is null ? null : new ProxyPolicyWatch(watchFile, WatchInterval, Time, diagnostics);
+        _evaluator = new PolicyEvaluator(Watch?.Initial ?? PolicyDocument.Parse(policy), new PolicyEvaluatorOptions { TimeProvider = Time, ShadowMode = shadow });
+        Options = new McpGatewayOptions
+        {
+            TimeProvider = Time,
+            SessionId = SessionId,
+            AuditLog = Audit,
+            Diagnostics = diagnostics,
+            ShadowMode = shadow,
+            AnnounceToolListChanges = watchFile is not null,
+        };
         configure?.Invoke(Options);
         Gateway = new McpStdioGateway(_evaluator, Options);
+        Watch?.Attach(_evaluator, Gateway.OnPolicyReloaded);
 
         // Each pair: a server end the test or the fake child holds, a client end the gateway holds.
         var gatewayFromClient = new AnonymousPipeClientStream(PipeDirection.In, _clientWrites.ClientSafePipeHandle);
@@ -79,7 +101,7 @@ internal sealed class GatewayHarness : IDisposable
         Run = Gateway.RunAsync(gatewayFromClient, gatewayToClient, gatewayFromChild, gatewayToChild);
     }
 
-    public FakeTimeProvider Time { get; }
+    public TimerCountingTimeProvider Time { get; }
 
     public McpGatewayOptions Options { get; }
 
@@ -88,6 +110,16 @@ internal sealed class GatewayHarness : IDisposable
     public FakeChild Child { get; }
 
     public StringWriter Audit { get; } = new();
+
+    /// <summary>What the gateway and the watch write to the proxy's standard error.</summary>
+    public StringWriter Diagnostics { get; } = new();
+
+    /// <summary>The watch of <c>watchFile</c>, if any.</summary>
+    public ProxyPolicyWatch? Watch { get; }
+
+    /// <summary>The audit log's lines so far, parsed.</summary>
+    public IReadOnlyList<JsonElement> AuditLines =>
+        Audit.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
     public Task Run { get; }
 
@@ -139,12 +171,42 @@ internal sealed class GatewayHarness : IDisposable
 
     public void Dispose()
     {
+        Watch?.Dispose();
         Gateway.Dispose();
         _clientWrites.Dispose();
         _clientReads.Dispose();
         _childWrites.Dispose();
         _childReads.Dispose();
         _evaluator.Dispose();
+    }
+}
+
+/// <summary>
+/// A fake clock that counts the timers created on it, so that a test moves time only once the code under test has set
+/// the timer it means to fire (a timer set after the clock moved would wait for the next move).
+/// </summary>
+internal sealed class TimerCountingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private int _timers;
+
+    public int TimersCreated => Volatile.Read(ref _timers);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = base.CreateTimer(callback, state, dueTime, period);
+        Interlocked.Increment(ref _timers);
+        return timer;
+    }
+
+    /// <summary>Waits (for real, briefly) until more than <paramref name="before"/> timers have been created.</summary>
+    public async Task WaitForTimerAsync(int before)
+    {
+        for (var i = 0; i < 1000 && TimersCreated <= before; i++)
+        {
+            await Task.Delay(5);
+        }
+
+        TimersCreated.Should().BeGreaterThan(before, "the code under test should have set a timer");
     }
 }
 

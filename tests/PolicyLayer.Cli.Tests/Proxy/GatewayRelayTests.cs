@@ -188,6 +188,7 @@ public class GatewayRelayTests
         var denied = JsonDocument.Parse(lines[1]).RootElement;
         denied.GetProperty("tool").GetString().Should().Be("write_note");
         denied.GetProperty("outcome").GetString().Should().Be("deny");
+        denied.GetProperty("shadowed").GetBoolean().Should().BeFalse();
         denied.GetProperty("rule").GetString().Should().Be("/tools/write_note");
         denied.GetProperty("id").GetString().Should().Be("two");
         denied.GetProperty("agent").GetString().Should().Be("test-client");

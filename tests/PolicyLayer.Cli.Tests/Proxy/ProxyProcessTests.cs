@@ -123,17 +123,196 @@ public class ProxyProcessTests
         }
     }
 
-    [Test]
-    public async Task PolicyThatDoesNotLoad_ExitsWithTwoAndSaysWhere()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task PolicyThatDoesNotLoad_ExitsWithTwoAndSaysWhere(bool watch)
     {
         File.WriteAllText(_policy, """{ "version": "1", "default": "maybe" }""");
-        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", "exit 0");
+        using var proxy = StartProxy(["--policy", _policy, .. watch ? ["--watch"] : Array.Empty<string>(), "--", "/bin/sh", "-c", "exit 0"]);
 
         var stderr = proxy.StandardError.ReadToEndAsync();
         await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
         (await stderr).Should().Contain("policy.json:1:").And.Contain("default").And.Contain("maybe");
+    }
+
+    [TestCase("--tool-list-timeout", "0")]
+    [TestCase("--tool-list-timeout", "-1")]
+    [TestCase("--tool-list-timeout", "86401")]
+    [TestCase("--approval-timeout", "0")]
+    public async Task TimeoutOption_NotAPositiveNumberOfSecondsUpToADay_ExitsWithTwoAndNamesTheOption(string option, string value)
+    {
+        using var proxy = StartProxy("--policy", _policy, option, value, "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().StartWith($"policylayer proxy: {option} must be a positive number of seconds");
+    }
+
+    [Test]
+    public async Task ToolListTimeout_ServerThatNeverListsItsTools_CallIsRefusedOnceThatTimeHasPassed()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--tool-list-timeout", "0.5", "--", "/bin/sh", WriteServer(listsTools: false));
+        try
+        {
+            await InitializeAsync(proxy);
+
+            var sent = Stopwatch.StartNew();
+            var answer = await CallAsync(proxy, 1, "echo");
+            sent.Stop();
+
+            answer.Should().Contain("[POLICY DENIED]").And.Contain("did not answer the proxy's tools/list within 0.5 s");
+            sent.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.45));
+            await EndAsync(proxy);
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+    }
+
+    [Test]
+    public async Task Shadow_WithoutAnAuditLog_ExitsWithTwo()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--shadow", "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().Contain("--shadow needs --audit-log");
+    }
+
+    [Test]
+    public async Task Shadow_CallThePolicyDenies_ReachesTheServerAndTheAuditLogSaysShadowed()
+    {
+        File.WriteAllText(_policy, """{ "version": "1", "default": "deny" }""");
+        var audit = Path.Combine(_work, "audit.jsonl");
+        using var proxy = StartProxy("--policy", _policy, "--shadow", "--audit-log", audit, "--", "/bin/sh", WriteServer(listsTools: true));
+        try
+        {
+            var stderr = proxy.StandardError.ReadToEndAsync();
+            await InitializeAsync(proxy);
+
+            var answer = await CallAsync(proxy, 1, "echo");
+            await EndAsync(proxy);
+
+            answer.Should().Contain("ran echo").And.NotContain("POLICY DENIED");
+            File.ReadAllText(audit).Should().Contain("\"outcome\":\"deny\",\"shadowed\":true").And.Contain("\"rule\":\"(default)\"");
+            (await stderr).Should().Contain("policylayer proxy: shadow mode: nothing is refused");
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+    }
+
+    [Test]
+    public async Task WatchInterval_WithoutWatch_ExitsWithTwo()
+    {
+        using var proxy = StartProxy("--policy", _policy, "--watch-interval", "5", "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().Contain("policylayer proxy: --watch-interval needs --watch.");
+    }
+
+    [TestCase("0")]
+    [TestCase("-0.5")]
+    public async Task WatchInterval_NotPositive_ExitsWithTwo(string value)
+    {
+        using var proxy = StartProxy("--policy", _policy, "--watch", "--watch-interval", value, "--", "/bin/sh", "-c", "exit 0");
+
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().StartWith("policylayer proxy: --watch-interval must be a positive number of seconds");
+    }
+
+    [Test]
+    public async Task Watch_PolicyFileRewritten_TheNewVersionDecidesTheNextCalls()
+    {
+        File.WriteAllText(_policy, """{ "version": "1", "default": "deny" }""");
+        using var proxy = StartProxy("--policy", _policy, "--watch", "--watch-interval", "0.05", "--", "/bin/sh", WriteServer(listsTools: true));
+        try
+        {
+            var stderr = proxy.StandardError.ReadToEndAsync();
+            await InitializeAsync(proxy);
+            (await CallAsync(proxy, 1, "echo")).Should().Contain("[POLICY DENIED]");
+
+            File.WriteAllText(_policy, """{ "version": "1", "default": "allow" }""");
+            var answer = "";
+            for (var id = 2; id < 100 && !answer.Contains("ran echo", StringComparison.Ordinal); id++)
+            {
+                // Real time here: the new version lands one to two intervals after the write.
+                await Task.Delay(25);
+                answer = await CallAsync(proxy, id, "echo");
+            }
+
+            await EndAsync(proxy);
+            answer.Should().Contain("ran echo");
+            (await stderr).Should().Contain($"policylayer proxy: Policy file {_policy} reloaded: the new version is in force.");
+        }
+        finally
+        {
+            KillQuietly(proxy);
+        }
+    }
+
+    /// <summary>
+    /// Writes a stdio MCP server in sh: it answers initialize, tools/call (with "ran NAME"), and tools/list with one tool,
+    /// <c>echo</c>, unless <paramref name="listsTools"/> is false (then the proxy's own tools/list gets no answer).
+    /// </summary>
+    private string WriteServer(bool listsTools)
+    {
+        var server = Path.Combine(_work, "server.sh");
+        var list = listsTools
+            ? """
+                *'"tools/list"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}\n' "$id" ;;
+              """
+            : "";
+        File.WriteAllText(server, $$$$"""
+            while IFS= read -r line; do
+              id=$(printf '%s' "$line" | sed -nE 's/.*"id":("[^"]*"|-?[0-9]+).*/\1/p')
+              case "$line" in
+                *'"initialize"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"sh","version":"1"}}}\n' "$id" ;;
+                {{{{list}}}}
+                *'"tools/call"'*) printf '{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"ran %s"}]}}\n' "$id" "$(printf '%s' "$line" | sed -nE 's/.*"name":"([^"]*)".*/\1/p')" ;;
+              esac
+            done
+            """);
+        return server;
+    }
+
+    /// <summary>Sends initialize and returns the server's answer, relayed.</summary>
+    private static async Task<string> InitializeAsync(Process proxy)
+    {
+        proxy.StandardInput.WriteLine("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
+        proxy.StandardInput.Flush();
+        var answer = await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        answer.Should().Contain("\"serverInfo\"");
+        return answer!;
+    }
+
+    /// <summary>Sends a tools/call and returns the next line the client gets.</summary>
+    private static async Task<string> CallAsync(Process proxy, int id, string tool)
+    {
+        proxy.StandardInput.WriteLine($$$"""{"jsonrpc":"2.0","id":{{{id}}},"method":"tools/call","params":{"name":"{{{tool}}}","arguments":""" + "{}}}");
+        proxy.StandardInput.Flush();
+        return (await proxy.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30)))!;
+    }
+
+    /// <summary>Closes the proxy's input and waits for it to exit.</summary>
+    private static async Task EndAsync(Process proxy)
+    {
+        proxy.StandardInput.Close();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     [Test]
