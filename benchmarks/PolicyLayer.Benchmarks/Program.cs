@@ -28,9 +28,10 @@ if (args is ["--trivial-mcp-server"])
 }
 
 // A long loop of one evaluator benchmark, to profile with `perf record` (DOTNET_PerfMapEnabled=1):
-// `-- profile-evaluate [SECONDS]`.
+// `-- profile-evaluate [SECONDS] [unlimited]`.
 if (args is ["profile-evaluate", ..])
 {
+    var unlimited = args is [_, _, "unlimited", ..];
     var bench = new EvaluatorBenchmarks();
     bench.Setup();
     var until = DateTime.UtcNow.AddSeconds(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
@@ -39,7 +40,7 @@ if (args is ["profile-evaluate", ..])
     {
         for (var i = 0; i < 100_000; i++)
         {
-            bench.Evaluate();
+            _ = unlimited ? bench.EvaluateUnlimited() : bench.Evaluate();
         }
 
         calls += 100_000;

@@ -352,7 +352,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             : ReserveCounters(call, policy, resolution, rule, ruleLimits, ruleId, risk, reserve, cancellationToken);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ValueTask<PolicyDecision> AllowedUncounted(ToolResolution resolution, CompiledRule? rule, string ruleId, RiskProfile risk) =>
         new(new PolicyDecision(DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk)));
 
