@@ -121,8 +121,16 @@ public sealed partial class PolicyEvaluator : IDisposable
         var state = _state;
         try
         {
-            // With nothing to record and no shadow mode, the decision is returned as made: no copies, no clock reads.
-            return IsObserved() ? DecideObserved(state, call, cancellationToken) : Decide(state, call, cancellationToken);
+            if (IsObserved())
+            {
+                return DecideObserved(state, call, cancellationToken);
+            }
+
+            // With nothing to record and no shadow mode, the decision is written once, here, and returned as made:
+            // no copies through the frames below, no clock reads.
+            var decision = default(PolicyDecision);
+            var pending = Decide(state, call, cancellationToken, ref decision);
+            return pending is null ? new ValueTask<PolicyDecision>(decision) : new ValueTask<PolicyDecision>(pending);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -145,10 +153,11 @@ public sealed partial class PolicyEvaluator : IDisposable
     private ValueTask<PolicyDecision> DecideObserved(EvaluatorState state, ToolCall call, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var pending = Decide(state, call, cancellationToken);
-        return pending.IsCompletedSuccessfully
-            ? new ValueTask<PolicyDecision>(Finish(call, pending.Result, started))
-            : AwaitDecision(pending, call, started);
+        var decision = default(PolicyDecision);
+        var pending = Decide(state, call, cancellationToken, ref decision);
+        return pending is null
+            ? new ValueTask<PolicyDecision>(Finish(call, decision, started))
+            : new ValueTask<PolicyDecision>(AwaitDecision(pending, call, started));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -187,7 +196,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         _ownedStore?.Dispose();
     }
 
-    private async ValueTask<PolicyDecision> AwaitDecision(ValueTask<PolicyDecision> pending, ToolCall call, long started)
+    private async Task<PolicyDecision> AwaitDecision(Task<PolicyDecision> pending, ToolCall call, long started)
     {
         PolicyDecision decision;
         try
@@ -216,35 +225,41 @@ public sealed partial class PolicyEvaluator : IDisposable
     /// <summary>Hook for logging, metrics and traces of every decision.</summary>
     partial void OnDecided(ToolCall call, in PolicyDecision decision, TimeSpan elapsed);
 
-    // The hot path keeps its frames small: every refusal is built in a method of its own, never inlined,
-    // because each inlined branch adds large struct temporaries (decisions hold references) that the JIT
-    // must zero on entry to the frame, on every call, taken or not.
-    private ValueTask<PolicyDecision> Decide(EvaluatorState state, ToolCall call, CancellationToken cancellationToken)
+    // The hot path writes its decision once, into the caller's variable (ref), and returns null; only a store
+    // that completes asynchronously (Redis) makes it return a task. Decisions are not returned by value through
+    // the frames, because every copy of one is a block copy the JIT cannot keep in registers. Refusals are built
+    // in methods of their own, never inlined, so that their temporaries do not widen the hot frames.
+
+    /// <summary>Decides into <paramref name="decision"/> and returns null, or returns the task that will decide.</summary>
+    private Task<PolicyDecision>? Decide(EvaluatorState state, ToolCall call, CancellationToken cancellationToken, ref PolicyDecision decision)
     {
         var resolution = state.Resolve(call.ToolName);
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            return Refused(resolution, resolution.HiddenReason, RuleIds.Hidden, risk);
+            decision = Refused(resolution, resolution.HiddenReason, RuleIds.Hidden, risk);
+            return null;
         }
 
         var policy = state.Policy;
         var rule = state.RuleFor(resolution, risk);
         if (rule is null)
         {
-            return DecideByDefault(call, policy, resolution, risk, cancellationToken);
+            return DecideByDefault(call, policy, resolution, risk, cancellationToken, ref decision);
         }
 
         if (rule.Action == PolicyAction.Deny)
         {
-            return RefusedByRule(call, resolution, rule, risk);
+            decision = RefusedByRule(resolution, rule, risk);
+            return null;
         }
 
         foreach (var condition in rule.Require)
         {
             if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.True)
             {
-                return RefusedByRequire(rule, condition, risk);
+                decision = RefusedByRequire(rule, condition, risk);
+                return null;
             }
         }
 
@@ -253,7 +268,8 @@ public sealed partial class PolicyEvaluator : IDisposable
             var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
             if (result != ConditionResult.False)
             {
-                return RefusedByDenyIf(rule, condition, result, risk);
+                decision = RefusedByDenyIf(rule, condition, result, risk);
+                return null;
             }
         }
 
@@ -261,49 +277,57 @@ public sealed partial class PolicyEvaluator : IDisposable
         {
             if (rule.Action == PolicyAction.RequireApproval)
             {
-                return HeldByRule(call, policy, resolution, rule, risk, cancellationToken);
+                return HeldByRule(call, policy, resolution, rule, risk, cancellationToken, ref decision);
             }
 
             foreach (var condition in rule.RequireApprovalIf)
             {
                 if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.False)
                 {
-                    return HeldByCondition(call, policy, resolution, rule, condition, risk, cancellationToken);
+                    return HeldByCondition(call, policy, resolution, rule, condition, risk, cancellationToken, ref decision);
                 }
             }
         }
 
-        return Reserve(call, policy, resolution, rule, rule.Pointer, risk, reserve: true, cancellationToken);
+        return Reserve(call, policy, resolution, rule, rule.Pointer, risk, reserve: true, cancellationToken, ref decision);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> DecideByDefault(ToolCall call, CompiledPolicy policy, ToolResolution resolution, RiskProfile risk, CancellationToken cancellationToken) =>
-        policy.DefaultAction switch
+    private Task<PolicyDecision>? DecideByDefault(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, RiskProfile risk, CancellationToken cancellationToken, ref PolicyDecision decision)
+    {
+        switch (policy.DefaultAction)
         {
-            PolicyAction.Deny => Refused(resolution, resolution.DefaultDenyReason, RuleIds.Default, risk),
-            PolicyAction.RequireApproval when !call.IsApproved =>
-                HoldForApproval(call, policy, resolution, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken),
-            _ => Reserve(call, policy, resolution, null, RuleIds.Default, risk, reserve: true, cancellationToken),
-        };
+            case PolicyAction.Deny:
+                decision = Refused(resolution, resolution.DefaultDenyReason, RuleIds.Default, risk);
+                return null;
+            case PolicyAction.RequireApproval when !call.IsApproved:
+                return HoldForApproval(call, policy, resolution, null, resolution.DefaultApprovalReason, RuleIds.Default, risk, cancellationToken, ref decision);
+            default:
+                return Reserve(call, policy, resolution, null, RuleIds.Default, risk, reserve: true, cancellationToken, ref decision);
+        }
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> HeldByRule(ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, RiskProfile risk, CancellationToken cancellationToken) =>
-        HoldForApproval(call, policy, resolution, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken);
+    private Task<PolicyDecision>? HeldByRule(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, RiskProfile risk, CancellationToken cancellationToken, ref PolicyDecision decision) =>
+        HoldForApproval(call, policy, resolution, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken, ref decision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> HeldByCondition(ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken) =>
-        HoldForApproval(call, policy, resolution, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken);
+    private Task<PolicyDecision>? HeldByCondition(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken, ref PolicyDecision decision) =>
+        HoldForApproval(call, policy, resolution, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken, ref decision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> RefusedByRule(ToolCall call, ToolResolution resolution, CompiledRule rule, RiskProfile risk) =>
+    private static PolicyDecision RefusedByRule(ToolResolution resolution, CompiledRule rule, RiskProfile risk) =>
         Refused(resolution, rule.Reason ?? resolution.DeniedByRuleReason(rule), rule.Pointer, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> RefusedByRequire(CompiledRule rule, Condition condition, RiskProfile risk) =>
+    private static PolicyDecision RefusedByRequire(CompiledRule rule, Condition condition, RiskProfile risk) =>
         Refused(condition.Reason ?? rule.Reason ?? $"Refused: the policy requires {condition.Text}.", condition.Pointer, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> RefusedByDenyIf(CompiledRule rule, Condition condition, ConditionResult result, RiskProfile risk)
+    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Condition condition, ConditionResult result, RiskProfile risk)
     {
         var because = result == ConditionResult.True
             ? $"Refused: {condition.Text}."
@@ -311,54 +335,57 @@ public sealed partial class PolicyEvaluator : IDisposable
         return Refused(condition.Reason ?? rule.Reason ?? because, condition.Pointer, risk);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> Refused(string reason, string ruleId, RiskProfile risk) =>
-        new(new PolicyDecision(PolicyOutcome.Deny, reason, ruleId, risk));
+    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk) =>
+        new(PolicyOutcome.Deny, reason, ruleId, risk);
 
     /// <summary>A refusal whose texts are the tool's or the rule's own: repeated, it reuses the tool's last refusal and allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> Refused(ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
-        new(new PolicyDecision(DecisionInfo.Reuse(ref resolution.RefusedInfo, PolicyOutcome.Deny, reason, ruleId, risk)));
+    private static PolicyDecision Refused(ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
+        new(DecisionInfo.Reuse(ref resolution.RefusedInfo, PolicyOutcome.Deny, reason, ruleId, risk));
 
     /// <summary>Approval is asked only when the limits would let the call through now: a person is not asked for a call that would be refused anyway.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> HoldForApproval(
-        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, string reason, string ruleId, RiskProfile risk, CancellationToken cancellationToken)
+    private Task<PolicyDecision>? HoldForApproval(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, string reason, string ruleId, RiskProfile risk,
+        CancellationToken cancellationToken, ref PolicyDecision decision)
     {
-        var pending = Reserve(call, policy, resolution, rule, ruleId, risk, reserve: false, cancellationToken);
-        if (pending.IsCompletedSuccessfully)
+        var pending = Reserve(call, policy, resolution, rule, ruleId, risk, reserve: false, cancellationToken, ref decision);
+        if (pending is null)
         {
-            return new(ToApproval(pending.Result));
+            decision = ToApproval(decision, resolution, reason, ruleId, risk);
+            return null;
         }
 
-        return AwaitApproval(pending);
-
-        async ValueTask<PolicyDecision> AwaitApproval(ValueTask<PolicyDecision> peek) => ToApproval(await peek.ConfigureAwait(false));
-
-        PolicyDecision ToApproval(PolicyDecision peeked) =>
-            peeked.Outcome == PolicyOutcome.Deny
-                ? peeked
-                : new PolicyDecision(DecisionInfo.Reuse(ref resolution.HeldInfo, PolicyOutcome.RequireApproval, reason, ruleId, risk));
+        return AwaitApproval(pending, resolution, reason, ruleId, risk);
     }
+
+    private static async Task<PolicyDecision> AwaitApproval(Task<PolicyDecision> peek, ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
+        ToApproval(await peek.ConfigureAwait(false), resolution, reason, ruleId, risk);
+
+    private static PolicyDecision ToApproval(PolicyDecision peeked, ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
+        peeked.Outcome == PolicyOutcome.Deny
+            ? peeked
+            : new PolicyDecision(DecisionInfo.Reuse(ref resolution.HeldInfo, PolicyOutcome.RequireApproval, reason, ruleId, risk));
 
     /// <summary>Counts the call in its rule's limits and all_tools', or only reads them when <paramref name="reserve"/> is false.</summary>
-    private ValueTask<PolicyDecision> Reserve(
-        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
+    private Task<PolicyDecision>? Reserve(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, string ruleId, RiskProfile risk, bool reserve,
+        CancellationToken cancellationToken, ref PolicyDecision decision)
     {
         var ruleLimits = rule?.Limits ?? [];
-        var total = ruleLimits.Length + policy.AllToolsLimits.Length;
-        return total == 0
-            ? AllowedUncounted(resolution, rule, ruleId, risk)
-            : ReserveCounters(call, policy, resolution, rule, ruleLimits, ruleId, risk, reserve, cancellationToken);
+        if (ruleLimits.Length + policy.AllToolsLimits.Length == 0)
+        {
+            decision = new PolicyDecision(DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
+            return null;
+        }
+
+        return ReserveCounters(call, policy, resolution, rule, ruleLimits, ruleId, risk, reserve, cancellationToken, ref decision);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ValueTask<PolicyDecision> AllowedUncounted(ToolResolution resolution, CompiledRule? rule, string ruleId, RiskProfile risk) =>
-        new(new PolicyDecision(DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk)));
-
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> ReserveCounters(
-        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, CompiledLimit[] ruleLimits, string ruleId, RiskProfile risk, bool reserve, CancellationToken cancellationToken)
+    private Task<PolicyDecision>? ReserveCounters(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule? rule, CompiledLimit[] ruleLimits, string ruleId, RiskProfile risk, bool reserve,
+        CancellationToken cancellationToken, ref PolicyDecision decision)
     {
         var allLimits = policy.AllToolsLimits;
         var total = ruleLimits.Length + allLimits.Length;
@@ -374,14 +401,16 @@ public sealed partial class PolicyEvaluator : IDisposable
             if (scopeKey is null)
             {
                 scratch.Return(count);
-                return RefusedForMissingScope(limit, risk);
+                decision = RefusedForMissingScope(limit, risk);
+                return null;
             }
 
             long amount = 1;
             if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount))
             {
                 scratch.Return(count);
-                return RefusedForAmount(call, limit, risk);
+                decision = RefusedForAmount(call, limit, risk);
+                return null;
             }
 
             // A counter named by both the rule and all_tools counts once per call, with the larger amount.
@@ -412,7 +441,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return StoreFailedAndReturn(ex, work);
+            decision = StoreFailed(ex, work);
+            work.Return();
+            return null;
         }
 
         if (!pending.IsCompletedSuccessfully)
@@ -421,24 +452,21 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
 
         var result = pending.Result;
-        if (!result.IsAcquired)
+        if (result.IsAcquired)
         {
-            return BlockedAndReturn(work, result);
+            Acquired(work, ref decision);
+        }
+        else
+        {
+            decision = Blocked(work, result);
         }
 
-        return AcquiredAndReturn(work);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> AcquiredAndReturn(ReservationWork work)
-    {
-        var allowed = Acquired(work);
         work.Return();
-        return new(allowed);
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> RefusedForMissingScope(CompiledLimit limit, RiskProfile risk)
+    private static PolicyDecision RefusedForMissingScope(CompiledLimit limit, RiskProfile risk)
     {
         var scope = ScopeName(limit.Counter.Scope);
         return Refused(
@@ -448,27 +476,11 @@ public sealed partial class PolicyEvaluator : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> RefusedForAmount(ToolCall call, CompiledLimit limit, RiskProfile risk)
+    private static PolicyDecision RefusedForAmount(ToolCall call, CompiledLimit limit, RiskProfile risk)
     {
         var path = limit.IncrementFrom!;
         _ = TryGetAmount(call, path, out _, out var problem);
         return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> StoreFailedAndReturn(Exception ex, ReservationWork work)
-    {
-        var failed = StoreFailed(ex, work);
-        work.Return();
-        return new(failed);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ValueTask<PolicyDecision> BlockedAndReturn(ReservationWork work, CounterReservationResult result)
-    {
-        var blocked = Blocked(work, result);
-        work.Return();
-        return new(blocked);
     }
 
     private async ValueTask<CounterReservationResult> Peek(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken)
@@ -486,11 +498,22 @@ public sealed partial class PolicyEvaluator : IDisposable
         return CounterReservationResult.Acquired;
     }
 
-    private async ValueTask<PolicyDecision> AwaitReservation(ValueTask<CounterReservationResult> pending, ReservationWork work)
+    private async Task<PolicyDecision> AwaitReservation(ValueTask<CounterReservationResult> pending, ReservationWork work)
     {
         try
         {
-            return Complete(work, await pending.ConfigureAwait(false));
+            var result = await pending.ConfigureAwait(false);
+            var decision = default(PolicyDecision);
+            if (result.IsAcquired)
+            {
+                Acquired(work, ref decision);
+            }
+            else
+            {
+                decision = Blocked(work, result);
+            }
+
+            return decision;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -502,15 +525,12 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
     }
 
-    private PolicyDecision Complete(ReservationWork work, CounterReservationResult result) =>
-        result.IsAcquired ? Acquired(work) : Blocked(work, result);
-
-    private PolicyDecision Acquired(ReservationWork work)
+    private void Acquired(in ReservationWork work, ref PolicyDecision decision)
     {
         var count = work.Count;
         var budgets = work.Budgets;
         var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Reserve ? _store : null);
-        return new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
+        decision = new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
     }
 
     private static PolicyDecision Blocked(ReservationWork work, CounterReservationResult result)
