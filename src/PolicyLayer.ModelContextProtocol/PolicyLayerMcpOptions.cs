@@ -23,7 +23,11 @@ public sealed class PolicyLayerMcpOptions
     /// <value>The default value is <see langword="null"/>: the built-in resolver described in the README (session, client name, authenticated user, grant claim).</value>
     public ICallerIdentityResolver? IdentityResolver { get; set; }
 
-    /// <summary>Whether tools/list leaves out the tools the policy hides or denies outright, so an agent is not tempted by what it may not call.</summary>
+    /// <summary>
+    /// Whether tools/list also leaves out the tools the policy denies outright (by name, glob, <c>risk</c> rule or
+    /// <c>default: deny</c>), so an agent is not tempted by what it may not call. Tools the policy hides
+    /// (<c>hide</c>) are left out whatever this says; every denied or hidden tool is refused when called.
+    /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool FilterToolsList { get; set; } = true;
 

@@ -13,7 +13,8 @@ public static class PolicyLayerMcpServerBuilderExtensions
     /// <summary>
     /// Enforces a policy on the server's tools: every tools/call is decided before the tool runs (a refusal reaches
     /// the agent as a tool error starting <c>[POLICY DENIED]</c>), a failed tool's units are given back, calls held
-    /// for approval go to the approver, and tools/list leaves out what the policy hides or denies outright.
+    /// for approval go to the approver, and tools/list leaves out what the policy hides and (unless
+    /// <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off) what it denies outright.
     /// Registers the PolicyLayer services with <c>AddPolicyLayer</c>.
     /// </summary>
     /// <param name="builder">The MCP server builder.</param>
