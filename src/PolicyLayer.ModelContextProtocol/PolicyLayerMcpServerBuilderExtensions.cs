@@ -43,7 +43,11 @@ public static class PolicyLayerMcpServerBuilderExtensions
             ?? new DefaultCallerIdentityResolver(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value));
         services.TryAddSingleton(sp =>
             sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.ApprovalHandler
-            ?? new ElicitationApprovalHandler(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            ?? new ElicitationApprovalHandler(
+                sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
+                sp.GetRequiredService<PolicyEvaluator>().CounterStore,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => new PolicyGate(
             sp.GetRequiredService<PolicyEvaluator>(),
             sp.GetRequiredService<ICallerIdentityResolver>(),
