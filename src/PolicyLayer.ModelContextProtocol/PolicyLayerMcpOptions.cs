@@ -23,7 +23,11 @@ public sealed class PolicyLayerMcpOptions
     /// <value>The default value is <see langword="null"/>: the built-in resolver described in the README (session, client name, authenticated user, grant claim).</value>
     public ICallerIdentityResolver? IdentityResolver { get; set; }
 
-    /// <summary>Whether tools/list leaves out the tools the policy hides or denies outright, so an agent is not tempted by what it may not call.</summary>
+    /// <summary>
+    /// Whether tools/list also leaves out the tools the policy denies outright (by name, glob, <c>risk</c> rule or
+    /// <c>default: deny</c>), so an agent is not tempted by what it may not call. Tools the policy hides
+    /// (<c>hide</c>) are left out whatever this says; every denied or hidden tool is refused when called.
+    /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool FilterToolsList { get; set; } = true;
 
@@ -38,7 +42,10 @@ public sealed class PolicyLayerMcpOptions
     /// <value>The default value is <see langword="null"/>: such callers have no grant, and <c>grant</c>-scoped limits refuse their calls.</value>
     public string? DefaultGrantId { get; set; }
 
-    /// <summary>How long the built-in approver waits for the person at the client before refusing the call.</summary>
+    /// <summary>
+    /// How long the built-in approver waits for the person at the client before refusing the call; through input
+    /// requests, how long an approval stays valid. Positive and at most one day, else building the server throws.
+    /// </summary>
     /// <value>The default value is 5 minutes.</value>
     public TimeSpan ApprovalTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -48,7 +55,8 @@ public sealed class PolicyLayerMcpOptions
 
     /// <summary>
     /// The key that signs the approval state a client echoes back in a multi-round-trip request, so that an
-    /// approval given for one call cannot be replayed for another. Servers that share stateless HTTP traffic must share it.
+    /// approval given for one call cannot be moved to another. Servers that share stateless HTTP traffic must share it,
+    /// and the counter store too, which records each approval as used so that it allows one call on any of them.
     /// </summary>
     /// <value>The default value is <see langword="null"/>: a random 32-byte key per process.</value>
     public ReadOnlyMemory<byte>? ApprovalSigningKey { get; set; }
@@ -68,7 +76,8 @@ public enum ApprovalRoundTrip
 
     /// <summary>
     /// Answers the call with an input-required result (MCP multi-round-trip requests) carrying the elicitation; the client
-    /// retries the call with the answer. The retry is decided afresh, and only the approved round counts.
+    /// retries the call with the answer. The retry is decided afresh, only the approved round counts, and each
+    /// approval allows one call: sending the approved retry again is refused.
     /// </summary>
     InputRequests = 2,
 }

@@ -13,7 +13,8 @@ public static class PolicyLayerMcpServerBuilderExtensions
     /// <summary>
     /// Enforces a policy on the server's tools: every tools/call is decided before the tool runs (a refusal reaches
     /// the agent as a tool error starting <c>[POLICY DENIED]</c>), a failed tool's units are given back, calls held
-    /// for approval go to the approver, and tools/list leaves out what the policy hides or denies outright.
+    /// for approval go to the approver, and tools/list leaves out what the policy hides and (unless
+    /// <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off) what it denies outright.
     /// Registers the PolicyLayer services with <c>AddPolicyLayer</c>.
     /// </summary>
     /// <param name="builder">The MCP server builder.</param>
@@ -42,7 +43,11 @@ public static class PolicyLayerMcpServerBuilderExtensions
             ?? new DefaultCallerIdentityResolver(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value));
         services.TryAddSingleton(sp =>
             sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.ApprovalHandler
-            ?? new ElicitationApprovalHandler(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            ?? new ElicitationApprovalHandler(
+                sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
+                sp.GetRequiredService<PolicyEvaluator>().CounterStore,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => new PolicyGate(
             sp.GetRequiredService<PolicyEvaluator>(),
             sp.GetRequiredService<ICallerIdentityResolver>(),

@@ -122,13 +122,48 @@ public sealed class SamplePolicyTests
     }
 
     [Test]
-    public async Task ListTools_WithFilteringOff_ShowsEveryTool()
+    public async Task ListTools_WithFilteringOff_ShowsEveryToolThePolicyDoesNotHide()
     {
         await using var host = new McpTestHost(Policies.Kestra, o => o.FilterToolsList = false);
         await using var client = await host.ConnectAsync();
 
         var tools = await client.ListToolsAsync();
 
-        tools.Should().HaveCount(6);
+        tools.Should().HaveCount(6, "the sample policy denies five of them by default but hides none");
+    }
+
+    private const string HideAndDeny = """
+        {
+          "version": "1",
+          "default": "allow",
+          "hide": ["create_*"],
+          "tools": { "delete_flow": { "action": "deny", "reason": "People delete flows." } }
+        }
+        """;
+
+    [TestCase(true, new[] { "list_flows", "get_flow", "execute_flow", "add_execution_labels" })]
+    [TestCase(false, new[] { "list_flows", "get_flow", "execute_flow", "add_execution_labels", "delete_flow" })]
+    public async Task ListTools_HiddenTools_AreAbsentWhateverFilterToolsListSays(bool filter, string[] expected)
+    {
+        await using var host = new McpTestHost(HideAndDeny, o => o.FilterToolsList = filter);
+        await using var client = await host.ConnectAsync();
+
+        var tools = (await client.ListToolsAsync()).Select(t => t.Name);
+
+        tools.Should().BeEquivalentTo(expected, "hide removes create_flow from tools/list always; FilterToolsList only decides about delete_flow, which is denied");
+    }
+
+    [Test]
+    public async Task ListTools_HideEverythingWithFilteringOff_ListsNothingAndCallsAreStillRefused()
+    {
+        await using var host = new McpTestHost("""{ "version": "1", "default": "allow", "hide": ["*"] }""", o => o.FilterToolsList = false);
+        await using var client = await host.ConnectAsync();
+
+        var tools = await client.ListToolsAsync();
+        var call = await client.CallToolAsync("list_flows", new Dictionary<string, object?> { ["namespace"] = "company.team" });
+
+        tools.Should().BeEmpty();
+        call.Text().Should().StartWith("[POLICY DENIED]").And.Contain("(hidden)");
+        host.Flows.Runs("list_flows").Should().Be(0);
     }
 }

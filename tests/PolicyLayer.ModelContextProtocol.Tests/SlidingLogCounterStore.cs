@@ -14,6 +14,9 @@ internal sealed class SlidingLogCounterStore(TimeProvider time) : CounterStore
 
     public int Releases { get; private set; }
 
+    /// <summary>When set, every reservation throws <see cref="CounterStoreUnavailableException"/>, as a store whose server is down.</summary>
+    public bool Unavailable { get; set; }
+
     public long Used(string counter, string scopeKey)
     {
         lock (_lock)
@@ -22,8 +25,22 @@ internal sealed class SlidingLogCounterStore(TimeProvider time) : CounterStore
         }
     }
 
+    /// <summary>The units held in <paramref name="counter"/> across all its scope keys.</summary>
+    public long Used(string counter)
+    {
+        lock (_lock)
+        {
+            return _logs.Where(l => l.Key.Item1 == counter).Sum(l => Live(l.Value, null).Sum(e => e.Amount));
+        }
+    }
+
     public override ValueTask<CounterReservationResult> TryReserveAsync(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken = default)
     {
+        if (Unavailable)
+        {
+            throw new CounterStoreUnavailableException("The test store is down.");
+        }
+
         lock (_lock)
         {
             var now = time.GetUtcNow();

@@ -121,18 +121,25 @@ internal sealed partial class PolicyGate
         return result;
     }
 
-    /// <summary>Removes from a tools/list result the tools the policy hides or denies outright.</summary>
+    /// <summary>
+    /// Removes from a tools/list result the tools the policy hides, always, and those it denies outright unless
+    /// <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off.
+    /// </summary>
     public ListToolsResult FilterList(ListToolsResult result)
     {
-        if (!_filterToolsList || result.Tools is not { Count: > 0 } tools)
+        if (result.Tools is not { Count: > 0 } tools)
         {
             return result;
         }
 
+        // One document for the whole list, even if a reload swaps it meanwhile.
+        var hide = _filterToolsList ? null : _evaluator.Policy.Compiled.Hide;
         List<Tool>? kept = null;
         for (var i = 0; i < tools.Count; i++)
         {
-            var listed = _evaluator.IsListed(ToolDescriptors.Get(tools[i]));
+            var listed = hide is null
+                ? _evaluator.IsListed(ToolDescriptors.Get(tools[i]))
+                : !hide.TryMatch(tools[i].Name, out _, out _);
             if (!listed && kept is null)
             {
                 kept = new List<Tool>(tools.Count);
