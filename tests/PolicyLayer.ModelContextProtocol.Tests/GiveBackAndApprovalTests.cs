@@ -228,6 +228,24 @@ public sealed class ApprovalTests
         host.Store.Reservations.Should().Be(0);
     }
 
+    [Test]
+    public async Task ShadowMode_CallThatNeedsApproval_NobodyIsAskedAndItCountsAsTheApprovedCallItWouldHaveBeen()
+    {
+        var approver = new RecordingApprover(ApprovalResult.Refused("nobody should be asked"));
+        await using var host = new McpTestHost(ApprovalPolicy, o => o.ApprovalHandler = approver);
+        host.Evaluator.ShadowMode = true;
+        await using var client = await host.ConnectAsync();
+
+        var first = await client.CallToolAsync("execute_flow", Hello);
+        var second = await client.CallToolAsync("execute_flow", Hello);
+
+        first.IsError.Should().NotBe(true, first.Text());
+        second.IsError.Should().NotBe(true, "shadow mode refuses nothing, not even a call over its limit: " + second.Text());
+        approver.Calls.Should().BeEmpty();
+        host.Flows.Runs("execute_flow").Should().Be(2);
+        host.Store.Used("execute_rate", "grant-a").Should().Be(1, "the first call counted as approved; the second was over the limit of 1 and counted nothing");
+    }
+
     private sealed class RecordingApprover(ApprovalResult answer) : IApprovalHandler
     {
         public List<ApprovalRequest> Calls { get; } = [];

@@ -60,6 +60,9 @@ internal sealed class McpTestHost : IAsyncDisposable
 
     public FlowStore Flows { get; }
 
+    /// <summary>The server's evaluator (to switch shadow mode, read the policy in force).</summary>
+    public PolicyEvaluator Evaluator => _provider.GetRequiredService<PolicyEvaluator>();
+
     public Task<McpClient> ConnectAsync(McpClientOptions? options = null) =>
         McpClient.CreateAsync(
             new StreamClientTransport(_toServer.Writer.AsStream(), _toClient.Reader.AsStream()),

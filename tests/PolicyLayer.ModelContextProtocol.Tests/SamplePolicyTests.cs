@@ -154,6 +154,24 @@ public sealed class SamplePolicyTests
     }
 
     [Test]
+    public async Task ShadowMode_ListToolsShowsEveryTool_AndHiddenOrDeniedCallsRunAndAreRecordedAsShadowed()
+    {
+        await using var host = new McpTestHost(HideAndDeny);
+        host.Evaluator.ShadowMode = true;
+        await using var client = await host.ConnectAsync();
+
+        var tools = (await client.ListToolsAsync()).Select(t => t.Name);
+        var hidden = await client.CallToolAsync("delete_flow", new Dictionary<string, object?> { ["namespace"] = "company.team", ["id"] = "hello" });
+
+        tools.Should().Contain(["create_flow", "delete_flow"], "shadow mode changes nothing the agent sees");
+        hidden.IsError.Should().NotBe(true, hidden.Text());
+        host.Flows.Runs("delete_flow").Should().Be(1);
+
+        host.Evaluator.ShadowMode = false;
+        (await client.ListToolsAsync()).Select(t => t.Name).Should().NotContain(["create_flow", "delete_flow"], "enforcement is back on");
+    }
+
+    [Test]
     public async Task ListTools_HideEverythingWithFilteringOff_ListsNothingAndCallsAreStillRefused()
     {
         await using var host = new McpTestHost("""{ "version": "1", "default": "allow", "hide": ["*"] }""", o => o.FilterToolsList = false);

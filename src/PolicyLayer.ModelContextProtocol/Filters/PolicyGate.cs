@@ -123,11 +123,12 @@ internal sealed partial class PolicyGate
 
     /// <summary>
     /// Removes from a tools/list result the tools the policy hides, always, and those it denies outright unless
-    /// <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off.
+    /// <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off. In shadow mode nothing is removed: shadow mode
+    /// changes nothing the agent sees, so that what it records is what the agent would do without the policy.
     /// </summary>
     public ListToolsResult FilterList(ListToolsResult result)
     {
-        if (result.Tools is not { Count: > 0 } tools)
+        if (result.Tools is not { Count: > 0 } tools || _evaluator.ShadowMode)
         {
             return result;
         }
@@ -197,6 +198,13 @@ internal sealed partial class PolicyGate
                     return (PolicyRefusal.Create(toolName, approval.Reason, decision.RuleId, null), Reservation.None);
                 }
 
+                decision = await _evaluator.EvaluateAsync(
+                    new ToolCall(toolName, caller, arguments, descriptor) { IsApproved = true }, cancellationToken).ConfigureAwait(false);
+            }
+            else if (decision.ShadowedOutcome == PolicyOutcome.RequireApproval)
+            {
+                // Shadow mode asks nobody; the call goes ahead and counts as the approved call it would have been,
+                // so the shadowed limits see the traffic they would see when enforced (the proxy does the same).
                 decision = await _evaluator.EvaluateAsync(
                     new ToolCall(toolName, caller, arguments, descriptor) { IsApproved = true }, cancellationToken).ConfigureAwait(false);
             }
