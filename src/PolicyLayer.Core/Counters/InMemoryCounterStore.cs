@@ -278,8 +278,10 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             ? table
             : _tables.GetOrAdd(definition, static (d, store) => new CounterTable(d, Interlocked.Increment(ref store._nextTableId), store._frequency), this);
 
-    private CounterReservationResult ReserveOne(in CounterRequest request, ref CounterBudget budget)
+    /// <summary>Reserves in one counter, synchronously (the evaluator's one-counter path calls it directly).</summary>
+    internal CounterReservationResult ReserveOne(in CounterRequest request, ref CounterBudget budget)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckRequest(in request);
         CounterTable table = GetTable(request.Counter);
         long amount = request.Amount;

@@ -24,6 +24,9 @@ public sealed partial class PolicyEvaluator : IDisposable
     private readonly TimeProvider _time;
     private readonly CounterStore _store;
     private readonly InMemoryCounterStore? _ownedStore;
+
+    // The store when it is the built-in in-memory one, for the synchronous one-counter path.
+    private readonly InMemoryCounterStore? _memoryStore;
     private readonly ToolRiskClassifier _classifier;
     private volatile CounterStoreFailureMode _failureMode;
     private volatile bool _shadowMode;
@@ -60,6 +63,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             _ownedStore = owned;
         }
 
+        _memoryStore = _store as InMemoryCounterStore;
         _state = new EvaluatorState(policy, _classifier, _time);
     }
 
@@ -389,6 +393,11 @@ public sealed partial class PolicyEvaluator : IDisposable
     {
         var allLimits = policy.AllToolsLimits;
         var total = ruleLimits.Length + allLimits.Length;
+        if (total == 1 && reserve && _memoryStore is { } memory)
+        {
+            return ReserveOneInMemory(memory, call, resolution, rule, ruleLimits.Length == 1 ? ruleLimits[0] : allLimits[0], ruleId, risk, cancellationToken, ref decision);
+        }
+
         var scratch = Scratch.Take(total);
         var requests = scratch.Requests;
         var limitOf = scratch.Limits;
@@ -441,7 +450,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            decision = StoreFailed(ex, work);
+            decision = StoreFailed(ex, work.RuleId, work.Risk);
             work.Return();
             return null;
         }
@@ -462,6 +471,61 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
 
         work.Return();
+        return null;
+    }
+
+    /// <summary>
+    /// The common case, one counter in the built-in in-memory store: reserved directly, synchronously, without
+    /// the pooled buffers and the ValueTask of the general path. Same semantics as <see cref="CounterStore.TryReserveAsync"/>.
+    /// </summary>
+    private Task<PolicyDecision>? ReserveOneInMemory(
+        InMemoryCounterStore memory, ToolCall call, ToolResolution resolution, CompiledRule? rule, CompiledLimit limit, string ruleId, RiskProfile risk,
+        CancellationToken cancellationToken, ref PolicyDecision decision)
+    {
+        var counter = limit.Counter;
+        var scopeKey = call.Caller.GetScopeKey(counter.Scope);
+        if (scopeKey is null)
+        {
+            decision = RefusedForMissingScope(limit, risk);
+            return null;
+        }
+
+        long amount = 1;
+        if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount))
+        {
+            decision = RefusedForAmount(call, limit, risk);
+            return null;
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // As the store's TryReserveAsync answers: a cancelled task, not an exception thrown here.
+            return Task.FromCanceled<PolicyDecision>(cancellationToken);
+        }
+
+        var request = new CounterRequest(counter, scopeKey, amount);
+        CounterBudget budget = default;
+        CounterReservationResult result;
+        try
+        {
+            result = memory.ReserveOne(in request, ref budget);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            decision = StoreFailed(ex, ruleId, risk);
+            return null;
+        }
+
+        if (result.IsAcquired)
+        {
+            var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, _store);
+            decision = new PolicyDecision(info, budget);
+        }
+        else
+        {
+            decision = Blocked(request, limit, risk, result, budget, null);
+        }
+
         return null;
     }
 
@@ -517,7 +581,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return StoreFailed(ex, work);
+            return StoreFailed(ex, work.RuleId, work.Risk);
         }
         finally
         {
@@ -533,37 +597,45 @@ public sealed partial class PolicyEvaluator : IDisposable
         decision = new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
     }
 
-    private static PolicyDecision Blocked(ReservationWork work, CounterReservationResult result)
+    private static PolicyDecision Blocked(ReservationWork work, CounterReservationResult result) =>
+        Blocked(
+            work.Requests[result.BlockedIndex],
+            work.Limits[result.BlockedIndex],
+            work.Risk,
+            result,
+            work.Budgets[0],
+            work.Count > 1 ? work.Budgets.AsSpan(0, work.Count).ToArray() : null);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static PolicyDecision Blocked(
+        CounterRequest blocked, CompiledLimit limit, RiskProfile risk, CounterReservationResult result, CounterBudget first, CounterBudget[]? all)
     {
-        var count = work.Count;
-        var budgets = work.Budgets;
-        var blocked = work.Requests[result.BlockedIndex];
-        var limit = work.Limits[result.BlockedIndex];
         var counter = blocked.Counter;
         var tooLarge = blocked.Amount > counter.Max;
         var reason = tooLarge
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
             : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
         return new PolicyDecision(
-            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, work.Risk, retryAfter: tooLarge ? null : result.RetryAfter),
-            budgets[0],
-            count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
+            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter),
+            first,
+            all);
     }
 
-    private PolicyDecision StoreFailed(Exception ex, ReservationWork work)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private PolicyDecision StoreFailed(Exception ex, string ruleId, RiskProfile risk)
     {
         RecordCounterStoreError(ex);
         if (_failureMode == CounterStoreFailureMode.FailOpen)
         {
-            LogFailOpen(_logger, ex, work.RuleId);
+            LogFailOpen(_logger, ex, ruleId);
             return new PolicyDecision(
                 PolicyOutcome.Allow,
                 $"Allowed uncounted: the counter store failed ({ex.GetType().Name}) and the host chose fail-open.",
-                work.RuleId,
-                work.Risk);
+                ruleId,
+                risk);
         }
 
-        return Failed(ex, work.Risk, "The counter store failed");
+        return Failed(ex, risk, "The counter store failed");
     }
 
     private PolicyDecision Failed(Exception ex, RiskProfile? risk, string what = "Policy evaluation failed")
