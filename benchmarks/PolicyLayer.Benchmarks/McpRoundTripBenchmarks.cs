@@ -15,10 +15,10 @@ namespace PolicyLayer.Benchmarks;
 [MemoryDiagnoser]
 public class McpRoundTripBenchmarks
 {
-    private const string AllowPolicy = """{ "version": "1", "tools": { "echo": {} } }""";
+    internal const string AllowPolicy = """{ "version": "1", "tools": { "echo": {} } }""";
 
     // A limit large enough never to refuse during a run, so every call is counted in the store.
-    private const string LimitPolicy = """
+    internal const string LimitPolicy = """
         { "version": "1", "tools": { "echo": { "limits": [ { "counter": "echo_rate", "window": "second", "max": 100000000, "scope": "session" } ] } } }
         """;
 
@@ -52,7 +52,7 @@ public class McpRoundTripBenchmarks
     [Benchmark]
     public ValueTask<CallToolResult> WithPolicyLayer_CountedLimit() => _limited.Client.CallToolAsync("echo", _args);
 
-    private sealed class Harness : IAsyncDisposable
+    internal sealed class Harness : IAsyncDisposable
     {
         private readonly Pipe _toServer = new();
         private readonly Pipe _toClient = new();

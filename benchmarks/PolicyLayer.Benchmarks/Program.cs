@@ -21,6 +21,12 @@ if (args is ["--proxy-latency", ..])
     return await ProxyLatency.RunAsync(args[1..]);
 }
 
+// The MCP middleware's cost per tools/call, wall and CPU time, interleaved (a load program next to the BenchmarkDotNet rows).
+if (args is ["--mcp-overhead", ..])
+{
+    return await McpOverhead.RunAsync(args[1..]);
+}
+
 // The trivial stdio MCP server that --proxy-latency calls.
 if (args is ["--trivial-mcp-server"])
 {
