@@ -591,11 +591,21 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     private void Acquired(in ReservationWork work, ref PolicyDecision decision)
     {
+        if (!work.Reserve)
+        {
+            // A peek before asking for approval: only "not refused" matters (HoldForApproval makes the held decision),
+            // so the tool's allowed info is not replaced by a store-less one that the next allowed call would replace back.
+            decision = new PolicyDecision(PeekedInfo);
+            return;
+        }
+
         var count = work.Count;
         var budgets = work.Budgets;
-        var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Reserve ? _store : null);
+        var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, _store);
         decision = new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
     }
+
+    private static readonly DecisionInfo PeekedInfo = new(PolicyOutcome.Allow, "The limits would admit the call now.", RuleIds.Default, null);
 
     private static PolicyDecision Blocked(ReservationWork work, CounterReservationResult result) =>
         Blocked(
