@@ -27,7 +27,7 @@ commit=$(git rev-parse HEAD 2>/dev/null || true)
 for project in "${projects[@]}"; do
   echo "pack.sh: $project"
   dotnet pack "$project" -c Release -o "$out" --nologo -v quiet -p:ContinuousIntegrationBuild=true \
-    ${version:+-p:Version=$version} ${commit:+-p:RepositoryCommit=$commit}
+    ${version:+-p:Version=$version} ${commit:+-p:RepositoryCommit=$commit -p:PolicyLayerCommit=$commit}
 done
 
 echo "pack.sh: $(ls "$out"/*.nupkg | wc -l) packages in $out:"
