@@ -16,6 +16,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 
 scripts/pack.sh "$version" "$packages"
+commit=$(git rev-parse HEAD 2>/dev/null || true)
+[ -n "$commit" ] || echo "check-packages: no git here, so SourceLink is not checked"
 
 for project in src/*/*.csproj; do
   id=$(sed -n 's:.*<PackageId>\(.*\)</PackageId>.*:\1:p;T;q' "$project")
@@ -40,8 +42,13 @@ for project in src/*/*.csproj; do
     # before unzip has written its last line (SIGPIPE), which is how CI once saw "no pdb" here.
     symbols=$(unzip -Z1 "$packages/$id.$version.snupkg")
     grep -qx "lib/net10.0/$id.pdb" <<<"$symbols" || fail "$id's symbols package holds no pdb"
+    # SourceLink: the pdb maps the sources to the repository at the commit that was built.
+    if [ -n "$commit" ]; then
+      unzip -p "$packages/$id.$version.snupkg" "lib/net10.0/$id.pdb" >"$work/$id.pdb"
+      grep -aq "raw.githubusercontent.com/[^\"]*/$commit/" "$work/$id.pdb" || fail "$id's pdb has no SourceLink to commit $commit"
+    fi
   fi
-  echo "check-packages: $id $version: README, MIT, docs, symbols, repository commit: ok"
+  echo "check-packages: $id $version: README, MIT, docs, symbols, SourceLink, repository commit: ok"
 done
 
 echo "check-packages: building tests/PackageConsumer against the packages"
