@@ -17,7 +17,7 @@ fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 
 scripts/pack.sh "$version" "$packages"
 commit=$(git rev-parse HEAD 2>/dev/null || true)
-[ -n "$commit" ] || echo "check-packages: no git here, so SourceLink is not checked"
+[ -n "$commit" ] || echo "check-packages: git cannot name the commit here, so SourceLink and the nuspec commit are not checked"
 
 for project in src/*/*.csproj; do
   id=$(sed -n 's:.*<PackageId>\(.*\)</PackageId>.*:\1:p;T;q' "$project")
@@ -31,7 +31,9 @@ for project in src/*/*.csproj; do
   grep -q '<readme>README.md</readme>' <<<"$nuspec" || fail "$id's nuspec names no readme"
   grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || fail "$id has no MIT licence expression"
   grep -q '<description>' <<<"$nuspec" || fail "$id has no description"
-  grep -Eq '<repository [^>]*commit="[0-9a-f]{40}"' <<<"$nuspec" || fail "$id's nuspec has no repository commit (SourceLink)"
+  if [ -n "$commit" ]; then
+    grep -q "<repository [^>]*commit=\"$commit\"" <<<"$nuspec" || fail "$id's nuspec does not name the built commit $commit"
+  fi
   if grep -q '<PackAsTool>true</PackAsTool>' "$project"; then
     grep -q '<packageType name="DotnetTool"' <<<"$nuspec" || fail "$id is not a .NET tool package"
     grep -q '^tools/net10.0/any/DotnetToolSettings.xml$' <<<"$files" || fail "$id has no tool settings"
