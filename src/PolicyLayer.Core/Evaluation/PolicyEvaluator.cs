@@ -405,37 +405,27 @@ public sealed partial class PolicyEvaluator : IDisposable
         for (var i = 0; i < total; i++)
         {
             var limit = i < ruleLimits.Length ? ruleLimits[i] : allLimits[i - ruleLimits.Length];
-            var counter = limit.Counter;
-            var scopeKey = call.Caller.GetScopeKey(counter.Scope);
-            if (scopeKey is null)
+            if (!TryCreateRequest(call, limit, out var request))
             {
                 scratch.Return(count);
-                decision = RefusedForMissingScope(limit, risk);
-                return null;
-            }
-
-            long amount = 1;
-            if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount))
-            {
-                scratch.Return(count);
-                decision = RefusedForAmount(call, limit, risk);
+                decision = RefusedForRequest(call, limit, risk);
                 return null;
             }
 
             // A counter named by both the rule and all_tools counts once per call, with the larger amount.
-            var existing = IndexOf(requests, count, counter);
+            var existing = IndexOf(requests, count, request.Counter);
             if (existing >= 0)
             {
-                if (amount > requests[existing].Amount)
+                if (request.Amount > requests[existing].Amount)
                 {
-                    requests[existing] = new CounterRequest(counter, scopeKey, amount);
+                    requests[existing] = request;
                     limitOf[existing] = limit;
                 }
 
                 continue;
             }
 
-            requests[count] = new CounterRequest(counter, scopeKey, amount);
+            requests[count] = request;
             limitOf[count] = limit;
             count++;
         }
@@ -482,18 +472,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         InMemoryCounterStore memory, ToolCall call, ToolResolution resolution, CompiledRule? rule, CompiledLimit limit, string ruleId, RiskProfile risk,
         CancellationToken cancellationToken, ref PolicyDecision decision)
     {
-        var counter = limit.Counter;
-        var scopeKey = call.Caller.GetScopeKey(counter.Scope);
-        if (scopeKey is null)
+        if (!TryCreateRequest(call, limit, out var request))
         {
-            decision = RefusedForMissingScope(limit, risk);
-            return null;
-        }
-
-        long amount = 1;
-        if (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount))
-        {
-            decision = RefusedForAmount(call, limit, risk);
+            decision = RefusedForRequest(call, limit, risk);
             return null;
         }
 
@@ -503,7 +484,6 @@ public sealed partial class PolicyEvaluator : IDisposable
             return Task.FromCanceled<PolicyDecision>(cancellationToken);
         }
 
-        var request = new CounterRequest(counter, scopeKey, amount);
         CounterBudget budget = default;
         CounterReservationResult result;
         try
@@ -528,6 +508,27 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         return null;
     }
+
+    /// <summary>The request this call makes of a limit's counter: its scope key and amount; false when it cannot be counted.</summary>
+    private static bool TryCreateRequest(ToolCall call, CompiledLimit limit, out CounterRequest request)
+    {
+        var counter = limit.Counter;
+        var scopeKey = call.Caller.GetScopeKey(counter.Scope);
+        long amount = 1;
+        if (scopeKey is null || (limit.IncrementFrom is { } amountPath && !TryGetAmount(call, amountPath, out amount)))
+        {
+            request = default;
+            return false;
+        }
+
+        request = new CounterRequest(counter, scopeKey, amount);
+        return true;
+    }
+
+    /// <summary>Why <see cref="TryCreateRequest"/> failed: the caller has no id of the limit's scope, or the amount is unusable.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static PolicyDecision RefusedForRequest(ToolCall call, CompiledLimit limit, RiskProfile risk) =>
+        call.Caller.GetScopeKey(limit.Counter.Scope) is null ? RefusedForMissingScope(limit, risk) : RefusedForAmount(call, limit, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision RefusedForMissingScope(CompiledLimit limit, RiskProfile risk)
