@@ -7,14 +7,13 @@ namespace PolicyLayer.Cli.Proxy;
 /// <summary>
 /// <c>--watch</c>: Core's <see cref="PolicyFileWatcher"/> on the proxy's policy file, the same watcher the library's hosts
 /// use (a valid new version put in force atomically, an invalid or half-written one never), with its reload events
-/// written to the proxy's standard error and a callback once a new version is in force.
+/// written to the proxy's standard error and a callback once a new version is in force (the watcher's own).
 /// </summary>
 internal sealed class ProxyPolicyWatch : IDisposable
 {
     /// <summary>The default of <c>--watch-interval</c>: the library's default poll interval.</summary>
     public static readonly TimeSpan DefaultInterval = new PolicyLayerOptions().PolicyFilePollInterval;
 
-    private readonly Reporter _reporter;
     private readonly PolicyFileWatcher _watcher;
 
     /// <summary>Loads the file's current version and starts polling it.</summary>
@@ -27,19 +26,15 @@ internal sealed class ProxyPolicyWatch : IDisposable
     /// <exception cref="UnauthorizedAccessException">The file cannot be read.</exception>
     public ProxyPolicyWatch(string path, TimeSpan pollInterval, TimeProvider time, TextWriter? diagnostics)
     {
-        _reporter = new Reporter(diagnostics);
-        _watcher = new PolicyFileWatcher(path, pollInterval, time, _reporter);
+        _watcher = new PolicyFileWatcher(path, pollInterval, time, new Reporter(diagnostics));
     }
 
     /// <summary>The version in force when watching started.</summary>
     public PolicyDocument Initial => _watcher.Initial;
 
     /// <summary>Starts replacing <paramref name="evaluator"/>'s policy; <paramref name="reloaded"/> runs after each new version is in force.</summary>
-    public void Attach(PolicyEvaluator evaluator, Action? reloaded)
-    {
-        _reporter.Reloaded = reloaded;
-        _watcher.Attach(evaluator);
-    }
+    public void Attach(PolicyEvaluator evaluator, Action? reloaded) =>
+        _watcher.Attach(evaluator, reloaded is null ? null : _ => reloaded());
 
     /// <summary>Stops watching.</summary>
     public void Dispose() => _watcher.Dispose();
@@ -50,21 +45,10 @@ internal sealed class ProxyPolicyWatch : IDisposable
     /// </summary>
     private sealed class Reporter(TextWriter? diagnostics) : ILogger
     {
-        /// <summary>The stable id of <c>PolicyReloaded</c> (README, Operations: Logging): a new version is in force.</summary>
-        private const int ReloadedEventId = 10;
-
-        private volatile Action? _reloaded;
-
-        public Action? Reloaded
-        {
-            set => _reloaded = value;
-        }
-
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        // Always: the reload event drives the callback even with nowhere to write.
-        public bool IsEnabled(LogLevel logLevel) => true;
+        public bool IsEnabled(LogLevel logLevel) => diagnostics is not null;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
@@ -84,20 +68,6 @@ internal sealed class ProxyPolicyWatch : IDisposable
                 // One write, so that the lines of one event stay together among the server's own stderr.
                 diagnostics.Write(text.ToString());
                 diagnostics.Flush();
-            }
-
-            if (eventId.Id == ReloadedEventId)
-            {
-                try
-                {
-                    _reloaded?.Invoke();
-                }
-#pragma warning disable CA1031 // Else the watcher would report the file as unreadable; the new version is in force regardless.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    diagnostics?.WriteLine("policylayer proxy: the new policy is in force, but the client could not be told about its tool list: " + ex.Message);
-                }
             }
         }
     }

@@ -62,6 +62,10 @@ internal static partial class PolicyLayerLog
         Message = "The policy was replaced through the options ({Source}).")]
     public static partial void Replaced(ILogger logger, string source);
 
+    [LoggerMessage(EventId = 16, EventName = "PolicyReloadListenerFailed", Level = LogLevel.Warning,
+        Message = "Policy file {PolicyPath} was reloaded and the new version is in force, but a listener of the reload failed.")]
+    public static partial void ReloadListenerFailed(ILogger logger, Exception exception, string policyPath);
+
     [LoggerMessage(EventId = 15, EventName = "PolicyModeChanged", Level = LogLevel.Warning,
         Message = "{Option} changed through the options: it is now {Value} for calls that start from now on.")]
     public static partial void ModeChanged(ILogger logger, string option, string value);

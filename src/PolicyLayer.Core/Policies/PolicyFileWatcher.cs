@@ -24,6 +24,7 @@ internal sealed class PolicyFileWatcher : IDisposable
     private readonly ITimer _timer;
     private string _path;
     private PolicyEvaluator? _evaluator;
+    private Action<PolicyDocument>? _reloaded;
     private FileStamp _settled;
     private FileStamp? _pending;
     private byte[] _appliedHash;
@@ -55,12 +56,15 @@ internal sealed class PolicyFileWatcher : IDisposable
     public PolicyDocument Initial { get; }
 
     /// <summary>The evaluator whose policy the watcher replaces; until it is attached, polls do nothing.</summary>
-    public void Attach(PolicyEvaluator evaluator)
+    /// <param name="evaluator">The evaluator.</param>
+    /// <param name="reloaded">Runs (on the poll's thread) after each new version is in force; its failure is logged, never undoes the reload.</param>
+    public void Attach(PolicyEvaluator evaluator, Action<PolicyDocument>? reloaded = null)
     {
         ArgumentNullException.ThrowIfNull(evaluator);
         lock (_gate)
         {
             _evaluator = evaluator;
+            _reloaded = reloaded;
         }
     }
 
@@ -172,6 +176,16 @@ internal sealed class PolicyFileWatcher : IDisposable
         evaluator.UpdatePolicy(policy);
         _appliedHash = hash;
         PolicyLayerLog.Reloaded(_logger, _path);
+        try
+        {
+            _reloaded?.Invoke(policy);
+        }
+#pragma warning disable CA1031 // A failing listener must not make the watcher report the file as unreadable: the new version is in force.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            PolicyLayerLog.ReloadListenerFailed(_logger, ex, _path);
+        }
     }
 
     /// <summary>One line per error, <c>FILE:LINE:COL: PATH: message</c>, as <c>policylayer validate</c> prints them.</summary>

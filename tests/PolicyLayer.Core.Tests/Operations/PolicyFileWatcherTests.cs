@@ -283,6 +283,54 @@ public sealed class PolicyFileWatcherTests
         decision.RuleId.Should().Be("/tools/x");
     }
 
+    [Test]
+    public async Task ReloadListener_RunsOncePerVersionPutInForce_NeverForARefusedOne()
+    {
+        Write(OnlyX);
+        var watcher = new PolicyFileWatcher(_path, Interval, _time, _log);
+        using var _ = watcher;
+        using var evaluator = new PolicyEvaluator(watcher.Initial, new PolicyEvaluatorOptions { TimeProvider = _time });
+        var seen = new List<PolicyDocument>();
+        watcher.Attach(evaluator, seen.Add);
+
+        Write(InvalidAllowsAll);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+        seen.Should().BeEmpty("a refused version is never in force");
+
+        Write(OnlyY);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+
+        seen.Should().ContainSingle().Which.Should().BeSameAs(evaluator.Policy);
+        (await Allowed(evaluator, "y")).Should().BeTrue();
+    }
+
+    [Test]
+    public async Task ReloadListener_ThatThrows_LeavesTheNewVersionInForceAndIsLogged()
+    {
+        Write(OnlyX);
+        var watcher = new PolicyFileWatcher(_path, Interval, _time, _log);
+        using var _ = watcher;
+        using var evaluator = new PolicyEvaluator(watcher.Initial, new PolicyEvaluatorOptions { TimeProvider = _time });
+        watcher.Attach(evaluator, _ => throw new InvalidOperationException("listener bug"));
+
+        Write(OnlyY);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+
+        (await Allowed(evaluator, "y")).Should().BeTrue();
+        _log.LatestRecord.Id.Name.Should().Be("PolicyReloadListenerFailed");
+        _log.LatestRecord.Exception.Should().BeOfType<InvalidOperationException>();
+
+        // And the watcher goes on: the next version is applied too.
+        Write(OnlyX);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+        (await Allowed(evaluator, "x")).Should().BeTrue();
+    }
+
     private PolicyFileWatcher Watch(out PolicyEvaluator evaluator, TimeProvider? evaluatorClock = null)
     {
         var watcher = new PolicyFileWatcher(_path, Interval, _time, _log);
