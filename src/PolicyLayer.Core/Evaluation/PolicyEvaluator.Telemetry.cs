@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using PolicyLayer.Diagnostics;
 
 namespace PolicyLayer;
@@ -21,8 +22,7 @@ public sealed partial class PolicyEvaluator
         observed |= _instruments.Decisions.Enabled
             || _instruments.Duration.Enabled
             || PolicyLayerInstruments.Source.HasListeners()
-            || _logger.IsEnabled(LogLevel.Information)
-            || _logger.IsEnabled(LogLevel.Debug);
+            || (!ReferenceEquals(_logger, NullLogger.Instance) && (_logger.IsEnabled(LogLevel.Information) || _logger.IsEnabled(LogLevel.Debug)));
 
     partial void OnDecided(ToolCall call, in PolicyDecision decision, TimeSpan elapsed)
     {

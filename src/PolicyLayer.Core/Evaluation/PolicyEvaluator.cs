@@ -119,6 +119,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     /// <param name="call">The call.</param>
     /// <param name="cancellationToken">Cancels the decision.</param>
     /// <returns>The decision; when allowed, it may hold units in counters (see <see cref="PolicyDecision.ReleaseAsync"/>).</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public ValueTask<PolicyDecision> EvaluateAsync(ToolCall call, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(call);
