@@ -45,15 +45,7 @@ public sealed class PolicyDecisionListAssertions
     [CustomAssertion]
     public AndConstraint<PolicyDecisionListAssertions> AllHaveOutcome(PolicyOutcome expected, string because = "", params object[] becauseArgs)
     {
-        var first = -1;
-        for (var i = 0; i < Subject.Count; i++)
-        {
-            if (Subject[i].Outcome != expected)
-            {
-                first = i;
-                break;
-            }
-        }
+        var first = FirstMismatch(_ => expected);
 
         Execute.Assertion
             .BecauseOf(because, becauseArgs)
@@ -73,16 +65,7 @@ public sealed class PolicyDecisionListAssertions
     [CustomAssertion]
     public AndConstraint<PolicyDecisionListAssertions> AllowFirst(int count, string because = "", params object[] becauseArgs)
     {
-        var wrong = -1;
-        for (var i = 0; i < Subject.Count; i++)
-        {
-            var expected = i < count ? PolicyOutcome.Allow : PolicyOutcome.Deny;
-            if (Subject[i].Outcome != expected)
-            {
-                wrong = i;
-                break;
-            }
-        }
+        var wrong = FirstMismatch(i => i < count ? PolicyOutcome.Allow : PolicyOutcome.Deny);
 
         Execute.Assertion
             .BecauseOf(because, becauseArgs)
@@ -92,6 +75,20 @@ public sealed class PolicyDecisionListAssertions
                 "Expected the first {0} calls of {1} in {context:decisions} to be allowed and the rest denied{reason}, but call {2} of {3} was {4} ({5}).",
                 count, Subject.ToolName, wrong + 1, Subject.Count, wrong < 0 ? null : new DecisionText(Subject[wrong]), new SummaryText(Subject));
         return new AndConstraint<PolicyDecisionListAssertions>(this);
+    }
+
+    /// <summary>The index of the first call whose outcome is not the one expected at its index, or -1.</summary>
+    private int FirstMismatch(Func<int, PolicyOutcome> expected)
+    {
+        for (var i = 0; i < Subject.Count; i++)
+        {
+            if (Subject[i].Outcome != expected(i))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private sealed class SummaryText(PolicyDecisionList list)

@@ -30,13 +30,10 @@ public class ProxyProcessTests
     [Test]
     public async Task ChildExit_EndsTheProxyWithTheChildsCodeAndItsStderrPassesThrough()
     {
-        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", "echo child-complains >&2; exit 3");
+        var (exitCode, stderr) = await RunToExitAsync("--policy", _policy, "--", "/bin/sh", "-c", "echo child-complains >&2; exit 3");
 
-        var stderr = proxy.StandardError.ReadToEndAsync();
-        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-
-        proxy.ExitCode.Should().Be(3);
-        (await stderr).Should().Contain("child-complains");
+        exitCode.Should().Be(3);
+        stderr.Should().Contain("child-complains");
     }
 
     [Test]
@@ -128,13 +125,10 @@ public class ProxyProcessTests
     public async Task PolicyThatDoesNotLoad_ExitsWithTwoAndSaysWhere(bool watch)
     {
         File.WriteAllText(_policy, """{ "version": "1", "default": "maybe" }""");
-        using var proxy = StartProxy(["--policy", _policy, .. watch ? ["--watch"] : Array.Empty<string>(), "--", "/bin/sh", "-c", "exit 0"]);
+        var (exitCode, stderr) = await RunToExitAsync(["--policy", _policy, .. watch ? ["--watch"] : Array.Empty<string>(), "--", "/bin/sh", "-c", "exit 0"]);
 
-        var stderr = proxy.StandardError.ReadToEndAsync();
-        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-
-        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
-        (await stderr).Should().Contain("policy.json:1:").And.Contain("default").And.Contain("maybe");
+        exitCode.Should().Be(ProxyCommand.UsageError);
+        stderr.Should().Contain("policy.json:1:").And.Contain("default").And.Contain("maybe");
     }
 
     [TestCase("--tool-list-timeout", "0")]
@@ -143,13 +137,10 @@ public class ProxyProcessTests
     [TestCase("--approval-timeout", "0")]
     public async Task TimeoutOption_NotAPositiveNumberOfSecondsUpToADay_ExitsWithTwoAndNamesTheOption(string option, string value)
     {
-        using var proxy = StartProxy("--policy", _policy, option, value, "--", "/bin/sh", "-c", "exit 0");
+        var (exitCode, stderr) = await RunToExitAsync("--policy", _policy, option, value, "--", "/bin/sh", "-c", "exit 0");
 
-        var stderr = proxy.StandardError.ReadToEndAsync();
-        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-
-        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
-        (await stderr).Should().StartWith($"policylayer proxy: {option} must be a positive number of seconds");
+        exitCode.Should().Be(ProxyCommand.UsageError);
+        stderr.Should().StartWith($"policylayer proxy: {option} must be a positive number of seconds");
     }
 
     [Test]
@@ -177,13 +168,10 @@ public class ProxyProcessTests
     [Test]
     public async Task Shadow_WithoutAnAuditLog_ExitsWithTwo()
     {
-        using var proxy = StartProxy("--policy", _policy, "--shadow", "--", "/bin/sh", "-c", "exit 0");
+        var (exitCode, stderr) = await RunToExitAsync("--policy", _policy, "--shadow", "--", "/bin/sh", "-c", "exit 0");
 
-        var stderr = proxy.StandardError.ReadToEndAsync();
-        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-
-        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
-        (await stderr).Should().Contain("--shadow needs --audit-log");
+        exitCode.Should().Be(ProxyCommand.UsageError);
+        stderr.Should().Contain("--shadow needs --audit-log");
     }
 
     [Test]
@@ -213,26 +201,20 @@ public class ProxyProcessTests
     [Test]
     public async Task WatchInterval_WithoutWatch_ExitsWithTwo()
     {
-        using var proxy = StartProxy("--policy", _policy, "--watch-interval", "5", "--", "/bin/sh", "-c", "exit 0");
+        var (exitCode, stderr) = await RunToExitAsync("--policy", _policy, "--watch-interval", "5", "--", "/bin/sh", "-c", "exit 0");
 
-        var stderr = proxy.StandardError.ReadToEndAsync();
-        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-
-        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
-        (await stderr).Should().Contain("policylayer proxy: --watch-interval needs --watch.");
+        exitCode.Should().Be(ProxyCommand.UsageError);
+        stderr.Should().Contain("policylayer proxy: --watch-interval needs --watch.");
     }
 
     [TestCase("0")]
     [TestCase("-0.5")]
     public async Task WatchInterval_NotPositive_ExitsWithTwo(string value)
     {
-        using var proxy = StartProxy("--policy", _policy, "--watch", "--watch-interval", value, "--", "/bin/sh", "-c", "exit 0");
+        var (exitCode, stderr) = await RunToExitAsync("--policy", _policy, "--watch", "--watch-interval", value, "--", "/bin/sh", "-c", "exit 0");
 
-        var stderr = proxy.StandardError.ReadToEndAsync();
-        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-
-        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
-        (await stderr).Should().StartWith("policylayer proxy: --watch-interval must be a positive number of seconds");
+        exitCode.Should().Be(ProxyCommand.UsageError);
+        stderr.Should().StartWith("policylayer proxy: --watch-interval must be a positive number of seconds");
     }
 
     [Test]
@@ -326,6 +308,15 @@ public class ProxyProcessTests
     }
 
     private static Process StartProxy(params string[] arguments) => StartProxy(redirectOutput: true, resetSigInt: false, arguments);
+
+    /// <summary>Runs the proxy until it exits by itself (within 30 s); returns its exit code and its standard error.</summary>
+    private static async Task<(int ExitCode, string Stderr)> RunToExitAsync(params string[] arguments)
+    {
+        using var proxy = StartProxy(arguments);
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return (proxy.ExitCode, await stderr);
+    }
 
     private static Process StartProxy(bool redirectOutput, params string[] arguments) => StartProxy(redirectOutput, resetSigInt: false, arguments);
 
