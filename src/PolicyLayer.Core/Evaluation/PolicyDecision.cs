@@ -69,8 +69,6 @@ public readonly struct PolicyDecision
     /// <summary>Whether the call holds units in counters that <see cref="ReleaseAsync"/> would give back.</summary>
     public bool HoldsReservation => _info?.Store is not null && CounterCount > 0;
 
-    internal DecisionInfo? Info => _info;
-
     private int CounterCount => _all?.Length ?? (_first.Counter is null ? 0 : 1);
 
     /// <summary>
