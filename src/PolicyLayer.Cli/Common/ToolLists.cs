@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PolicyLayer.Gateway;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 

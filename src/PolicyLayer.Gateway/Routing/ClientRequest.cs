@@ -1,0 +1,26 @@
+namespace PolicyLayer.Gateway;
+
+/// <summary>
+/// A request of the client that the gateway has accepted and not yet seen answered: held for approval, or forwarded to
+/// the server under an id of the gateway's own (<see cref="ServerId"/>), so that the server's answer can only be matched
+/// to it, never to another request that happens to carry the same id.
+/// </summary>
+internal sealed class ClientRequest(string clientIdKey, ReadOnlyMemory<byte> clientId, RequestKind kind)
+{
+    /// <summary>The client's id as a key (<see cref="JsonRpcScanner.IdKey"/>).</summary>
+    public string ClientIdKey { get; } = clientIdKey;
+
+    /// <summary>The client's id exactly as it wrote it, for the answer.</summary>
+    public ReadOnlyMemory<byte> ClientId { get; } = clientId;
+
+    public RequestKind Kind { get; } = kind;
+
+    /// <summary>The id the server was sent, once forwarded; 0 until then.</summary>
+    public long ServerId { get; set; }
+
+    /// <summary>For a tools/call, the decision whose reservation a failed answer gives back.</summary>
+    public PolicyDecision Decision { get; set; }
+
+    /// <summary>For a tools/call held for approval, the approval.</summary>
+    public PendingApproval? Approval { get; set; }
+}
