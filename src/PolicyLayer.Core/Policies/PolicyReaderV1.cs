@@ -526,7 +526,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
-            var definition = DefineCounter(name, max, window, scope, path);
+            var definition = DefineCounter(name, max, window, scope, path, incrementFrom?.Text);
             return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom };
         }
 
@@ -637,7 +637,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, string path)
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, string path, string? incrementFrom = null)
         {
             if (_counters.TryGetValue(name, out var existing))
             {
@@ -651,7 +651,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return d;
             }
 
-            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count };
+            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count, IncrementFrom = incrementFrom };
             _counters[name] = (definition, path);
             return definition;
         }
