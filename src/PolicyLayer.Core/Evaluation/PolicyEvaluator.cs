@@ -259,21 +259,22 @@ public sealed partial class PolicyEvaluator : IDisposable
             return null;
         }
 
-        foreach (var condition in rule.Require)
+        foreach (var predicate in rule.Require)
         {
-            if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.True)
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            if (!result.IsTrue)
             {
-                decision = RefusedByRequire(rule, condition, risk);
+                decision = RefusedByRequire(rule, predicate, result, risk);
                 return null;
             }
         }
 
-        foreach (var condition in rule.DenyIf)
+        foreach (var predicate in rule.DenyIf)
         {
-            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
-            if (result != ConditionResult.False)
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            if (!result.IsFalse)
             {
-                decision = RefusedByDenyIf(rule, condition, result, risk);
+                decision = RefusedByDenyIf(rule, predicate, result, risk);
                 return null;
             }
         }
@@ -285,11 +286,12 @@ public sealed partial class PolicyEvaluator : IDisposable
                 return HeldByRule(call, policy, resolution, rule, risk, cancellationToken, ref decision);
             }
 
-            foreach (var condition in rule.RequireApprovalIf)
+            foreach (var predicate in rule.RequireApprovalIf)
             {
-                if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.False)
+                var result = ConditionEvaluator.Evaluate(predicate, call);
+                if (!result.IsFalse)
                 {
-                    return HeldByCondition(call, policy, resolution, rule, condition, risk, cancellationToken, ref decision);
+                    return HeldByPredicate(call, policy, resolution, rule, predicate, result, risk, cancellationToken, ref decision);
                 }
             }
         }
@@ -319,26 +321,23 @@ public sealed partial class PolicyEvaluator : IDisposable
         HoldForApproval(call, policy, resolution, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken, ref decision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Task<PolicyDecision>? HeldByCondition(
-        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken, ref PolicyDecision decision) =>
-        HoldForApproval(call, policy, resolution, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken, ref decision);
+    private Task<PolicyDecision>? HeldByPredicate(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk,
+        CancellationToken cancellationToken, ref PolicyDecision decision) =>
+        HoldForApproval(
+            call, policy, resolution, rule, PredicateTexts.ApprovalNeeded(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, cancellationToken, ref decision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision RefusedByRule(ToolResolution resolution, CompiledRule rule, RiskProfile risk) =>
         Refused(resolution, rule.Reason ?? resolution.DeniedByRuleReason(rule), rule.Pointer, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedByRequire(CompiledRule rule, Condition condition, RiskProfile risk) =>
-        Refused(condition.Reason ?? rule.Reason ?? $"Refused: the policy requires {condition.Text}.", condition.Pointer, risk, DecisionKind.Arguments);
+    private static PolicyDecision RefusedByRequire(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk) =>
+        Refused(PredicateTexts.RequireFailed(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, DecisionKind.Arguments);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Condition condition, ConditionResult result, RiskProfile risk)
-    {
-        var because = result == ConditionResult.True
-            ? $"Refused: {condition.Text}."
-            : $"Refused: {condition.Path.Text} is missing or not of the type {condition.Text} needs.";
-        return Refused(condition.Reason ?? rule.Reason ?? because, condition.Pointer, risk, result == ConditionResult.True ? DecisionKind.Policy : DecisionKind.Arguments);
-    }
+    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk) =>
+        Refused(PredicateTexts.DenyIfMatched(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, result.IsTrue ? DecisionKind.Policy : DecisionKind.Arguments);
 
     private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk, DecisionKind kind = DecisionKind.Policy) =>
         new(new DecisionInfo(PolicyOutcome.Deny, reason, ruleId, risk) { Kind = kind });
