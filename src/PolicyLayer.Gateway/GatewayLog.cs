@@ -16,14 +16,11 @@ internal static partial class GatewayLog
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "the connection closed: {Reason}")]
     public static partial void ConnectionClosed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "could not give back the units of a failed call: {Reason}")]
-    public static partial void ReleaseFailed(ILogger logger, string reason);
-
-    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "could not finish an approval: {Reason}")]
-    public static partial void ApprovalFailed(ILogger logger, string reason);
-
     [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "could not tell the client that its tool list changed: {Reason}")]
     public static partial void ListChangedNotSent(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "refused a call of {Tool}: {Reason}")]
+    public static partial void CallNotClassified(ILogger logger, string tool, string reason);
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Debug, Message = "dropped an answer from the {Peer} to a request the gateway never sent it (id {Id})")]
     public static partial void DroppedUnmatchedAnswer(ILogger logger, string peer, string id);

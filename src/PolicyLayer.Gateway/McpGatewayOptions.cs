@@ -1,6 +1,9 @@
 namespace PolicyLayer.Gateway;
 
-/// <summary>Options of a gateway session (<see cref="McpGatewaySession"/>).</summary>
+/// <summary>
+/// Options of a gateway session (<see cref="McpGatewaySession"/>). Shadow mode is the evaluator's
+/// (<c>PolicyLayerOptions.ShadowMode</c>): the gateway then refuses nothing, passes tools/list on unfiltered and asks nobody.
+/// </summary>
 public sealed class McpGatewayOptions
 {
     /// <summary>The default of <see cref="MaxMessageBytes"/>: 4 MiB.</summary>
@@ -45,21 +48,12 @@ public sealed class McpGatewayOptions
     public TimeSpan ToolListTimeout { get; set; } = DefaultToolListTimeout;
 
     /// <summary>
-    /// Shadow mode: every call is decided, counted and audited as usual, but nothing the policy decides is refused,
-    /// tools/list is passed on unfiltered, and nobody is asked for an approval (the call is decided again as approved,
-    /// so that it counts as an approved call would). The audit log marks each line <c>"shadowed":true</c> with the
-    /// outcome that would have applied. Messages that are not valid MCP are still refused: they are not the policy's.
-    /// </summary>
-    /// <value>The default value is <see langword="false"/>. Put the evaluator in shadow mode too, so that its logs and metrics say so.</value>
-    public bool ShadowMode { get; set; }
-
-    /// <summary>
     /// Whether the evaluator's policy can change during the session (a watched file), so that the client is told when a
     /// new version changes which tools it would list: the initialize result the client gets declares
     /// <c>capabilities.tools.listChanged</c>, and <see cref="McpGatewaySession.OnPolicyReloaded"/> sends
     /// <c>notifications/tools/list_changed</c> when a tool the client has seen in a tools/list is now shown or hidden.
     /// </summary>
-    /// <value>The default value is <see langword="false"/>. Ignored in <see cref="ShadowMode"/>, where nothing is hidden.</value>
+    /// <value>The default value is <see langword="false"/>. Ignored when the evaluator is in shadow mode, where nothing is hidden.</value>
     public bool AnnounceToolListChanges { get; set; }
 
     /// <summary>The clock of time-outs and audit timestamps.</summary>
@@ -75,7 +69,7 @@ public sealed class McpGatewayOptions
     internal void Validate()
     {
         Require(MaxMessageBytes >= 1, nameof(MaxMessageBytes), "at least 1");
-        Require(ApprovalTimeout > TimeSpan.Zero, nameof(ApprovalTimeout), "positive");
+        Require(ApprovalTimeout > TimeSpan.Zero && ApprovalTimeout <= TimeSpan.FromDays(1), nameof(ApprovalTimeout), "positive and at most one day");
         Require(ToolListTimeout > TimeSpan.Zero, nameof(ToolListTimeout), "positive");
         Require(MaxHeldApprovals >= 0, nameof(MaxHeldApprovals), "0 or more");
         Require(MaxHeldApprovalBytes >= 0, nameof(MaxHeldApprovalBytes), "0 or more");

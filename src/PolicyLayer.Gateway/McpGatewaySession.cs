@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PolicyLayer.Gate;
 
 namespace PolicyLayer.Gateway;
 
@@ -24,6 +25,7 @@ public sealed class McpGatewaySession : IDisposable
     private readonly JsonRpcScanner _serverScanner = new(strict: false);
     private readonly TaskCompletionSource _clientEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ToolListFilter _listFilter;
+    private readonly ToolCallGate _gate;
 
     private PeerWriter? _toClient;
     private PeerWriter? _toServer;
@@ -52,7 +54,12 @@ public sealed class McpGatewaySession : IDisposable
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _audit = options.AuditLog is { } log ? new AuditLog(log, options.TimeProvider, options.SessionId) : null;
-        _listFilter = new ToolListFilter(evaluator, options.AnnounceToolListChanges && !options.ShadowMode);
+        _gate = new ToolCallGate(
+            evaluator,
+            new ToolCallGateOptions { Route = GateApprovalRoute.Elicitation, ApprovalTimeout = options.ApprovalTimeout },
+            options.TimeProvider,
+            loggerFactory: null);
+        _listFilter = new ToolListFilter(_gate, options.AnnounceToolListChanges && !evaluator.ShadowMode);
         _caller = new CallerIdentity { GrantId = options.GrantId, SessionId = options.SessionId };
     }
 
@@ -90,8 +97,8 @@ public sealed class McpGatewaySession : IDisposable
             new ClientRequestTable(serverIds, _options.MaxPendingRequests),
             new PeerRequestTable(new IdCounter(), _options.MaxPendingRequests));
         _catalogue = new ToolCatalogue(_toServer, serverIds, _options.ToolListTimeout, _options.TimeProvider);
-        var approvals = new ApprovalBroker(_evaluator, _router, _toClient, _replies, _audit, _options, _logger);
-        _calls = new ToolCallHandler(_evaluator, _catalogue, approvals, _router, _replies, _audit, _options.ShadowMode, _logger);
+        var held = new HeldApprovals(_options.MaxHeldApprovals, _options.MaxHeldApprovalBytes);
+        _calls = new ToolCallHandler(_gate, _catalogue, held, _router, _toClient, _replies, _audit, _logger);
 
         var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.Register(static state => _ = ((McpGatewaySession)state!).CloseServerInputAsync(), this)
@@ -258,7 +265,7 @@ public sealed class McpGatewaySession : IDisposable
             "tools/call" => RequestKind.ToolCall,
 
             // In shadow mode the list is passed on as the server sent it: hiding a tool would change what the agent does.
-            "tools/list" when !_options.ShadowMode => RequestKind.ToolsList,
+            "tools/list" when !_evaluator.ShadowMode => RequestKind.ToolsList,
             _ => RequestKind.Other,
         };
 
@@ -285,7 +292,14 @@ public sealed class McpGatewaySession : IDisposable
                 OnInitialize(text, message);
                 break;
             case RequestKind.ToolCall:
-                await _calls.HandleAsync(text, message, request, Caller, _clientCanElicit).ConfigureAwait(false);
+                // Decided with a copy of the message, which the call owns: deciding can wait for an approval, and the client's
+                // next messages (its answer among them) must be read meanwhile. The usual call is decided synchronously.
+                var deciding = _calls.HandleAsync(text.ToArray(), message, request, Caller, _clientCanElicit);
+                if (deciding.IsCompleted)
+                {
+                    await deciding.ConfigureAwait(false);
+                }
+
                 return;
         }
 
@@ -294,7 +308,8 @@ public sealed class McpGatewaySession : IDisposable
 
     private void OnInitialize(ReadOnlyMemory<byte> text, in ScannedMessage message)
     {
-        var parameters = ToolCallHandler.ParseParams(text, message);
+        var reader = new Utf8JsonReader(message.Params(text).Span);
+        var parameters = JsonElement.ParseValue(ref reader);
         string? agent = null;
         if (parameters.TryGetProperty("clientInfo", out var info) && info.ValueKind == JsonValueKind.Object
             && info.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String)
@@ -324,10 +339,19 @@ public sealed class McpGatewaySession : IDisposable
             return;
         }
 
-        if (request.Approval is not null)
+        if (request.Approval is { } approval)
         {
-            // The client's answer to the gateway's own request: the server never sees it.
-            ApprovalBroker.OnAnswer(request, text, message);
+            // The client's answer to the gateway's own approval request: the server never sees it.
+            if (message.HasError)
+            {
+                approval.TrySetException(new GateClientException("the client answered the approval request with an error."));
+            }
+            else
+            {
+                using var document = JsonDocument.Parse(text);
+                approval.TrySetResult(document.RootElement.GetProperty("result").Clone());
+            }
+
             return;
         }
 
@@ -347,13 +371,14 @@ public sealed class McpGatewaySession : IDisposable
             // Names a request by the client's id: translated to the id the server knows, or dropped.
             if (Router.TryReadCancelled(text, out var key, out var reason) && _router.ClientRequests.FindByClientId(key) is { } request)
             {
-                if (request.Approval is { } approval)
+                if (request.ServerId == 0)
                 {
-                    approval.Answer(ApprovalAnswer.CancelledByClient);
+                    // Not forwarded yet (being decided, or held for approval): it never will be.
+                    request.Cancel();
                 }
-                else if (request.ServerId != 0)
+                else
                 {
-                    // A cancelled call may or may not have run, so its units stay counted; only the bookkeeping goes.
+                    // A forwarded call may have run, so its units stay counted; the server is told under the id it knows.
                     await _router.CancelOnServerAsync(request, reason).ConfigureAwait(false);
                 }
             }

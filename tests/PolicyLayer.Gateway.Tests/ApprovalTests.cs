@@ -29,8 +29,8 @@ public class ApprovalTests
     }
 
     [TestCase("""{"action":"decline"}""", "declined")]
-    [TestCase("""{"action":"cancel"}""", "dismissed")]
-    [TestCase("""{"action":"accept","content":{"approve":false}}""", "declined")]
+    [TestCase("""{"action":"cancel"}""", "cancelled the approval request")]
+    [TestCase("""{"action":"accept","content":{"approve":false}}""", "did not tick 'approve'")]
     public async Task NotAccepted_RefusesTheCallWithTheReason(string answer, string reason)
     {
         using var proxy = new GatewayHarness();
@@ -43,7 +43,7 @@ public class ApprovalTests
         await proxy.SyncAsync();
 
         result.GetProperty("id").GetInt32().Should().Be(2);
-        result.DeniedText().Should().StartWith("[POLICY DENIED] Needs a person.").And.Contain(reason).And.EndWith("(rule /tools/approve_me)");
+        result.DeniedText().Should().StartWith("[POLICY DENIED]").And.Contain("Needs a person.").And.Contain(reason).And.Contain("Rule: /tools/approve_me.");
         proxy.Child.CalledTools.Should().BeEmpty();
     }
 
@@ -91,7 +91,7 @@ public class ApprovalTests
 
         var result = await proxy.RequestAsync(Call("4", "approve_me"));
 
-        result.DeniedText().Should().Contain("did not declare the elicitation capability");
+        result.DeniedText().Should().Contain("did not declare the MCP elicitation capability");
         proxy.Child.CalledTools.Should().BeEmpty();
     }
 
@@ -103,7 +103,7 @@ public class ApprovalTests
 
         var result = await proxy.RequestAsync(Call("4", "approve_me"));
 
-        result.DeniedText().Should().Contain("did not declare the elicitation capability");
+        result.DeniedText().Should().Contain("did not declare the MCP elicitation capability");
     }
 
     [Test]
@@ -121,7 +121,7 @@ public class ApprovalTests
         var second = await proxy.RequestAsync(Call("2", "approve_limited"));
 
         second.GetProperty("id").GetInt32().Should().Be(2);
-        second.DeniedText().Should().Contain("retry after");
+        second.DeniedText().Should().Contain("Retry after");
         proxy.Child.CalledTools.Should().Equal("approve_limited");
     }
 

@@ -32,7 +32,7 @@ public class GatewayRelayTests
         await proxy.SyncAsync();
 
         answer.GetProperty("id").GetString().Should().Be("n-1");
-        answer.DeniedText().Should().Be("[POLICY DENIED] No notes. (rule /tools/write_note)");
+        answer.DeniedText().Should().Be("[POLICY DENIED] The call of 'write_note' was denied: No notes. Rule: /tools/write_note. Do not retry: the same call will be refused again.");
         proxy.Child.CalledTools.Should().NotContain("write_note");
     }
 
@@ -45,7 +45,7 @@ public class GatewayRelayTests
         (await proxy.RequestAsync(Call("1", "limited"))).GetProperty("result").GetProperty("isError").GetBoolean().Should().BeFalse();
         var second = await proxy.RequestAsync(Call("2", "limited"));
 
-        second.DeniedText().Should().StartWith("[POLICY DENIED] ").And.EndWith("(rule /tools/limited/limits/0; retry after 60 s)");
+        second.DeniedText().Should().StartWith("[POLICY DENIED] ").And.EndWith("Rule: /tools/limited/limits/0. Retry after 60 s.");
         proxy.Child.CalledTools.Count(t => t == "limited").Should().Be(1);
     }
 
@@ -98,7 +98,7 @@ public class GatewayRelayTests
 
         var answer = await proxy.RequestAsync(Call("1", "tidy_up"));
 
-        answer.DeniedText().Should().Contain("Destructive tools are refused.").And.Contain("(rule /risk/destructive");
+        answer.DeniedText().Should().Contain("Destructive tools are refused.").And.Contain("Rule: /risk/destructive.");
         proxy.Child.CalledTools.Should().BeEmpty();
     }
 

@@ -27,7 +27,7 @@ public class IdSpaceTests
         reused.ErrorCode().Should().Be(-32600);
         reused.GetProperty("error").GetProperty("message").GetString().Should().Contain("still in progress");
         proxy.Child.Methods.Should().NotContain("bogus/method");
-        next.DeniedText().Should().Contain("retry after", "the first call's unit is still counted: limited allows one a minute");
+        next.DeniedText().Should().Contain("Retry after", "the first call's unit is still counted: limited allows one a minute");
     }
 
     [Test]
@@ -46,7 +46,7 @@ public class IdSpaceTests
         await proxy.SyncAsync();
         var next = await proxy.RequestAsync(Call("2", "limited"));
 
-        next.DeniedText().Should().Contain("retry after", "no stray error answer may give the unit of the call that ran back");
+        next.DeniedText().Should().Contain("Retry after", "no stray error answer may give the unit of the call that ran back");
     }
 
     [Test]

@@ -300,7 +300,6 @@ internal static class ProxyCommand
                     MaxHeldApprovals = settings.MaxHeldApprovals,
                     MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
                     AuditLog = audit,
-                    ShadowMode = settings.Shadow,
                     AnnounceToolListChanges = settings.Watch,
                 },
                 new StderrLogger(error));

@@ -65,20 +65,6 @@ internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sess
         }
     }
 
-    /// <summary>Audits a decision; a shadowed one with the outcome the policy would have enforced.</summary>
-    public void Write(ToolCall call, ReadOnlyMemory<byte> id, in PolicyDecision decision, bool shadowMode, string? approval = null) =>
-        Write(new AuditEntry(
-            call.ToolName,
-            id,
-            call.Caller.AgentId,
-            decision.ShadowedOutcome ?? decision.Outcome,
-            decision.RuleId,
-            decision.Reason,
-            decision.RetryAfter,
-            call.Arguments,
-            approval,
-            Shadowed: shadowMode || decision.IsShadowed));
-
     internal static string OutcomeName(PolicyOutcome outcome) => outcome switch
     {
         PolicyOutcome.Allow => "allow",

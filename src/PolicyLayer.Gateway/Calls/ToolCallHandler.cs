@@ -1,164 +1,145 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using PolicyLayer.Gate;
 
 namespace PolicyLayer.Gateway;
 
 /// <summary>
-/// Decides one tools/call of the client: reads its name and arguments, finds the server's descriptor, asks the
-/// evaluator, and forwards the call, holds it for approval, or refuses it. A forwarded call's reservation is given back
-/// when the server's answer says the call failed.
+/// The relay's side of the shared gate (<see cref="ToolCallGate"/>) for one tools/call: reads the call off the client's
+/// message, adds the server's descriptor from the catalogue, lets the gate decide (and ask for approval through
+/// <see cref="RelayGateClient"/>), then forwards the call or sends the gate's refusal. When the server answers, the gate
+/// settles the call (a failed call gives its units back). The relay decides nothing itself.
 /// </summary>
 internal sealed class ToolCallHandler(
-    PolicyEvaluator evaluator,
+    ToolCallGate gate,
     ToolCatalogue catalogue,
-    ApprovalBroker approvals,
+    HeldApprovals held,
     Router router,
+    PeerWriter toClient,
     ClientReplies replies,
     AuditLog? audit,
-    bool shadowMode,
     ILogger logger)
 {
-    /// <summary>Decides the call <paramref name="request"/> (already in flight under the client's id) and acts on the decision.</summary>
-    public async ValueTask HandleAsync(ReadOnlyMemory<byte> text, ScannedMessage message, ClientRequest request, CallerIdentity caller, bool clientCanElicit)
+    /// <summary>
+    /// Decides the call <paramref name="request"/> (already in flight under the client's id) and acts on the verdict.
+    /// <paramref name="text"/> is the message, owned by the call (it may wait for an approval). Never throws: a failure
+    /// refuses the call.
+    /// </summary>
+    public async Task HandleAsync(byte[] text, ScannedMessage message, ClientRequest request, CallerIdentity caller, bool clientCanElicit)
     {
-        var id = request.ClientId;
-        if (message.ParamsType != JsonTokenType.StartObject)
+        try
         {
-            await RefuseAsync(request, ClientReplies.InvalidParamsCode, "Invalid params: tools/call needs params with a name.").ConfigureAwait(false);
+            await DecideAndActAsync(text, message, request, caller, clientCanElicit).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            GatewayLog.ConnectionClosed(logger, ex.Message);
+        }
+        catch (Exception ex)
+        {
+            // Fail closed: the call is refused, never forwarded undecided.
+            GatewayLog.RefusedAfterInternalError(logger, ex.Message);
+            router.ClientRequests.Remove(request);
+            await replies.SendErrorAsync(request.ClientId, ClientReplies.InternalErrorCode, "Internal error in the policy proxy; the call was not forwarded.").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The server answered a forwarded call: the gate settles it (a failed call gives its units back).</summary>
+    public ValueTask OnAnsweredAsync(ClientRequest request, bool failed) =>
+        request.Verdict is { } verdict ? gate.SettleAsync(verdict, failed ? ToolRunOutcome.Failed : ToolRunOutcome.Succeeded) : ValueTask.CompletedTask;
+
+    private async Task DecideAndActAsync(byte[] text, ScannedMessage message, ClientRequest request, CallerIdentity caller, bool clientCanElicit)
+    {
+        var parameters = message.ParamsType == JsonTokenType.StartObject ? ParseParams(text, message) : default;
+        if (!GateCall.TryRead(parameters, caller, tools: null, out var read, out var problem))
+        {
+            router.ClientRequests.Remove(request);
+            await replies.SendErrorAsync(request.ClientId, ClientReplies.InvalidParamsCode, problem!).ConfigureAwait(false);
             return;
         }
 
-        var parameters = ParseParams(text, message);
-        if (!parameters.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String
-            || !TryGetString(nameElement, out var toolName) || toolName.Length == 0)
-        {
-            await RefuseAsync(request, ClientReplies.InvalidParamsCode, "Invalid params: params.name must be a non-empty string of valid Unicode.").ConfigureAwait(false);
-            return;
-        }
-
-        Dictionary<string, JsonElement>? arguments = null;
-        if (parameters.TryGetProperty("arguments", out var argumentsElement))
-        {
-            if (argumentsElement.ValueKind != JsonValueKind.Object)
-            {
-                await RefuseAsync(request, ClientReplies.InvalidParamsCode, "Invalid params: params.arguments must be an object.").ConfigureAwait(false);
-                return;
-            }
-
-            arguments = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-            foreach (var argument in argumentsElement.EnumerateObject())
-            {
-                arguments[argument.Name] = argument.Value;
-            }
-        }
-
+        var toolName = read!.Call.ToolName;
         var (tools, toolsProblem) = await catalogue.GetAsync().ConfigureAwait(false);
-        var call = new ToolCall(toolName, caller, arguments, tools?.GetValueOrDefault(toolName));
         if (tools is null)
         {
             // Fail closed: without the server's descriptors the classifier could be misled by a name alone.
-            audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments, Shadowed: shadowMode));
-            if (shadowMode)
+            GatewayLog.CallNotClassified(logger, toolName, toolsProblem!);
+            var undecidable = GateRefusal.ForError(toolName);
+            Audit(read.Call, request.ClientId, PolicyOutcome.Deny, undecidable.RuleId, toolsProblem!, null, approval: null);
+            if (gate.Evaluator.ShadowMode)
             {
                 await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
                 return;
             }
 
             router.ClientRequests.Remove(request);
-            await replies.SendDeniedAsync(id, toolsProblem!, RuleIds.Error, null, null).ConfigureAwait(false);
+            await replies.SendRefusalAsync(request.ClientId, undecidable).ConfigureAwait(false);
             return;
         }
 
-        var decision = await evaluator.EvaluateAsync(call).ConfigureAwait(false);
-        if (shadowMode || decision.IsShadowed)
-        {
-            await GoAheadShadowedAsync(call, decision, request, text, message).ConfigureAwait(false);
-            return;
-        }
+        var call = new GateCall(new ToolCall(toolName, caller, read.Call.Arguments, tools.GetValueOrDefault(toolName)), read.ArgumentProblem);
 
-        Audit(call, id, decision);
-        switch (decision.Outcome)
+        // stdio (and any relay with a channel back to the client) carries the gate's requests while the call is held.
+        var features = GateClientFeatures.ServerRequests | (clientCanElicit ? GateClientFeatures.Elicitation : GateClientFeatures.None);
+        var client = new RelayGateClient(features, request, text.Length, held, router, toClient);
+        GateVerdict verdict;
+        using (var deciding = new CancellationTokenSource())
         {
-            case PolicyOutcome.Allow:
-                request.Decision = decision;
-                await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
-                return;
-            case PolicyOutcome.RequireApproval when clientCanElicit:
-                await approvals.HoldAsync(call, decision, request, text, message).ConfigureAwait(false);
-                return;
-            case PolicyOutcome.RequireApproval:
+            request.Deciding = deciding;
+            try
+            {
+                verdict = await gate.DecideAsync(call, client, request.CancelledByClient ? new CancellationToken(canceled: true) : deciding.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client cancelled its call while it was held: JSON-RPC sends no answer to a cancelled request.
                 router.ClientRequests.Remove(request);
-                await replies.SendDeniedAsync(id, decision, "The client cannot be asked for approval: it did not declare the elicitation capability.").ConfigureAwait(false);
+                Audit(call.Call, request.ClientId, PolicyOutcome.RequireApproval, RuleIds.Error, "The client cancelled the call before it was decided.", null, "cancelled_by_client");
                 return;
-            default:
-                router.ClientRequests.Remove(request);
-                await replies.SendDeniedAsync(id, decision, null).ConfigureAwait(false);
-                return;
+            }
+            finally
+            {
+                request.Deciding = null;
+            }
         }
-    }
 
-    /// <summary>The server answered a forwarded call: when the answer says the call failed, its units are given back.</summary>
-    public async ValueTask OnAnsweredAsync(ClientRequest request, bool failed)
-    {
-        if (!failed)
+        Audit(call.Call, request.ClientId, verdict, client.Approval);
+        if (verdict.IsAdmitted)
         {
+            if (request.CancelledByClient)
+            {
+                router.ClientRequests.Remove(request);
+                await gate.SettleAsync(verdict, ToolRunOutcome.NotStarted).ConfigureAwait(false);
+                return;
+            }
+
+            request.Verdict = verdict;
+            verdict.MarkToolStarted();
+            await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
             return;
         }
 
-        try
-        {
-            await request.Decision.ReleaseAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not IOException)
-        {
-            GatewayLog.ReleaseFailed(logger, ex.Message);
-        }
-    }
-
-    /// <summary>
-    /// Shadow mode: the call goes ahead whatever the policy decided, and the audit says what would have applied. A call
-    /// that would have waited for approval is decided again as approved, without asking anyone, so that it is counted
-    /// (and limited) as an approved call would be; both decisions are audited, as a held call and its approval are.
-    /// </summary>
-    private async ValueTask GoAheadShadowedAsync(ToolCall call, PolicyDecision decision, ClientRequest request, ReadOnlyMemory<byte> text, ScannedMessage message)
-    {
-        Audit(call, request.ClientId, decision);
-        if ((decision.ShadowedOutcome ?? decision.Outcome) == PolicyOutcome.RequireApproval)
-        {
-            var approved = new ToolCall(call.ToolName, call.Caller, call.Arguments, call.Tool) { IsApproved = true };
-            decision = await evaluator.EvaluateAsync(approved).ConfigureAwait(false);
-            Audit(approved, request.ClientId, decision, "not_asked");
-        }
-
-        request.Decision = decision;
-        await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
-    }
-
-    private ValueTask RefuseAsync(ClientRequest request, int code, string reason)
-    {
         router.ClientRequests.Remove(request);
-        return replies.SendErrorAsync(request.ClientId, code, reason);
+        await replies.SendRefusalAsync(request.ClientId, verdict.Refusal ?? GateRefusal.ForError(toolName)).ConfigureAwait(false);
     }
 
-    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, in PolicyDecision decision, string? approval = null) =>
-        audit?.Write(call, id, decision, shadowMode, approval);
-
-    private static bool TryGetString(JsonElement element, out string value)
+    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, GateVerdict verdict, string? approval)
     {
-        try
+        if (verdict.Refusal is { } refusal)
         {
-            value = element.GetString()!;
-            return true;
+            var retry = refusal.RetryAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            Audit(call, id, refusal.Outcome, refusal.RuleId, refusal.Reason, retry, approval, verdict.Decision.IsShadowed);
+            return;
         }
-        catch (InvalidOperationException)
-        {
-            // An escape that is not valid UTF-16, such as a lone surrogate: no tool has that name.
-            value = string.Empty;
-            return false;
-        }
+
+        var decision = verdict.Decision;
+        Audit(call, id, decision.ShadowedOutcome ?? decision.Outcome, decision.RuleId, decision.Reason, decision.RetryAfter, approval, decision.IsShadowed);
     }
 
-    internal static JsonElement ParseParams(ReadOnlyMemory<byte> text, in ScannedMessage message)
+    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, PolicyOutcome outcome, string rule, string reason, TimeSpan? retryAfter, string? approval, bool shadowed = false) =>
+        audit?.Write(new AuditEntry(call.ToolName, id, call.Caller.AgentId, outcome, rule, reason, retryAfter, call.Arguments, approval, Shadowed: shadowed || gate.Evaluator.ShadowMode));
+
+    private static JsonElement ParseParams(byte[] text, in ScannedMessage message)
     {
         var reader = new Utf8JsonReader(message.Params(text).Span);
         return JsonElement.ParseValue(ref reader);

@@ -1,10 +1,9 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
+using PolicyLayer.Gate;
 
 namespace PolicyLayer.Gateway;
 
-/// <summary>The answers the gateway itself gives the client: JSON-RPC errors, and refusals as tool results.</summary>
+/// <summary>The answers the gateway itself gives the client: JSON-RPC errors, and the gate's refusals as tool results.</summary>
 internal sealed class ClientReplies(PeerWriter toClient)
 {
     public const int ParseErrorCode = -32700;
@@ -16,29 +15,17 @@ internal sealed class ClientReplies(PeerWriter toClient)
     public ValueTask SendErrorAsync(ReadOnlyMemory<byte> id, int code, string message) =>
         toClient.WriteAsync((id, code, message), static (json, state) => WriteError(json, state.id, state.code, state.message));
 
-    public ValueTask SendDeniedAsync(ReadOnlyMemory<byte> id, in PolicyDecision decision, string? because) =>
-        SendDeniedAsync(id, decision.Reason, decision.RuleId, decision.RetryAfter, because);
-
-    public ValueTask SendDeniedAsync(ReadOnlyMemory<byte> id, string reason, string ruleId, TimeSpan? retryAfter, string? because)
-    {
-        var text = DeniedText(reason, ruleId, retryAfter, because);
-        return toClient.WriteAsync((id, text), static (json, state) =>
+    /// <summary>A refusal of the gate, as the tools/call's result (text and <c>_meta</c>), under the client's id.</summary>
+    public ValueTask SendRefusalAsync(ReadOnlyMemory<byte> id, GateRefusal refusal) =>
+        toClient.WriteAsync((id, refusal), static (json, state) =>
         {
             json.WriteStartObject();
             json.WriteString("jsonrpc", "2.0");
             WriteId(json, state.id);
-            json.WriteStartObject("result");
-            json.WriteStartArray("content");
-            json.WriteStartObject();
-            json.WriteString("type", "text");
-            json.WriteString("text", state.text);
-            json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteBoolean("isError", true);
-            json.WriteEndObject();
+            json.WritePropertyName("result");
+            state.refusal.WriteToolResult(json);
             json.WriteEndObject();
         });
-    }
 
     /// <summary>Errors for the requests of a refused batch, in one JSON array.</summary>
     public ValueTask SendBatchErrorsAsync(List<ReadOnlyMemory<byte>> ids, int code, string message) =>
@@ -52,24 +39,6 @@ internal sealed class ClientReplies(PeerWriter toClient)
 
             json.WriteEndArray();
         });
-
-    /// <summary>The text of a refusal: <c>[POLICY DENIED] reason (rule id; retry after N s)</c>.</summary>
-    internal static string DeniedText(string reason, string ruleId, TimeSpan? retryAfter, string? because)
-    {
-        var text = new StringBuilder("[POLICY DENIED] ").Append(reason);
-        if (because is not null)
-        {
-            text.Append(' ').Append(because);
-        }
-
-        text.Append(" (rule ").Append(ruleId);
-        if (retryAfter is { } retry)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"; retry after {Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds))} s");
-        }
-
-        return text.Append(')').ToString();
-    }
 
     private static void WriteError(Utf8JsonWriter json, ReadOnlyMemory<byte> id, int code, string message)
     {

@@ -1,3 +1,5 @@
+using PolicyLayer.Gate;
+
 namespace PolicyLayer.Gateway;
 
 /// <summary>
@@ -18,9 +20,26 @@ internal sealed class ClientRequest(string clientIdKey, ReadOnlyMemory<byte> cli
     /// <summary>The id the server was sent, once forwarded; 0 until then.</summary>
     public long ServerId { get; set; }
 
-    /// <summary>For a tools/call, the decision whose reservation a failed answer gives back.</summary>
-    public PolicyDecision Decision { get; set; }
+    /// <summary>For a forwarded tools/call, the gate's verdict: settled when the server answers.</summary>
+    public GateVerdict? Verdict { get; set; }
 
-    /// <summary>For a tools/call held for approval, the approval.</summary>
-    public PendingApproval? Approval { get; set; }
+    /// <summary>Whether the client cancelled the request (while it was decided or held for approval).</summary>
+    public bool CancelledByClient { get; private set; }
+
+    /// <summary>Cancels the deciding of a tools/call (an approval it waits for, among others).</summary>
+    public CancellationTokenSource? Deciding { get; set; }
+
+    /// <summary>The client cancelled the request before it was forwarded.</summary>
+    public void Cancel()
+    {
+        CancelledByClient = true;
+        try
+        {
+            Deciding?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Decided meanwhile.
+        }
+    }
 }

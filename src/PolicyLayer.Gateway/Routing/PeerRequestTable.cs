@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace PolicyLayer.Gateway;
 
 /// <summary>
@@ -11,7 +13,7 @@ internal sealed class PeerRequestTable(IdCounter ids, int capacity)
     private readonly Dictionary<string, PeerRequest> _byServerId = new(StringComparer.Ordinal);
 
     /// <summary>Registers a request to the client; <see langword="null"/> when the session has as many as it allows, or the server's id is in flight.</summary>
-    public PeerRequest? TryAdd(string? serverIdKey, ReadOnlyMemory<byte> serverId, PendingApproval? approval)
+    public PeerRequest? TryAdd(string? serverIdKey, ReadOnlyMemory<byte> serverId, TaskCompletionSource<JsonElement>? approval)
     {
         lock (_lock)
         {

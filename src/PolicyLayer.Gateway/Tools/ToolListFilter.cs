@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PolicyLayer.Gate;
 
 namespace PolicyLayer.Gateway;
 
@@ -9,7 +10,7 @@ namespace PolicyLayer.Gateway;
 /// </summary>
 internal sealed class ToolListFilter
 {
-    private readonly PolicyEvaluator _evaluator;
+    private readonly ToolCallGate _gate;
     private readonly bool _announceListChanges;
     private readonly Func<ToolDescriptor, bool> _isListed;
 
@@ -19,9 +20,9 @@ internal sealed class ToolListFilter
 
     private volatile bool _listChangedDeclared;
 
-    public ToolListFilter(PolicyEvaluator evaluator, bool announceListChanges)
+    public ToolListFilter(ToolCallGate gate, bool announceListChanges)
     {
-        _evaluator = evaluator;
+        _gate = gate;
         _announceListChanges = announceListChanges;
         _isListed = IsListedAndSeen;
     }
@@ -86,7 +87,7 @@ internal sealed class ToolListFilter
         {
             foreach (var seen in _seenTools.Values.ToArray())
             {
-                var listed = _evaluator.IsListed(seen.Tool);
+                var listed = _gate.IsListed(seen.Tool, filterDenied: true);
                 if (listed != seen.Listed)
                 {
                     _seenTools[seen.Tool.Name] = seen with { Listed = listed };
@@ -103,14 +104,14 @@ internal sealed class ToolListFilter
     {
         if (!_announceListChanges)
         {
-            return _evaluator.IsListed(tool);
+            return _gate.IsListed(tool, filterDenied: true);
         }
 
         // Decided and remembered under the lock that SeenListingChanged compares under: an answer given under the old
         // version is either compared (and announced if it changed) or given under the new one, never missed.
         lock (_seenLock)
         {
-            var listed = _evaluator.IsListed(tool);
+            var listed = _gate.IsListed(tool, filterDenied: true);
             _seenTools[tool.Name] = new SeenTool(tool, listed);
             return listed;
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PolicyLayer.Gate;
 
 namespace PolicyLayer.Gateway;
 
@@ -9,7 +10,7 @@ internal static class ToolListing
     private static readonly string[] CapabilityPath = ["result", "capabilities", "tools"];
 
     /// <summary>Reads one entry of a tools/list result; <see langword="null"/> when it has no usable name.</summary>
-    public static ToolDescriptor? ReadDescriptor(JsonElement tool) => ToolJson.ReadDescriptor(tool);
+    public static ToolDescriptor? ReadDescriptor(JsonElement tool) => McpToolJson.ReadDescriptor(tool);
 
     /// <summary>
     /// Adds the tools of a tools/list <paramref name="result"/> to <paramref name="into"/> and returns the

@@ -102,7 +102,7 @@ public class PolicyReloadTests
         var reloaded = await proxy.RequestAsync(Call("3", "write_note"));
 
         reloaded.GetProperty("result").GetProperty("isError").GetBoolean().Should().BeFalse("the new version is in force");
-        afterReload.DeniedText().Should().EndWith("(rule /tools/limited/limits/0; retry after 58 s)", "the unit spent before the reload still counts");
+        afterReload.DeniedText().Should().EndWith("Rule: /tools/limited/limits/0. Retry after 58 s.", "the unit spent before the reload still counts");
     }
 
     [Test]
@@ -135,7 +135,7 @@ public class PolicyReloadTests
 
         notification.GetProperty("method").GetString().Should().Be("notifications/tools/list_changed");
         ListedNames(list).Should().NotContain("echo").And.Contain("limited");
-        (await proxy.RequestAsync(Call("1", "echo"))).DeniedText().Should().Contain("(rule (hidden))");
+        (await proxy.RequestAsync(Call("1", "echo"))).DeniedText().Should().Contain("Rule: (hidden).");
     }
 
     [Test]

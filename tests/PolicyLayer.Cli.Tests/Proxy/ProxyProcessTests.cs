@@ -155,9 +155,10 @@ public class ProxyProcessTests
             var answer = await CallAsync(proxy, 1, "echo");
             sent.Stop();
 
-            answer.Should().Contain("[POLICY DENIED]").And.Contain("did not answer the proxy's tools/list within 0.5 s");
+            answer.Should().Contain("[POLICY DENIED]").And.Contain("\"kind\":\"error\"");
             sent.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.45));
             await EndAsync(proxy);
+            (await proxy.StandardError.ReadToEndAsync()).Should().Contain("did not answer the proxy's tools/list within 0.5 s");
         }
         finally
         {

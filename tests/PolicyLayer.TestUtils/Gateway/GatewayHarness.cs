@@ -85,7 +85,6 @@ public sealed class GatewayHarness : IDisposable
             TimeProvider = Time,
             SessionId = SessionId,
             AuditLog = Audit,
-            ShadowMode = shadow,
             AnnounceToolListChanges = watch is not null,
         };
         configure?.Invoke(Options);
