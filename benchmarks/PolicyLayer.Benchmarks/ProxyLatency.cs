@@ -11,7 +11,7 @@ namespace PolicyLayer.Benchmarks;
 /// the answer's read. Reports p50, p90, p99 and the differences.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--baseline-proxy OTHER/policylayer.dll]</c>
 /// </remarks>
 public static class ProxyLatency
 {
@@ -37,12 +37,39 @@ public static class ProxyLatency
 
         Console.WriteLine($"calls: {calls} measured after {warmup} warm-up, one at a time; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
         var direct = Measure("direct", dotnet, [self, "--trivial-mcp-server"], calls, warmup);
-        var proxied = Measure("proxied", dotnet, [proxyDll, "proxy", "--policy", policy, "--", dotnet, self, "--trivial-mcp-server"], calls, warmup);
+        string[] Proxy(string dll) => [dll, "proxy", "--policy", policy, "--", dotnet, self, "--trivial-mcp-server"];
+
+        // --baseline-proxy PATH: another build of policylayer.dll measured in the same run, in the order A B B A, so that
+        // a drift of the machine's speed during the run falls on both alike.
+        var baselineDll = StringOption(args, "--baseline-proxy");
+        double[] proxied;
+        double[]? baseline = null;
+        if (baselineDll is null)
+        {
+            proxied = Measure("proxied", dotnet, Proxy(proxyDll), calls, warmup);
+        }
+        else
+        {
+            var half = calls / 2;
+            var firstNew = Measure("proxied", dotnet, Proxy(proxyDll), half, warmup);
+            var firstBase = Measure("baseline", dotnet, Proxy(baselineDll), half, warmup);
+            var secondBase = Measure("baseline", dotnet, Proxy(baselineDll), half, warmup);
+            var secondNew = Measure("proxied", dotnet, Proxy(proxyDll), half, warmup);
+            proxied = [.. firstNew, .. secondNew];
+            baseline = [.. firstBase, .. secondBase];
+            Array.Sort(proxied);
+            Array.Sort(baseline);
+        }
 
         Console.WriteLine();
         Console.WriteLine("| path | p50 (µs) | p90 (µs) | p99 (µs) | mean (µs) |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         Row("server called directly", direct);
+        if (baseline is not null)
+        {
+            Row("through the baseline proxy (" + baselineDll + ")", baseline);
+        }
+
         Row("through policylayer proxy", proxied);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| **added by the proxy** | **{Pct(proxied, 0.50) - Pct(direct, 0.50):0.0}** | {Pct(proxied, 0.90) - Pct(direct, 0.90):0.0} | {Pct(proxied, 0.99) - Pct(direct, 0.99):0.0} | {proxied.Average() - direct.Average():0.0} |"));
@@ -137,6 +164,12 @@ public static class ProxyLatency
     private static void Row(string label, double[] sorted) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {label} | {Pct(sorted, 0.50):0.0} | {Pct(sorted, 0.90):0.0} | {Pct(sorted, 0.99):0.0} | {sorted.Average():0.0} |"));
+
+    private static string? StringOption(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
 
     private static int IntOption(string[] args, string name, int fallback)
     {

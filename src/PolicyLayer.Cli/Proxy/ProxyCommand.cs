@@ -113,8 +113,21 @@ internal static class ProxyCommand
         return proxy;
     }
 
+    /// <summary>
+    /// The runtime's switch that runs the continuation of an asynchronous pipe read on the thread that saw the data, not
+    /// after a hop through the thread pool. The relay's two loops are all this process does, so the hop is pure
+    /// latency (measured in docs/benchmarks.md); read when the first pipe is opened, so set before that.
+    /// </summary>
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     private static async Task<int> RunAsync(ProxySettings settings, CancellationToken cancellationToken)
     {
+        var inheritedInlineCompletions = Environment.GetEnvironmentVariable(InlineCompletions);
+        if (inheritedInlineCompletions is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
         var error = Console.Error;
         if (settings.MaxMessageBytes < 1024)
         {
@@ -159,6 +172,11 @@ internal static class ProxyCommand
         {
             StartInfo = StartInfo(settings.Command),
         };
+        if (inheritedInlineCompletions is null)
+        {
+            // The proxy's own setting: the server runs with the environment the proxy was given.
+            child.StartInfo.Environment.Remove(InlineCompletions);
+        }
 
         // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
         // signals. The handlers are in place before the child starts: a signal can never leave it behind.
