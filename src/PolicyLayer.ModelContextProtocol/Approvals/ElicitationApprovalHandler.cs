@@ -96,20 +96,14 @@ internal sealed partial class ElicitationApprovalHandler : IApprovalHandler
             return await ReadRetryAsync(request, response, context.Params.RequestState, cancellationToken).ConfigureAwait(false);
         }
 
-        if (server.ClientCapabilities?.Elicitation is null)
+        var channel = ApprovalChannel.Select(context, _roundTrip);
+        if (channel.Kind == ApprovalChannelKind.None)
         {
-            return ApprovalResult.Refused("Approval is required, and this client cannot be asked: it did not declare the MCP elicitation capability.");
+            return ApprovalResult.Refused(channel.Refusal!);
         }
 
-        var useInputRequests = _roundTrip == ApprovalRoundTrip.InputRequests
-            || (_roundTrip == ApprovalRoundTrip.Auto && context.JsonRpcRequest.Context?.RelatedTransport is StreamableHttpServerTransport { Stateless: true });
-        if (useInputRequests)
+        if (channel.Kind == ApprovalChannelKind.InputRequest)
         {
-            if (!server.IsMrtrSupported)
-            {
-                return ApprovalResult.Refused("Approval is required, and this client cannot be asked: the server is stateless and the client does not support multi-round-trip requests.");
-            }
-
             // Nothing was counted for this round: the retry is decided afresh and counted once.
             var state = Sign(request.Call, context.Params, _time.GetUtcNow().ToUnixTimeMilliseconds(), Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(NonceBytes)));
             throw new InputRequiredException(
@@ -128,8 +122,10 @@ internal sealed partial class ElicitationApprovalHandler : IApprovalHandler
         {
             return ApprovalResult.Refused(string.Create(CultureInfo.InvariantCulture, $"Approval is required, and nobody answered within {_timeout.TotalSeconds:0} s."));
         }
-        catch (McpException ex)
+        catch (Exception ex) when (ex is McpException or InvalidOperationException)
         {
+            // The SDK refuses to send (InvalidOperationException) or the client answers with an error (McpException):
+            // either way the reason is the SDK's, and the agent reads it instead of a bare "(error)".
             return ApprovalResult.Refused("Approval is required, and the client could not ask for it: " + ex.Message);
         }
 
