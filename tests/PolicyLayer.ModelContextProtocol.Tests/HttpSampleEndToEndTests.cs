@@ -42,14 +42,15 @@ public sealed class HttpSampleEndToEndTests
     public async Task TypeScriptSdkClient_OnAStatelessServer_IsRefusedApprovalWithTheTrueReason(CancellationToken cancellationToken)
     {
         // The TypeScript client declares elicitation, but speaks 2025-11-25: a stateless server can neither send it an
-        // elicitation request nor answer it with an input request. The refusal says so, not that it lacks elicitation.
+        // elicitation request nor answer it with an input request. The refusal says so, not that it lacks elicitation
+        // (its capabilities went with an initialize that another request served), and not "(error)".
         await using var server = await SampleServer.StartAsync("Stateless", cancellationToken);
         using var summary = await RunClientAsync(server.Endpoint, cancellationToken);
         var root = summary.RootElement;
 
         Text(root.GetProperty("approvedRefund")).Should().StartWith("[POLICY DENIED]")
-            .And.Contain("without a session (stateless)")
-            .And.Contain("2025-11-25")
+            .And.Contain("cannot send it a request on this transport (stateless HTTP)")
+            .And.Contain("does not support multi-round-trip requests")
             .And.NotContain("did not declare")
             .And.NotContain("(error)");
         root.GetProperty("prompts").GetArrayLength().Should().Be(0);
