@@ -129,7 +129,7 @@ public sealed class SamplePolicyTests
 
         var tools = await client.ListToolsAsync();
 
-        tools.Should().HaveCount(6, "the sample policy denies five of them by default but hides none");
+        tools.Should().HaveCount(7, "the sample policy denies six of them by default but hides none");
     }
 
     private const string HideAndDeny = """
