@@ -141,8 +141,8 @@ public sealed class SamplePolicyTests
         }
         """;
 
-    [TestCase(true, new[] { "list_flows", "get_flow", "execute_flow", "add_execution_labels" })]
-    [TestCase(false, new[] { "list_flows", "get_flow", "execute_flow", "add_execution_labels", "delete_flow" })]
+    [TestCase(true, new[] { "list_flows", "get_flow", "execute_flow", "backfill_flow", "add_execution_labels" })]
+    [TestCase(false, new[] { "list_flows", "get_flow", "execute_flow", "backfill_flow", "add_execution_labels", "delete_flow" })]
     public async Task ListTools_HiddenTools_AreAbsentWhateverFilterToolsListSays(bool filter, string[] expected)
     {
         await using var host = new McpTestHost(HideAndDeny, o => o.FilterToolsList = filter);
