@@ -80,7 +80,7 @@ internal static class ProxyCommand
         };
         var command = new Argument<string[]>("command")
         {
-            Description = "The MCP server to start, after --: the command and its arguments.",
+            Description = "The MCP server to start: its command and arguments, after the proxy's options (a -- before it is optional); passed on verbatim.",
             Arity = ArgumentArity.OneOrMore,
         };
 
