@@ -138,8 +138,11 @@ public sealed class GatewayHarness : IDisposable
     public void CloseClientInput() => _clientWrites.Dispose();
 
     /// <summary>The next line the gateway wrote to the client, as it was written.</summary>
-    public async Task<string> ReceiveLineAsync() =>
-        await _fromGateway.ReadLineAsync().WaitAsync(LineTimeout) ?? throw new EndOfStreamException("The gateway closed its output.");
+    public Task<string> ReceiveLineAsync() => ReceiveLineAsync(LineTimeout);
+
+    /// <summary>The next line the gateway wrote to the client, waiting at most <paramref name="timeout"/> (a safety net, not a bound under test).</summary>
+    public async Task<string> ReceiveLineAsync(TimeSpan timeout) =>
+        await _fromGateway.ReadLineAsync().WaitAsync(timeout) ?? throw new EndOfStreamException("The gateway closed its output.");
 
     /// <summary>The next message the gateway wrote to the client.</summary>
     public async Task<JsonElement> ReceiveAsync() => JsonDocument.Parse(await ReceiveLineAsync()).RootElement;
