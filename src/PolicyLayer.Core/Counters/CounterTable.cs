@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 
 namespace PolicyLayer;
 
@@ -74,9 +76,39 @@ internal sealed class CounterTable
         return quantum;
     }
 
+    /// <summary>The longest scope key kept as it is; a longer one is kept as its hash (<see cref="StoredKey"/>).</summary>
+    internal const int MaxStoredKeyLength = 128;
+
+    /// <summary>Starts every hashed key, and no key kept as it is (a key that starts with it is hashed too).</summary>
+    internal const string HashedKeyPrefix = "\u0001sha256:";
+
     /// <summary>Returns the window of <paramref name="scopeKey"/>, creating it atomically if there is none.</summary>
-    internal SlidingWindowLog GetOrCreate(string scopeKey) =>
-        Windows.TryGetValue(scopeKey, out SlidingWindowLog? window)
+    internal SlidingWindowLog GetOrCreate(string scopeKey)
+    {
+        scopeKey = StoredKey(scopeKey);
+        return Windows.TryGetValue(scopeKey, out SlidingWindowLog? window)
             ? window
             : Windows.GetOrAdd(scopeKey, static (_, table) => new SlidingWindowLog(table), this);
+    }
+
+    /// <summary>The window of <paramref name="scopeKey"/>, if there is one.</summary>
+    internal bool TryGetWindow(string scopeKey, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SlidingWindowLog? window) =>
+        Windows.TryGetValue(StoredKey(scopeKey), out window);
+
+    /// <summary>
+    /// The key a window is stored under: the scope key itself, or, when it is longer than <see cref="MaxStoredKeyLength"/>
+    /// (scope keys come from clients), the prefix and 192 bits of its SHA-256, so that a client's choice of key
+    /// costs the store a bounded number of bytes. The prefix keeps hashed keys apart from every key kept as it is.
+    /// </summary>
+    internal static string StoredKey(string scopeKey)
+    {
+        if (scopeKey.Length <= MaxStoredKeyLength && !scopeKey.StartsWith(HashedKeyPrefix[0]))
+        {
+            return scopeKey;
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(MemoryMarshal.AsBytes(scopeKey.AsSpan()), hash);
+        return HashedKeyPrefix + Convert.ToBase64String(hash[..24]);
+    }
 }

@@ -92,7 +92,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
 
     /// <summary>The live window of a counter and scope key, if any (for tests).</summary>
     internal SlidingWindowLog? FindWindow(CounterDefinition counter, string scopeKey) =>
-        _tables.TryGetValue(counter, out CounterTable? table) && table.Windows.TryGetValue(scopeKey, out SlidingWindowLog? window) ? window : null;
+        _tables.TryGetValue(counter, out CounterTable? table) && table.TryGetWindow(scopeKey, out SlidingWindowLog? window) ? window : null;
 
     /// <inheritdoc />
     public override ValueTask<CounterReservationResult> TryReserveAsync(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken = default)
@@ -131,7 +131,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         {
             if (budget.Reserved <= 0 || budget.Counter is null || budget.ScopeKey is null
                 || !_tables.TryGetValue(budget.Counter, out CounterTable? table)
-                || !table.Windows.TryGetValue(budget.ScopeKey, out SlidingWindowLog? window))
+                || !table.TryGetWindow(budget.ScopeKey, out SlidingWindowLog? window))
             {
                 // Nothing held, or the counter was forgotten: it held no live unit, so neither did this reservation.
                 continue;
@@ -174,7 +174,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             ref readonly CounterRequest request = ref span[i];
             CheckRequest(in request);
             CounterTable table = GetTable(request.Counter);
-            if (!table.Windows.TryGetValue(request.ScopeKey, out SlidingWindowLog? window))
+            if (!table.TryGetWindow(request.ScopeKey, out SlidingWindowLog? window))
             {
                 output[i] = EmptyBudget(in request, table);
                 continue;
@@ -293,7 +293,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             {
                 window = table.GetOrCreate(request.ScopeKey);
             }
-            else if (!table.Windows.TryGetValue(request.ScopeKey, out window))
+            else if (!table.TryGetWindow(request.ScopeKey, out window))
             {
                 // Nothing to record and nothing recorded: an empty counter answers.
                 budget = EmptyBudget(in request, table);
@@ -395,7 +395,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             long amount = requests[i].Amount;
             windows[i] = amount > 0 && amount <= tables[i].Max
                 ? tables[i].GetOrCreate(requests[i].ScopeKey)
-                : tables[i].Windows.GetValueOrDefault(requests[i].ScopeKey);
+                : (tables[i].TryGetWindow(requests[i].ScopeKey, out SlidingWindowLog? existing) ? existing : null);
         }
 
         int locked = 0;

@@ -242,7 +242,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            decision = Refused(resolution, resolution.HiddenReason, RuleIds.Hidden, risk);
+            decision = Refused(resolution, resolution.HiddenReason, resolution.NameProblem is null ? RuleIds.Hidden : RuleIds.InvalidName, risk);
             return null;
         }
 
@@ -808,4 +808,7 @@ public static class RuleIds
 
     /// <summary>Evaluation failed (or the counter store did) and the call was refused.</summary>
     public const string Error = "(error)";
+
+    /// <summary>The tool name itself is refused (longer than any MCP tool name), before any rule is looked at.</summary>
+    public const string InvalidName = "(invalid-name)";
 }
