@@ -17,8 +17,11 @@ internal sealed class CounterTable
     /// <summary>Offsets span at most 2^30 quanta per window, leaving room below <see cref="int.MaxValue"/> before a rebase.</summary>
     internal const long OffsetsPerWindow = 1L << 30;
 
-    internal CounterTable(CounterDefinition definition, int id, long timestampFrequency)
+    private readonly LiveCounterBudget _live;
+
+    internal CounterTable(CounterDefinition definition, int id, long timestampFrequency, LiveCounterBudget live)
     {
+        _live = live;
         Definition = definition;
         Id = id;
         Max = definition.Max;
@@ -86,9 +89,29 @@ internal sealed class CounterTable
     internal SlidingWindowLog GetOrCreate(string scopeKey)
     {
         scopeKey = StoredKey(scopeKey);
-        return Windows.TryGetValue(scopeKey, out SlidingWindowLog? window)
-            ? window
-            : Windows.GetOrAdd(scopeKey, static (_, table) => new SlidingWindowLog(table), this);
+        if (Windows.TryGetValue(scopeKey, out SlidingWindowLog? window))
+        {
+            return window;
+        }
+
+        _live.Take();
+        var created = new SlidingWindowLog(this);
+        window = Windows.GetOrAdd(scopeKey, created);
+        if (!ReferenceEquals(window, created))
+        {
+            _live.Return(); // Another thread stored its window first.
+        }
+
+        return window;
+    }
+
+    /// <summary>Unlinks a window the sweep retired (under its lock).</summary>
+    internal void Remove(KeyValuePair<string, SlidingWindowLog> pair)
+    {
+        if (Windows.TryRemove(pair))
+        {
+            _live.Return();
+        }
     }
 
     /// <summary>The window of <paramref name="scopeKey"/>, if there is one.</summary>

@@ -639,6 +639,14 @@ public sealed partial class PolicyEvaluator : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PolicyDecision StoreFailed(Exception ex, string ruleId, RiskProfile risk)
     {
+        if (ex is CounterStoreFullException)
+        {
+            // Never fail-open: the store is not down, it is full, and letting calls through uncounted is what a client
+            // filling it with scopes would want.
+            RecordCounterStoreError(ex, CounterStoreFailureMode.FailClosed);
+            return Refused($"Refused: {ex.Message}", ruleId, risk, DecisionKind.Limit);
+        }
+
         RecordCounterStoreError(ex);
         if (_failureMode == CounterStoreFailureMode.FailOpen)
         {

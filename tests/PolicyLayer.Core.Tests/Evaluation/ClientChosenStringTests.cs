@@ -94,6 +94,24 @@ public sealed class ClientChosenStringTests : EvaluatorTestBase
         store.TryReserveAsync(new[] { new CounterRequest(counter, key, 1) }, new CounterBudget[1]).Completed();
 
     [Test]
+    public async Task Evaluate_NewScopePastTheStoresMaxLiveCounters_IsRefusedEvenUnderFailOpen()
+    {
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = Time, MaxLiveCounters = 2 });
+        using var evaluator = Evaluator(
+            """{ "version": "1", "tools": { "t": { "limits": [ { "counter": "c", "window": "minute", "max": 5, "scope": "session" } ] } } }""",
+            store,
+            mode: CounterStoreFailureMode.FailOpen);
+
+        (await evaluator.EvaluateAsync(Call("t", session: "s1"))).IsAllowed.Should().BeTrue();
+        (await evaluator.EvaluateAsync(Call("t", session: "s2"))).IsAllowed.Should().BeTrue();
+        var refused = await evaluator.EvaluateAsync(Call("t", session: "s3"));
+
+        refused.Outcome.Should().Be(PolicyOutcome.Deny);
+        refused.Reason.Should().Contain("MaxLiveCounters");
+        (await evaluator.EvaluateAsync(Call("t", session: "s1"))).IsAllowed.Should().BeTrue();
+    }
+
+    [Test]
     public async Task Reserve_AShortKeyThatSpellsALongKeysHash_CountsApartFromIt()
     {
         using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = Time, IdleSweepInterval = Timeout.InfiniteTimeSpan });
