@@ -9,6 +9,12 @@ if (args is ["counter-memory", ..])
     return 0;
 }
 
+if (args is ["policy-load-memory", ..])
+{
+    PolicyLoadMemory.Run();
+    return 0;
+}
+
 if (args is ["counter-accuracy", ..])
 {
     CounterAccuracyMeasurement.Run();

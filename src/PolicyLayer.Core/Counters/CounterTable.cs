@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 
 namespace PolicyLayer;
 
@@ -15,8 +17,11 @@ internal sealed class CounterTable
     /// <summary>Offsets span at most 2^30 quanta per window, leaving room below <see cref="int.MaxValue"/> before a rebase.</summary>
     internal const long OffsetsPerWindow = 1L << 30;
 
-    internal CounterTable(CounterDefinition definition, int id, long timestampFrequency)
+    private readonly LiveCounterBudget _live;
+
+    internal CounterTable(CounterDefinition definition, int id, long timestampFrequency, LiveCounterBudget live)
     {
+        _live = live;
         Definition = definition;
         Id = id;
         Max = definition.Max;
@@ -74,9 +79,59 @@ internal sealed class CounterTable
         return quantum;
     }
 
+    /// <summary>The longest scope key kept as it is; a longer one is kept as its hash (<see cref="StoredKey"/>).</summary>
+    internal const int MaxStoredKeyLength = 128;
+
+    /// <summary>Starts every hashed key, and no key kept as it is (a key that starts with it is hashed too).</summary>
+    internal const string HashedKeyPrefix = "\u0001sha256:";
+
     /// <summary>Returns the window of <paramref name="scopeKey"/>, creating it atomically if there is none.</summary>
-    internal SlidingWindowLog GetOrCreate(string scopeKey) =>
-        Windows.TryGetValue(scopeKey, out SlidingWindowLog? window)
-            ? window
-            : Windows.GetOrAdd(scopeKey, static (_, table) => new SlidingWindowLog(table), this);
+    internal SlidingWindowLog GetOrCreate(string scopeKey)
+    {
+        scopeKey = StoredKey(scopeKey);
+        if (Windows.TryGetValue(scopeKey, out SlidingWindowLog? window))
+        {
+            return window;
+        }
+
+        _live.Take();
+        var created = new SlidingWindowLog(this);
+        window = Windows.GetOrAdd(scopeKey, created);
+        if (!ReferenceEquals(window, created))
+        {
+            _live.Return(); // Another thread stored its window first.
+        }
+
+        return window;
+    }
+
+    /// <summary>Unlinks a window the sweep retired (under its lock).</summary>
+    internal void Remove(KeyValuePair<string, SlidingWindowLog> pair)
+    {
+        if (Windows.TryRemove(pair))
+        {
+            _live.Return();
+        }
+    }
+
+    /// <summary>The window of <paramref name="scopeKey"/>, if there is one.</summary>
+    internal bool TryGetWindow(string scopeKey, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SlidingWindowLog? window) =>
+        Windows.TryGetValue(StoredKey(scopeKey), out window);
+
+    /// <summary>
+    /// The key a window is stored under: the scope key itself, or, when it is longer than <see cref="MaxStoredKeyLength"/>
+    /// (scope keys come from clients), the prefix and 192 bits of its SHA-256, so that a client's choice of key
+    /// costs the store a bounded number of bytes. The prefix keeps hashed keys apart from every key kept as it is.
+    /// </summary>
+    internal static string StoredKey(string scopeKey)
+    {
+        if (scopeKey.Length <= MaxStoredKeyLength && !scopeKey.StartsWith(HashedKeyPrefix[0]))
+        {
+            return scopeKey;
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(MemoryMarshal.AsBytes(scopeKey.AsSpan()), hash);
+        return HashedKeyPrefix + Convert.ToBase64String(hash[..24]);
+    }
 }

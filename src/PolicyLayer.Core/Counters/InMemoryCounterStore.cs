@@ -18,6 +18,15 @@ public sealed class InMemoryCounterStoreOptions
     /// </summary>
     /// <value>The default value is one minute.</value>
     public TimeSpan IdleSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The most counters (one per counter definition and scope key) the store holds at once, or null for no limit.
+    /// Past it, a reservation that would start a counter for a new scope throws <see cref="CounterStoreFullException"/>,
+    /// which the evaluator turns into a refusal (fail closed, even under fail-open) and counts in its counter-store
+    /// errors metric; counters already live keep working, and none is ever evicted to make room.
+    /// </summary>
+    /// <value>The default value is null: memory follows the active scopes, however many.</value>
+    public int? MaxLiveCounters { get; set; }
 }
 
 /// <summary>
@@ -37,7 +46,9 @@ public sealed class InMemoryCounterStoreOptions
 /// <para>
 /// A timer on <see cref="InMemoryCounterStoreOptions.TimeProvider"/> forgets every counter that
 /// holds no live unit, every <see cref="InMemoryCounterStoreOptions.IdleSweepInterval"/>, so memory
-/// follows the active scopes. Dispose the store to stop the timer.
+/// follows the active scopes. A pass runs in steps of a few thousand counters, 10 ms apart, so that no step holds a
+/// thread for long however many counters there are; <see cref="InMemoryCounterStoreOptions.MaxLiveCounters"/> bounds
+/// how many there can be. Scope keys longer than 128 characters are kept as a hash. Dispose the store to stop the timer.
 /// </para>
 /// </remarks>
 public sealed class InMemoryCounterStore : CounterStore, IDisposable
@@ -48,8 +59,17 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
     private readonly long _frequency;
     private readonly ConcurrentDictionary<CounterDefinition, CounterTable> _tables = new();
     private readonly ITimer? _sweepTimer;
+    private readonly LiveCounterBudget _live;
+    private readonly TimeSpan _sweepInterval;
+    private IEnumerator<(CounterTable Table, KeyValuePair<string, SlidingWindowLog> Window)>? _sweepCursor;
     private int _nextTableId;
     private int _sweeping;
+
+    /// <summary>How many counters one step of the sweep looks at; a pass over millions runs as many short steps.</summary>
+    internal const int SweepChunk = 4096;
+
+    /// <summary>The pause between two steps of one pass, so that the sweep never holds a thread for long.</summary>
+    internal static readonly TimeSpan SweepChunkPause = TimeSpan.FromMilliseconds(10);
     private volatile bool _disposed;
 
     /// <summary>Creates a store.</summary>
@@ -64,8 +84,15 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), sweep, "IdleSweepInterval must be positive or Timeout.InfiniteTimeSpan.");
         }
 
+        if (options.MaxLiveCounters is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxLiveCounters, "MaxLiveCounters must be positive, or null for no limit.");
+        }
+
         _time = options.TimeProvider;
         _frequency = _time.TimestampFrequency;
+        _live = new LiveCounterBudget(options.MaxLiveCounters);
+        _sweepInterval = sweep;
         if (sweep != Timeout.InfiniteTimeSpan)
         {
             // The timer holds the store only weakly, so a store that is never disposed can still be collected.
@@ -92,7 +119,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
 
     /// <summary>The live window of a counter and scope key, if any (for tests).</summary>
     internal SlidingWindowLog? FindWindow(CounterDefinition counter, string scopeKey) =>
-        _tables.TryGetValue(counter, out CounterTable? table) && table.Windows.TryGetValue(scopeKey, out SlidingWindowLog? window) ? window : null;
+        _tables.TryGetValue(counter, out CounterTable? table) && table.TryGetWindow(scopeKey, out SlidingWindowLog? window) ? window : null;
 
     /// <inheritdoc />
     public override ValueTask<CounterReservationResult> TryReserveAsync(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken = default)
@@ -131,7 +158,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         {
             if (budget.Reserved <= 0 || budget.Counter is null || budget.ScopeKey is null
                 || !_tables.TryGetValue(budget.Counter, out CounterTable? table)
-                || !table.Windows.TryGetValue(budget.ScopeKey, out SlidingWindowLog? window))
+                || !table.TryGetWindow(budget.ScopeKey, out SlidingWindowLog? window))
             {
                 // Nothing held, or the counter was forgotten: it held no live unit, so neither did this reservation.
                 continue;
@@ -174,7 +201,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             ref readonly CounterRequest request = ref span[i];
             CheckRequest(in request);
             CounterTable table = GetTable(request.Counter);
-            if (!table.Windows.TryGetValue(request.ScopeKey, out SlidingWindowLog? window))
+            if (!table.TryGetWindow(request.ScopeKey, out SlidingWindowLog? window))
             {
                 output[i] = EmptyBudget(in request, table);
                 continue;
@@ -205,56 +232,98 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         _sweepTimer?.Dispose();
     }
 
-    /// <summary>Forgets every window that holds no live unit; the timer calls this, tests may too.</summary>
+    /// <summary>Forgets every window that holds no live unit, in one go (tests; the timer runs <see cref="SweepStep"/>).</summary>
     internal void SweepIdleCounters()
     {
+        while (!SweepStep(int.MaxValue))
+        {
+        }
+    }
+
+    /// <summary>
+    /// Looks at up to <paramref name="chunk"/> windows from where the last step stopped, and forgets those that hold
+    /// no live unit; returns true when the pass is finished (or another thread is sweeping).
+    /// </summary>
+    internal bool SweepStep(int chunk)
+    {
         if (Interlocked.Exchange(ref _sweeping, 1) == 1)
+        {
+            return true;
+        }
+
+        try
+        {
+            _sweepCursor ??= AllWindows().GetEnumerator();
+            for (int seen = 0; seen < chunk; seen++)
+            {
+                if (!_sweepCursor.MoveNext())
+                {
+                    _sweepCursor.Dispose();
+                    _sweepCursor = null;
+                    return true;
+                }
+
+                (CounterTable table, KeyValuePair<string, SlidingWindowLog> pair) = _sweepCursor.Current;
+                TryRetire(table, pair);
+            }
+
+            return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
+        }
+    }
+
+    /// <summary>One tick of the timer: a step of the pass, and the next tick soon if the pass is not finished.</summary>
+    private void SweepTick()
+    {
+        bool finished = SweepStep(SweepChunk);
+        _sweepTimer?.Change(finished ? _sweepInterval : SweepChunkPause, _sweepInterval);
+    }
+
+    // The dictionaries' enumerators see a moving snapshot: windows added during a pass may be seen in this one or the next.
+    private IEnumerable<(CounterTable Table, KeyValuePair<string, SlidingWindowLog> Window)> AllWindows()
+    {
+        foreach (KeyValuePair<CounterDefinition, CounterTable> entry in _tables)
+        {
+            foreach (KeyValuePair<string, SlidingWindowLog> pair in entry.Value.Windows)
+            {
+                yield return (entry.Value, pair);
+            }
+        }
+    }
+
+    private void TryRetire(CounterTable table, KeyValuePair<string, SlidingWindowLog> pair)
+    {
+        SlidingWindowLog window = pair.Value;
+
+        // A window someone holds is in use; the next pass will see it.
+        if (!Monitor.TryEnter(window))
         {
             return;
         }
 
         try
         {
-            foreach (KeyValuePair<CounterDefinition, CounterTable> entry in _tables)
+            if (window.IsRetired)
             {
-                CounterTable table = entry.Value;
-                foreach (KeyValuePair<string, SlidingWindowLog> pair in table.Windows)
-                {
-                    SlidingWindowLog window = pair.Value;
+                return;
+            }
 
-                    // A window someone holds is in use; the next sweep will see it.
-                    if (!Monitor.TryEnter(window))
-                    {
-                        continue;
-                    }
-
-                    try
-                    {
-                        if (window.IsRetired)
-                        {
-                            continue;
-                        }
-
-                        long now = _time.GetTimestamp();
-                        window.Prune(now, table);
-                        if (window.IsIdle(now, table))
-                        {
-                            // Retire and unlink in one critical section: whoever locks it next sees it retired
-                            // and looks the key up again, so no unit can land in a window nobody will find.
-                            window.IsRetired = true;
-                            table.Windows.TryRemove(pair);
-                        }
-                    }
-                    finally
-                    {
-                        Monitor.Exit(window);
-                    }
-                }
+            long now = _time.GetTimestamp();
+            window.Prune(now, table);
+            if (window.IsIdle(now, table))
+            {
+                // Retire and unlink in one critical section: whoever locks it next sees it retired
+                // and looks the key up again, so no unit can land in a window nobody will find.
+                window.IsRetired = true;
+                table.Remove(pair);
             }
         }
         finally
         {
-            Volatile.Write(ref _sweeping, 0);
+            Monitor.Exit(window);
         }
     }
 
@@ -277,7 +346,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
     private CounterTable GetTable(CounterDefinition definition) =>
         _tables.TryGetValue(definition, out CounterTable? table)
             ? table
-            : _tables.GetOrAdd(definition, static (d, store) => new CounterTable(d, Interlocked.Increment(ref store._nextTableId), store._frequency), this);
+            : _tables.GetOrAdd(definition, static (d, store) => new CounterTable(d, Interlocked.Increment(ref store._nextTableId), store._frequency, store._live), this);
 
     /// <summary>Reserves in one counter, synchronously (the evaluator's one-counter path calls it directly).</summary>
     internal CounterReservationResult ReserveOne(in CounterRequest request, ref CounterBudget budget)
@@ -293,7 +362,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             {
                 window = table.GetOrCreate(request.ScopeKey);
             }
-            else if (!table.Windows.TryGetValue(request.ScopeKey, out window))
+            else if (!table.TryGetWindow(request.ScopeKey, out window))
             {
                 // Nothing to record and nothing recorded: an empty counter answers.
                 budget = EmptyBudget(in request, table);
@@ -395,7 +464,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             long amount = requests[i].Amount;
             windows[i] = amount > 0 && amount <= tables[i].Max
                 ? tables[i].GetOrCreate(requests[i].ScopeKey)
-                : tables[i].Windows.GetValueOrDefault(requests[i].ScopeKey);
+                : (tables[i].TryGetWindow(requests[i].ScopeKey, out SlidingWindowLog? existing) ? existing : null);
         }
 
         int locked = 0;
@@ -538,7 +607,7 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
             var self = (SweepState)state;
             if (self.Store.TryGetTarget(out InMemoryCounterStore? target))
             {
-                target.SweepIdleCounters();
+                target.SweepTick();
             }
             else
             {

@@ -104,16 +104,7 @@ internal static class ConditionEvaluator
             case ConditionOperator.In:
             case ConditionOperator.NotIn:
             {
-                var found = false;
-                foreach (var item in expected.EnumerateArray())
-                {
-                    if (JsonElement.DeepEquals(actual, item))
-                    {
-                        found = true;
-                        break;
-                    }
-                }
-
+                var found = condition.ValueSet is { } set ? set.Contains(actual) : ListContains(expected, actual);
                 return From(found == (condition.Operator == ConditionOperator.In));
             }
 
@@ -273,6 +264,19 @@ internal static class ConditionEvaluator
         }
 
         return JsonNumber.Compare(JsonMarshal.GetRawUtf8Value(a), JsonMarshal.GetRawUtf8Value(b));
+    }
+
+    private static bool ListContains(JsonElement list, JsonElement value)
+    {
+        foreach (var item in list.EnumerateArray())
+        {
+            if (JsonElement.DeepEquals(value, item))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static ConditionResult From(bool value) => value ? ConditionResult.True : ConditionResult.False;

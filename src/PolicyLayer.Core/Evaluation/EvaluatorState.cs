@@ -20,8 +20,11 @@ internal sealed class ToolResolution
     /// <summary>The risk from the name alone, for calls that carry no descriptor.</summary>
     public required RiskProfile NameRisk { get; init; }
 
+    /// <summary>Why the name itself is refused (longer than <see cref="EvaluatorState.MaxToolNameLength"/>); null for a usable name.</summary>
+    public string? NameProblem { get; init; }
+
     // Refusal texts that depend only on the tool, made once so that repeated refusals allocate nothing.
-    public string HiddenReason => field ??= $"Tool '{ToolName}' is hidden by the policy.";
+    public string HiddenReason => field ??= NameProblem ?? $"Tool '{ToolName}' is hidden by the policy.";
 
     public string DefaultDenyReason => field ??= $"Tool '{ToolName}' is not allowed: no rule matches it and the policy's default is deny.";
 
@@ -59,8 +62,21 @@ internal sealed class ToolResolution
 /// </summary>
 internal sealed class EvaluatorState : IDisposable
 {
-    /// <summary>How many distinct tool names are remembered; tool names come from clients, so the cache is bounded.</summary>
-    internal const int ResolutionCacheSize = 10_000;
+    /// <summary>
+    /// The longest tool name decided: MCP names are short (the specification suggests at most 128 characters); a
+    /// longer name is refused without being classified, cached or echoed, so a client cannot make the evaluator
+    /// keep or copy large strings.
+    /// </summary>
+    internal const int MaxToolNameLength = 256;
+
+    /// <summary>
+    /// The estimated bytes of resolutions remembered. Tool names come from clients, so the cache is bounded by what
+    /// its entries hold, not by their number: about 7,000 names of 30 characters, 3,000 of the longest.
+    /// </summary>
+    internal const long ResolutionCacheBytes = 4 * 1024 * 1024;
+
+    /// <summary>What one resolution is estimated to hold besides its name: the resolution, its risk profile and evidence, the cache entry.</summary>
+    internal const int ResolutionOverheadBytes = 512;
 
     // A small direct-mapped cache of the hottest names in front of the bounded MemoryCache: a hit is a
     // string comparison, with no hashing of the whole name and no clock read. Entries are immutable, so
@@ -82,7 +98,7 @@ internal sealed class EvaluatorState : IDisposable
         _classify = classifier.Classify;
         _resolutions = new MemoryCache(new MemoryCacheOptions
         {
-            SizeLimit = ResolutionCacheSize,
+            SizeLimit = ResolutionCacheBytes,
             CompactionPercentage = 0.25,
             Clock = new TimeProviderClock(time),
         });
@@ -101,11 +117,18 @@ internal sealed class EvaluatorState : IDisposable
             return hot;
         }
 
+        if (toolName.Length > MaxToolNameLength)
+        {
+            return NameTooLong(toolName.Length);
+        }
+
         if (!_resolutions.TryGetValue(toolName, out var cached))
         {
             cached = ResolveUncached(toolName);
             using var entry = _resolutions.CreateEntry(toolName);
-            entry.Size = 1;
+
+            // The name is counted twice: the cache key and the resolution's texts that quote it.
+            entry.Size = ResolutionOverheadBytes + (4L * toolName.Length);
             entry.Value = cached;
         }
 
@@ -119,7 +142,7 @@ internal sealed class EvaluatorState : IDisposable
 
     public RiskProfile GetRisk(ToolResolution resolution, ToolDescriptor? descriptor)
     {
-        if (descriptor is null || resolution.Classified is not null)
+        if (descriptor is null || resolution.Classified is not null || resolution.NameProblem is not null)
         {
             return resolution.NameRisk;
         }
@@ -141,6 +164,24 @@ internal sealed class EvaluatorState : IDisposable
             : _classifier.Classify(new ToolDescriptor(toolName));
         return new ToolResolution { ToolName = toolName, Hidden = hidden, Rule = rule, Classified = classified, NameRisk = nameRisk };
     }
+
+    /// <summary>A refused name: not matched, classified or cached, and never quoted (its length is).</summary>
+    private static ToolResolution NameTooLong(int length) => new()
+    {
+        ToolName = string.Empty,
+        Hidden = true,
+        Rule = null,
+        Classified = null,
+        NameRisk = UnclassifiedName,
+        NameProblem = string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"Refused: the tool name is {length:N0} characters long; tool names of more than {MaxToolNameLength} characters are refused."),
+    };
+
+    private static readonly RiskProfile UnclassifiedName = new(
+        RiskCategory.Destructive,
+        RiskProfile.DefaultLevel(RiskCategory.Destructive),
+        [$"the tool name is longer than {MaxToolNameLength} characters, so it was not classified; read as the riskiest category"]);
 
     private static RiskProfile Classified(ClassifyEntry entry) =>
         new(entry.Category, RiskProfile.DefaultLevel(entry.Category), [$"the policy's classify section says {entry.Category} ({entry.Pointer}); it overrides the classifier"]);

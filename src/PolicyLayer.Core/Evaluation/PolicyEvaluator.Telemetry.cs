@@ -75,7 +75,7 @@ public sealed partial class PolicyEvaluator
     }
 
     /// <summary>Counts a failed counter-store call; the evaluator then fails closed or open as configured.</summary>
-    private void RecordCounterStoreError(Exception exception)
+    private void RecordCounterStoreError(Exception exception, CounterStoreFailureMode? mode = null)
     {
         var errors = _instruments.CounterStoreErrors;
         if (errors.Enabled)
@@ -83,7 +83,7 @@ public sealed partial class PolicyEvaluator
             var tags = new TagList
             {
                 { DiagnosticTags.ErrorType, exception.GetType().FullName },
-                { DiagnosticTags.FailureMode, DiagnosticTags.FailureModeName(_failureMode) },
+                { DiagnosticTags.FailureMode, DiagnosticTags.FailureModeName(mode ?? _failureMode) },
             };
             errors.Add(1, in tags);
         }

@@ -242,7 +242,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var risk = state.GetRisk(resolution, call.Tool);
         if (resolution.Hidden)
         {
-            decision = Refused(resolution, resolution.HiddenReason, RuleIds.Hidden, risk);
+            decision = Refused(resolution, resolution.HiddenReason, resolution.NameProblem is null ? RuleIds.Hidden : RuleIds.InvalidName, risk);
             return null;
         }
 
@@ -639,6 +639,14 @@ public sealed partial class PolicyEvaluator : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private PolicyDecision StoreFailed(Exception ex, string ruleId, RiskProfile risk)
     {
+        if (ex is CounterStoreFullException)
+        {
+            // Never fail-open: the store is not down, it is full, and letting calls through uncounted is what a client
+            // filling it with scopes would want.
+            RecordCounterStoreError(ex, CounterStoreFailureMode.FailClosed);
+            return Refused($"Refused: {ex.Message}", ruleId, risk, DecisionKind.Limit);
+        }
+
         RecordCounterStoreError(ex);
         if (_failureMode == CounterStoreFailureMode.FailOpen)
         {
@@ -811,4 +819,7 @@ public static class RuleIds
 
     /// <summary>Evaluation failed (or the counter store did) and the call was refused.</summary>
     public const string Error = "(error)";
+
+    /// <summary>The tool name itself is refused (longer than any MCP tool name), before any rule is looked at.</summary>
+    public const string InvalidName = "(invalid-name)";
 }

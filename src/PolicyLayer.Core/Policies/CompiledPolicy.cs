@@ -111,6 +111,25 @@ internal sealed class Condition
 
     /// <summary>The condition in words, for reasons and explanations: <c>args.amount gt 10000</c>.</summary>
     public required string Text { get; init; }
+
+    /// <summary>For <c>in</c> and <c>not_in</c>: a list longer than <see cref="JsonValueSet.Threshold"/> as a hash set, made on first use; else null.</summary>
+    public JsonValueSet? ValueSet
+    {
+        get
+        {
+            if (!Volatile.Read(ref _valueSetMade))
+            {
+                // Two threads may both make it; they make equal sets, and either may win.
+                _valueSet = Operator is ConditionOperator.In or ConditionOperator.NotIn ? JsonValueSet.For(Value) : null;
+                Volatile.Write(ref _valueSetMade, true);
+            }
+
+            return _valueSet;
+        }
+    }
+
+    private JsonValueSet? _valueSet;
+    private bool _valueSetMade;
 }
 
 /// <summary>A dotted path into a call's arguments (<c>args.customer.id</c>), split once at load.</summary>
@@ -171,12 +190,13 @@ internal sealed class ArgumentPath
 
 /// <summary>
 /// Looks a tool name up among exact keys and globs: the exact name first, else the most specific glob
-/// (fewest wildcards, then the longest pattern, then document order).
+/// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
 internal sealed class NameMatcher<T>
 {
     private readonly FrozenDictionary<string, T> _exact;
     private readonly (GlobPattern Glob, T Value)[] _globs;
+    private readonly GlobIndex _index;
 
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
     {
@@ -201,6 +221,7 @@ internal sealed class NameMatcher<T>
             .ThenByDescending(g => g.Item1.Pattern.Length)
             .ThenBy(g => g.Item3)
             .Select(g => (g.Item1, g.Item2))];
+        _index = new GlobIndex([.. _globs.Select(g => g.Glob)]);
     }
 
     public static NameMatcher<T> Empty { get; } = new([]);
@@ -232,14 +253,11 @@ internal sealed class NameMatcher<T>
             return true;
         }
 
-        foreach (var (glob, candidate) in _globs)
+        if (_index.TryMatch(name, out var rank))
         {
-            if (glob.IsMatch(name))
-            {
-                value = candidate;
-                matchedKey = glob.Pattern;
-                return true;
-            }
+            (var glob, value) = _globs[rank];
+            matchedKey = glob.Pattern;
+            return true;
         }
 
         value = default!;

@@ -132,14 +132,12 @@ public sealed partial class PolicyDocument
 
     private static CompiledPolicy? Compile(byte[] bytes, PolicyErrorList errors)
     {
-        var map = JsonSourceMap.Scan(bytes, errors);
-        if (map is null)
+        using var document = ParseDocument(bytes, errors);
+        if (document is null)
         {
             return null;
         }
 
-        errors.Map = map;
-        using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -174,6 +172,53 @@ public sealed partial class PolicyDocument
 
         compiled.Revision = compiled.DeclaredRevision ?? ContentRevision(root);
         return compiled;
+    }
+
+    /// <summary>
+    /// The document, parsed at parser speed when it is well formed (no duplicate keys, no lone surrogate escapes): then
+    /// positions are found only if an error needs one. Otherwise the position-tracking scan reports what is wrong, with
+    /// line and column, and the document is parsed after it (duplicate keys kept, so that every other error is found too).
+    /// </summary>
+    private static JsonDocument? ParseDocument(byte[] bytes, PolicyErrorList errors)
+    {
+        if (!MayHoldLoneSurrogate(bytes))
+        {
+            try
+            {
+                var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth, AllowDuplicateProperties = false });
+                errors.MapOnDemand(bytes);
+                return document;
+            }
+            catch (JsonException)
+            {
+                // Malformed, too deep or a duplicate key: the scan below says where.
+            }
+        }
+
+        var map = JsonSourceMap.Scan(bytes, errors);
+        if (map is null)
+        {
+            return null;
+        }
+
+        errors.Map = map;
+        return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
+    }
+
+    /// <summary>Whether the text has a <c>\uD800</c>-<c>\uDFFF</c> escape, which the parser accepts but no .NET string can hold alone.</summary>
+    private static bool MayHoldLoneSurrogate(ReadOnlySpan<byte> utf8)
+    {
+        for (var at = utf8.IndexOf("\\u"u8); at >= 0; at = utf8.IndexOf("\\u"u8))
+        {
+            utf8 = utf8[(at + 2)..];
+            if (utf8.Length >= 2 && utf8[0] is (byte)'d' or (byte)'D' && utf8[1] is (byte)'8' or (byte)'9' or (byte)'a' or (byte)'A' or (byte)'b' or (byte)'B'
+                or (byte)'c' or (byte)'C' or (byte)'d' or (byte)'D' or (byte)'e' or (byte)'E' or (byte)'f' or (byte)'F')
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -5,7 +5,32 @@ internal sealed class PolicyErrorList
 {
     private readonly List<PolicyValidationError> _errors = [];
 
-    public JsonSourceMap? Map { get; set; }
+    private JsonSourceMap? _map;
+    private byte[]? _unmapped;
+
+    /// <summary>
+    /// Where the document's values stand, for the errors' line and column. A document that parsed cleanly is mapped only
+    /// once an error needs a position (see <see cref="MapOnDemand"/>): a valid document never pays for the map.
+    /// </summary>
+    public JsonSourceMap? Map
+    {
+        get
+        {
+            if (_map is null && _unmapped is not null)
+            {
+                // The document parsed, so the scan finds nothing to report; its list is a throwaway.
+                _map = JsonSourceMap.Scan(_unmapped, new PolicyErrorList());
+                _unmapped = null;
+            }
+
+            return _map;
+        }
+
+        set => _map = value;
+    }
+
+    /// <summary>Maps <paramref name="utf8"/> when, and only when, the first error needs a position.</summary>
+    public void MapOnDemand(byte[] utf8) => _unmapped = utf8;
 
     public int Count => _errors.Count;
 

@@ -363,6 +363,57 @@ public class InMemoryCounterStoreTests
     }
 
     [Test]
+    public void Sweep_OverMoreCountersThanOneStep_ForgetsThemInShortSteps()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time, IdleSweepInterval = TimeSpan.FromSeconds(30) });
+        var counter = new CounterDefinition("calls", 5, TimeSpan.FromMinutes(1), CounterScope.Session);
+        int total = (InMemoryCounterStore.SweepChunk * 2) + 100;
+        for (int i = 0; i < total; i++)
+        {
+            Reserve(store, counter, $"session-{i}", 1).IsAcquired.Should().BeTrue();
+        }
+
+        time.Advance(TimeSpan.FromMinutes(1));                    // the units leave; this tick looks at one step's worth
+        store.WindowCount.Should().Be(total - InMemoryCounterStore.SweepChunk);
+
+        time.Advance(InMemoryCounterStore.SweepChunkPause);       // the next step comes soon, not an interval later
+        store.WindowCount.Should().Be(total - (2 * InMemoryCounterStore.SweepChunk));
+        time.Advance(InMemoryCounterStore.SweepChunkPause);
+        store.WindowCount.Should().Be(0);
+    }
+
+    [Test]
+    public void TryReserve_PastMaxLiveCounters_RefusesANewScope_KeepsTheLiveOnes_UntilSomeGoQuiet()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time, IdleSweepInterval = Timeout.InfiniteTimeSpan, MaxLiveCounters = 3 });
+        var counter = new CounterDefinition("calls", 2, TimeSpan.FromMinutes(1), CounterScope.Session);
+        Reserve(store, counter, "a", 1).IsAcquired.Should().BeTrue();
+        Reserve(store, counter, "b", 1).IsAcquired.Should().BeTrue();
+        Reserve(store, counter, "c", 1).IsAcquired.Should().BeTrue();
+
+        var newScope = () => Reserve(store, counter, "d", 1);
+        newScope.Should().Throw<CounterStoreFullException>().WithMessage("*3 live counters, its MaxLiveCounters*");
+        var many = () => store.TryReserveAsync(new[] { new CounterRequest(counter, "a", 1), new CounterRequest(counter, "e", 1) }, new CounterBudget[2]).Completed();
+        many.Should().Throw<CounterStoreFullException>();
+        Reserve(store, counter, "a", 1).IsAcquired.Should().BeTrue("live counters keep working, nothing was taken by the refused call");
+        Reserve(store, counter, "a", 1).IsAcquired.Should().BeFalse("and none was evicted: a still holds its two units");
+        store.WindowCount.Should().Be(3);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        store.SweepIdleCounters();
+        Reserve(store, counter, "d", 1).IsAcquired.Should().BeTrue();
+    }
+
+    [Test]
+    public void Options_MaxLiveCountersNotPositive_IsRejected()
+    {
+        var create = () => new InMemoryCounterStore(new InMemoryCounterStoreOptions { MaxLiveCounters = 0 });
+        create.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*MaxLiveCounters*");
+    }
+
+    [Test]
     public void TryReserve_TheSameCounterAndKeyTwice_IsAnError()
     {
         using var store = new InMemoryCounterStore();

@@ -1,0 +1,131 @@
+using System.Text.Json;
+using CsCheck;
+using PolicyLayer.Evaluation;
+using PolicyLayer.Policies;
+
+namespace PolicyLayer.Core.Tests.Policies;
+
+/// <summary>
+/// The compiled lookups (the glob index, the hashed <c>in</c> lists) answer exactly as the naive scans they replace,
+/// for random patterns, names and values.
+/// </summary>
+public sealed class RuleScalingTests
+{
+    // A small alphabet, so that random patterns and names often share prefixes and suffixes and often match.
+    private static readonly Gen<string> Literal = Gen.Char["ab_"].Array[0, 4].Select(c => new string(c));
+
+    private static readonly Gen<string> Patterns =
+        Gen.Select(Literal, Gen.Char["*?"].Array[1, 3], Literal.Array[3])
+            .Select((head, wildcards, rest) =>
+            {
+                var text = head;
+                for (var i = 0; i < wildcards.Length; i++)
+                {
+                    text += wildcards[i] + rest[i];
+                }
+
+                return text;
+            });
+
+    private static readonly Gen<string> Names = Gen.Char["ab_c"].Array[0, 10].Select(c => new string(c));
+
+    [Test]
+    public void CompiledGlobLookup_PicksTheSameRuleAsTheOrderedScan_ForRandomPatternsAndNames()
+    {
+        Gen.Select(Patterns.Array[1, 40], Names.Array[1, 30]).Sample((patterns, names) =>
+        {
+            var matcher = new NameMatcher<int>(patterns.Distinct().Select((p, i) => new KeyValuePair<string, int>(p, i)));
+            foreach (var name in names)
+            {
+                // MatchAll is the ordered scan of every glob, most specific first.
+                var naive = matcher.MatchAll(name).Select(m => m.Key).FirstOrDefault();
+                var found = matcher.TryMatch(name, out _, out var key);
+                if (found != (naive is not null) || key != naive)
+                {
+                    throw new InvalidOperationException($"'{name}': the index chose '{key}', the scan '{naive}', among [{string.Join(", ", patterns)}]");
+                }
+            }
+        }, iter: 2_000);
+    }
+
+    [Test]
+    public void CompiledGlobLookup_KeepsTheSpecificityOrder_FewestWildcardsThenLongest()
+    {
+        var matcher = new NameMatcher<string>(new Dictionary<string, string>
+        {
+            ["*"] = "any",
+            ["get_*"] = "get",
+            ["*_user"] = "user",
+            ["get_*_*r"] = "two-wildcards-long",
+            ["get_us?r"] = "one-wildcard-long",
+            ["*ser"] = "short-suffix",
+        });
+
+        Match(matcher, "get_user").Should().Be("one-wildcard-long", "one wildcard and 8 characters beats one wildcard and 5 or 6");
+        Match(matcher, "get_admin_user").Should().Be("user", "'*_user' (6) is longer than 'get_*' (5), both with one wildcard");
+        Match(matcher, "get_x").Should().Be("get");
+        Match(matcher, "zzz").Should().Be("any");
+    }
+
+    [Test]
+    public void CompiledGlobLookup_WithAHundredThousandRules_FindsTheRightOne()
+    {
+        var rules = Enumerable.Range(0, 100_000).SelectMany(i => new[]
+        {
+            new KeyValuePair<string, int>($"svc{i}_*", i),
+            new KeyValuePair<string, int>($"*_op{i}", -i),
+        });
+        var matcher = new NameMatcher<int>(rules);
+
+        Match(matcher, "svc99999_read").Should().Be(99_999);
+        Match(matcher, "x_op42").Should().Be(-42);
+        matcher.TryMatch("never_seen", out _, out _).Should().BeFalse();
+    }
+
+    [Test]
+    public void InList_OverTheThreshold_IsHashed_AndAnswersAsTheScan_ForRandomValues()
+    {
+        var values = Gen.OneOf(
+            Gen.Int[-20, 20].Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            Gen.Int[-20, 20].Select(i => $"{i}.0"),
+            Gen.Int[-20, 20].Select(i => i == 0 ? "0e5" : $"{i}0e-1"),
+            Gen.Const("0.000"), Gen.Const("-0"), Gen.Const("1e0"), Gen.Const("0.1e1"), Gen.Const("100e-2"),
+            Gen.Char["abc"].Array[0, 3].Select(c => JsonSerializer.Serialize(new string(c))),
+            Gen.Const("\"\\u0061\""), Gen.Const("true"), Gen.Const("false"), Gen.Const("null"),
+            Gen.Const("[1,2]"), Gen.Const("[2,1]"), Gen.Const("{\"a\":1,\"b\":2}"), Gen.Const("{\"b\":2,\"a\":1.0}"));
+
+        Gen.Select(values.Array[JsonValueSet.Threshold + 1, 40], values.Array[1, 20]).Sample((items, probes) =>
+        {
+            using var list = JsonDocument.Parse("[" + string.Join(",", items) + "]");
+            var set = JsonValueSet.For(list.RootElement)!;
+            foreach (var probe in probes)
+            {
+                using var value = JsonDocument.Parse(probe);
+                var scan = list.RootElement.EnumerateArray().Any(item => JsonElement.DeepEquals(value.RootElement, item));
+                if (set.Contains(value.RootElement) != scan)
+                {
+                    throw new InvalidOperationException($"{probe} in [{string.Join(",", items)}]: the set says {!scan}, the scan {scan}");
+                }
+            }
+        }, iter: 2_000);
+    }
+
+    [Test]
+    public async Task InCondition_WithAThousandValues_DecidesAsWritten()
+    {
+        var allowed = string.Join(",", Enumerable.Range(0, 1_000).Select(i => $"\"region-{i}\""));
+        var policy = PolicyDocument.Parse($$"""
+            { "version": "1", "tools": { "deploy": { "require": [ { "path": "args.region", "op": "in", "value": [{{allowed}}] } ] } } }
+            """);
+        using var evaluator = new PolicyEvaluator(policy);
+
+        (await evaluator.EvaluateAsync(Call("""{ "region": "region-999" }"""))).IsAllowed.Should().BeTrue();
+        (await evaluator.EvaluateAsync(Call("""{ "region": "region-1000" }"""))).IsAllowed.Should().BeFalse();
+        (await evaluator.EvaluateAsync(Call("""{ "region": 999 }"""))).IsAllowed.Should().BeFalse();
+    }
+
+    private static ToolCall Call(string args) =>
+        new("deploy", new CallerIdentity { GrantId = "g" }, JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(args));
+
+    private static T? Match<T>(NameMatcher<T> matcher, string name) => matcher.TryMatch(name, out var value, out _) ? value : default;
+}
