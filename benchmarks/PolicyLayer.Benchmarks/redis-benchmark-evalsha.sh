@@ -21,3 +21,12 @@ redis-cli -p $PORT config resetstat >/dev/null
 echo "counter script, reserve 2 counters: $(redis-benchmark -p $PORT -c 50 -n $N -r 10000 EVALSHA $SHA 2 'bench:{d:=s__rand_int__}' 'bench:{g:=}' r '' 1000 1000000000 1000000 1000 1 1000000000 1000000 1000 1 | rate); server us/call $(usec)"
 redis-cli -p $PORT config resetstat >/dev/null
 echo "empty script again: $(redis-benchmark -p $PORT -c 50 -n $N EVALSHA $EMPTY 0 | rate); server us/call $(usec)"
+# BASELINE_REV=<commit>: the counter script of that revision, side by side (before issue 17: a sorted set, a total and
+# a store-wide state key per call, all in one hash slot).
+if [ -n "${BASELINE_REV:-}" ]; then
+  OLD=$(git show "$BASELINE_REV:src/PolicyLayer.Redis/Counters/counters.lua" | redis-cli -p $PORT -x script load)
+  redis-cli -p $PORT config resetstat >/dev/null
+  echo "baseline script, reserve 1 counter: $(redis-benchmark -p $PORT -c 50 -n $N -r 10000 EVALSHA $OLD 3 '{o}:state' '{o}:z:s__rand_int__' '{o}:n:s__rand_int__' r '' 1000 1000000000 1000000 1 | rate); server us/call $(usec)"
+  redis-cli -p $PORT config resetstat >/dev/null
+  echo "baseline script, reserve 2 counters: $(redis-benchmark -p $PORT -c 50 -n $N -r 10000 EVALSHA $OLD 5 '{o}:state' '{o}:z:s__rand_int__' '{o}:n:s__rand_int__' '{o}:z:g' '{o}:n:g' r '' 1000 1000000000 1000000 1 1000000000 1000000 1 | rate); server us/call $(usec)"
+fi
