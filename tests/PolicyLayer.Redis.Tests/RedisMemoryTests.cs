@@ -57,4 +57,33 @@ public sealed class RedisMemoryTests
         var (_, budgets) = await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "g", 0));
         budgets[0].Remaining.Should().Be(6);
     }
+
+    [Test]
+    public async Task Reserve_LogBusyLongerThanItsOffsetsSpan_RebasesAndStaysExact()
+    {
+        // A 10 s window has a 4 us quantum: 3-byte offsets span 67 s, so a log never empty for 100 s must rebase.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 9, 0, 0, TimeSpan.Zero));
+        var prefix = RedisTestServer.UniquePrefix();
+        var store = RedisCounterStoreTests.CreateStore(time, prefix);
+        var counter = new CounterDefinition("busy", 3, TimeSpan.FromSeconds(10), CounterScope.Global);
+        RedisCounterScript.Quantum(counter).Should().Be(4);
+        CounterBudget[] last = [];
+        for (var i = 0; i < 25; i++)
+        {
+            (var result, last) = await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "", 1));
+            result.IsAcquired.Should().BeTrue("call {0}, 4 s after the one before", i);
+            time.Advance(TimeSpan.FromSeconds(4));
+        }
+
+        // Now 100 s on: the units of 92 s and 96 s are live; the one of 96 s is the last reservation.
+        var log = await RedisCounterLog.ReadAsync(RedisTestServer.Connection.GetDatabase(), prefix, counter, "");
+        log!.Entries.Should().HaveCount(3, "the entries of 88 s, 92 s and 96 s; the one of 88 s is pruned on the next call");
+        var (full, budgets) = await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "", 2));
+        full.IsAcquired.Should().BeFalse();
+        full.RetryAfter.Should().Be(TimeSpan.FromSeconds(2), "two units fit once the unit of 92 s leaves, at 102 s");
+        budgets[0].Remaining.Should().Be(1);
+
+        await store.ReleaseAsync(last);
+        (await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "", 2))).Result.IsAcquired.Should().BeTrue();
+    }
 }

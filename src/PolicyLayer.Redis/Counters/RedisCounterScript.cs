@@ -16,8 +16,14 @@ internal static class RedisCounterScript
     /// <summary>The operation argument of a release.</summary>
     public static readonly RedisValue Release = "x";
 
-    /// <summary>The most entries a counter's log holds; a counter whose max is larger keeps its times on a grid.</summary>
+    /// <summary>The most units a log keeps one entry each (exactly); a counter whose max is larger keeps its times on a grid.</summary>
     public const int MaxEntries = 1024;
+
+    /// <summary>
+    /// The grid of a counter whose max exceeds <see cref="MaxEntries"/>: 1/254 of its window, so that its log holds at
+    /// most 256 entries of 15 bytes, which each call reads and writes whole.
+    /// </summary>
+    public const int GridSlots = 254;
 
     /// <summary>Exact logs span at most 2^22 quanta per window, so that offsets fit the script's 3-byte field with room to grow.</summary>
     public const long OffsetsPerWindow = 1L << 22;
@@ -33,13 +39,13 @@ internal static class RedisCounterScript
 
     /// <summary>
     /// The resolution, in microseconds, of a counter's entry times: as fine as the script's offsets allow when the log
-    /// can hold one entry per unit (exact), else 1/1,022 of the window so that a log never exceeds <see cref="MaxEntries"/>.
+    /// can hold one entry per unit (exact), else 1/254 of the window (<see cref="GridSlots"/>).
     /// Times are rounded up to it, so the store under-admits by at most one quantum and never over-admits.
     /// </summary>
     public static long Quantum(CounterDefinition counter)
     {
         var window = counter.Window.Ticks / TimeSpan.TicksPerMicrosecond;
-        return CounterTable.ChooseQuantum(window, 1_000_000, counter.Max > MaxEntries ? MaxEntries - 2 : OffsetsPerWindow);
+        return CounterTable.ChooseQuantum(window, 1_000_000, counter.Max > MaxEntries ? GridSlots : OffsetsPerWindow);
     }
 
     private static string LoadText()
