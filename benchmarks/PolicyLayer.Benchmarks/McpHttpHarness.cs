@@ -34,7 +34,13 @@ internal sealed class McpHttpHarness : IMcpHarness
 
     public McpClient Client { get; }
 
-    public static async Task<McpHttpHarness> StartAsync(string? policy, HttpServerSessionMode mode)
+    /// <param name="policy">The policy; <see langword="null"/> runs without PolicyLayer.</param>
+    /// <param name="mode">The HTTP transport's session mode.</param>
+    /// <param name="passThroughFilters">
+    /// Without PolicyLayer, three SDK request filters that only call the next one, where PolicyLayer puts its own: what
+    /// any filter costs, since a stateless server builds its pipeline anew for every request.
+    /// </param>
+    public static async Task<McpHttpHarness> StartAsync(string? policy, HttpServerSessionMode mode, bool passThroughFilters = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -42,6 +48,17 @@ internal sealed class McpHttpHarness : IMcpHarness
         var mcp = builder.Services.AddMcpServer()
             .WithHttpTransport(o => o.SessionMode = mode)
             .WithTools([McpServerTool.Create((string text) => text, new() { Name = "echo" })]);
+        if (passThroughFilters)
+        {
+            mcp.WithRequestFilters(static filters =>
+            {
+                filters.AddCallToolFilter(static next => next);
+                filters.AddListToolsFilter(static next => next);
+            });
+            mcp.Services.AddOptions<McpServerOptions>().Configure(static options =>
+                options.Filters.Request.CallToolWithAlternateFilters.Insert(0, static (context, next, cancellationToken) => next(context, cancellationToken)));
+        }
+
         if (policy is not null)
         {
             mcp.WithPolicyLayer(o =>

@@ -24,7 +24,9 @@ public static class McpOverhead
         var rounds = IntOption(args, "--rounds", 30);
         var calls = IntOption(args, "--calls", 2_000);
         var transport = StringOption(args, "--transport", "stdio");
-        var names = new[] { "without PolicyLayer", "PolicyLayer, allowed", "PolicyLayer, counted limit" };
+        var names = transport == "stdio"
+            ? new[] { "without PolicyLayer", "PolicyLayer, allowed", "PolicyLayer, counted limit" }
+            : ["without PolicyLayer", "PolicyLayer, allowed", "PolicyLayer, counted limit", "pass-through filters, no PolicyLayer"];
         IMcpHarness[] harnesses = transport switch
         {
             "stdio" =>
@@ -38,6 +40,7 @@ public static class McpOverhead
                 await McpHttpHarness.StartAsync(null, HttpMode(transport)),
                 await McpHttpHarness.StartAsync(McpRoundTripBenchmarks.AllowPolicy, HttpMode(transport)),
                 await McpHttpHarness.StartAsync(McpHttpHarness.LimitPolicy, HttpMode(transport)),
+                await McpHttpHarness.StartAsync(null, HttpMode(transport), passThroughFilters: true),
             ],
             _ => throw new ArgumentException($"--transport must be stdio, http-stateful or http-stateless; it is '{transport}'."),
         };
