@@ -21,6 +21,12 @@ internal sealed class GateRefusal
     /// <summary>The key of the decision object in a tool result's <c>_meta</c>.</summary>
     public const string MetaKey = "policylayer/decision";
 
+    /// <summary>
+    /// How relays should write refusals: without escaping quotes and non-ASCII text that agents read (JSON strings stay
+    /// valid; the text goes into no HTML).
+    /// </summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>The rule id of a call refused for ambiguous argument names, before the policy is asked.</summary>
     public const string ArgumentsRuleId = "(arguments)";
 
@@ -223,7 +229,7 @@ internal sealed class GateRefusal
     public JsonObject MetaNode()
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             WriteMeta(json);
         }
