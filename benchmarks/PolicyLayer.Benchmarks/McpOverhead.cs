@@ -11,7 +11,11 @@ namespace PolicyLayer.Benchmarks;
 /// difference to the baseline. CPU time per call is what a busy server pays; wall time is what one caller waits.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --mcp-overhead [--rounds N] [--calls N]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --mcp-overhead [--rounds N] [--calls N] [--transport stdio|http-stateful|http-stateless]</c>
+/// <para>
+/// <c>stdio</c> (the default) is the SDK's stream transport over in-process pipes; the <c>http-*</c> transports are a
+/// real ASP.NET Core Streamable HTTP server on a loopback port with the SDK's HTTP client, in that session mode.
+/// </para>
 /// </remarks>
 public static class McpOverhead
 {
@@ -19,12 +23,26 @@ public static class McpOverhead
     {
         var rounds = IntOption(args, "--rounds", 30);
         var calls = IntOption(args, "--calls", 2_000);
-        var names = new[] { "without PolicyLayer", "PolicyLayer, allowed", "PolicyLayer, counted limit" };
-        var harnesses = new[]
+        var transport = StringOption(args, "--transport", "stdio");
+        var names = transport == "stdio"
+            ? new[] { "without PolicyLayer", "PolicyLayer, allowed", "PolicyLayer, counted limit" }
+            : ["without PolicyLayer", "PolicyLayer, allowed", "PolicyLayer, counted limit", "pass-through filters, no PolicyLayer"];
+        IMcpHarness[] harnesses = transport switch
         {
-            await McpRoundTripBenchmarks.Harness.StartAsync(null),
-            await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.AllowPolicy),
-            await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.LimitPolicy),
+            "stdio" =>
+            [
+                await McpRoundTripBenchmarks.Harness.StartAsync(null),
+                await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.AllowPolicy),
+                await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.LimitPolicy),
+            ],
+            "http-stateful" or "http-stateless" =>
+            [
+                await McpHttpHarness.StartAsync(null, HttpMode(transport)),
+                await McpHttpHarness.StartAsync(McpRoundTripBenchmarks.AllowPolicy, HttpMode(transport)),
+                await McpHttpHarness.StartAsync(McpHttpHarness.LimitPolicy, HttpMode(transport)),
+                await McpHttpHarness.StartAsync(null, HttpMode(transport), passThroughFilters: true),
+            ],
+            _ => throw new ArgumentException($"--transport must be stdio, http-stateful or http-stateless; it is '{transport}'."),
         };
         var args1 = new Dictionary<string, object?> { ["text"] = "hello" };
         var wall = names.Select(_ => new List<double>()).ToArray();
@@ -66,7 +84,7 @@ public static class McpOverhead
             await h.DisposeAsync();
         }
 
-        Console.WriteLine($"{rounds} rounds x {calls} calls per configuration, interleaved; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
+        Console.WriteLine($"{transport}: {rounds} rounds x {calls} calls per configuration, interleaved; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
         Console.WriteLine("| configuration | wall µs/call (median) | vs baseline | CPU µs/call (median) | vs baseline |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         var wall0 = Median(wall[0]);
@@ -86,6 +104,15 @@ public static class McpOverhead
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static ModelContextProtocol.AspNetCore.HttpServerSessionMode HttpMode(string transport) =>
+        transport == "http-stateless" ? ModelContextProtocol.AspNetCore.HttpServerSessionMode.Stateless : ModelContextProtocol.AspNetCore.HttpServerSessionMode.Stateful;
+
+    private static string StringOption(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
     private static int IntOption(string[] args, string name, int fallback)

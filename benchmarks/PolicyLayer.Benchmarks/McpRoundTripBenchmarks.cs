@@ -52,7 +52,7 @@ public class McpRoundTripBenchmarks
     [Benchmark]
     public ValueTask<CallToolResult> WithPolicyLayer_CountedLimit() => _limited.Client.CallToolAsync("echo", _args);
 
-    internal sealed class Harness : IAsyncDisposable
+    internal sealed class Harness : IMcpHarness
     {
         private readonly Pipe _toServer = new();
         private readonly Pipe _toClient = new();
