@@ -22,13 +22,15 @@ public class ClassifierBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        string corpus = FindCorpus();
-        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(corpus));
-        // Every third tool of the corpus, so that the list mixes all 20 servers.
-        _tools = document.RootElement.GetProperty("tools").EnumerateArray()
-            .Where((_, i) => i % 3 == 0)
+        // Every tenth tool of the corpus (one file per server, in name order), so that the list mixes the servers.
+        _tools = Directory.GetFiles(FindCorpus(), "*.json").Order(StringComparer.Ordinal)
+            .SelectMany(file =>
+            {
+                using JsonDocument document = JsonDocument.Parse(File.ReadAllText(file));
+                return document.RootElement.GetProperty("tools").EnumerateArray().Select(ToDescriptor).ToArray();
+            })
+            .Where((_, i) => i % 10 == 0)
             .Take(100)
-            .Select(ToDescriptor)
             .ToArray();
         if (_tools.Length != 100)
         {
@@ -84,7 +86,7 @@ public class ClassifierBenchmarks
     private static ToolDescriptor ToDescriptor(JsonElement tool)
     {
         ToolAnnotations? annotations = null;
-        if (tool.GetProperty("annotations") is { ValueKind: JsonValueKind.Object } a)
+        if (tool.TryGetProperty("annotations", out JsonElement a) && a.ValueKind == JsonValueKind.Object)
         {
             annotations = new ToolAnnotations
             {
@@ -97,7 +99,7 @@ public class ClassifierBenchmarks
 
         return new ToolDescriptor(
             tool.GetProperty("name").GetString()!,
-            tool.GetProperty("description").GetString(),
+            tool.TryGetProperty("description", out JsonElement description) ? description.GetString() : null,
             annotations,
             tool.GetProperty("inputSchema").Clone());
     }
@@ -117,6 +119,6 @@ public class ClassifierBenchmarks
 
         return dir is null
             ? throw new InvalidOperationException("PolicyLayer.Core.sln not found above " + AppContext.BaseDirectory)
-            : Path.Combine(dir.FullName, "tests", "PolicyLayer.Core.Tests", "Fixtures", "classification", "corpus.json");
+            : Path.Combine(dir.FullName, "tests", "PolicyLayer.Core.Tests", "Classification", "Corpus");
     }
 }

@@ -14,7 +14,7 @@ public class ClassifyAndInitCommandTests
         result.ExitCode.Should().Be(0, result.ToString());
         var lines = result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines[0].Should().MatchRegex("^TOOL +CATEGORY +LEVEL +EVIDENCE$");
-        lines.Should().Contain(l => l.StartsWith("delete_flow ") && l.Contains(" destructive ") && l.Contains(" critical ") && l.Contains("destructiveHint"));
+        lines.Should().Contain(l => l.StartsWith("delete_flow ") && l.Contains(" destructive ") && l.Contains(" critical ") && l.Contains("'delete'"));
         lines.Should().Contain(l => l.StartsWith("list_flows ") && l.Contains(" read ") && l.Contains(" low "));
         result.Out.Should().Contain("5 tools:");
     }

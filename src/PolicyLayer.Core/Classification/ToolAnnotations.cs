@@ -1,8 +1,8 @@
 namespace PolicyLayer;
 
 /// <summary>
-/// A tool's MCP annotations. MCP treats them as untrusted hints: the classifier uses them as one
-/// signal among several, and where signals disagree the riskier reading wins.
+/// A tool's MCP annotations. MCP treats them as untrusted hints: the classifier weighs them with
+/// the tool's name, description and schema, and never lets a hint make a deleting tool Read.
 /// </summary>
 public sealed class ToolAnnotations
 {

@@ -5,10 +5,14 @@ namespace PolicyLayer;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Each signal gives a reading (a category and a level). MCP annotations are untrusted hints, so
-/// where readings disagree the riskier one wins: the higher level, and between equal levels
-/// Financial, then Destructive, then Execute, then Write, then Read. The evidence names the
-/// reading that decided first, then the readings it overruled.
+/// Each signal gives a reading (a category and a level): the name's verbs (every verb of a
+/// compound such as <c>fetch_and_delete</c>), the description's, phrases of loss, the input schema.
+/// MCP annotations are untrusted hints weighed with them: <c>readOnlyHint</c> never makes a tool
+/// that deletes Read, and <c>destructiveHint</c> ("may perform non-additive updates", or just
+/// mcp-go's default) makes an ordinary update Write at High rather than Destructive. Where readings
+/// disagree the riskier one wins: the higher level, and between equal levels Financial, then
+/// Destructive, then Execute, then Write, then Read. The evidence names the reading that decided
+/// first, then the readings it overruled.
 /// </para>
 /// <para>
 /// Classification is a pure function of the descriptor and costs a few microseconds; callers such
