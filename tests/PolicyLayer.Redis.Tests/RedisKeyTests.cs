@@ -111,7 +111,7 @@ public sealed class RedisKeyTests
     }
 
     [Test]
-    public async Task Release_OfTheLastEntry_DeletesTheCounterKey()
+    public async Task Release_OfTheLastEntry_LeavesAnEmptyLogThatExpiresByItself()
     {
         var prefix = RedisTestServer.UniquePrefix();
         var store = RedisCounterStoreTests.CreateStore(new FakeTimeProvider(), prefix);
@@ -119,7 +119,11 @@ public sealed class RedisKeyTests
 
         await store.ReleaseAsync(budgets);
 
-        (await KeysAsync(prefix)).Should().BeEmpty();
+        var log = await RedisCounterLog.ReadAsync(RedisTestServer.Connection.GetDatabase(), prefix, Grant, "g");
+        log!.Entries.Should().BeEmpty();
+        log.Used.Should().Be(0);
+        (await RedisTestServer.Connection.GetDatabase().KeyTimeToLiveAsync(RedisCounterKeys.CounterKey(prefix, Grant, "g")))
+            .Should().BeCloseTo(TimeSpan.FromSeconds(121), TimeSpan.FromSeconds(1), "the key keeps the expiry of its last reservation");
     }
 
     internal static async Task<List<string>> KeysAsync(string prefix)

@@ -222,11 +222,9 @@ if op == 'x' then
         end
         log.used = log.used - take
         given = given + take
-        if #log.entries == 0 then
-          redis.call('DEL', key)
-        else
-          redis.call('SET', key, serialize(log), 'KEEPTTL')
-        end
+        -- Kept even when empty (it expires by itself): its sequence must go on, or a later reservation in the same
+        -- microsecond would get the id just given back, and a second give-back of that id would free it.
+        redis.call('SET', key, serialize(log), 'KEEPTTL')
       end
     end
   end
