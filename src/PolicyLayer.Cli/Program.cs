@@ -11,6 +11,7 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     TestCommand.Create(),
     ClassifyCommand.Create(),
     InitCommand.Create(),
+    ImportCommand.Create(),
     ProxyCommand.Create(),
 };
 

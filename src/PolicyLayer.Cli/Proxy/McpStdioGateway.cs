@@ -409,7 +409,7 @@ internal sealed partial class McpStdioGateway : IDisposable
         if (tools is null)
         {
             // Fail closed: without the server's descriptors the classifier could be misled by a name alone.
-            _audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments, Shadowed: _shadowMode));
+            _audit?.Write(new AuditEntry(toolName, id, call.Caller.AgentId, PolicyOutcome.Deny, RuleIds.Error, toolsProblem!, null, arguments, Shadowed: _shadowMode, PolicyRevision: _evaluator.Policy.Revision));
             if (_shadowMode)
             {
                 _pendingCalls[key] = default;
@@ -1147,7 +1147,8 @@ internal sealed partial class McpStdioGateway : IDisposable
             decision.RetryAfter,
             call.Arguments,
             approval,
-            Shadowed: _shadowMode || decision.IsShadowed));
+            Shadowed: _shadowMode || decision.IsShadowed,
+            PolicyRevision: decision.PolicyRevision));
 
     private static bool TryGetString(JsonElement element, out string value)
     {
