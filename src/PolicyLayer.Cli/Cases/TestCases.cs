@@ -51,15 +51,7 @@ internal static class CasesReader
 
     public static CasesFile Read(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"{path}: cannot read the cases: {PolicyFiles.Describe(ex)}", ex);
-        }
+        var text = PolicyFiles.ReadText(path, "cases");
 
         JsonDocument document;
         try

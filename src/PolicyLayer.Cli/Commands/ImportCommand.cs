@@ -40,15 +40,7 @@ internal static class ImportCommand
             throw new UsageException($"{file}: the file is {info.Length} bytes; the largest accepted is {InterceptImporter.MaxBytes} bytes.");
         }
 
-        string yaml;
-        try
-        {
-            yaml = await File.ReadAllTextAsync(file, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"{file}: cannot read: {PolicyFiles.Describe(ex)}", ex);
-        }
+        var yaml = PolicyFiles.ReadText(file, "Intercept policy");
 
         ImportResult result;
         try

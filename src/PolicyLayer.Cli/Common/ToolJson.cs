@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PolicyLayer.Gate;
 
 namespace PolicyLayer.Cli.Common;
 
@@ -9,42 +10,5 @@ internal static class ToolJson
     /// One MCP tool object: name, description, annotations and inputSchema; other fields are ignored.
     /// <see langword="null"/> when it is not an object or has no usable name (and none is given).
     /// </summary>
-    public static ToolDescriptor? ReadDescriptor(JsonElement tool, string? knownName = null)
-    {
-        if (tool.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
-        var toolName = knownName;
-        if (toolName is null)
-        {
-            if (!tool.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || name.GetString() is not { Length: > 0 } named)
-            {
-                return null;
-            }
-
-            toolName = named;
-        }
-
-        var description = tool.TryGetProperty("description", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
-        ToolAnnotations? annotations = null;
-        if (tool.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object)
-        {
-            annotations = new ToolAnnotations
-            {
-                Title = a.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null,
-                ReadOnlyHint = Flag(a, "readOnlyHint"),
-                DestructiveHint = Flag(a, "destructiveHint"),
-                IdempotentHint = Flag(a, "idempotentHint"),
-                OpenWorldHint = Flag(a, "openWorldHint"),
-            };
-        }
-
-        JsonElement? schema = tool.TryGetProperty("inputSchema", out var s) && s.ValueKind == JsonValueKind.Object ? s.Clone() : null;
-        return new ToolDescriptor(toolName, description, annotations, schema);
-    }
-
-    private static bool? Flag(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
+    public static ToolDescriptor? ReadDescriptor(JsonElement tool, string? knownName = null) => McpToolJson.ReadDescriptor(tool, knownName);
 }

@@ -333,14 +333,14 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision RefusedByRequire(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk, string revision) =>
-        Refused(PredicateTexts.RequireFailed(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, revision);
+        Refused(PredicateTexts.RequireFailed(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, revision, DecisionKind.Arguments);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk, string revision) =>
-        Refused(PredicateTexts.DenyIfMatched(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, revision);
+        Refused(PredicateTexts.DenyIfMatched(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, revision, result.IsTrue ? DecisionKind.Policy : DecisionKind.Arguments);
 
-    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk, string revision) =>
-        new(PolicyOutcome.Deny, reason, ruleId, risk, policyRevision: revision);
+    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk, string revision, DecisionKind kind = DecisionKind.Policy) =>
+        new(new DecisionInfo(PolicyOutcome.Deny, reason, ruleId, risk) { Kind = kind, PolicyRevision = revision });
 
     /// <summary>A refusal whose texts are the tool's or the rule's own: repeated, it reuses the tool's last refusal and allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -499,7 +499,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         if (result.IsAcquired)
         {
             var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, resolution.Revision, _store);
-            decision = new PolicyDecision(info, budget);
+            decision = new PolicyDecision(info, new CounterLease(_store, budget, null));
         }
         else
         {
@@ -546,7 +546,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     {
         var path = limit.IncrementFrom!;
         _ = TryGetAmount(call, path, out _, out var problem);
-        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk, revision);
+        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk, revision, DecisionKind.Arguments);
     }
 
     private async ValueTask<CounterReservationResult> Peek(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken)
@@ -604,7 +604,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var count = work.Count;
         var budgets = work.Budgets;
         var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Resolution.Revision, _store);
-        decision = new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
+        decision = new PolicyDecision(info, new CounterLease(_store, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null));
     }
 
     private static readonly DecisionInfo PeekedInfo = new(PolicyOutcome.Allow, "The limits would admit the call now.", RuleIds.Default, null);
@@ -629,9 +629,14 @@ public sealed partial class PolicyEvaluator : IDisposable
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
             : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
         return new PolicyDecision(
-            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter) { PolicyRevision = revision },
-            first,
-            all);
+            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
+            {
+                Kind = DecisionKind.Limit,
+                BlockedLimit = limit,
+                BlockedAmount = blocked.Amount,
+                PolicyRevision = revision,
+            },
+            new CounterLease(null, first, all));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -655,7 +660,12 @@ public sealed partial class PolicyEvaluator : IDisposable
     private PolicyDecision Failed(Exception ex, RiskProfile? risk, string revision, string what = "Policy evaluation failed")
     {
         LogEvaluationFailed(_logger, ex, what);
-        return new PolicyDecision(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk, policyRevision: revision);
+        return new PolicyDecision(
+            new DecisionInfo(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk)
+            {
+                Kind = DecisionKind.Failure,
+                PolicyRevision = revision,
+            });
     }
 
     private static bool TryGetAmount(ToolCall call, ArgumentPath path, out long amount) => TryGetAmount(call, path, out amount, out _);
