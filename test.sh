@@ -2,6 +2,8 @@
 # Runs the whole test suite on a fresh machine: installs what the tests need and a new machine
 # lacks (Debian's redis-server, the npm packages of the end-to-end clients), then runs
 # `dotnet test PolicyLayer.Core.sln`. Extra arguments go to dotnet test.
+# The last line of its output is the total over all test projects, `N passed, N failed, N skipped`, alone on a
+# line (CI reads it); the exit code is dotnet test's.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -22,4 +24,17 @@ for dir in tests/e2e-client tests/e2e-proxy; do
   fi
 done
 
-dotnet test PolicyLayer.Core.sln "$@"
+# dotnet test prints one summary per test project ("Passed!  - Failed: 0, Passed: 57, Skipped: 0, Total: 57, ...");
+# its output is kept to add those up.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test PolicyLayer.Core.sln "$@" | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+sum() { sed -n "s/.*[[:space:]]$1:[[:space:]]*\([0-9][0-9]*\),.*/\1/p" "$2" | awk '{ n += $1 } END { print n + 0 }'; }
+summaries=$(grep -E '^[[:space:]]*(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+, Total:' "$log" || true)
+printf '%s\n' "$summaries" >"$log"
+echo "$(sum Passed "$log") passed, $(sum Failed "$log") failed, $(sum Skipped "$log") skipped"
+exit "$status"

@@ -15,7 +15,15 @@ trap 'rm -rf "$work"' EXIT
 
 fail() { echo "check-packages: FAIL: $*" >&2; exit 1; }
 
+# pack.sh deletes nothing it did not make: in its default folder only the PolicyLayer packages of earlier runs.
+mkdir -p "$packages"
+echo "not ours" >"$packages/keep-me.txt"
+touch "$packages/PolicyLayer.CoreExtras.1.0.0.nupkg" "$packages/PolicyLayer.Core.0.0.1-old.nupkg"
 scripts/pack.sh "$version" "$packages"
+[ -f "$packages/keep-me.txt" ] || fail "pack.sh deleted a file it did not make"
+[ -f "$packages/PolicyLayer.CoreExtras.1.0.0.nupkg" ] || fail "pack.sh deleted another package whose id starts like one of ours"
+[ ! -e "$packages/PolicyLayer.Core.0.0.1-old.nupkg" ] || fail "pack.sh left an earlier version of PolicyLayer.Core in its default folder"
+rm -f "$packages/keep-me.txt" "$packages/PolicyLayer.CoreExtras.1.0.0.nupkg"
 commit=$(git rev-parse HEAD 2>/dev/null || true)
 [ -n "$commit" ] || echo "check-packages: git cannot name the commit here, so SourceLink and the nuspec commit are not checked"
 
@@ -37,6 +45,7 @@ for project in src/*/*.csproj; do
   if grep -q '<PackAsTool>true</PackAsTool>' "$project"; then
     grep -q '<packageType name="DotnetTool"' <<<"$nuspec" || fail "$id is not a .NET tool package"
     grep -q '^tools/net10.0/any/DotnetToolSettings.xml$' <<<"$files" || fail "$id has no tool settings"
+    grep -qx 'tools/net10.0/any/policy.schema.json' <<<"$files" || fail "$id does not ship policy.schema.json next to the tool"
   else
     grep -q "^lib/net10.0/$id.dll$" <<<"$files" || fail "$id does not hold lib/net10.0/$id.dll"
     grep -q "^lib/net10.0/$id.xml$" <<<"$files" || fail "$id does not hold its XML docs"
@@ -64,6 +73,8 @@ if [ -f "$packages/PolicyLayer.Cli.$version.nupkg" ]; then
     --configfile tests/PackageConsumer/nuget.config --no-cache >/dev/null
   "$work/tools/policylayer" --help >"$work/help.txt" || fail "policylayer --help exited $?"
   grep -q 'validate' "$work/help.txt" || fail "policylayer --help does not list validate"
+  "$work/tools/policylayer" schema >"$work/schema.json" || fail "policylayer schema exited $?"
+  cmp -s "$work/schema.json" src/PolicyLayer.Core/Policies/policy.schema.json || fail "policylayer schema does not print the policy schema"
   echo "check-packages: policylayer tool installs and runs"
 fi
 

@@ -36,6 +36,11 @@ public sealed class FlowStore
     internal string Execute(string ns, string id) =>
         _flows.ContainsKey($"{ns}.{id}") ? $"Execution {Interlocked.Increment(ref _executions)} of {ns}.{id} started." : throw new InvalidOperationException($"No flow {ns}.{id}.");
 
+    internal string Backfill(string ns, string id, int executions) =>
+        _flows.ContainsKey($"{ns}.{id}")
+            ? $"Backfill of {ns}.{id} started: {executions} executions."
+            : throw new InvalidOperationException($"No flow {ns}.{id}.");
+
     internal string Label(string executionId, Dictionary<string, string> labels) =>
         $"Labelled execution {executionId} with {string.Join(", ", labels.Select(l => l.Key + "=" + l.Value))}.";
 }

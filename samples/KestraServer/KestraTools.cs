@@ -24,8 +24,12 @@ public sealed class KestraTools(FlowStore store)
         store.Record("delete_flow").Delete(@namespace, id);
 
     [McpServerTool(Name = "execute_flow", Destructive = true, OpenWorld = true), Description("Run a flow in production now.")]
-    public string ExecuteFlow(string @namespace, string id) =>
-        store.Record("execute_flow").Execute(@namespace, id);
+    public string ExecuteFlow(string @namespace, string id, [Description("Why the flow should run now.")] string? reason = null) =>
+        store.Record("execute_flow").Execute(@namespace, id) + (reason is null ? "" : $" Reason: {reason}");
+
+    [McpServerTool(Name = "backfill_flow", Destructive = false, OpenWorld = true), Description("Start executions of a flow for past schedule dates (a backfill).")]
+    public string BackfillFlow(string @namespace, string id, [Description("How many past dates to run.")] int executions) =>
+        store.Record("backfill_flow").Backfill(@namespace, id, executions);
 
     [McpServerTool(Name = "add_execution_labels", Destructive = false, Idempotent = true), Description("Add labels to an execution.")]
     public string AddExecutionLabels(string executionId, Dictionary<string, string> labels) =>

@@ -4,6 +4,7 @@ using PolicyLayer.Cli.Common;
 using PolicyLayer.Cli.Proxy;
 
 // Each command lives in its own file; this only composes them.
+var proxy = ProxyCommand.Create();
 var root = new RootCommand("policylayer: validate, test, explain and classify MCP policy files; enforce them in front of any stdio MCP server.")
 {
     ValidateCommand.Create(),
@@ -12,7 +13,10 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     ClassifyCommand.Create(),
     InitCommand.Create(),
     ImportCommand.Create(),
-    ProxyCommand.Create(),
+    SchemaCommand.Create(),
+    proxy,
 };
 
-return await CliApp.InvokeAsync(root.Parse(args));
+// No response files: an argument that starts with '@' is a file name or a server's argument, never a file to expand.
+var configuration = new ParserConfiguration { ResponseFileTokenReplacer = null };
+return await CliApp.InvokeAsync(root.Parse(ServerCommandLine.SeparateServerCommand(proxy, args), configuration));

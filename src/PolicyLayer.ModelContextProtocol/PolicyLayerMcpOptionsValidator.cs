@@ -26,6 +26,11 @@ internal sealed class PolicyLayerMcpOptionsValidator : IValidateOptions<PolicyLa
             failures.Add("PolicyLayerMcpOptions.GrantClaimType must name a claim type; it is empty.");
         }
 
+        if (options.UserClaimType is { Length: 0 })
+        {
+            failures.Add("PolicyLayerMcpOptions.UserClaimType must name a claim type, or be null for the default claims; it is empty.");
+        }
+
         if (options.ApprovalSigningKey is { Length: < 16 } key)
         {
             failures.Add($"PolicyLayerMcpOptions.ApprovalSigningKey must be at least 16 bytes long; it is {key.Length}.");

@@ -67,7 +67,7 @@ public class ClassifyAndInitCommandTests
         result.ExitCode.Should().Be(0, result.ToString());
         using var json = JsonDocument.Parse(result.Out);
         var tools = json.RootElement.GetProperty("tools").EnumerateArray().ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("category").GetString());
-        tools.Should().ContainKeys("list_flows", "get_flow", "create_flow", "delete_flow", "execute_flow", "add_execution_labels");
+        tools.Should().ContainKeys("list_flows", "get_flow", "create_flow", "delete_flow", "execute_flow", "backfill_flow", "add_execution_labels");
         tools["delete_flow"].Should().Be("destructive");
         tools["list_flows"].Should().Be("read");
     }
@@ -115,7 +115,7 @@ public class ClassifyAndInitCommandTests
         var result = await Policylayer.RunAsync(["init", "-o", output, "--server", "--", .. KestraServerCommand()]);
 
         result.ExitCode.Should().Be(0, result.ToString());
-        result.Err.Should().Contain($"Wrote {output}: 6 tools");
+        result.Err.Should().Contain($"Wrote {output}: 7 tools");
         var validated = await Policylayer.RunAsync("validate", output);
         validated.ExitCode.Should().Be(0, validated.ToString());
         var again = await Policylayer.RunAsync("init", "-o", output, Tools);

@@ -7,6 +7,7 @@ public class HelpTests
     [TestCase("test")]
     [TestCase("classify")]
     [TestCase("init")]
+    [TestCase("schema")]
     [TestCase("proxy")]
     public async Task Help_OfEachCommand_DescribesItsExitCodes(string command)
     {

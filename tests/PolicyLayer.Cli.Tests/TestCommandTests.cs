@@ -6,14 +6,15 @@ namespace PolicyLayer.Cli.Tests;
 
 public class TestCommandTests
 {
-    [TestCase("kestra")]
-    [TestCase("shop")]
-    public async Task Test_SampleCases_AllPass_AndExitZero(string name)
+    [TestCase("kestra", 4)]
+    [TestCase("shop", 4)]
+    [TestCase("kestra-demo", 7)]
+    public async Task Test_SampleCases_AllPass_AndExitZero(string name, int cases)
     {
         var result = await Policylayer.RunAsync("test", Policylayer.Sample(name + ".policy.json"), Policylayer.Sample(name + ".cases.json"));
 
         result.ExitCode.Should().Be(0, result.ToString());
-        result.Out.Should().Contain("4 cases: 4 passed, 0 failed.").And.Contain("  PASS  ").And.NotContain("FAIL");
+        result.Out.Should().Contain($"{cases} cases: {cases} passed, 0 failed.").And.Contain("  PASS  ").And.NotContain("FAIL");
     }
 
     [Test]

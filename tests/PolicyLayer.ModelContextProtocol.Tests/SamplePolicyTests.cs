@@ -129,7 +129,7 @@ public sealed class SamplePolicyTests
 
         var tools = await client.ListToolsAsync();
 
-        tools.Should().HaveCount(6, "the sample policy denies five of them by default but hides none");
+        tools.Should().HaveCount(7, "the sample policy denies six of them by default but hides none");
     }
 
     private const string HideAndDeny = """
@@ -141,8 +141,8 @@ public sealed class SamplePolicyTests
         }
         """;
 
-    [TestCase(true, new[] { "list_flows", "get_flow", "execute_flow", "add_execution_labels" })]
-    [TestCase(false, new[] { "list_flows", "get_flow", "execute_flow", "add_execution_labels", "delete_flow" })]
+    [TestCase(true, new[] { "list_flows", "get_flow", "execute_flow", "backfill_flow", "add_execution_labels" })]
+    [TestCase(false, new[] { "list_flows", "get_flow", "execute_flow", "backfill_flow", "add_execution_labels", "delete_flow" })]
     public async Task ListTools_HiddenTools_AreAbsentWhateverFilterToolsListSays(bool filter, string[] expected)
     {
         await using var host = new McpTestHost(HideAndDeny, o => o.FilterToolsList = filter);

@@ -34,8 +34,9 @@ internal static class InitCommand
         var command = new Command("init", $"""
             Write a starting policy for a server's tools: default deny; read tools allowed; write tools capped at
             {WritesPerMinute} calls a minute per session; execute, destructive and financial tools need a person's approval;
-            all calls together capped at {CallsPerMinute} a minute per session. Each rule's reason says why. Review it, then
-            check it with 'policylayer validate' and test it with 'policylayer test'.
+            all calls together capped at {CallsPerMinute} a minute per session. Each rule's reason says why. Its "$schema"
+            is {SchemaReference}, which -o writes beside it (else: policylayer schema > {SchemaCommand.FileName}).
+            Review it, then check it with 'policylayer validate' and test it with 'policylayer test'.
             Exit codes: 0 written; 2 bad usage, unreadable input, server failure, or --output exists without --force.
             """)
         {
@@ -49,6 +50,11 @@ internal static class InitCommand
                 throw new UsageException($"{outputPath} exists; pass --force to overwrite it.");
             }
 
+            if (outputPath is not null && Path.GetFileName(outputPath) == SchemaCommand.FileName)
+            {
+                throw new UsageException($"{SchemaCommand.FileName} is the name of the schema written beside the policy; choose another name for the policy.");
+            }
+
             var tools = await ClassifyCommand.ReadToolsAsync(parseResult.GetValue(input)!, parseResult.GetValue(server), parseResult.GetValue(timeout), cancellationToken).ConfigureAwait(false);
             var json = Generate(tools, ToolRiskClassifier.Default, Console.Error);
 
@@ -57,16 +63,50 @@ internal static class InitCommand
             if (outputPath is null)
             {
                 Console.Out.Write(json);
+                Console.Error.WriteLine($"The policy's $schema is {SchemaReference}: save the schema beside it with: policylayer schema > {SchemaCommand.FileName}");
             }
             else
             {
                 await File.WriteAllTextAsync(outputPath, json, cancellationToken).ConfigureAwait(false);
                 Console.Error.WriteLine($"Wrote {outputPath}: {tools.Count} tools. Review it, then: policylayer validate {outputPath}");
+                await WriteSchemaBesideAsync(outputPath, parseResult.GetValue(force), cancellationToken).ConfigureAwait(false);
             }
 
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The policy's <c>$schema</c>: the schema file beside it, which <c>init -o</c> writes, so that editors resolve
+    /// it offline and it always matches the tool that wrote the policy.
+    /// </summary>
+    internal const string SchemaReference = "./" + SchemaCommand.FileName;
+
+    /// <summary>
+    /// Writes the policy JSON Schema beside <paramref name="policyPath"/>, unless the same file is there; a different
+    /// one (another version's) is replaced only with <c>--force</c>, else kept with a warning.
+    /// </summary>
+    private static async Task WriteSchemaBesideAsync(string policyPath, bool force, CancellationToken cancellationToken)
+    {
+        var schemaPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(policyPath))!, SchemaCommand.FileName);
+        var schema = PolicyDocument.GetJsonSchema();
+        if (File.Exists(schemaPath))
+        {
+            if (await File.ReadAllTextAsync(schemaPath, cancellationToken).ConfigureAwait(false) == schema)
+            {
+                return;
+            }
+
+            if (!force)
+            {
+                Console.Error.WriteLine($"warning: {schemaPath} differs from this tool's policy schema and was left as it is; --force replaces it.");
+                return;
+            }
+        }
+
+        await File.WriteAllTextAsync(schemaPath, schema, cancellationToken).ConfigureAwait(false);
+        Console.Error.WriteLine($"Wrote {schemaPath}, the JSON Schema its $schema names, for editors.");
     }
 
     /// <summary>The starting policy for <paramref name="tools"/>, as indented JSON.</summary>
@@ -76,6 +116,7 @@ internal static class InitCommand
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             writer.WriteStartObject();
+            writer.WriteString("$schema", SchemaReference);
             writer.WriteString("version", "1");
             writer.WriteString("default", "deny");
             writer.WriteStartObject("all_tools");

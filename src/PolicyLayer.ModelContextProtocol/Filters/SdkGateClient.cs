@@ -20,8 +20,10 @@ internal sealed class SdkGateClient : IGateClient
             features |= GateClientFeatures.Elicitation;
         }
 
-        // Stateless Streamable HTTP has no session that could carry a request from the server while the call is held.
-        if (context.JsonRpcRequest.Context?.RelatedTransport is not StreamableHttpServerTransport { Stateless: true })
+        // A request over Streamable HTTP without a session (stateless mode, or a 2026-07-28 request served
+        // statelessly) has no session that could carry a request from the server while the call is held. Its
+        // RelatedTransport is the POST's own transport, never the stateless session transport, so that is not the test.
+        if (!RequestSession.IsSessionless(context))
         {
             features |= GateClientFeatures.ServerRequests;
         }
@@ -44,8 +46,10 @@ internal sealed class SdkGateClient : IGateClient
         {
             result = await _server.ElicitAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (McpException ex)
+        catch (Exception ex) when (ex is McpException or InvalidOperationException)
         {
+            // The client answered with an error (McpException), or the SDK refused to send (InvalidOperationException,
+            // as on a session it cannot send requests on): either way the agent reads the reason, not "(error)".
             throw new GateClientException(ex.Message, ex);
         }
 
