@@ -50,7 +50,7 @@ public class KestraPolicyTests
     [Test]
     public async Task AddExecutionLabels_WithoutAGrant_IsRefusedRatherThanSharingABucket()
     {
-        (await _harness.AsSession("s1").CallAsync("add_execution_labels")).Should().BeDenied()
+        (await _harness.AsSession("s1").WithGrant(null).CallAsync("add_execution_labels")).Should().BeDenied()
             .WithReasonContaining("no grant id");
     }
 

@@ -12,6 +12,7 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     TestCommand.Create(),
     ClassifyCommand.Create(),
     InitCommand.Create(),
+    ImportCommand.Create(),
     SchemaCommand.Create(),
     proxy,
 };

@@ -21,19 +21,40 @@ public sealed class PolicyTestCaller
 
     /// <summary>This caller with grant <paramref name="grantId"/>.</summary>
     /// <param name="grantId">The grant id, or <see langword="null"/> for none.</param>
-    public PolicyTestCaller WithGrant(string? grantId) => With(new CallerIdentity { GrantId = grantId, SessionId = Identity.SessionId, AgentId = Identity.AgentId, UserId = Identity.UserId });
+    public PolicyTestCaller WithGrant(string? grantId) => With(Copy(grantId, Identity.SessionId, Identity.AgentId, Identity.UserId, Identity.Claims));
 
     /// <summary>This caller in session <paramref name="sessionId"/>.</summary>
     /// <param name="sessionId">The session id, or <see langword="null"/> for none.</param>
-    public PolicyTestCaller WithSession(string? sessionId) => With(new CallerIdentity { GrantId = Identity.GrantId, SessionId = sessionId, AgentId = Identity.AgentId, UserId = Identity.UserId });
+    public PolicyTestCaller WithSession(string? sessionId) => With(Copy(Identity.GrantId, sessionId, Identity.AgentId, Identity.UserId, Identity.Claims));
 
     /// <summary>This caller from client application <paramref name="agentId"/>.</summary>
     /// <param name="agentId">The agent id, or <see langword="null"/> for none.</param>
-    public PolicyTestCaller WithAgent(string? agentId) => With(new CallerIdentity { GrantId = Identity.GrantId, SessionId = Identity.SessionId, AgentId = agentId, UserId = Identity.UserId });
+    public PolicyTestCaller WithAgent(string? agentId) => With(Copy(Identity.GrantId, Identity.SessionId, agentId, Identity.UserId, Identity.Claims));
 
     /// <summary>This caller acting for person <paramref name="userId"/>.</summary>
     /// <param name="userId">The user id, or <see langword="null"/> for none.</param>
-    public PolicyTestCaller WithUser(string? userId) => With(new CallerIdentity { GrantId = Identity.GrantId, SessionId = Identity.SessionId, AgentId = Identity.AgentId, UserId = userId });
+    public PolicyTestCaller WithUser(string? userId) => With(Copy(Identity.GrantId, Identity.SessionId, Identity.AgentId, userId, Identity.Claims));
+
+    /// <summary>
+    /// This caller with claim <paramref name="type"/> holding exactly <paramref name="values"/> (none removes it), as an
+    /// authenticated principal's claims reach <c>caller.claims.&lt;type&gt;</c> conditions.
+    /// </summary>
+    /// <param name="type">The claim type, such as <c>role</c>.</param>
+    /// <param name="values">The claim's values; several for a multi-valued claim such as roles.</param>
+    public PolicyTestCaller WithClaim(string type, params string[] values)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(type);
+        ArgumentNullException.ThrowIfNull(values);
+        var pairs = Identity.Claims
+            .Where(c => c.Key != type)
+            .SelectMany(c => c.Value.Select(v => new KeyValuePair<string, string>(c.Key, v)))
+            .Concat(values.Select(v => new KeyValuePair<string, string>(type, v)));
+        return With(Copy(Identity.GrantId, Identity.SessionId, Identity.AgentId, Identity.UserId, CallerIdentity.GroupClaims(pairs)));
+    }
+
+    private static CallerIdentity Copy(
+        string? grant, string? session, string? agent, string? user, IReadOnlyDictionary<string, IReadOnlyList<string>> claims) =>
+        new() { GrantId = grant, SessionId = session, AgentId = agent, UserId = user, Claims = claims };
 
     /// <summary>Calls <paramref name="toolName"/> once, now.</summary>
     /// <param name="toolName">The tool.</param>

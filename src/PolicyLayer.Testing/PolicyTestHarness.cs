@@ -74,21 +74,31 @@ public sealed class PolicyTestHarness : IDisposable
         return new PolicyTestHarness(policy, options);
     }
 
-    /// <summary>A caller that uses the credential <paramref name="grantId"/> (the <c>grant</c> scope) in session <c>session-1</c>.</summary>
+    /// <summary>
+    /// The caller every <c>As*</c> method starts from: grant <c>grant-1</c> in session <c>session-1</c>. Each method
+    /// replaces one id and keeps the others, exactly as a case's <c>caller</c> does in a <c>policylayer test</c> cases
+    /// file, so that a scenario decides the same in both. Remove an id with <c>WithGrant(null)</c> and friends.
+    /// </summary>
+    public static CallerIdentity DefaultCaller { get; } = new() { GrantId = "grant-1", SessionId = "session-1" };
+
+    /// <summary>The default caller (grant <c>grant-1</c>, session <c>session-1</c>).</summary>
+    public PolicyTestCaller AsDefaultCaller => As(DefaultCaller);
+
+    /// <summary>The default caller with grant <paramref name="grantId"/> (the <c>grant</c> scope), in session <c>session-1</c>.</summary>
     /// <param name="grantId">The grant id.</param>
-    public PolicyTestCaller AsGrant(string grantId) => As(new CallerIdentity { GrantId = grantId, SessionId = "session-1" });
+    public PolicyTestCaller AsGrant(string grantId) => AsDefaultCaller.WithGrant(grantId);
 
-    /// <summary>A caller in agent session <paramref name="sessionId"/> (the <c>session</c> scope), with no grant.</summary>
+    /// <summary>The default caller in agent session <paramref name="sessionId"/> (the <c>session</c> scope), with grant <c>grant-1</c>.</summary>
     /// <param name="sessionId">The session id.</param>
-    public PolicyTestCaller AsSession(string sessionId) => As(new CallerIdentity { SessionId = sessionId });
+    public PolicyTestCaller AsSession(string sessionId) => AsDefaultCaller.WithSession(sessionId);
 
-    /// <summary>A caller acting for person <paramref name="userId"/> (the <c>user</c> scope) in session <c>session-1</c>.</summary>
+    /// <summary>The default caller acting for person <paramref name="userId"/> (the <c>user</c> scope).</summary>
     /// <param name="userId">The user id.</param>
-    public PolicyTestCaller AsUser(string userId) => As(new CallerIdentity { UserId = userId, SessionId = "session-1" });
+    public PolicyTestCaller AsUser(string userId) => AsDefaultCaller.WithUser(userId);
 
-    /// <summary>A caller from client application <paramref name="agentId"/> (the <c>agent</c> scope) in session <c>session-1</c>.</summary>
+    /// <summary>The default caller from client application <paramref name="agentId"/> (the <c>agent</c> scope).</summary>
     /// <param name="agentId">The agent id.</param>
-    public PolicyTestCaller AsAgent(string agentId) => As(new CallerIdentity { AgentId = agentId, SessionId = "session-1" });
+    public PolicyTestCaller AsAgent(string agentId) => AsDefaultCaller.WithAgent(agentId);
 
     /// <summary>A caller with no ids at all: only <c>global</c> limits can count its calls.</summary>
     public PolicyTestCaller Anonymous => As(CallerIdentity.Anonymous);

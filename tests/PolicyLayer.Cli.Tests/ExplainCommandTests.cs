@@ -97,6 +97,28 @@ public class ExplainCommandTests
     private static string[] Lines(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    [Test]
+    public async Task Explain_HostedPredicateOnClaims_ReasonAndStepsAgreeWithTheDecision()
+    {
+        var policy = await TempPolicy("""
+            { "version": "1", "tools": { "refund": { "deny_if": [ { "conditions": [
+              { "path": "caller.claims.role", "op": "contains", "value": "contractor" }, { "path": "args.amount", "op": "gt", "value": 100 } ],
+              "on_deny": "Contractors may refund up to 100." } ] } } }
+            """);
+
+        var contractor = await Policylayer.RunAsync("explain", policy, "--tool", "refund", "--args", """{"amount": 500}""", "--claim", "role=contractor", "--claim", "role=support");
+        var missing = await Policylayer.RunAsync("explain", policy, "--tool", "refund", "--args", "{}", "--claim", "role=contractor");
+
+        contractor.ExitCode.Should().Be(0, contractor.ToString());
+        contractor.Out.Should().Contain("Rule:      /tools/refund/deny_if/0")
+            .And.Contain("Reason:    Contractors may refund up to 100.")
+            .And.Contain("deny_if caller.claims.role contains \"contractor\" and args.amount gt 100: true; refuses the call.")
+            .And.Contain("caller.claims.role contains \"contractor\": true.");
+        missing.Out.Should().Contain("Rule:      /tools/refund/deny_if/0/conditions/1")
+            .And.Contain("Reason:    Refused: args.amount is missing or not a number, so the policy cannot check args.amount gt 100.")
+            .And.Contain("args.amount gt 100: cannot be checked (args.amount is missing or not a number).");
+    }
+
     internal static async Task<string> TempPolicy(string json)
     {
         var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"policy-{Guid.NewGuid():N}.json");

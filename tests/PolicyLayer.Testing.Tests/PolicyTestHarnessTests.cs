@@ -49,7 +49,7 @@ public class PolicyTestHarnessTests
     {
         using var harness = PolicyTestHarness.FromJson(TestPolicies.Shop);
 
-        (await harness.AsSession("s").CallAsync("add_execution_labels")).Should().BeDenied()
+        (await harness.AsSession("s").WithGrant(null).CallAsync("add_execution_labels")).Should().BeDenied()
             .WithReasonContaining("no grant id");
     }
 
@@ -136,5 +136,32 @@ public class PolicyTestHarnessTests
 
         harness.Now.Should().Be(start);
         harness.Invoking(h => h.Advance(TimeSpan.FromSeconds(-1))).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Test]
+    public async Task WithClaim_ReachesCallerClaimConditions()
+    {
+        using var harness = PolicyTestHarness.FromJson("""
+            { "version": "1", "tools": { "refund": { "deny_if": [ { "conditions": [
+              { "path": "caller.claims.role", "op": "contains", "value": "contractor" }, { "path": "args.amount", "op": "gt", "value": 100 } ],
+              "on_deny": "Contractors may refund up to 100." } ] } } }
+            """);
+
+        (await harness.AsGrant("g").WithClaim("role", "contractor").CallAsync("refund", new { amount = 101 })).Should().BeDenied()
+            .WithReasonContaining("Contractors may refund up to 100.");
+        (await harness.AsGrant("g").WithClaim("role", "finance", "approver").CallAsync("refund", new { amount = 101 })).Should().BeAllowed();
+        (await harness.AsGrant("g").WithClaim("role", "contractor").WithClaim("role").CallAsync("refund", new { amount = 101 })).Should().BeDenied()
+            .WithReasonContaining("caller.claims.role is missing");
+    }
+
+    [Test]
+    public void AsMethods_StartFromTheDefaultCaller_AndReplaceOneId()
+    {
+        using var harness = PolicyTestHarness.FromJson("""{ "version": "1" }""");
+
+        harness.AsSession("s").Identity.GrantId.Should().Be("grant-1");
+        harness.AsUser("u").Identity.SessionId.Should().Be("session-1");
+        harness.AsGrant("g").Identity.SessionId.Should().Be("session-1");
+        harness.AsAgent("a").Identity.GrantId.Should().Be("grant-1");
     }
 }

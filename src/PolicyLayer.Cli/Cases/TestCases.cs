@@ -36,26 +36,22 @@ internal static class CasesReader
 {
     internal static readonly string[] RootFields = ["$schema", "start", "cases"];
     internal static readonly string[] CaseFields = ["name", "caller", "steps"];
-    internal static readonly string[] CallerFields = ["grant", "session", "agent", "user"];
+    internal static readonly string[] CallerFields = ["grant", "session", "agent", "user", "claims"];
     internal static readonly string[] StepFields = ["call", "args", "caller", "approved", "times", "interval", "tool", "expect", "advance"];
     internal static readonly string[] ToolFields = ["description", "annotations", "inputSchema"];
     internal static readonly string[] ExpectFields = ["outcome", "rule", "reason_contains", "retry_after", "risk", "remaining"];
     internal static readonly string[] Outcomes = ["allow", "deny", "require_approval", "rate_limited"];
 
-    /// <summary>The caller of a case that names none.</summary>
+    /// <summary>
+    /// The caller of a case that names none: grant-1 in session-1, the same as <c>PolicyTestHarness.DefaultCaller</c>.
+    /// A case's <c>caller</c> replaces only the ids it names (null removes one), and a step's <c>caller</c> does the same
+    /// to its case's caller, so that <c>{"grant": "x"}</c> keeps session-1 as <c>PolicyTestHarness.AsGrant("x")</c> does.
+    /// </summary>
     public static CallerIdentity DefaultCaller { get; } = new() { GrantId = "grant-1", SessionId = "session-1" };
 
     public static CasesFile Read(string path)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"{path}: cannot read the cases: {PolicyFiles.Describe(ex)}", ex);
-        }
+        var text = PolicyFiles.ReadText(path, "cases");
 
         JsonDocument document;
         try
@@ -135,7 +131,7 @@ internal static class CasesReader
         }
 
         var name = String(item, "name", at, errors, required: true);
-        var caller = item.TryGetProperty("caller", out var c) ? ReadCaller(c, at + ".caller", errors) : DefaultCaller;
+        var caller = item.TryGetProperty("caller", out var c) ? ReadCaller(c, at + ".caller", DefaultCaller, errors) : DefaultCaller;
         var steps = new List<TestStep>();
         if (!item.TryGetProperty("steps", out var list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
         {
@@ -146,7 +142,7 @@ internal static class CasesReader
             var i = 0;
             foreach (var step in list.EnumerateArray())
             {
-                var s = ReadStep(step, $"{at}.steps[{i++}]", errors);
+                var s = ReadStep(step, $"{at}.steps[{i++}]", caller ?? DefaultCaller, errors);
                 if (s is not null)
                 {
                     steps.Add(s);
@@ -157,7 +153,8 @@ internal static class CasesReader
         return name is null || caller is null ? null : new TestCase(name, caller, steps);
     }
 
-    private static CallerIdentity? ReadCaller(JsonElement element, string at, List<string> errors)
+    /// <summary><paramref name="baseCaller"/> with the ids <paramref name="element"/> names replaced (null removes one).</summary>
+    private static CallerIdentity? ReadCaller(JsonElement element, string at, CallerIdentity baseCaller, List<string> errors)
     {
         if (!Object(element, at, CallerFields, errors))
         {
@@ -166,14 +163,48 @@ internal static class CasesReader
 
         return new CallerIdentity
         {
-            GrantId = String(element, "grant", at, errors),
-            SessionId = String(element, "session", at, errors),
-            AgentId = String(element, "agent", at, errors),
-            UserId = String(element, "user", at, errors),
+            GrantId = Id(element, "grant", baseCaller.GrantId, at, errors),
+            SessionId = Id(element, "session", baseCaller.SessionId, at, errors),
+            AgentId = Id(element, "agent", baseCaller.AgentId, at, errors),
+            UserId = Id(element, "user", baseCaller.UserId, at, errors),
+            Claims = element.TryGetProperty("claims", out var claims) ? ReadClaims(claims, at + ".claims", errors) : baseCaller.Claims,
         };
     }
 
-    private static TestStep? ReadStep(JsonElement step, string at, List<string> errors)
+    private static string? Id(JsonElement element, string name, string? inherited, string at, List<string> errors) =>
+        !element.TryGetProperty(name, out var value) ? inherited
+        : value.ValueKind == JsonValueKind.Null ? null
+        : String(element, name, at, errors);
+
+    /// <summary>Claims as <c>{"role": ["finance", "approver"], "tenant": "acme"}</c>: a string or a list of strings per type.</summary>
+    private static IReadOnlyDictionary<string, IReadOnlyList<string>> ReadClaims(JsonElement element, string at, List<string> errors)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add($"{at}: expected an object of claim types, each a string or a list of strings.");
+            return CallerIdentity.GroupClaims(pairs);
+        }
+
+        foreach (var claim in element.EnumerateObject())
+        {
+            var values = claim.Value.ValueKind == JsonValueKind.Array ? claim.Value.EnumerateArray().ToList() : [claim.Value];
+            foreach (var value in values)
+            {
+                if (value.ValueKind != JsonValueKind.String)
+                {
+                    errors.Add($"{at}.{claim.Name}: expected a string or a list of strings.");
+                    continue;
+                }
+
+                pairs.Add(new(claim.Name, value.GetString()!));
+            }
+        }
+
+        return CallerIdentity.GroupClaims(pairs);
+    }
+
+    private static TestStep? ReadStep(JsonElement step, string at, CallerIdentity caseCaller, List<string> errors)
     {
         if (!Object(step, at, StepFields, errors))
         {
@@ -219,7 +250,7 @@ internal static class CasesReader
             }
         }
 
-        var caller = step.TryGetProperty("caller", out var c) ? ReadCaller(c, at + ".caller", errors) : null;
+        var caller = step.TryGetProperty("caller", out var c) ? ReadCaller(c, at + ".caller", caseCaller, errors) : null;
         var approved = false;
         if (step.TryGetProperty("approved", out var ap))
         {

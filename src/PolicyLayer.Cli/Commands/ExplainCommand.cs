@@ -21,6 +21,11 @@ internal static class ExplainCommand
         var session = new Option<string?>("--session") { Description = "The caller's session id.", DefaultValueFactory = _ => "session-1" };
         var agent = new Option<string?>("--agent") { Description = "The caller's agent (client application) id." };
         var user = new Option<string?>("--user") { Description = "The caller's user id." };
+        var claim = new Option<string[]>("--claim")
+        {
+            Description = "A claim of the caller, TYPE=VALUE, for caller.claims.<type> conditions; repeat it for several values or types.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var approved = new Option<bool>("--approved") { Description = "Explain the call as already approved by a person." };
         var description = new Option<string?>("--description") { Description = "The tool's description, to classify it as a server would describe it." };
         var command = new Command("explain", """
@@ -30,7 +35,7 @@ internal static class ExplainCommand
             1 the policy does not load; 2 bad usage or unreadable file.
             """)
         {
-            policy, tool, args, grant, session, agent, user, approved, description,
+            policy, tool, args, grant, session, agent, user, claim, approved, description,
         };
         CliApp.SetAction(command, async (parseResult, cancellationToken) =>
         {
@@ -47,6 +52,7 @@ internal static class ExplainCommand
                 SessionId = parseResult.GetValue(session),
                 AgentId = parseResult.GetValue(agent),
                 UserId = parseResult.GetValue(user),
+                Claims = CallerIdentity.GroupClaims((parseResult.GetValue(claim) ?? []).Select(ParseClaim)),
             };
             var descriptor = parseResult.GetValue(description) is { } text ? new ToolDescriptor(toolName, text) : null;
             var call = new ToolCall(toolName, caller, ParseArguments(parseResult.GetValue(args)), descriptor) { IsApproved = parseResult.GetValue(approved) };
@@ -55,6 +61,14 @@ internal static class ExplainCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static KeyValuePair<string, string> ParseClaim(string text)
+    {
+        var equals = text.IndexOf('=', StringComparison.Ordinal);
+        return equals > 0
+            ? new(text[..equals], text[(equals + 1)..])
+            : throw new UsageException($"--claim \"{text}\" is not TYPE=VALUE, such as role=finance.");
     }
 
     internal static Dictionary<string, JsonElement>? ParseArguments(string? json)

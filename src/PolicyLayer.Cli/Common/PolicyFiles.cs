@@ -21,6 +21,19 @@ internal static class PolicyFiles
         }
     }
 
+    /// <summary>Reads a text input file (cases, an Intercept policy); one that cannot be read throws <see cref="UsageException"/> naming <paramref name="what"/>.</summary>
+    public static string ReadText(string path, string what)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{path}: cannot read the {what}: {Describe(ex)}", ex);
+        }
+    }
+
     public static void WriteErrors(string path, PolicyValidationException exception, TextWriter errors)
     {
         foreach (var error in exception.Errors)

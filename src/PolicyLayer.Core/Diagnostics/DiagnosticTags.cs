@@ -6,6 +6,7 @@ internal static class DiagnosticTags
     public const string ToolName = "policylayer.tool.name";
     public const string Outcome = "policylayer.outcome";
     public const string Rule = "policylayer.rule";
+    public const string PolicyRevision = "policylayer.policy.revision";
     public const string RiskCategory = "policylayer.risk.category";
     public const string RiskLevel = "policylayer.risk.level";
     public const string Shadowed = "policylayer.shadowed";

@@ -7,7 +7,7 @@ namespace PolicyLayer.Diagnostics;
 /// Ids 2 (evaluation failed) and 3 (fail-open) are logged by the evaluator itself.
 /// </summary>
 /// <remarks>
-/// Every decision event carries the tool, the rule, the risk category, the scope kinds of the counters the call
+/// Every decision event carries the tool, the rule, the policy's revision, the risk category, the scope kinds of the counters the call
 /// counted against, the call's arguments (their keys only, unless the host opted in to values) and the duration.
 /// </remarks>
 internal static partial class PolicyLayerLog
@@ -19,32 +19,32 @@ internal static partial class PolicyLayerLog
     public const string ReloadCategory = "PolicyLayer.PolicyReload";
 
     [LoggerMessage(EventId = 1, EventName = "DecisionAllowed", Level = LogLevel.Debug,
-        Message = "Allowed {ToolName} by {RuleId}; risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
-    public static partial void Allowed(ILogger logger, string toolName, string ruleId, string riskCategory, string scopeKinds, string arguments, double durationMs);
+        Message = "Allowed {ToolName} by {RuleId} (policy {PolicyRevision}); risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
+    public static partial void Allowed(ILogger logger, string toolName, string ruleId, string policyRevision, string riskCategory, string scopeKinds, string arguments, double durationMs);
 
     [LoggerMessage(EventId = 4, EventName = "DecisionDenied", Level = LogLevel.Information,
-        Message = "Denied {ToolName} by {RuleId}: {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
-    public static partial void Denied(ILogger logger, string toolName, string ruleId, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
+        Message = "Denied {ToolName} by {RuleId} (policy {PolicyRevision}): {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
+    public static partial void Denied(ILogger logger, string toolName, string ruleId, string policyRevision, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
 
     [LoggerMessage(EventId = 5, EventName = "DecisionApprovalRequired", Level = LogLevel.Information,
-        Message = "Approval required for {ToolName} by {RuleId}: {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
-    public static partial void ApprovalRequired(ILogger logger, string toolName, string ruleId, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
+        Message = "Approval required for {ToolName} by {RuleId} (policy {PolicyRevision}): {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
+    public static partial void ApprovalRequired(ILogger logger, string toolName, string ruleId, string policyRevision, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
 
     [LoggerMessage(EventId = 6, EventName = "ShadowDenied", Level = LogLevel.Information,
-        Message = "Shadow mode: {ToolName} would have been denied by {RuleId} and goes ahead: {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
-    public static partial void ShadowDenied(ILogger logger, string toolName, string ruleId, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
+        Message = "Shadow mode: {ToolName} would have been denied by {RuleId} (policy {PolicyRevision}) and goes ahead: {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
+    public static partial void ShadowDenied(ILogger logger, string toolName, string ruleId, string policyRevision, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
 
     [LoggerMessage(EventId = 7, EventName = "ShadowApprovalRequired", Level = LogLevel.Information,
-        Message = "Shadow mode: {ToolName} would have needed approval by {RuleId} and goes ahead: {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
-    public static partial void ShadowApprovalRequired(ILogger logger, string toolName, string ruleId, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
+        Message = "Shadow mode: {ToolName} would have needed approval by {RuleId} (policy {PolicyRevision}) and goes ahead: {Reason} Risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
+    public static partial void ShadowApprovalRequired(ILogger logger, string toolName, string ruleId, string policyRevision, string reason, string riskCategory, string scopeKinds, string arguments, double durationMs);
 
     [LoggerMessage(EventId = 8, EventName = "ShadowAllowed", Level = LogLevel.Debug,
-        Message = "Shadow mode: {ToolName} allowed by {RuleId}; risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
-    public static partial void ShadowAllowed(ILogger logger, string toolName, string ruleId, string riskCategory, string scopeKinds, string arguments, double durationMs);
+        Message = "Shadow mode: {ToolName} allowed by {RuleId} (policy {PolicyRevision}); risk {RiskCategory}, counters {ScopeKinds}, arguments {Arguments}, {DurationMs} ms.")]
+    public static partial void ShadowAllowed(ILogger logger, string toolName, string ruleId, string policyRevision, string riskCategory, string scopeKinds, string arguments, double durationMs);
 
     [LoggerMessage(EventId = 10, EventName = "PolicyReloaded", Level = LogLevel.Information,
-        Message = "Policy file {PolicyPath} reloaded: the new version is in force.")]
-    public static partial void Reloaded(ILogger logger, string policyPath);
+        Message = "Policy file {PolicyPath} reloaded: the new version (revision {PolicyRevision}) is in force.")]
+    public static partial void Reloaded(ILogger logger, string policyPath, string policyRevision);
 
     [LoggerMessage(EventId = 11, EventName = "PolicyReloadRejected", Level = LogLevel.Error,
         Message = "Policy file {PolicyPath} was not reloaded: it has {ErrorCount} error(s); the last good version stays in force.{Errors}")]

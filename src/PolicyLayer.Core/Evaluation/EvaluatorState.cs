@@ -12,6 +12,9 @@ internal sealed class ToolResolution
 
     public required bool Hidden { get; init; }
 
+    /// <summary>The revision of the policy this resolution belongs to, which every decision about the tool names.</summary>
+    public required string Revision { get; init; }
+
     /// <summary>The <c>tools</c> rule (exact name or most specific glob), or null when none matches.</summary>
     public required CompiledRule? Rule { get; init; }
 
@@ -162,7 +165,7 @@ internal sealed class EvaluatorState : IDisposable
         var nameRisk = classified is not null
             ? Classified(classified)
             : _classifier.Classify(new ToolDescriptor(toolName));
-        return new ToolResolution { ToolName = toolName, Hidden = hidden, Rule = rule, Classified = classified, NameRisk = nameRisk };
+        return new ToolResolution { ToolName = toolName, Revision = Policy.Revision, Hidden = hidden, Rule = rule, Classified = classified, NameRisk = nameRisk };
     }
 
     /// <summary>A refused name: not matched, classified or cached, and never quoted (its length is).</summary>

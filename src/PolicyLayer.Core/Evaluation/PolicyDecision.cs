@@ -28,8 +28,8 @@ public readonly struct PolicyDecision
         _lease = lease;
     }
 
-    internal PolicyDecision(PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, TimeSpan? retryAfter = null)
-        : this(new DecisionInfo(outcome, reason, ruleId, risk, retryAfter))
+    internal PolicyDecision(PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, TimeSpan? retryAfter = null, string? policyRevision = null)
+        : this(new DecisionInfo(outcome, reason, ruleId, risk, retryAfter) { PolicyRevision = policyRevision })
     {
     }
 
@@ -47,6 +47,12 @@ public readonly struct PolicyDecision
     /// or <c>(default)</c>, <c>(hidden)</c>, <c>(error)</c>.
     /// </summary>
     public string RuleId => _info?.RuleId!;
+
+    /// <summary>
+    /// The revision of the policy that decided (<see cref="PolicyDocument.Revision"/>), so that a decision can always be
+    /// traced to the document that made it; <see langword="null"/> only for a default (never decided) value.
+    /// </summary>
+    public string? PolicyRevision => _info?.PolicyRevision;
 
     /// <summary>For a rate-limited call, how long until it would be admitted.</summary>
     public TimeSpan? RetryAfter => _info?.RetryAfter;
@@ -122,6 +128,9 @@ internal sealed class DecisionInfo(
     /// <summary>Set in shadow mode: the outcome the policy would have enforced.</summary>
     public PolicyOutcome? ShadowedOutcome { get; } = shadowedOutcome;
 
+    /// <summary>The revision of the policy that decided; shared by every decision of the policy, so it costs no call anything.</summary>
+    public string? PolicyRevision { get; init; }
+
     /// <summary>What kind of rule decided, for the text the agent reads.</summary>
     public DecisionKind Kind { get; init; }
 
@@ -135,22 +144,26 @@ internal sealed class DecisionInfo(
     public DecisionInfo Shadowed =>
         ShadowedOutcome is not null
             ? this
-            : field ??= new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, Store, Outcome) { Kind = Kind, BlockedLimit = BlockedLimit, BlockedAmount = BlockedAmount };
+            : field ??= new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, Store, Outcome)
+            {
+                Kind = Kind, BlockedLimit = BlockedLimit, BlockedAmount = BlockedAmount, PolicyRevision = PolicyRevision,
+            };
 
     /// <summary>
     /// The info in <paramref name="slot"/> when it says exactly this (same strings and objects by reference),
     /// else a new one, left in the slot for the next call. Races only cost an allocation: instances are immutable.
     /// </summary>
-    public static DecisionInfo Reuse(ref DecisionInfo? slot, PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, CounterStore? store = null)
+    public static DecisionInfo Reuse(
+        ref DecisionInfo? slot, PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, string policyRevision, CounterStore? store = null)
     {
         var info = Volatile.Read(ref slot);
         if (info is not null && info.Outcome == outcome && ReferenceEquals(info.Reason, reason) && ReferenceEquals(info.RuleId, ruleId)
-            && ReferenceEquals(info.Risk, risk) && ReferenceEquals(info.Store, store))
+            && ReferenceEquals(info.Risk, risk) && ReferenceEquals(info.Store, store) && ReferenceEquals(info.PolicyRevision, policyRevision))
         {
             return info;
         }
 
-        info = new DecisionInfo(outcome, reason, ruleId, risk, store: store);
+        info = new DecisionInfo(outcome, reason, ruleId, risk, store: store) { PolicyRevision = policyRevision };
         Volatile.Write(ref slot, info);
         return info;
     }

@@ -110,6 +110,7 @@ public sealed partial class PolicyEvaluator
         activity.SetTag(DiagnosticTags.ToolName, call.ToolName);
         activity.SetTag(DiagnosticTags.Outcome, DiagnosticTags.OutcomeName(verdict));
         activity.SetTag(DiagnosticTags.Rule, decision.RuleId);
+        activity.SetTag(DiagnosticTags.PolicyRevision, decision.PolicyRevision);
         activity.SetTag(DiagnosticTags.RiskCategory, DiagnosticTags.CategoryName(decision.Risk));
         activity.SetTag(DiagnosticTags.RiskLevel, DiagnosticTags.LevelName(decision.Risk));
         activity.SetTag(DiagnosticTags.Shadowed, DiagnosticTags.Bool(decision.IsShadowed));
@@ -138,22 +139,22 @@ public sealed partial class PolicyEvaluator
         switch (DiagnosticTags.Verdict(decision), decision.IsShadowed)
         {
             case (PolicyOutcome.Allow, false):
-                PolicyLayerLog.Allowed(_logger, call.ToolName, decision.RuleId, risk, scopes, arguments, ms);
+                PolicyLayerLog.Allowed(_logger, call.ToolName, decision.RuleId, decision.PolicyRevision ?? "", risk, scopes, arguments, ms);
                 break;
             case (PolicyOutcome.Allow, true):
-                PolicyLayerLog.ShadowAllowed(_logger, call.ToolName, decision.RuleId, risk, scopes, arguments, ms);
+                PolicyLayerLog.ShadowAllowed(_logger, call.ToolName, decision.RuleId, decision.PolicyRevision ?? "", risk, scopes, arguments, ms);
                 break;
             case (PolicyOutcome.RequireApproval, false):
-                PolicyLayerLog.ApprovalRequired(_logger, call.ToolName, decision.RuleId, decision.Reason, risk, scopes, arguments, ms);
+                PolicyLayerLog.ApprovalRequired(_logger, call.ToolName, decision.RuleId, decision.PolicyRevision ?? "", decision.Reason, risk, scopes, arguments, ms);
                 break;
             case (PolicyOutcome.RequireApproval, true):
-                PolicyLayerLog.ShadowApprovalRequired(_logger, call.ToolName, decision.RuleId, decision.Reason, risk, scopes, arguments, ms);
+                PolicyLayerLog.ShadowApprovalRequired(_logger, call.ToolName, decision.RuleId, decision.PolicyRevision ?? "", decision.Reason, risk, scopes, arguments, ms);
                 break;
             case (_, false):
-                PolicyLayerLog.Denied(_logger, call.ToolName, decision.RuleId, decision.Reason, risk, scopes, arguments, ms);
+                PolicyLayerLog.Denied(_logger, call.ToolName, decision.RuleId, decision.PolicyRevision ?? "", decision.Reason, risk, scopes, arguments, ms);
                 break;
             default:
-                PolicyLayerLog.ShadowDenied(_logger, call.ToolName, decision.RuleId, decision.Reason, risk, scopes, arguments, ms);
+                PolicyLayerLog.ShadowDenied(_logger, call.ToolName, decision.RuleId, decision.PolicyRevision ?? "", decision.Reason, risk, scopes, arguments, ms);
                 break;
         }
     }

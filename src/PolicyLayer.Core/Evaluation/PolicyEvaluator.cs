@@ -139,7 +139,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return FailedAndFinished(call, ex, _time.GetTimestamp());
+            return FailedAndFinished(call, ex, state.Policy.Revision, _time.GetTimestamp());
         }
     }
 
@@ -162,12 +162,12 @@ public sealed partial class PolicyEvaluator : IDisposable
         var pending = Decide(state, call, cancellationToken, ref decision);
         return pending is null
             ? new ValueTask<PolicyDecision>(Finish(call, decision, started))
-            : new ValueTask<PolicyDecision>(AwaitDecision(pending, call, started));
+            : new ValueTask<PolicyDecision>(AwaitDecision(pending, call, state.Policy.Revision, started));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> FailedAndFinished(ToolCall call, Exception ex, long started) =>
-        new(Finish(call, Failed(ex, null), started));
+    private ValueTask<PolicyDecision> FailedAndFinished(ToolCall call, Exception ex, string revision, long started) =>
+        new(Finish(call, Failed(ex, null, revision), started));
 
     /// <summary>Whether a tools/list response should show <paramref name="tool"/>: false for hidden tools and tools the policy denies outright.</summary>
     /// <param name="tool">The tool's descriptor.</param>
@@ -201,7 +201,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         _ownedStore?.Dispose();
     }
 
-    private async Task<PolicyDecision> AwaitDecision(Task<PolicyDecision> pending, ToolCall call, long started)
+    private async Task<PolicyDecision> AwaitDecision(Task<PolicyDecision> pending, ToolCall call, string revision, long started)
     {
         PolicyDecision decision;
         try
@@ -210,7 +210,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            decision = Failed(ex, null);
+            decision = Failed(ex, null, revision);
         }
 
         return Finish(call, decision, started);
@@ -264,7 +264,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             var result = ConditionEvaluator.Evaluate(predicate, call);
             if (!result.IsTrue)
             {
-                decision = RefusedByRequire(rule, predicate, result, risk);
+                decision = RefusedByRequire(rule, predicate, result, risk, resolution.Revision);
                 return null;
             }
         }
@@ -274,7 +274,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             var result = ConditionEvaluator.Evaluate(predicate, call);
             if (!result.IsFalse)
             {
-                decision = RefusedByDenyIf(rule, predicate, result, risk);
+                decision = RefusedByDenyIf(rule, predicate, result, risk, resolution.Revision);
                 return null;
             }
         }
@@ -332,20 +332,20 @@ public sealed partial class PolicyEvaluator : IDisposable
         Refused(resolution, rule.Reason ?? resolution.DeniedByRuleReason(rule), rule.Pointer, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedByRequire(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk) =>
-        Refused(PredicateTexts.RequireFailed(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, DecisionKind.Arguments);
+    private static PolicyDecision RefusedByRequire(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk, string revision) =>
+        Refused(PredicateTexts.RequireFailed(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, revision, DecisionKind.Arguments);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk) =>
-        Refused(PredicateTexts.DenyIfMatched(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, result.IsTrue ? DecisionKind.Policy : DecisionKind.Arguments);
+    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk, string revision) =>
+        Refused(PredicateTexts.DenyIfMatched(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, revision, result.IsTrue ? DecisionKind.Policy : DecisionKind.Arguments);
 
-    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk, DecisionKind kind = DecisionKind.Policy) =>
-        new(new DecisionInfo(PolicyOutcome.Deny, reason, ruleId, risk) { Kind = kind });
+    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk, string revision, DecisionKind kind = DecisionKind.Policy) =>
+        new(new DecisionInfo(PolicyOutcome.Deny, reason, ruleId, risk) { Kind = kind, PolicyRevision = revision });
 
     /// <summary>A refusal whose texts are the tool's or the rule's own: repeated, it reuses the tool's last refusal and allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision Refused(ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
-        new(DecisionInfo.Reuse(ref resolution.RefusedInfo, PolicyOutcome.Deny, reason, ruleId, risk));
+        new(DecisionInfo.Reuse(ref resolution.RefusedInfo, PolicyOutcome.Deny, reason, ruleId, risk, resolution.Revision));
 
     /// <summary>Approval is asked only when the limits would let the call through now: a person is not asked for a call that would be refused anyway.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -369,7 +369,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     private static PolicyDecision ToApproval(PolicyDecision peeked, ToolResolution resolution, string reason, string ruleId, RiskProfile risk) =>
         peeked.Outcome == PolicyOutcome.Deny
             ? peeked
-            : new PolicyDecision(DecisionInfo.Reuse(ref resolution.HeldInfo, PolicyOutcome.RequireApproval, reason, ruleId, risk));
+            : new PolicyDecision(DecisionInfo.Reuse(ref resolution.HeldInfo, PolicyOutcome.RequireApproval, reason, ruleId, risk, resolution.Revision));
 
     /// <summary>Counts the call in its rule's limits and all_tools', or only reads them when <paramref name="reserve"/> is false.</summary>
     private Task<PolicyDecision>? Reserve(
@@ -379,7 +379,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var ruleLimits = rule?.Limits ?? [];
         if (ruleLimits.Length + policy.AllToolsLimits.Length == 0)
         {
-            decision = new PolicyDecision(DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk));
+            decision = new PolicyDecision(DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, resolution.Revision));
             return null;
         }
 
@@ -408,7 +408,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             if (!TryCreateRequest(call, limit, out var request))
             {
                 scratch.Return(count);
-                decision = RefusedForRequest(call, limit, risk);
+                decision = RefusedForRequest(call, limit, risk, resolution.Revision);
                 return null;
             }
 
@@ -440,7 +440,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            decision = StoreFailed(ex, work.RuleId, work.Risk);
+            decision = StoreFailed(ex, work.RuleId, work.Risk, resolution.Revision);
             work.Return();
             return null;
         }
@@ -474,7 +474,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     {
         if (!TryCreateRequest(call, limit, out var request))
         {
-            decision = RefusedForRequest(call, limit, risk);
+            decision = RefusedForRequest(call, limit, risk, resolution.Revision);
             return null;
         }
 
@@ -492,18 +492,18 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            decision = StoreFailed(ex, ruleId, risk);
+            decision = StoreFailed(ex, ruleId, risk, resolution.Revision);
             return null;
         }
 
         if (result.IsAcquired)
         {
-            var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, _store);
+            var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, resolution.Revision, _store);
             decision = new PolicyDecision(info, new CounterLease(_store, budget, null));
         }
         else
         {
-            decision = Blocked(request, limit, risk, result, budget, null);
+            decision = Blocked(request, limit, risk, result, budget, null, resolution.Revision);
         }
 
         return null;
@@ -527,25 +527,26 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     /// <summary>Why <see cref="TryCreateRequest"/> failed: the caller has no id of the limit's scope, or the amount is unusable.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedForRequest(ToolCall call, CompiledLimit limit, RiskProfile risk) =>
-        call.Caller.GetScopeKey(limit.Counter.Scope) is null ? RefusedForMissingScope(limit, risk) : RefusedForAmount(call, limit, risk);
+    private static PolicyDecision RefusedForRequest(ToolCall call, CompiledLimit limit, RiskProfile risk, string revision) =>
+        call.Caller.GetScopeKey(limit.Counter.Scope) is null ? RefusedForMissingScope(limit, risk, revision) : RefusedForAmount(call, limit, risk, revision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedForMissingScope(CompiledLimit limit, RiskProfile risk)
+    private static PolicyDecision RefusedForMissingScope(CompiledLimit limit, RiskProfile risk, string revision)
     {
         var scope = ScopeName(limit.Counter.Scope);
         return Refused(
             $"Refused: limit {limit.Pointer} counts per {scope}, and the caller has no {scope} id. Calls are never counted in a bucket shared with strangers.",
             limit.Pointer,
-            risk);
+            risk,
+            revision);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedForAmount(ToolCall call, CompiledLimit limit, RiskProfile risk)
+    private static PolicyDecision RefusedForAmount(ToolCall call, CompiledLimit limit, RiskProfile risk, string revision)
     {
         var path = limit.IncrementFrom!;
         _ = TryGetAmount(call, path, out _, out var problem);
-        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk, DecisionKind.Arguments);
+        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk, revision, DecisionKind.Arguments);
     }
 
     private async ValueTask<CounterReservationResult> Peek(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken)
@@ -582,7 +583,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return StoreFailed(ex, work.RuleId, work.Risk);
+            return StoreFailed(ex, work.RuleId, work.Risk, work.Resolution.Revision);
         }
         finally
         {
@@ -602,7 +603,7 @@ public sealed partial class PolicyEvaluator : IDisposable
 
         var count = work.Count;
         var budgets = work.Budgets;
-        var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, _store);
+        var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Resolution.Revision, _store);
         decision = new PolicyDecision(info, new CounterLease(_store, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null));
     }
 
@@ -615,11 +616,12 @@ public sealed partial class PolicyEvaluator : IDisposable
             work.Risk,
             result,
             work.Budgets[0],
-            work.Count > 1 ? work.Budgets.AsSpan(0, work.Count).ToArray() : null);
+            work.Count > 1 ? work.Budgets.AsSpan(0, work.Count).ToArray() : null,
+            work.Resolution.Revision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision Blocked(
-        CounterRequest blocked, CompiledLimit limit, RiskProfile risk, CounterReservationResult result, CounterBudget first, CounterBudget[]? all)
+        CounterRequest blocked, CompiledLimit limit, RiskProfile risk, CounterReservationResult result, CounterBudget first, CounterBudget[]? all, string revision)
     {
         var counter = blocked.Counter;
         var tooLarge = blocked.Amount > counter.Max;
@@ -632,12 +634,13 @@ public sealed partial class PolicyEvaluator : IDisposable
                 Kind = DecisionKind.Limit,
                 BlockedLimit = limit,
                 BlockedAmount = blocked.Amount,
+                PolicyRevision = revision,
             },
             new CounterLease(null, first, all));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private PolicyDecision StoreFailed(Exception ex, string ruleId, RiskProfile risk)
+    private PolicyDecision StoreFailed(Exception ex, string ruleId, RiskProfile risk, string revision)
     {
         if (ex is CounterStoreFullException)
         {
@@ -655,16 +658,22 @@ public sealed partial class PolicyEvaluator : IDisposable
                 PolicyOutcome.Allow,
                 $"Allowed uncounted: the counter store failed ({ex.GetType().Name}) and the host chose fail-open.",
                 ruleId,
-                risk);
+                risk,
+                policyRevision: revision);
         }
 
-        return Failed(ex, risk, "The counter store failed");
+        return Failed(ex, risk, revision, "The counter store failed");
     }
 
-    private PolicyDecision Failed(Exception ex, RiskProfile? risk, string what = "Policy evaluation failed")
+    private PolicyDecision Failed(Exception ex, RiskProfile? risk, string revision, string what = "Policy evaluation failed")
     {
         LogEvaluationFailed(_logger, ex, what);
-        return new PolicyDecision(new DecisionInfo(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk) { Kind = DecisionKind.Failure });
+        return new PolicyDecision(
+            new DecisionInfo(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk)
+            {
+                Kind = DecisionKind.Failure,
+                PolicyRevision = revision,
+            });
     }
 
     private static bool TryGetAmount(ToolCall call, ArgumentPath path, out long amount) => TryGetAmount(call, path, out amount, out _);

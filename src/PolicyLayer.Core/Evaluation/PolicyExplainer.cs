@@ -146,26 +146,26 @@ internal static class PolicyExplainer
         {
             var result = ConditionEvaluator.Evaluate(predicate, call);
             parts.Add(result.IsTrue
-                ? new(predicate.Pointer, ExplanationVerdict.Passes, $"require {predicate.Text}: holds.", ConditionSteps(predicate, call))
-                : new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Decides, $"require {predicate.Text}: does not hold; the call is refused: {PredicateTexts.RequireFailed(rule, predicate, result)}", ConditionSteps(predicate, call)));
+                ? Step(predicate, result, call, "require", ExplanationVerdict.Passes, "holds.")
+                : Step(predicate, result, call, "require", ExplanationVerdict.Decides, "the call is refused."));
         }
 
         foreach (var predicate in rule.DenyIf)
         {
             var result = ConditionEvaluator.Evaluate(predicate, call);
             parts.Add(result.IsFalse
-                ? new(predicate.Pointer, ExplanationVerdict.NoMatch, $"deny_if {predicate.Text}: does not match.", ConditionSteps(predicate, call))
-                : new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Decides, $"deny_if {predicate.Text}: refuses the call: {PredicateTexts.DenyIfMatched(rule, predicate, result)}", ConditionSteps(predicate, call)));
+                ? Step(predicate, result, call, "deny_if", ExplanationVerdict.NoMatch, "does not refuse.")
+                : Step(predicate, result, call, "deny_if", ExplanationVerdict.Decides, "refuses the call."));
         }
 
         foreach (var predicate in rule.RequireApprovalIf)
         {
             var result = ConditionEvaluator.Evaluate(predicate, call);
             parts.Add(result.IsFalse
-                ? new(predicate.Pointer, ExplanationVerdict.NoMatch, $"require_approval_if {predicate.Text}: does not match.", ConditionSteps(predicate, call))
+                ? Step(predicate, result, call, "require_approval_if", ExplanationVerdict.NoMatch, "does not hold the call.")
                 : call.IsApproved
-                    ? new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Passes, $"require_approval_if {predicate.Text}: would hold the call, which is already approved.", ConditionSteps(predicate, call))
-                    : new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Decides, $"require_approval_if {predicate.Text}: holds the call for approval: {PredicateTexts.ApprovalNeeded(rule, predicate, result)}", ConditionSteps(predicate, call)));
+                    ? Step(predicate, result, call, "require_approval_if", ExplanationVerdict.Passes, "the call is already approved.")
+                    : Step(predicate, result, call, "require_approval_if", ExplanationVerdict.Decides, "holds the call for approval."));
         }
 
         parts.AddRange(LimitSteps(call, policy, rule));
@@ -201,11 +201,25 @@ internal static class PolicyExplainer
         return steps;
     }
 
-    /// <summary>Each condition of a predicate with its answer (none for a bare condition, whose line says it all).</summary>
-    private static List<ExplanationStep> ConditionSteps(Predicate predicate, ToolCall call) =>
-        predicate.Conditions is [var only] && only.Pointer == predicate.Pointer
-            ? [new(only.Pointer, ExplanationVerdict.Info, $"{only.Text}: {PredicateTexts.Describe(only, ConditionEvaluator.Evaluate(only, call))}.")]
-            : [.. predicate.Conditions.Select(c => new ExplanationStep(c.Pointer, ExplanationVerdict.Info, $"{c.Text}: {PredicateTexts.Describe(c, ConditionEvaluator.Evaluate(c, call))}."))];
+    /// <summary>
+    /// One predicate's line: "deny_if args.amount gt 100: true; refuses the call.", named as the decision names it (the
+    /// predicate, or the condition that decided alone), with a line per condition under a predicate of the hosted shape.
+    /// </summary>
+    private static ExplanationStep Step(Predicate predicate, in PredicateResult result, ToolCall call, string field, ExplanationVerdict verdict, string consequence)
+    {
+        var answer = result.Result switch
+        {
+            ConditionResult.True => "true",
+            ConditionResult.False => "false",
+            _ => $"cannot be checked ({PredicateTexts.Why(result.Decider!, result.Result)})",
+        };
+        var bare = predicate.Conditions is [var only] && only.Pointer == predicate.Pointer;
+        var children = bare
+            ? []
+            : predicate.Conditions.Select(c => new ExplanationStep(c.Pointer, ExplanationVerdict.Info, $"{c.Text}: {PredicateTexts.Describe(c, ConditionEvaluator.Evaluate(c, call))}.")).ToList();
+        var id = verdict == ExplanationVerdict.Decides ? PredicateTexts.RuleId(predicate, result) : predicate.Pointer;
+        return new(id, verdict, $"{field} {predicate.Text}: {answer}; {consequence}", children);
+    }
 
     internal static string ActionName(PolicyAction action) => action switch
     {

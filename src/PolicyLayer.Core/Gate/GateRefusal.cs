@@ -63,7 +63,7 @@ internal sealed class GateRefusal
     /// <summary>For a refusal by a limit: the units left in the counter's window.</summary>
     public long? Remaining { get; }
 
-    /// <summary>The revision of the policy that decided; null until policies carry revisions.</summary>
+    /// <summary>The revision of the policy that decided (<see cref="PolicyDecision.PolicyRevision"/>); null where no decision was made.</summary>
     public string? PolicyRevision { get; init; }
 
     /// <summary>The text the agent reads.</summary>
@@ -83,12 +83,12 @@ internal sealed class GateRefusal
             DecisionKind.Failure => RefusalKind.Error,
             _ => RefusalKind.Denied,
         };
-        return new GateRefusal(toolName, kind, PolicyOutcome.Deny, decision.RuleId, decision.Reason, null, null, null);
+        return new GateRefusal(toolName, kind, PolicyOutcome.Deny, decision.RuleId, decision.Reason, null, null, null) { PolicyRevision = decision.PolicyRevision };
     }
 
     /// <summary>The refusal of a call held for approval that was not approved, with why (<paramref name="why"/>, a sentence).</summary>
     public static GateRefusal ForApproval(string toolName, in PolicyDecision held, RefusalKind kind, string why) =>
-        new(toolName, kind, PolicyOutcome.RequireApproval, held.RuleId, why + " Why approval is needed: " + held.Reason, null, null, null);
+        new(toolName, kind, PolicyOutcome.RequireApproval, held.RuleId, why + " Why approval is needed: " + held.Reason, null, null, null) { PolicyRevision = held.PolicyRevision };
 
     /// <summary>The refusal of a call whose arguments a server could read otherwise than the policy did.</summary>
     public static GateRefusal ForArguments(string toolName, string problem) =>
@@ -116,11 +116,17 @@ internal sealed class GateRefusal
             var unit = amountPath.Text;
             var reason = string.Create(CultureInfo.InvariantCulture, $"Spend cap reached: counter '{counter.Name}' allows {per}, counted from {unit}; this call asks for {decision.BlockedAmount}.");
             var left = remaining is { } r ? string.Create(CultureInfo.InvariantCulture, $"Remaining: {r} ({unit}) of {counter.Max}.") : null;
-            return new GateRefusal(toolName, RefusalKind.SpendCapReached, PolicyOutcome.Deny, decision.RuleId, reason, decision.RetryAfter, remaining, left);
+            return new GateRefusal(toolName, RefusalKind.SpendCapReached, PolicyOutcome.Deny, decision.RuleId, reason, decision.RetryAfter, remaining, left)
+            {
+                PolicyRevision = decision.PolicyRevision,
+            };
         }
 
         var limited = string.Create(CultureInfo.InvariantCulture, $"Rate limit reached: counter '{counter.Name}' allows {per}.");
-        return new GateRefusal(toolName, RefusalKind.RateLimited, PolicyOutcome.Deny, decision.RuleId, limited, decision.RetryAfter, remaining, null);
+        return new GateRefusal(toolName, RefusalKind.RateLimited, PolicyOutcome.Deny, decision.RuleId, limited, decision.RetryAfter, remaining, null)
+        {
+            PolicyRevision = decision.PolicyRevision,
+        };
     }
 
     private string BuildText(string? budget)

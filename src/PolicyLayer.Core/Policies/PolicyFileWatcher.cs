@@ -207,7 +207,7 @@ internal sealed class PolicyFileWatcher : IDisposable
 
         evaluator.UpdatePolicy(policy);
         _appliedHash = hash;
-        PolicyLayerLog.Reloaded(_logger, _path);
+        PolicyLayerLog.Reloaded(_logger, _path, policy.Revision);
         try
         {
             _reloaded?.Invoke(policy);

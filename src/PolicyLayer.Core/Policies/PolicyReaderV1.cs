@@ -387,19 +387,26 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            var predicates = new List<Predicate>();
+            return ReadEach(list, path, $"{rulePointer}/{field}", ReadPredicate);
+        }
+
+        /// <summary>Reads each item of an array with its JSON path and pointer, keeping those that read without errors.</summary>
+        private static T[] ReadEach<T>(JsonElement list, string path, string pointer, Func<JsonElement, string, string, T?> read)
+            where T : class
+        {
+            var items = new List<T>();
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                var predicate = ReadPredicate(item, JsonPath.Index(path, index), $"{rulePointer}/{field}/{index}");
-                index++;
-                if (predicate is not null)
+                if (read(item, JsonPath.Index(path, index), $"{pointer}/{index}") is { } value)
                 {
-                    predicates.Add(predicate);
+                    items.Add(value);
                 }
+
+                index++;
             }
 
-            return [.. predicates];
+            return [.. items];
         }
 
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
@@ -419,21 +426,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 onDeny = ReadString(onDenyElement, path + ".on_deny", "the text the agent reads");
             }
 
-            var conditions = new List<Condition>();
             var listPath = path + ".conditions";
-            if (ExpectKind(list, listPath, JsonValueKind.Array, "an array of conditions ([] matches every call)"))
-            {
-                var index = 0;
-                foreach (var item in list.EnumerateArray())
-                {
-                    var condition = ReadCondition(item, JsonPath.Index(listPath, index), $"{pointer}/conditions/{index}");
-                    index++;
-                    if (condition is not null)
-                    {
-                        conditions.Add(condition);
-                    }
-                }
-            }
+            var conditions = ExpectKind(list, listPath, JsonValueKind.Array, "an array of conditions ([] matches every call)")
+                ? ReadEach(list, listPath, pointer + "/conditions", ReadCondition)
+                : [];
 
             if (errors.Count > before)
             {
@@ -443,9 +439,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return new Predicate
             {
                 Pointer = pointer,
-                Conditions = [.. conditions],
+                Conditions = conditions,
                 Reason = onDeny,
-                Text = conditions.Count == 0 ? "every call matches (no conditions)" : string.Join(" and ", conditions.Select(c => c.Text)),
+                Text = conditions.Length == 0 ? "every call matches (no conditions)" : string.Join(" and ", conditions.Select(c => c.Text)),
             };
         }
 
@@ -576,19 +572,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            var limits = new List<CompiledLimit>();
-            var index = 0;
-            foreach (var item in list.EnumerateArray())
-            {
-                var limit = ReadLimit(item, JsonPath.Index(path, index), $"{pointer}/{index}");
-                index++;
-                if (limit is not null)
-                {
-                    limits.Add(limit);
-                }
-            }
-
-            return [.. limits];
+            return ReadEach(list, path, pointer, ReadLimit);
         }
 
         private CompiledLimit? ReadLimit(JsonElement element, string path, string pointer)

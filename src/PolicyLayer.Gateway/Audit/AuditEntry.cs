@@ -16,4 +16,5 @@ internal readonly record struct AuditEntry(
     TimeSpan? RetryAfter,
     IReadOnlyDictionary<string, JsonElement>? Arguments,
     string? Approval = null,
-    bool Shadowed = false);
+    bool Shadowed = false,
+    string? PolicyRevision = null);

@@ -7,7 +7,7 @@ namespace PolicyLayer.Gateway;
 
 /// <summary>
 /// Writes one JSON line per decision: when, which session and agent, the tool, the outcome (and whether shadow mode
-/// let the call through regardless), the rule and reason, and the names of the arguments. Never argument values (they may hold secrets or personal data)
+/// let the call through regardless), the rule, the revision of the policy that decided, and the reason, and the names of the arguments. Never argument values (they may hold secrets or personal data)
 /// and never the grant (it may be a credential).
 /// </summary>
 internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sessionId)
@@ -37,6 +37,7 @@ internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sess
             json.WriteString("outcome", OutcomeName(entry.Outcome));
             json.WriteBoolean("shadowed", entry.Shadowed);
             json.WriteString("rule", entry.Rule);
+            WriteOptional(json, "policyRevision", entry.PolicyRevision);
             json.WriteString("reason", entry.Reason);
             if (entry.RetryAfter is { } retry)
             {

@@ -137,7 +137,9 @@ internal sealed class ToolCallHandler(
     }
 
     private void Audit(ToolCall call, ReadOnlyMemory<byte> id, PolicyOutcome outcome, string rule, string reason, TimeSpan? retryAfter, string? approval, bool shadowed = false) =>
-        audit?.Write(new AuditEntry(call.ToolName, id, call.Caller.AgentId, outcome, rule, reason, retryAfter, call.Arguments, approval, Shadowed: shadowed || gate.Evaluator.ShadowMode));
+        audit?.Write(new AuditEntry(
+            call.ToolName, id, call.Caller.AgentId, outcome, rule, reason, retryAfter, call.Arguments, approval, Shadowed: shadowed || gate.Evaluator.ShadowMode,
+            PolicyRevision: gate.Evaluator.Policy.Revision));
 
     private static JsonElement ParseParams(byte[] text, in ScannedMessage message)
     {

@@ -48,7 +48,7 @@ public class PolicyReloadTests
 
         answer.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran write_note");
         proxy.Child.CalledTools.Should().Equal("write_note");
-        proxy.Diagnostics.ToString().Should().StartWith($"policylayer proxy: Policy file {_policy} reloaded: the new version is in force.");
+        proxy.Diagnostics.ToString().Should().StartWith($"policylayer proxy: Policy file {_policy} reloaded: the new version (revision ").And.Contain(") is in force.");
     }
 
     [Test]

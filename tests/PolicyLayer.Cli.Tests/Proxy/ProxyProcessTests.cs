@@ -240,7 +240,7 @@ public class ProxyProcessTests
 
             await EndAsync(proxy);
             answer.Should().Contain("ran echo");
-            (await stderr).Should().Contain($"policylayer proxy: Policy file {_policy} reloaded: the new version is in force.");
+            (await stderr).Should().Contain($"policylayer proxy: Policy file {_policy} reloaded: the new version (revision ");
         }
         finally
         {

@@ -42,7 +42,18 @@ public sealed class GateRefusalTests
 
         refusal.Kind.Should().Be(RefusalKind.Denied);
         refusal.Text.Should().Be("[POLICY DENIED] The call of 'delete_flow' was denied: Deleting is done by people, not agents. Rule: /tools/delete_*. Do not retry: the same call will be refused again.");
-        Meta(refusal).Should().Be("""{"outcome":"deny","kind":"denied","ruleId":"/tools/delete_*","reason":"Deleting is done by people, not agents."}""");
+        Meta(refusal).Should().Be($$"""{"outcome":"deny","kind":"denied","ruleId":"/tools/delete_*","reason":"Deleting is done by people, not agents.","policyRevision":"{{_evaluator.Policy.Revision}}"}""");
+    }
+
+    [Test]
+    public async Task EveryRefusalOfADecision_NamesThePolicyRevisionInMeta()
+    {
+        var denied = await RefuseAsync("delete_flow");
+        var spend = await RefuseAsync("create_refund", """{"amount": 600, "reason": "r"}""");
+
+        denied.PolicyRevision.Should().Be(_evaluator.Policy.Revision).And.NotBeNullOrEmpty();
+        spend.PolicyRevision.Should().Be(_evaluator.Policy.Revision);
+        Meta(spend).Should().EndWith($",\"policyRevision\":\"{_evaluator.Policy.Revision}\"}}");
     }
 
     [Test]
@@ -76,7 +87,7 @@ public sealed class GateRefusalTests
         refusal.RetryAfterSeconds.Should().Be(45);
         Regex.Matches(refusal.Text, "[Rr]etry").Should().ContainSingle("one retry time, not two different ones");
         refusal.Text.Should().Be("[POLICY DENIED] The call of 'add_labels' was rate-limited: Rate limit reached: counter 'labels' allows 1 per 1 min per grant. Rule: /tools/add_labels/limits/0. Retry after 45 s.");
-        Meta(refusal).Should().Be("""{"outcome":"deny","kind":"rate_limited","ruleId":"/tools/add_labels/limits/0","reason":"Rate limit reached: counter 'labels' allows 1 per 1 min per grant.","retryAfterSeconds":45,"remaining":0}""");
+        Meta(refusal).Should().Be($$"""{"outcome":"deny","kind":"rate_limited","ruleId":"/tools/add_labels/limits/0","reason":"Rate limit reached: counter 'labels' allows 1 per 1 min per grant.","retryAfterSeconds":45,"remaining":0,"policyRevision":"{{_evaluator.Policy.Revision}}"}""");
     }
 
     [Test]

@@ -19,6 +19,7 @@ public sealed class DecisionLogTests : TelemetryTestBase
         record.Category.Should().Be("PolicyLayer.PolicyEvaluator");
         Field(record, "ToolName").Should().Be("add_labels");
         Field(record, "RuleId").Should().Be("/tools/add_labels");
+        Field(record, "PolicyRevision").Should().Be(evaluator.Policy.Revision);
         Field(record, "RiskCategory").Should().Be("write");
         Field(record, "ScopeKinds").Should().Be("grant,session");
         Field(record, "Arguments").Should().Be("[flow]");
@@ -38,6 +39,7 @@ public sealed class DecisionLogTests : TelemetryTestBase
         record.Level.Should().Be(LogLevel.Information);
         record.Id.Should().Be(new EventId(eventId, eventName));
         Field(record, "RuleId").Should().Be(rule);
+        Field(record, "PolicyRevision").Should().Be(decision.PolicyRevision).And.Be(evaluator.Policy.Revision);
         Field(record, "Reason").Should().Be(decision.Reason);
         Field(record, "ScopeKinds").Should().Be("none");
     }

@@ -26,6 +26,7 @@ public sealed class TraceTests : TelemetryTestBase
         allowed.Source.Name.Should().Be("PolicyLayer");
         allowed.GetTagItem("policylayer.outcome").Should().Be("allow");
         allowed.GetTagItem("policylayer.rule").Should().Be("/tools/trace_read_*");
+        allowed.GetTagItem("policylayer.policy.revision").Should().Be(evaluator.Policy.Revision);
         allowed.GetTagItem("policylayer.risk.category").Should().Be("read");
         allowed.GetTagItem("policylayer.risk.level").Should().Be("low");
         allowed.GetTagItem("policylayer.shadowed").Should().Be(false);
