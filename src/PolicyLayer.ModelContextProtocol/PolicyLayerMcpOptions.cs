@@ -31,6 +31,14 @@ public sealed class PolicyLayerMcpOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool FilterToolsList { get; set; } = true;
 
+    /// <summary>
+    /// The claim of the authenticated user that names the person behind the call (the <c>user</c> scope), over HTTP.
+    /// </summary>
+    /// <value>
+    /// The default value is <see langword="null"/>: the name identifier claim, else <c>sub</c>, else the identity's name.
+    /// </value>
+    public string? UserClaimType { get; set; }
+
     /// <summary>The claim of the authenticated user that carries the grant (the credential the agent uses), over HTTP.</summary>
     /// <value>The default value is <c>"policylayer_grant"</c>.</value>
     public string GrantClaimType { get; set; } = "policylayer_grant";
@@ -67,7 +75,9 @@ public enum ApprovalRoundTrip
 {
     /// <summary>
     /// <see cref="Elicitation"/> on a session that can carry a server-to-client request (stdio, stateful HTTP);
-    /// <see cref="InputRequests"/> on stateless HTTP, where it cannot.
+    /// <see cref="InputRequests"/> on a request over Streamable HTTP without a session (stateless mode, or a
+    /// <c>2026-07-28</c> request served statelessly), where it cannot. A client there whose protocol version has no
+    /// input requests (<c>2025-11-25</c> and earlier) cannot be asked, and its calls are refused with that reason.
     /// </summary>
     Auto = 0,
 

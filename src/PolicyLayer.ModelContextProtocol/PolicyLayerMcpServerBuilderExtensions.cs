@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
 using PolicyLayer;
+using PolicyLayer.Gate;
 using PolicyLayer.Mcp;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -25,7 +26,8 @@ public static class PolicyLayerMcpServerBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         var services = builder.Services;
-        services.Configure(configure);
+        services.AddOptions<PolicyLayerMcpOptions>().Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PolicyLayerMcpOptions>, PolicyLayerMcpOptionsValidator>());
 
         // The host's own registrations (or the options' store) come first; AddPolicyLayer only adds what is missing.
         services.TryAddSingleton<CounterStore>(sp =>
@@ -42,24 +44,31 @@ public static class PolicyLayerMcpServerBuilderExtensions
             sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.IdentityResolver
             ?? new DefaultCallerIdentityResolver(sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value));
         services.TryAddSingleton(sp =>
-            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.ApprovalHandler
-            ?? new ElicitationApprovalHandler(
-                sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
-                sp.GetRequiredService<PolicyEvaluator>().CounterStore,
+        {
+            var options = sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value;
+            var approver = options.ApprovalHandler ?? sp.GetService<IApprovalHandler>();
+            return new ToolCallGate(
+                sp.GetRequiredService<PolicyEvaluator>(),
+                new ToolCallGateOptions
+                {
+                    Route = (GateApprovalRoute)options.ApprovalRoundTrip,
+                    ApprovalTimeout = options.ApprovalTimeout,
+                    SigningKey = options.ApprovalSigningKey,
+                    Approver = approver is null ? null : new ApprovalHandlerAdapter(approver),
+                },
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILoggerFactory>()));
-        services.TryAddSingleton(sp => new PolicyGate(
-            sp.GetRequiredService<PolicyEvaluator>(),
+                sp.GetService<ILoggerFactory>());
+        });
+        services.TryAddSingleton(sp => new PolicyFilters(
+            sp.GetRequiredService<ToolCallGate>(),
             sp.GetRequiredService<ICallerIdentityResolver>(),
-            sp.GetRequiredService<IApprovalHandler>(),
-            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
-            sp.GetService<ILoggerFactory>()));
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value));
 
         // The gate goes first in the alternate-result pipeline, which runs before the Tasks extension creates a
         // task: a task-backed call is decided before it starts. The policy loads when the server is built.
         services.AddOptions<McpServerOptions>().Configure<IServiceProvider>(static (options, sp) =>
         {
-            var gate = sp.GetRequiredService<PolicyGate>();
+            var gate = sp.GetRequiredService<PolicyFilters>();
             options.Filters.Request.CallToolWithAlternateFilters.Insert(0, gate.GateAsync);
         });
 
@@ -72,7 +81,7 @@ public static class PolicyLayerMcpServerBuilderExtensions
         });
     }
 
-    private static PolicyGate GetGate(MessageContext context) =>
+    private static PolicyFilters GetGate(MessageContext context) =>
         (context.Services ?? context.Server.Services ?? throw new InvalidOperationException("The MCP request has no services."))
-        .GetRequiredService<PolicyGate>();
+        .GetRequiredService<PolicyFilters>();
 }

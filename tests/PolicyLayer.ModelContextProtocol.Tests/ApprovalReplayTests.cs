@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -53,7 +54,7 @@ public sealed class ApprovalReplayTests
         var replay = await SendAsync(client, retries.Single());
 
         replay.IsError.Should().BeTrue();
-        replay.Text().Should().StartWith("[POLICY DENIED]").And.Contain("this approval was already used");
+        replay.Text().Should().StartWith("[POLICY DENIED]").And.Contain("This approval was already used");
         host.Flows.Runs("execute_flow").Should().Be(1);
         asked.Should().ContainSingle("the replay carried an answer, so nobody was asked again");
     }
@@ -81,7 +82,7 @@ public sealed class ApprovalReplayTests
 
         var replay = await SendAsync(client, retries.Single());
 
-        replay.Text().Should().StartWith("[POLICY DENIED]").And.Contain("this approval was already used");
+        replay.Text().Should().StartWith("[POLICY DENIED]").And.Contain("This approval was already used");
         host.Flows.Runs("execute_flow").Should().Be(1);
         host.Store.Reservations.Should().Be(0, "the host's own store replaced the test store");
     }
@@ -139,7 +140,7 @@ public sealed class ApprovalReplayTests
         var onB = await SendAsync(clientB, retries.Single());
 
         // "already used", not "not issued for it": server B accepted the signature and refused the second use.
-        onB.Text().Should().StartWith("[POLICY DENIED]").And.Contain("this approval was already used");
+        onB.Text().Should().StartWith("[POLICY DENIED]").And.Contain("This approval was already used");
         serverA.Flows.Runs("execute_flow").Should().Be(1);
         serverB.Flows.Runs("execute_flow").Should().Be(0);
         askedB.Should().BeEmpty();
@@ -160,7 +161,7 @@ public sealed class ApprovalReplayTests
         var askedAgain = await client.CallToolAsync("explode");
 
         host.Store.Used("explode_rate", "grant-a").Should().Be(0, "both failed calls gave their unit back");
-        replay.Text().Should().StartWith("[POLICY DENIED]").And.Contain("this approval was already used");
+        replay.Text().Should().StartWith("[POLICY DENIED]").And.Contain("This approval was already used");
         askedAgain.Text().Should().NotContain("POLICY DENIED", "a new approval lets the call through to the tool again");
         asked.Should().HaveCount(2);
     }
@@ -196,9 +197,9 @@ public sealed class ApprovalReplayTests
         });
         using var provider = services.BuildServiceProvider();
 
-        var act = () => provider.GetRequiredService<IApprovalHandler>();
+        var act = () => provider.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value;
 
-        act.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*ApprovalTimeout must be positive and at most one day*");
+        act.Should().Throw<OptionsValidationException>().WithMessage("*PolicyLayerMcpOptions.ApprovalTimeout must be positive and at most one day*");
     }
 
     private static Action<PolicyLayerMcpOptions> InputRequests(byte[]? signingKey = null) => o =>

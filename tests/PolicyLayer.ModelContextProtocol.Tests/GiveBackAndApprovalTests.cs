@@ -212,7 +212,7 @@ public sealed class ApprovalTests
         host.Flows.Runs("execute_flow").Should().Be(1);
         host.Store.Reservations.Should().Be(2, "the call reserved once, and its approval was used up once");
         host.Store.Used("execute_rate", "grant-a").Should().Be(1);
-        host.Store.Used(ElicitationApprovalHandler.NonceCounterName).Should().Be(1);
+        host.Store.Used(PolicyLayer.Gate.ApprovalTickets.NonceCounterName).Should().Be(1);
     }
 
     [TestCase(null)]

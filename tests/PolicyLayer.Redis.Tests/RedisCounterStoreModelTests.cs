@@ -142,16 +142,17 @@ public sealed class RedisCounterStoreModelTests
             }
         }
 
-        // The model numbers its entries itself; this ties them to the store's reservation id for releases.
+        // The model numbers its entries itself; this ties them to each counter's reservation id for releases.
         public void Bind((long, long, TimeSpan)[] _, CounterBudget[] budgets)
         {
-            foreach (var list in _entries.Values)
+            foreach (var budget in budgets)
             {
+                var list = Entries(budget.Counter);
                 for (var i = 0; i < list.Count; i++)
                 {
                     if (list[i].Id == _pendingId)
                     {
-                        list[i] = (list[i].Time, list[i].Amount, budgets[0].ReservationId);
+                        list[i] = (list[i].Time, list[i].Amount, budget.ReservationId);
                     }
                 }
             }

@@ -3,24 +3,25 @@ using StackExchange.Redis;
 
 namespace PolicyLayer.Redis.Tests;
 
-/// <summary>Key layout: prefix, one hash slot per store, expiry of quiet scopes.</summary>
+/// <summary>Key layout: one key per counter definition and scope value, a hash tag each, bounded length, expiry of quiet scopes.</summary>
 public sealed class RedisKeyTests
 {
     private static readonly CounterDefinition Session = new("all_calls", 5, TimeSpan.FromSeconds(30), CounterScope.Session);
     private static readonly CounterDefinition Grant = new("labels", 5, TimeSpan.FromMinutes(2), CounterScope.Grant);
 
     [Test]
-    public async Task Reserve_KeysOfCountersOfDifferentScopes_ShareOneHashSlotAndThePrefix()
+    public async Task Reserve_EachCounterAndScopeValue_IsOneKeyWithAHashTagOfItsOwn()
     {
         var prefix = RedisTestServer.UniquePrefix();
         var store = RedisCounterStoreTests.CreateStore(new FakeTimeProvider(), prefix);
 
         await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Session, "session-1", 1), new CounterRequest(Grant, "grant-9", 1));
+        await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Grant, "grant-10", 1));
 
         var keys = await KeysAsync(prefix);
-        keys.Should().HaveCount(5, "an entries key and a total key per counter, and the store's state");
-        keys.Should().OnlyContain(k => k.StartsWith("{" + prefix + "}:", StringComparison.Ordinal));
-        keys.Select(k => RedisTestServer.Connection.HashSlot(k)).Distinct().Should().ContainSingle();
+        keys.Should().HaveCount(3, "one key per counter and scope value, and no store-wide key");
+        keys.Should().OnlyContain(k => k.StartsWith(prefix + ":{", StringComparison.Ordinal) && k.EndsWith('}'));
+        keys.Select(k => k[k.IndexOf('{', StringComparison.Ordinal)..]).Distinct().Should().HaveCount(3, "each key's hash tag names its counter and scope value");
     }
 
     [Test]
@@ -29,10 +30,54 @@ public sealed class RedisKeyTests
         var a = new CounterDefinition("a:1:b", 1, TimeSpan.FromSeconds(1), CounterScope.Grant);
         var b = new CounterDefinition("a", 1, TimeSpan.FromSeconds(1), CounterScope.Grant);
 
-        var first = RedisCounterScript.CounterKey("p", 'z', a, "c");
-        var second = RedisCounterScript.CounterKey("p", 'z', b, "b:1:c");
+        RedisCounterKeys.CounterKey("p", a, "c").Should().NotBe(RedisCounterKeys.CounterKey("p", b, "b:1:c"));
+    }
 
-        first.Should().NotBe(second);
+    [Test]
+    public void CounterKey_DiffersForEveryPartOfTheDefinition()
+    {
+        var baseline = new CounterDefinition("calls", 10, TimeSpan.FromMinutes(1), CounterScope.Grant);
+        var variants = new[]
+        {
+            baseline,
+            new CounterDefinition("calls", 11, TimeSpan.FromMinutes(1), CounterScope.Grant),
+            new CounterDefinition("calls", 10, TimeSpan.FromMinutes(2), CounterScope.Grant),
+            new CounterDefinition("calls", 10, TimeSpan.FromMinutes(1), CounterScope.Session),
+            new CounterDefinition("calls", 10, TimeSpan.FromMinutes(1), CounterScope.Grant) { IncrementFrom = "args.amount" },
+            new CounterDefinition("calls", 10, TimeSpan.FromMinutes(1), CounterScope.Grant) { IncrementFrom = "args.count" },
+        };
+
+        variants.Select(v => (string)RedisCounterKeys.CounterKey("p", v, "g")!).Distinct().Should().HaveCount(variants.Length);
+        RedisCounterKeys.CounterKey("p", new CounterDefinition("calls", 10, TimeSpan.FromMinutes(1), CounterScope.Grant), "g")
+            .Should().Be(RedisCounterKeys.CounterKey("p", baseline, "g"), "equal definitions share a key");
+    }
+
+    [TestCase(65)]
+    [TestCase(1 << 20)]
+    public void CounterKey_LongScopeValue_IsHashedToABoundedLength(int length)
+    {
+        var scope = new string('a', length);
+
+        var key = (string)RedisCounterKeys.CounterKey("p", Grant, scope)!;
+
+        key.Length.Should().BeLessThan(60);
+        key.Should().NotBe((string)RedisCounterKeys.CounterKey("p", Grant, scope + "b")!);
+    }
+
+    [TestCase("has space")]
+    [TestCase("brace}")]
+    [TestCase("{tag}")]
+    [TestCase("ünïcode")]
+    public void CounterKey_ScopeValueWithUnusualCharacters_IsHashed_AndCannotCollideWithAPlainOne(string scope)
+    {
+        var key = (string)RedisCounterKeys.CounterKey("p", Grant, scope)!;
+        var digestPart = key[(key.IndexOf('#', StringComparison.Ordinal) + 1)..^1];
+
+        key.Should().Contain("#");
+        key.Count(c => c == '{').Should().Be(1);
+        key.Count(c => c == '}').Should().Be(1);
+        RedisCounterKeys.CounterKey("p", Grant, "#" + digestPart).Should().NotBe((RedisKey)key, "a plain value that looks like a digest is hashed too");
+        RedisCounterKeys.CounterKey("p", Grant, "plain-1").ToString().Should().EndWith("=plain-1}");
     }
 
     [Test]
@@ -44,13 +89,10 @@ public sealed class RedisKeyTests
         await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Session, "session-1", 1), new CounterRequest(Grant, "grant-9", 1));
 
         var database = RedisTestServer.Connection.GetDatabase();
-        foreach (var kind in new[] { 'z', 'n' })
-        {
-            var sessionTtl = await database.KeyTimeToLiveAsync(RedisCounterScript.CounterKey(prefix, kind, Session, "session-1"));
-            var grantTtl = await database.KeyTimeToLiveAsync(RedisCounterScript.CounterKey(prefix, kind, Grant, "grant-9"));
-            sessionTtl.Should().BeCloseTo(TimeSpan.FromSeconds(31), TimeSpan.FromSeconds(1));
-            grantTtl.Should().BeCloseTo(TimeSpan.FromSeconds(121), TimeSpan.FromSeconds(1));
-        }
+        var sessionTtl = await database.KeyTimeToLiveAsync(RedisCounterKeys.CounterKey(prefix, Session, "session-1"));
+        var grantTtl = await database.KeyTimeToLiveAsync(RedisCounterKeys.CounterKey(prefix, Grant, "grant-9"));
+        sessionTtl.Should().BeCloseTo(TimeSpan.FromSeconds(31), TimeSpan.FromSeconds(1));
+        grantTtl.Should().BeCloseTo(TimeSpan.FromSeconds(121), TimeSpan.FromSeconds(1));
     }
 
     [Test]
@@ -61,15 +103,15 @@ public sealed class RedisKeyTests
         var store = new RedisCounterStore(RedisTestServer.Connection, new RedisCounterStoreOptions { KeyPrefix = prefix, ExpirySlack = TimeSpan.Zero });
 
         await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(shortWindow, "s", 1));
-        (await KeysAsync(prefix)).Should().HaveCount(3);
+        (await KeysAsync(prefix)).Should().ContainSingle();
 
         // Redis's own clock expires the keys; nothing to fake here, so wait out the 20 ms once.
         await Task.Delay(150);
-        (await KeysAsync(prefix)).Should().ContainSingle().Which.Should().EndWith(":state");
+        (await KeysAsync(prefix)).Should().BeEmpty();
     }
 
     [Test]
-    public async Task Release_OfTheLastEntry_DeletesTheCounterKeys()
+    public async Task Release_OfTheLastEntry_DeletesTheCounterKey()
     {
         var prefix = RedisTestServer.UniquePrefix();
         var store = RedisCounterStoreTests.CreateStore(new FakeTimeProvider(), prefix);
@@ -77,29 +119,14 @@ public sealed class RedisKeyTests
 
         await store.ReleaseAsync(budgets);
 
-        (await KeysAsync(prefix)).Should().ContainSingle().Which.Should().EndWith(":state");
+        (await KeysAsync(prefix)).Should().BeEmpty();
     }
 
-    [Test]
-    public async Task Reserve_TotalKeyLost_IsRebuiltFromTheEntries()
-    {
-        var prefix = RedisTestServer.UniquePrefix();
-        var store = RedisCounterStoreTests.CreateStore(new FakeTimeProvider(), prefix);
-        await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Grant, "g", 2));
-        await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Grant, "g", 2));
-        await RedisTestServer.Connection.GetDatabase().KeyDeleteAsync(RedisCounterScript.CounterKey(prefix, 'n', Grant, "g"));
-
-        var (result, budgets) = await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Grant, "g", 2));
-
-        result.IsAcquired.Should().BeFalse();
-        budgets[0].Remaining.Should().Be(1);
-    }
-
-    private static async Task<List<string>> KeysAsync(string prefix)
+    internal static async Task<List<string>> KeysAsync(string prefix)
     {
         var server = RedisTestServer.Connection.GetServer(RedisTestServer.Server.Configuration);
         var keys = new List<string>();
-        await foreach (var key in server.KeysAsync(pattern: "{" + prefix + "}*"))
+        await foreach (var key in server.KeysAsync(pattern: prefix + ":*"))
         {
             keys.Add(key!);
         }

@@ -39,10 +39,9 @@ public sealed class RedisServerClockTests
 
         var server = RedisTestServer.Connection.GetServer(RedisTestServer.Server.Configuration);
         var serverNow = await server.TimeAsync();
-        var key = RedisCounterScript.CounterKey(prefix, 'z', counter, "");
-        var entries = await RedisTestServer.Connection.GetDatabase().SortedSetRangeByRankWithScoresAsync(key);
-        entries.Should().ContainSingle();
-        var stamped = DateTimeOffset.UnixEpoch.AddTicks((long)entries[0].Score * TimeSpan.TicksPerMicrosecond);
+        var log = await RedisCounterLog.ReadAsync(RedisTestServer.Connection.GetDatabase(), prefix, counter, "");
+        log!.Entries.Should().ContainSingle();
+        var stamped = DateTimeOffset.UnixEpoch.AddTicks(log.Entries[0].StampMicroseconds * TimeSpan.TicksPerMicrosecond);
         stamped.Should().BeCloseTo(new DateTimeOffset(serverNow, TimeSpan.Zero), TimeSpan.FromSeconds(5));
     }
 
@@ -97,29 +96,21 @@ public sealed class RedisServerClockTests
             ServerClockStore(second, prefix, TimeProvider.System, expirySlack: TimeSpan.FromMinutes(1)),
         };
         var admitted = 0;
-        var key = RedisCounterScript.CounterKey(prefix, 'z', counter, "");
-        var seen = new Dictionary<string, long>();
+        var seen = new Dictionary<long, long>();
         using var stop = new CancellationTokenSource(TimeSpan.FromMilliseconds(800));
 
-        // An entry stays in the sorted set for its whole window (200 ms), so sampling every few milliseconds sees
+        // An entry stays in the log for its whole window (200 ms), so sampling every few milliseconds sees
         // every admitted unit with the server time it was stamped with.
         var sampler = Task.Run(async () =>
         {
             var database = RedisTestServer.Connection.GetDatabase();
             while (!stop.IsCancellationRequested)
             {
-                foreach (var entry in await database.SortedSetRangeByRankWithScoresAsync(key))
-                {
-                    seen[entry.Element!] = (long)entry.Score;
-                }
-
+                Sample(await RedisCounterLog.ReadAsync(database, prefix, counter, ""), seen);
                 await Task.Delay(10);
             }
 
-            foreach (var entry in await database.SortedSetRangeByRankWithScoresAsync(key))
-            {
-                seen[entry.Element!] = (long)entry.Score;
-            }
+            Sample(await RedisCounterLog.ReadAsync(database, prefix, counter, ""), seen);
         });
         var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
         {
@@ -138,6 +129,14 @@ public sealed class RedisServerClockTests
         admitted.Should().BeGreaterThan(20, "the run spans several windows");
         seen.Should().HaveCount(admitted, "the sampler saw every admitted unit");
         MaxInAnyWindow(seen.Values.Order().ToArray(), 200_000).Should().Be(10, "windows fill up but never hold more than max");
+    }
+
+    private static void Sample(RedisCounterLog? log, Dictionary<long, long> seen)
+    {
+        foreach (var entry in log?.Entries ?? [])
+        {
+            seen[entry.Id] = entry.StampMicroseconds;
+        }
     }
 
     internal static long MaxInAnyWindow(long[] sortedMicroseconds, long windowMicroseconds)

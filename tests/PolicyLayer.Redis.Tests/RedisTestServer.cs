@@ -17,9 +17,12 @@ public sealed class RedisTestServer
     public static ConnectionMultiplexer Connection => s_connection ?? throw new InvalidOperationException("The Redis server did not start.");
 
     /// <summary>Connection options that reconnect quickly and fail fast while disconnected, as a test wants.</summary>
-    public static ConfigurationOptions Options(RedisServer server)
+    public static ConfigurationOptions Options(RedisServer server) => Options(server.Configuration);
+
+    /// <summary>The same for a configuration string, such as a cluster's.</summary>
+    public static ConfigurationOptions Options(string configuration)
     {
-        var options = ConfigurationOptions.Parse(server.Configuration);
+        var options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 2000;
         options.ReconnectRetryPolicy = new LinearRetry(100);

@@ -41,7 +41,7 @@ public sealed class UseRedisTests
         var store = provider.GetRequiredService<CounterStore>();
         await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(Counter, "", 1));
 
-        (await RedisTestServer.Connection.GetDatabase().KeyExistsAsync(RedisCounterScript.CounterKey(prefix, 'z', Counter, ""))).Should().BeTrue();
+        (await RedisTestServer.Connection.GetDatabase().KeyExistsAsync(RedisCounterKeys.CounterKey(prefix, Counter, ""))).Should().BeTrue();
     }
 
     [Test]

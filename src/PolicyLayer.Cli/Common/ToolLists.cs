@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using PolicyLayer.Gate;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -109,7 +110,7 @@ internal static class ToolLists
         }
     }
 
-    /// <summary>One MCP tool object (see <see cref="ToolJson.ReadDescriptor"/>), with an error that says where when it is unusable.</summary>
+    /// <summary>One MCP tool object (see <see cref="McpToolJson.ReadDescriptor"/>), with an error that says where when it is unusable.</summary>
     internal static ToolDescriptor ToDescriptor(JsonElement tool, string where, string? knownName = null)
     {
         if (tool.ValueKind != JsonValueKind.Object)
@@ -117,7 +118,7 @@ internal static class ToolLists
             throw new UsageException($"{where}: a tool is a JSON object.");
         }
 
-        return ToolJson.ReadDescriptor(tool, knownName)
+        return McpToolJson.ReadDescriptor(tool, knownName)
             ?? throw new UsageException($"{where}: a tool needs a non-empty string \"name\".");
     }
 }

@@ -4,7 +4,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using PolicyLayer.Cli.Common;
+using PolicyLayer.Gateway;
 
 namespace PolicyLayer.Cli.Proxy;
 
@@ -61,6 +63,16 @@ internal static class ProxyCommand
         {
             Description = "Reload the policy file when it changes: a valid new version decides the next call; an invalid one is refused with its errors on stderr, a half-written one is not read, and the last good version stays.",
         };
+        var maxHeld = new Option<int>("--max-held-approvals")
+        {
+            Description = "How many calls the session may hold waiting for approval at once; the next one is refused.",
+            DefaultValueFactory = _ => new McpGatewayOptions().MaxHeldApprovals,
+        };
+        var maxHeldBytes = new Option<int>("--max-held-approval-bytes")
+        {
+            Description = "How many bytes of calls (their messages) the session may hold waiting for approval; past it, calls are refused.",
+            DefaultValueFactory = _ => new McpGatewayOptions().MaxHeldApprovalBytes,
+        };
         var watchInterval = new Option<double>("--watch-interval")
         {
             Description = "With --watch: seconds between looks at the policy file; a change lands one to two intervals after it is written.",
@@ -79,7 +91,7 @@ internal static class ProxyCommand
             does not load; 127 the server's command cannot be started.
             """)
         {
-            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, shadow, watch, watchInterval, command,
+            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, maxHeld, maxHeldBytes, shadow, watch, watchInterval, command,
         };
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
@@ -90,6 +102,8 @@ internal static class ProxyCommand
                 result.GetValue(maxMessage),
                 result.GetValue(approvalTimeout),
                 result.GetValue(toolListTimeout),
+                result.GetValue(maxHeld),
+                result.GetValue(maxHeldBytes),
                 result.GetValue(shadow),
                 result.GetValue(watch),
                 result.GetValue(watchInterval),
@@ -114,6 +128,12 @@ internal static class ProxyCommand
             return UsageError;
         }
 
+        if (settings.MaxHeldApprovals < 0 || settings.MaxHeldApprovalBytes < 0)
+        {
+            await error.WriteLineAsync("policylayer proxy: --max-held-approvals and --max-held-approval-bytes must be 0 or more.").ConfigureAwait(false);
+            return UsageError;
+        }
+
         if (settings.WatchIntervalGiven && !settings.Watch)
         {
             await error.WriteLineAsync("policylayer proxy: --watch-interval needs --watch.").ConfigureAwait(false);
@@ -132,19 +152,87 @@ internal static class ProxyCommand
             return UsageError;
         }
 
-        PolicyDocument document;
-        ProxyPolicyWatch? watch = null;
+        // The server starts at once, in parallel with loading the policy (MCP clients start their servers at every
+        // launch, so the two start-ups should overlap, not add up). Nothing reaches it before the policy is in force:
+        // the client's input is read only by the gateway session, which exists once the evaluator does.
+        using var child = new Process
+        {
+            StartInfo = StartInfo(settings.Command),
+        };
+
+        // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
+        // signals. The handlers are in place before the child starts: a signal can never leave it behind.
+        var stopping = 0;
+        McpGatewaySession? session = null;
+        void OnSignal(PosixSignalContext context)
+        {
+            // The proxy ends when the child has ended; the signal's default action would leave the child running.
+            context.Cancel = true;
+            if (Interlocked.Exchange(ref stopping, 1) == 0)
+            {
+                new Thread(() => EndChild(Volatile.Read(ref session), child)) { IsBackground = true, Name = "policylayer shutdown" }.Start();
+            }
+        }
+
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+
+        // Whatever else ends this process ends the child with it.
+        EventHandler killChild = (_, _) => KillQuietly(child);
+        AppDomain.CurrentDomain.ProcessExit += killChild;
+        try
+        {
+            string? cannotStart = null;
+            try
+            {
+                child.Start();
+            }
+            catch (Win32Exception ex)
+            {
+                cannotStart = $"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}";
+            }
+
+            var (document, watch, policyProblem) = await LoadPolicyAsync(settings, error).ConfigureAwait(false);
+            if (policyProblem is not null || cannotStart is not null)
+            {
+                // A policy that does not load is reported first: it is the proxy's own problem, and the server never ran under it.
+                watch?.Dispose();
+                if (cannotStart is null)
+                {
+                    CloseQuietly(child);
+                    await StopAsync(child, SignalGrace).ConfigureAwait(false);
+                    return UsageError;
+                }
+
+                if (policyProblem is not null)
+                {
+                    return UsageError;
+                }
+
+                await error.WriteLineAsync(cannotStart).ConfigureAwait(false);
+                return CannotStart;
+            }
+
+            return await RunSessionAsync(settings, document!, watch, child, error, s => Volatile.Write(ref session, s), () => Volatile.Read(ref stopping) == 1, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.ProcessExit -= killChild;
+        }
+    }
+
+    /// <summary>Loads the policy (and starts watching it with --watch); on failure, writes why to <paramref name="error"/>.</summary>
+    private static async Task<(PolicyDocument? Document, ProxyPolicyWatch? Watch, string? Problem)> LoadPolicyAsync(ProxySettings settings, TextWriter error)
+    {
         try
         {
             if (settings.Watch)
             {
-                watch = new ProxyPolicyWatch(settings.Policy.FullName, TimeSpan.FromSeconds(settings.WatchIntervalSeconds), TimeProvider.System, error);
-                document = watch.Initial;
+                var watch = new ProxyPolicyWatch(settings.Policy.FullName, TimeSpan.FromSeconds(settings.WatchIntervalSeconds), TimeProvider.System, error);
+                return (watch.Initial, watch, null);
             }
-            else
-            {
-                document = PolicyDocument.Load(settings.Policy.FullName);
-            }
+
+            return (PolicyDocument.Load(settings.Policy.FullName), null, null);
         }
         catch (PolicyValidationException ex)
         {
@@ -153,19 +241,25 @@ internal static class ProxyCommand
                 await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{settings.Policy}:{problem.Line}:{problem.Column}: {problem.Path}: {problem.Message}")).ConfigureAwait(false);
             }
 
-            return UsageError;
+            return (null, null, "invalid");
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             await error.WriteLineAsync($"policylayer proxy: cannot read the policy: {ex.Message}").ConfigureAwait(false);
-            return UsageError;
+            return (null, null, "unreadable");
         }
-        catch (UnauthorizedAccessException ex)
-        {
-            await error.WriteLineAsync($"policylayer proxy: cannot read the policy: {ex.Message}").ConfigureAwait(false);
-            return UsageError;
-        }
+    }
 
+    private static async Task<int> RunSessionAsync(
+        ProxySettings settings,
+        PolicyDocument document,
+        ProxyPolicyWatch? watch,
+        Process child,
+        TextWriter error,
+        Action<McpGatewaySession> started,
+        Func<bool> stopping,
+        CancellationToken cancellationToken)
+    {
         StreamWriter? audit = null;
         try
         {
@@ -178,90 +272,67 @@ internal static class ProxyCommand
         {
             await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
             watch?.Dispose();
+            CloseQuietly(child);
+            await StopAsync(child, SignalGrace).ConfigureAwait(false);
             return UsageError;
         }
 
-        using var evaluator = new PolicyEvaluator(document, new PolicyEvaluatorOptions { ShadowMode = settings.Shadow });
-        using var child = new Process
+        try
         {
-            StartInfo = StartInfo(settings.Command),
-        };
-
-        using var gateway = new McpStdioGateway(evaluator, new McpGatewayOptions
-        {
-            GrantId = settings.Grant,
-            MaxMessageBytes = settings.MaxMessageBytes,
-            ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
-            ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
-            AuditLog = audit,
-            Diagnostics = error,
-            ShadowMode = settings.Shadow,
-            AnnounceToolListChanges = settings.Watch,
-        });
-
-        // From here on each valid new version of the file is put in force, and the client told if its tool list changed.
-        // Declared after the evaluator and the gateway, the watcher stops before either is disposed.
-        using var reloads = watch;
-        watch?.Attach(evaluator, gateway.OnPolicyReloaded);
-
-        if (settings.Shadow)
-        {
-            await error.WriteLineAsync($"policylayer proxy: shadow mode: nothing is refused; decisions go to {settings.AuditLog}.").ConfigureAwait(false);
-        }
-
-        // SIGINT/SIGTERM end the child from a thread of its own, so that nothing waits on the thread that delivers
-        // signals. The handlers are in place before the child starts: a signal can never leave it behind.
-        var stopping = 0;
-        void OnSignal(PosixSignalContext context)
-        {
-            // The proxy ends when the child has ended; the signal's default action would leave the child running.
-            context.Cancel = true;
-            if (Interlocked.Exchange(ref stopping, 1) == 0)
+            // The evaluator is built by the library's own registration, as a host application would build it.
+            var services = new ServiceCollection();
+            services.AddPolicyLayer(options =>
             {
-                new Thread(() => EndChild(gateway, child)) { IsBackground = true, Name = "policylayer shutdown" }.Start();
+                options.Policy = document;
+                options.ShadowMode = settings.Shadow;
+            });
+            await using var provider = services.BuildServiceProvider();
+            var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+
+            using var session = new McpGatewaySession(
+                evaluator,
+                new McpGatewayOptions
+                {
+                    GrantId = settings.Grant,
+                    MaxMessageBytes = settings.MaxMessageBytes,
+                    ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+                    ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
+                    MaxHeldApprovals = settings.MaxHeldApprovals,
+                    MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
+                    AuditLog = audit,
+                    AnnounceToolListChanges = settings.Watch,
+                },
+                new StderrLogger(error));
+            started(session);
+
+            // Declared after the evaluator and the session, the watcher stops before either is disposed.
+            using var reloads = watch;
+
+            // From here on each valid new version of the file is put in force, and the client told if its tool list changed.
+            watch?.Attach(evaluator, session.OnPolicyReloaded);
+
+            if (settings.Shadow)
+            {
+                await error.WriteLineAsync($"policylayer proxy: shadow mode: nothing is refused; decisions go to {settings.AuditLog}.").ConfigureAwait(false);
             }
-        }
 
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            if (stopping())
+            {
+                // A signal arrived while the child was starting.
+                EndChild(session, child);
+            }
 
-        // Whatever else ends this process ends the child with it.
-        EventHandler killChild = (_, _) => KillQuietly(child);
-        AppDomain.CurrentDomain.ProcessExit += killChild;
-
-        try
-        {
-            child.Start();
-        }
-        catch (Win32Exception ex)
-        {
-            AppDomain.CurrentDomain.ProcessExit -= killChild;
-            await error.WriteLineAsync($"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}").ConfigureAwait(false);
-            audit?.Dispose();
-            return CannotStart;
-        }
-
-        if (Volatile.Read(ref stopping) == 1)
-        {
-            // A signal arrived while the child was starting.
-            EndChild(gateway, child);
-        }
-
-        try
-        {
             // The child's stderr is inherited: it reaches the proxy's stderr unchanged.
-            var relay = gateway.RunAsync(
-                Console.OpenStandardInput(),
-                Console.OpenStandardOutput(),
-                child.StandardOutput.BaseStream,
-                child.StandardInput.BaseStream,
+            var relay = session.RunAsync(
+                McpMessageChannels.Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), settings.MaxMessageBytes),
+                McpMessageChannels.Stdio(child.StandardOutput.BaseStream, child.StandardInput.BaseStream),
                 cancellationToken);
 
             // Waits until the child's output ends (it exited, or closed stdout), the client stops reading or closes
             // its input, or SIGINT/SIGTERM arrives (System.CommandLine cancels the token).
             try
             {
-                await Task.WhenAny(relay, gateway.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await Task.WhenAny(relay, session.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -270,7 +341,7 @@ internal static class ProxyCommand
 
             // Closing the child's input is MCP's stdio shutdown; its last answers are still relayed while it exits,
             // and a child that does not exit within the grace period is killed.
-            gateway.CloseServerInput();
+            await session.CloseServerInputAsync().ConfigureAwait(false);
             var exitCode = await StopAsync(child, cancellationToken.IsCancellationRequested ? SignalGrace : ShutdownGrace).ConfigureAwait(false);
             try
             {
@@ -282,12 +353,10 @@ internal static class ProxyCommand
                 // A grandchild may hold the child's output open; the proxy ends regardless.
             }
 
-            gateway.Dispose();
             return exitCode;
         }
         finally
         {
-            AppDomain.CurrentDomain.ProcessExit -= killChild;
             if (audit is not null)
             {
                 await audit.DisposeAsync().ConfigureAwait(false);
@@ -295,10 +364,31 @@ internal static class ProxyCommand
         }
     }
 
-    /// <summary>Closes the child's input (MCP's stdio shutdown) and kills it if it has not exited within <see cref="SignalGrace"/>.</summary>
-    private static void EndChild(McpStdioGateway gateway, Process child)
+    /// <summary>Closes the child's input, if it has one yet.</summary>
+    private static void CloseQuietly(Process child)
     {
-        gateway.Dispose();
+        try
+        {
+            child.StandardInput.Close();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
+        {
+            // Not started, or already gone.
+        }
+    }
+
+    /// <summary>Closes the child's input (MCP's stdio shutdown) and kills it if it has not exited within <see cref="SignalGrace"/>.</summary>
+    private static void EndChild(McpGatewaySession? session, Process child)
+    {
+        if (session is null)
+        {
+            CloseQuietly(child);
+        }
+        else
+        {
+            session.Dispose();
+        }
+
         try
         {
             if (!child.WaitForExit(SignalGrace))
@@ -389,6 +479,8 @@ internal static class ProxyCommand
         int MaxMessageBytes,
         double ApprovalTimeoutSeconds,
         double ToolListTimeoutSeconds,
+        int MaxHeldApprovals,
+        int MaxHeldApprovalBytes,
         bool Shadow,
         bool Watch,
         double WatchIntervalSeconds,

@@ -23,8 +23,11 @@ internal enum SignalSource : byte
     Financial,
 }
 
-/// <summary>One signal's reading of a tool: a category, a level, and what it saw.</summary>
-internal readonly record struct RiskReading(RiskCategory Category, RiskLevel Level, SignalSource Source, string Text);
+/// <summary>
+/// One signal's reading of a tool: a category, a level, and what it saw. A weak reading (a name
+/// verb that is as often a noun) counts only when no verb, phrase or schema says anything else.
+/// </summary>
+internal readonly record struct RiskReading(RiskCategory Category, RiskLevel Level, SignalSource Source, string Text, bool Weak = false);
 
 /// <summary>The rules of <see cref="ToolRiskClassifier.Default"/>.</summary>
 internal static class RiskRules
@@ -50,21 +53,36 @@ internal static class RiskRules
         nameWords = nameWords[..ToolNameTokenizer.Tokenize(name, nameWords)];
 
         // Annotations: untrusted hints, one reading among several.
-        bool defaultDestructive = ReadAnnotations(tool.Annotations, readings);
+        Hints hints = ReadAnnotations(tool.Annotations, readings);
 
-        // The name's verb.
-        WordKind? nameVerb = FindVerb(name, nameWords, out Range nameVerbRange);
+        // The name's verb, and every verb joined to it (fetch_and_delete_messages): the riskiest wins.
+        bool relation = AnyIn(name, nameWords, RiskVocabulary.RelationNouns);
+        WordKind? nameVerb = FindVerb(name, nameWords, out Range nameVerbRange, out bool weakNameVerb);
         if (nameVerb is { } nameKind)
         {
             string verb = name[nameVerbRange];
-            readings.Add(VerbReading(nameKind, SignalSource.Name, $"the name verb '{verb}'"));
+            readings.Add(Unlinking(nameKind, verb, relation) is { } unlink
+                ? unlink with { Source = SignalSource.Name, Text = $"the name verb '{verb}' on a link ({unlink.Text})", Weak = weakNameVerb }
+                : VerbReading(nameKind, SignalSource.Name, $"the name verb '{verb}'") with { Weak = weakNameVerb });
         }
 
-        // The description's opening verb and its phrases.
-        WordKind? descriptionVerb = FindDescriptionVerb(description, out string? descriptionVerbText);
+        AddJoinedVerbs(name, nameWords, SignalSource.Name, "the name", relation, readings);
+
+        // The description's opening verb, the verbs joined to it, and its phrases.
+        WordKind? descriptionVerb = FindDescriptionVerb(description, out string? descriptionVerbText, out ReadOnlySpan<char> sentence);
+        bool sentenceRelation = relation || SentenceSpeaksOfALink(sentence);
         if (descriptionVerb is { } descriptionKind)
         {
-            readings.Add(VerbReading(descriptionKind, SignalSource.Description, $"the description's verb '{descriptionVerbText}'"));
+            readings.Add(Unlinking(descriptionKind, descriptionVerbText!, sentenceRelation) is { } unlink
+                ? unlink with { Source = SignalSource.Description, Text = $"the description's verb '{descriptionVerbText}' on a link ({unlink.Text})" }
+                : VerbReading(descriptionKind, SignalSource.Description, $"the description's verb '{descriptionVerbText}'"));
+        }
+
+        if (!sentence.IsEmpty)
+        {
+            Span<Range> sentenceWords = stackalloc Range[ToolNameTokenizer.MaxWords];
+            int sentenceCount = ToolNameTokenizer.Tokenize(sentence, sentenceWords);
+            AddJoinedVerbs(sentence, sentenceWords[..sentenceCount], SignalSource.Description, "the description", sentenceRelation, readings);
         }
 
         if (description.Length > 0)
@@ -83,10 +101,13 @@ internal static class RiskRules
             && inputSchema.TryGetProperty("properties", out JsonElement properties)
             && properties.ValueKind == JsonValueKind.Object)
         {
-            ReadSchema(properties, ref schema);
+            ReadSchema(properties, relation, ref schema);
         }
 
-        if (schema.CodeProperty is not null)
+        // A command given to something being created or changed (a deployment's container command)
+        // runs later, under that thing: the tool itself writes.
+        bool nameWrites = nameVerb == WordKind.WriteVerb && !weakNameVerb;
+        if (schema.CodeProperty is not null && !nameWrites)
         {
             readings.Add(new RiskReading(RiskCategory.Execute, RiskLevel.Critical, SignalSource.Schema,
                 $"the input property '{schema.CodeProperty}' takes free-form code, commands or SQL: Execute, raised to Critical"));
@@ -112,16 +133,25 @@ internal static class RiskRules
         // Money: a changing action on money things moves money or changes billing.
         AddFinancialReading(readings, name, nameWords, description, schema.FinancialProperty);
 
-        return Decide(readings, defaultDestructive);
+        return Decide(readings, hints);
     }
 
-    private static bool ReadAnnotations(ToolAnnotations? annotations, List<RiskReading> readings)
+    /// <summary>What the annotations claim, before the other signals weigh them.</summary>
+    private readonly record struct Hints(bool Present, bool ReadOnly, bool? Destructive, bool SdkDefaults, string Extra)
+    {
+        public bool ClaimsDestructive => Present && !ReadOnly && Destructive == true;
+
+        /// <summary>An annotations object that says the tool changes things but not how (destructiveHint false or absent).</summary>
+        public bool ClaimsChange => Present && !ReadOnly && Destructive != true;
+    }
+
+    private static Hints ReadAnnotations(ToolAnnotations? annotations, List<RiskReading> readings)
     {
         // No annotations object: no evidence either way. MCP's defaults apply only to hints
         // missing from an annotations object the server did send.
         if (annotations is null)
         {
-            return false;
+            return default;
         }
 
         string extra = ExtraHints(annotations);
@@ -129,22 +159,13 @@ internal static class RiskRules
         {
             // destructiveHint means something only when readOnlyHint is false.
             readings.Add(new RiskReading(RiskCategory.Read, RiskLevel.Low, SignalSource.Annotation, "readOnlyHint=true claims Read" + extra));
-            return false;
+            return new Hints(true, true, annotations.DestructiveHint, false, extra);
         }
 
-        string readOnly = annotations.ReadOnlyHint is null ? "readOnlyHint absent (MCP default false)" : "readOnlyHint=false";
-        switch (annotations.DestructiveHint)
-        {
-            case true:
-                readings.Add(new RiskReading(RiskCategory.Destructive, RiskLevel.Critical, SignalSource.Annotation, "destructiveHint=true says Destructive" + extra));
-                return false;
-            case false:
-                readings.Add(new RiskReading(RiskCategory.Write, RiskLevel.Medium, SignalSource.Annotation, $"{readOnly} and destructiveHint=false say Write" + extra));
-                return false;
-            default:
-                readings.Add(new RiskReading(RiskCategory.Write, RiskLevel.Medium, SignalSource.Annotation, $"{readOnly} says the tool changes its environment: Write" + extra));
-                return true;
-        }
+        // mcp-go fills every hint of a new tool with MCP's defaults; all four at those values is
+        // what a library wrote, not what the author claimed.
+        bool sdkDefaults = annotations is { ReadOnlyHint: false, DestructiveHint: true, IdempotentHint: false, OpenWorldHint: true };
+        return new Hints(true, false, annotations.DestructiveHint, sdkDefaults, extra);
     }
 
     private static string ExtraHints(ToolAnnotations annotations) => (annotations.IdempotentHint, annotations.OpenWorldHint) switch
@@ -158,31 +179,26 @@ internal static class RiskRules
     private static string Lower(bool value) => value ? "true" : "false";
 
     /// <summary>
-    /// The verb of a name: its first word when that is a verb (<c>delete_flow</c>), else its last
-    /// (<c>issue_write</c>, <c>pull_request_read</c>), else the first verb anywhere
-    /// (<c>slack_post_message</c>). "start", "resume" and the like run something only when the name
-    /// also has a runnable noun (<c>start_process</c>); otherwise the search goes on.
+    /// The verb of a name: its first word when that is a verb (<c>delete_flow</c>); else the first
+    /// verb after it that is not as often a noun (<c>asana_get_tag</c>, <c>pull_request_read</c>,
+    /// <c>API-post-search</c>); else, as a weak reading, its last word or any verb
+    /// (<c>repo_pull_request</c>). "start", "resume" and the like run something only when the name
+    /// also has a runnable noun (<c>start_process</c>); otherwise they are a weak Write.
     /// </summary>
-    internal static WordKind? FindVerb(ReadOnlySpan<char> text, ReadOnlySpan<Range> words, out Range verb)
+    internal static WordKind? FindVerb(ReadOnlySpan<char> text, ReadOnlySpan<Range> words, out Range verb, out bool weak)
     {
         verb = default;
+        weak = false;
         if (words.IsEmpty)
         {
             return null;
         }
 
         bool runnable = AnyIn(text, words, RiskVocabulary.RunnableNouns);
-        int weak = -1;
-        int last = words.Length - 1;
-        for (int step = 0; step <= last; step++)
+        int contextual = -1;
+        int nounLike = -1;
+        for (int index = 0; index < words.Length; index++)
         {
-            // Order: first word, last word, then the words in between from left to right.
-            int index = step == 0 ? 0 : step == 1 ? last : step - 1;
-            if (step > 0 && index == 0)
-            {
-                continue;
-            }
-
             if (!RiskVocabulary.VerbLookup.TryGetValue(text[words[index]], out WordKind kind))
             {
                 continue;
@@ -196,7 +212,14 @@ internal static class RiskRules
                     return WordKind.ExecuteVerb;
                 }
 
-                weak = weak < 0 ? index : weak;
+                contextual = contextual < 0 ? index : contextual;
+                continue;
+            }
+
+            if (index > 0 && RiskVocabulary.NounLikeVerbs.Contains(text[words[index]]))
+            {
+                // Prefer the last noun-like verb: repo_pull_request, pipelines_run.
+                nounLike = index;
                 continue;
             }
 
@@ -204,19 +227,119 @@ internal static class RiskRules
             return kind;
         }
 
-        if (weak >= 0)
+        weak = true;
+        if (nounLike >= 0)
         {
-            verb = words[weak];
+            verb = words[nounLike];
+            return RiskVocabulary.VerbLookup[text[words[nounLike]]];
+        }
+
+        if (contextual >= 0)
+        {
+            verb = words[contextual];
             return WordKind.WriteVerb;
         }
 
+        weak = false;
         return null;
     }
 
+    /// <summary>
+    /// Verbs joined to another by "and", "then", "or" or a comma (<c>fetch_and_delete_messages</c>,
+    /// "Reads a file and then deletes it", "Create, update or delete records"): each is a reading of
+    /// its own, so that the riskiest verb of a compound wins.
+    /// </summary>
+    private static void AddJoinedVerbs(ReadOnlySpan<char> text, ReadOnlySpan<Range> words, SignalSource source, string where, bool relation, List<RiskReading> readings)
+    {
+        bool prose = source == SignalSource.Description;
+        bool thirdPerson = prose && words.Length > 0 && OpeningVerbIsThirdPerson(text, words);
+        for (int i = 1; i < words.Length; i++)
+        {
+            ReadOnlySpan<char> previous = text[words[i - 1]];
+            bool joined = RiskVocabulary.Conjunctions.Contains(previous)
+                || (prose && text[words[i - 1].End..words[i].Start].Contains(','));
+            if (!joined)
+            {
+                continue;
+            }
+
+            // "and then deletes", "and dynamically invokes": skip a second conjunction or an adverb.
+            int at = i;
+            while (at < words.Length - 1 && (RiskVocabulary.Conjunctions.Contains(text[words[at]]) || text[words[at]].EndsWith("ly", StringComparison.OrdinalIgnoreCase)))
+            {
+                at++;
+            }
+
+            ReadOnlySpan<char> word = text[words[at]];
+            if ((prose && RiskVocabulary.NounLikeVerbs.Contains(word)) || !TryVerbWithInflection(word, out WordKind kind)
+                || kind is WordKind.ReadVerb or WordKind.ContextExecuteVerb)
+            {
+                continue;
+            }
+
+            // In prose only a verb of the opening verb's form that destroys, runs or moves money
+            // counts: "Reads a file and then deletes it", "Create, update or delete records";
+            // "an INSERT, UPDATE, or DELETE query" names statements, not actions.
+            if (prose && (kind == WordKind.WriteVerb || IsAllCaps(word) || EndsWithS(word) != thirdPerson))
+            {
+                continue;
+            }
+
+            string verb = word.ToString();
+            readings.Add(Unlinking(kind, verb, relation) is { } unlink
+                ? unlink with { Source = source, Text = $"{where}'s joined verb '{verb}' on a link ({unlink.Text})" }
+                : VerbReading(kind, source, $"{where}'s joined verb '{verb}'"));
+        }
+    }
+
+    private static bool OpeningVerbIsThirdPerson(ReadOnlySpan<char> text, ReadOnlySpan<Range> words)
+    {
+        foreach (Range range in words)
+        {
+            ReadOnlySpan<char> word = text[range];
+            if (RiskVocabulary.LeadingFillers.Contains(word))
+            {
+                continue;
+            }
+
+            return EndsWithS(word);
+        }
+
+        return false;
+    }
+
+    private static bool EndsWithS(ReadOnlySpan<char> word) => word.Length > 3 && (word[^1] == 's' || word[^1] == 'S');
+
+    private static bool IsAllCaps(ReadOnlySpan<char> word) => word.Length > 1 && !word.ContainsAnyInRange('a', 'z');
+
+    /// <summary>"remove" of a member, a tag, a dependency, or of something "from" another: it unlinks, the thing stays.</summary>
+    private static RiskReading? Unlinking(WordKind kind, string verb, bool relation) =>
+        kind == WordKind.DestructiveVerb && relation
+            && (verb.StartsWith("remove", StringComparison.OrdinalIgnoreCase) || verb.StartsWith("revoke", StringComparison.OrdinalIgnoreCase))
+            ? new RiskReading(RiskCategory.Write, RiskLevel.Medium, SignalSource.Name, "removing a link or membership leaves both things in place: Write")
+            : null;
+
+    private static bool SentenceSpeaksOfALink(ReadOnlySpan<char> sentence)
+    {
+        Span<Range> words = stackalloc Range[ToolNameTokenizer.MaxWords];
+        int count = ToolNameTokenizer.Tokenize(sentence, words);
+        foreach (Range word in words[..count])
+        {
+            // "from" alone is not enough in prose: "removes the file from disk" destroys it.
+            if (RiskVocabulary.RelationNouns.Contains(sentence[word]) && !sentence[word].Equals("from", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The verb a description opens with, after fillers such as "This tool will".</summary>
-    private static WordKind? FindDescriptionVerb(string description, out string? verbText)
+    private static WordKind? FindDescriptionVerb(string description, out string? verbText, out ReadOnlySpan<char> sentence)
     {
         verbText = null;
+        sentence = default;
         if (description.Length == 0)
         {
             return null;
@@ -229,7 +352,7 @@ internal static class RiskRules
             sentenceEnd = text.Length;
         }
 
-        ReadOnlySpan<char> sentence = text[..sentenceEnd];
+        sentence = text[..sentenceEnd];
         Span<Range> words = stackalloc Range[ToolNameTokenizer.MaxWords];
         int count = ToolNameTokenizer.Tokenize(sentence, words);
         words = words[..count];
@@ -321,7 +444,7 @@ internal static class RiskRules
         public RiskReading? Action;
     }
 
-    private static void ReadSchema(JsonElement properties, ref SchemaFindings findings)
+    private static void ReadSchema(JsonElement properties, bool relation, ref SchemaFindings findings)
     {
         Span<Range> words = stackalloc Range[ToolNameTokenizer.MaxWords];
         foreach (JsonProperty property in properties.EnumerateObject())
@@ -351,7 +474,7 @@ internal static class RiskRules
                     && property.Value.TryGetProperty("enum", out JsonElement values)
                     && values.ValueKind == JsonValueKind.Array)
                 {
-                    RiskReading? action = ReadActionEnum(propertyName, values);
+                    RiskReading? action = ReadActionEnum(propertyName, values, relation);
                     if (action is { } reading && (findings.Action is not { } current || Riskier(reading, current)))
                     {
                         findings.Action = reading;
@@ -365,6 +488,35 @@ internal static class RiskRules
         }
     }
 
+    /// <summary>An <c>op</c> whose values are JSON Patch's (add, remove, replace, ...) edits a document: it is not the tool's action.</summary>
+    private static bool IsJsonPatchOp(string propertyName, JsonElement values)
+    {
+        if (!propertyName.Equals("op", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        foreach (JsonElement value in values.EnumerateArray())
+        {
+            if (value.ValueKind != JsonValueKind.String || !RiskVocabulary.JsonPatchOperations.Contains(value.GetString()!))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static readonly FrozenSetLookup SqlWords =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(["sql"], StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static bool SqlCarrier(ReadOnlySpan<char> lastWord) =>
+        lastWord.Equals("sql", StringComparison.OrdinalIgnoreCase)
+        || lastWord.Equals("statement", StringComparison.OrdinalIgnoreCase)
+        || lastWord.Equals("statements", StringComparison.OrdinalIgnoreCase)
+        || lastWord.Equals("query", StringComparison.OrdinalIgnoreCase)
+        || lastWord.Equals("queries", StringComparison.OrdinalIgnoreCase);
+
     private static bool TakesCode(string propertyName, ReadOnlySpan<Range> words)
     {
         if (RiskVocabulary.CodeProperties.Contains(propertyName))
@@ -372,9 +524,14 @@ internal static class RiskRules
             return true;
         }
 
-        // python_code, jsCode, bash_script, source_code.
+        // python_code, jsCode, bash_script, source_code; migrationSql, sqlStatements.
         if (words.Length >= 2)
         {
+            if (AnyIn(propertyName, words, SqlWords) && SqlCarrier(propertyName.AsSpan()[words[^1]]))
+            {
+                return true;
+            }
+
             ReadOnlySpan<char> lastWord = propertyName.AsSpan()[words[^1]];
             ReadOnlySpan<char> qualifier = propertyName.AsSpan()[words[^2]];
             bool codeNoun = lastWord.Equals("code", StringComparison.OrdinalIgnoreCase)
@@ -391,8 +548,13 @@ internal static class RiskRules
     }
 
     /// <summary>A multi-action tool is as risky as its most dangerous action.</summary>
-    private static RiskReading? ReadActionEnum(string propertyName, JsonElement values)
+    private static RiskReading? ReadActionEnum(string propertyName, JsonElement values, bool relation)
     {
+        if (IsJsonPatchOp(propertyName, values))
+        {
+            return null;
+        }
+
         Span<Range> words = stackalloc Range[ToolNameTokenizer.MaxWords];
         RiskReading? worst = null;
         foreach (JsonElement value in values.EnumerateArray())
@@ -404,13 +566,16 @@ internal static class RiskRules
 
             string action = value.GetString()!;
             int count = ToolNameTokenizer.Tokenize(action, words);
-            WordKind? kind = FindVerb(action, words[..count], out _);
+            WordKind? kind = FindVerb(action, words[..count], out Range verbRange, out _);
             if (kind is null)
             {
                 continue;
             }
 
-            RiskReading reading = VerbReading(kind.Value, SignalSource.Schema, $"the '{propertyName}' enum's most dangerous action '{action}'");
+            bool unlinks = relation || AnyIn(action, words[..count], RiskVocabulary.RelationNouns);
+            RiskReading reading = Unlinking(kind.Value, action[verbRange], unlinks) is { } unlink
+                ? unlink with { Source = SignalSource.Schema, Text = $"the '{propertyName}' enum's action '{action}' on a link ({unlink.Text})" }
+                : VerbReading(kind.Value, SignalSource.Schema, $"the '{propertyName}' enum's most dangerous action '{action}'");
             if (worst is not { } current || Riskier(reading, current))
             {
                 worst = reading;
@@ -429,7 +594,7 @@ internal static class RiskRules
 
         string? cue = FinancialNoun(name, nameWords) is { } noun ? $"the name noun '{noun}'"
             : financialProperty is not null ? $"the input property '{financialProperty}'"
-            : description.AsSpan().IndexOfAny(MoneyWords) is var at and >= 0 ? $"the description's '{WordAt(description, at)}'"
+            : FirstSentence(description).IndexOfAny(MoneyWords) is var at and >= 0 ? $"the description's '{WordAt(description, description.Length - description.AsSpan().TrimStart().Length + at)}'"
             : null;
         if (cue is null)
         {
@@ -464,6 +629,13 @@ internal static class RiskRules
                 continue;
             }
 
+            // "invoice_reminder", "payment_link_qr_code": the money noun qualifies another noun, which
+            // is what the name is about.
+            if (!IsHeadNoun(name, words, i))
+            {
+                continue;
+            }
+
             // "notification_subscription": a subscription that another noun qualifies is not billing.
             if (i > 0 && RiskVocabulary.QualifiableFinancialNouns.Contains(word))
             {
@@ -478,6 +650,32 @@ internal static class RiskRules
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The description's first sentence, which says what the tool does; money words later on
+    /// ("... the order's payments are listed on another tab") are context, not the tool's effect.
+    /// </summary>
+    private static ReadOnlySpan<char> FirstSentence(string description)
+    {
+        ReadOnlySpan<char> text = description.AsSpan().TrimStart();
+        int end = text.IndexOfAny('.', '\n');
+        return end < 0 ? text : text[..end];
+    }
+
+    private static bool IsHeadNoun(string name, ReadOnlySpan<Range> words, int index)
+    {
+        for (int j = index + 1; j < words.Length; j++)
+        {
+            ReadOnlySpan<char> later = name.AsSpan()[words[j]];
+            if (!RiskVocabulary.NameTailWords.Contains(later) && !RiskVocabulary.FinancialNouns.Contains(later)
+                && !RiskVocabulary.VerbLookup.ContainsKey(later) && !char.IsDigit(later[0]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool MentionsSql(string name, string description) =>
@@ -523,13 +721,85 @@ internal static class RiskRules
         return text[index..end];
     }
 
-    private static RiskProfile Decide(List<RiskReading> readings, bool defaultDestructive)
+    private static RiskProfile Decide(List<RiskReading> readings, Hints hints)
     {
-        bool contentSpoke = readings.Exists(static r => r.Source != SignalSource.Annotation);
-        if (defaultDestructive && !contentSpoke)
+        // A verb that is as often a noun counts only when nothing else in the content speaks.
+        if (readings.Exists(static r => r.Source != SignalSource.Annotation && !r.Weak))
         {
-            readings.Add(new RiskReading(RiskCategory.Destructive, RiskLevel.Critical, SignalSource.Annotation,
-                "destructiveHint absent, so MCP's default (true) says Destructive; no verb, phrase or schema says otherwise"));
+            readings.RemoveAll(static r => r.Weak);
+        }
+
+        // A noun-like read verb alone (prepare_query_tuning) is too little to call a tool harmless.
+        if (readings.Count == 1 && readings[0] is { Weak: true, Category: RiskCategory.Read } weakRead)
+        {
+            readings[0] = weakRead with
+            {
+                Category = RiskCategory.Write,
+                Level = RiskLevel.Medium,
+                Text = weakRead.Text.Replace(" says Read", string.Empty, StringComparison.Ordinal) + " is as often a noun, and nothing else says the tool only reads: treated as Write",
+            };
+        }
+
+        bool contentSpoke = readings.Exists(static r => r.Source != SignalSource.Annotation);
+        bool contentDangerous = readings.Exists(static r => r.Source != SignalSource.Annotation
+            && r.Category is RiskCategory.Destructive or RiskCategory.Execute or RiskCategory.Financial);
+        bool contentChanges = readings.Exists(static r => r.Source != SignalSource.Annotation && r.Category != RiskCategory.Read);
+        var notes = new List<string>(2);
+        bool raiseWriteToHigh = false;
+
+        if (hints.ClaimsDestructive)
+        {
+            string said = "destructiveHint=true" + hints.Extra;
+            if (hints.SdkDefaults)
+            {
+                said += " (all four hints at the values mcp-go fills in by default, so a library's default, not a claim)";
+            }
+
+            if (contentDangerous)
+            {
+                // With a verb that destroys, runs or moves money, the hint agrees (or raises Execute to Critical).
+                readings.Add(new RiskReading(RiskCategory.Destructive, RiskLevel.Critical, SignalSource.Annotation, said + " says Destructive"));
+            }
+            else if (contentChanges)
+            {
+                // MCP's destructiveHint means "may perform non-additive updates": overwriting a field
+                // is one. The verbs say what kind of change; the hint raises an ordinary one to High.
+                raiseWriteToHigh = !hints.SdkDefaults;
+                notes.Add(hints.SdkDefaults
+                    ? said + " gives way to the verbs"
+                    : said + " means, in MCP, that the tool may overwrite data, not that data is lost for good: the verbs say an ordinary change, so Write, raised to High");
+            }
+            else if (contentSpoke)
+            {
+                if (hints.SdkDefaults)
+                {
+                    notes.Add(said + " gives way to the verbs");
+                }
+                else
+                {
+                    readings.Add(new RiskReading(RiskCategory.Write, RiskLevel.Medium, SignalSource.Annotation,
+                        said + " says the tool changes something, though its verbs only read: Write"));
+                }
+            }
+            else
+            {
+                readings.Add(hints.SdkDefaults
+                    ? new RiskReading(RiskCategory.Write, RiskLevel.Medium, SignalSource.Annotation, said + " and no verb, phrase or schema: the tool changes something, treated as Write")
+                    : new RiskReading(RiskCategory.Destructive, RiskLevel.Critical, SignalSource.Annotation, said + " and no verb, phrase or schema says otherwise: the server's claim decides, Destructive"));
+            }
+        }
+        else if (hints.ClaimsChange)
+        {
+            string said = (hints.Destructive == false ? "readOnlyHint=false and destructiveHint=false" : "readOnlyHint false or absent, destructiveHint absent") + hints.Extra;
+            if (contentSpoke)
+            {
+                notes.Add(said + ": a claim that the tool may change things, which the verbs, phrases and schema decide");
+            }
+            else
+            {
+                readings.Add(new RiskReading(RiskCategory.Write, RiskLevel.Medium, SignalSource.Annotation,
+                    said + " and no verb, phrase or schema: the tool changes something, treated as Write"));
+            }
         }
 
         if (readings.Count == 0)
@@ -547,7 +817,7 @@ internal static class RiskRules
             }
         }
 
-        var evidence = new List<string>(readings.Count + 1);
+        var evidence = new List<string>(readings.Count + notes.Count + 1);
         RiskLevel level = winner.Level;
 
         // A destructiveHint on a tool that runs code describes what the code may do: Execute stays
@@ -564,6 +834,10 @@ internal static class RiskRules
         else
         {
             evidence.Add(winner.Text);
+            if (raiseWriteToHigh && winner.Category == RiskCategory.Write && level < RiskLevel.High)
+            {
+                level = RiskLevel.High;
+            }
         }
 
         foreach (RiskReading reading in readings)
@@ -589,11 +863,7 @@ internal static class RiskRules
             evidence.Add($"{reading.Text}, but {winner.Text}; the riskier reading wins");
         }
 
-        if (defaultDestructive && contentSpoke)
-        {
-            evidence.Add("destructiveHint absent: MCP's default (true) is not a claim by the server and gives way to the verbs, phrases and schema");
-        }
-
+        evidence.AddRange(notes);
         return new RiskProfile(winner.Category, level, evidence);
     }
 }

@@ -37,18 +37,55 @@ internal static class RiskVocabulary
     public static readonly FrozenDictionary<string, WordKind>.AlternateLookup<ReadOnlySpan<char>> VerbLookup =
         Verbs.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    /// <summary>
+    /// Verbs that are as often nouns: <c>pull_request</c>, <c>get_tag</c>, <c>pipelines_run</c>. A name's verb
+    /// is one of these only when it opens the name or no other verb is there, and then it gives way to
+    /// the description's verb.
+    /// </summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NounLikeVerbs = Set(
+        "request", "tag", "block", "run", "log", "label", "comment", "record", "schedule", "draft", "status", "stage",
+        "link", "star", "pin", "lock", "watch", "type", "post", "patch", "change", "count", "query", "check", "print",
+        "store", "share", "transfer", "sync", "commit", "merge", "push", "mark", "vote", "build", "diff", "map", "stat",
+        "view", "display", "order", "bill", "invoice", "charge", "tip", "deposit", "payout", "refund", "act", "place",
+        "complete", "scale", "load", "state", "dispatch", "echo", "ping", "follow", "tail", "select", "set", "put");
+
+    /// <summary>Words that join two actions in a name or sentence: <c>fetch_and_delete</c>, "reads it and then deletes it".</summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Conjunctions = Set(
+        "and", "then", "or", "plus", "also");
+
+    /// <summary>
+    /// Things that link two others: removing one unlinks, it does not destroy (<c>remove_team_member</c>,
+    /// <c>remove_tag_from_task</c>).
+    /// </summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> RelationNouns = Set(
+        "member", "members", "membership", "memberships", "tag", "tags", "label", "labels", "assignee", "assignees",
+        "reviewer", "reviewers", "dependency", "dependencies", "dependent", "dependents", "responder", "responders",
+        "collaborator", "collaborators", "follower", "followers", "watcher", "watchers", "subscriber", "subscribers",
+        "link", "links", "relation", "relations", "association", "associations", "participant", "participants",
+        "reaction", "reactions", "sub", "parent", "child", "children", "permission", "permissions", "access", "from");
+
+    /// <summary>The values of a JSON Patch <c>op</c>: edits of a document, not actions of a tool.</summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> JsonPatchOperations = Set(
+        "add", "remove", "replace", "move", "copy", "test");
+
     /// <summary>Objects that run when started: processes, executions, workflows, jobs.</summary>
     public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> RunnableNouns = Set(
         "process", "processes", "execution", "executions", "flow", "flows", "workflow", "workflows",
         "job", "jobs", "pipeline", "pipelines", "task", "tasks", "taskrun", "taskruns", "command", "commands",
-        "script", "scripts", "build", "builds", "run", "runs");
+        "script", "scripts", "build", "builds", "run", "runs", "container", "containers", "kernel", "kernels", "sandbox",
+        "sandboxes");
 
     /// <summary>Nouns of money in a tool's name: a changing verb on one of these moves money or changes billing.</summary>
     public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> FinancialNouns = Set(
         "refund", "refunds", "payment", "payments", "payout", "payouts", "charge", "charges", "invoice", "invoices",
         "subscription", "subscriptions", "price", "prices", "pricing", "coupon", "coupons", "discount", "discounts",
         "billing", "bill", "bills", "dispute", "disputes", "fee", "fees", "cost", "costs", "money", "fund", "funds",
-        "wallet", "wallets");
+        "wallet", "wallets", "order", "orders", "trade", "trades");
+
+    /// <summary>Words after a money noun that do not change what the name is about: <c>refund_by_id</c>, <c>invoices_all</c>.</summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NameTailWords = Set(
+        "id", "ids", "by", "for", "from", "to", "with", "all", "v1", "v2", "v3", "item", "items", "line", "lines", "intent",
+        "intents", "session", "sessions", "status", "claim", "claims");
 
     /// <summary>
     /// Financial nouns that also name non-financial things when another noun qualifies them
@@ -92,7 +129,7 @@ internal static class RiskVocabulary
     public static readonly string[] DestructivePhrases =
     [
         "permanently", "irreversib", "cannot be undone", "can't be undone", "can not be undone", "will be lost",
-        "completely overwrite", "cannot be recovered", "can't be recovered",
+        "completely overwrite", "cannot be recovered", "can't be recovered", "discarding all", "discards all",
     ];
 
     private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Set(params string[] words) =>
@@ -114,7 +151,8 @@ internal static class RiskVocabulary
             "count", "inspect", "download", "follow", "tail", "stat", "status", "diff", "log", "preview", "explain",
             "summarize", "summarise", "analyze", "analyse", "convert", "calculate", "screenshot", "navigate", "hover",
             "check", "validate", "scan", "compare", "render", "echo", "ping", "poll", "wait", "estimate", "query",
-            "display", "print", "peek", "discover", "explore", "load", "look");
+            "display", "print", "peek", "discover", "explore", "load", "look", "observe", "extract", "scrape", "crawl",
+            "map", "research", "audit", "monitor", "track");
         Add(WordKind.WriteVerb,
             "create", "add", "update", "set", "put", "post", "send", "reply", "edit", "modify", "patch", "change",
             "rename", "move", "copy", "insert", "upsert", "write", "append", "save", "upload", "push", "commit",
@@ -126,14 +164,16 @@ internal static class RiskVocabulary
             "generate", "give", "make", "finalize", "finalise", "fill", "click", "select", "type", "press", "toggle",
             "rebase", "comment", "react", "notify", "share", "transfer", "sync", "refresh", "draft", "apply",
             "vote", "reset", "clone", "init", "initialize", "store", "record", "replace", "mutate",
-            "ignore", "watch", "unwatch", "pin", "unpin", "mute", "unmute", "snooze", "block", "unblock", "grant");
+            "ignore", "watch", "unwatch", "pin", "unpin", "mute", "unmute", "snooze", "block", "unblock", "grant",
+            "abort", "drag", "act", "emulate", "resize", "reload", "place", "scale", "reboot", "shutdown", "complete",
+            "upgrade", "manage", "provision", "connect", "disconnect");
         Add(WordKind.DestructiveVerb,
             "delete", "remove", "destroy", "drop", "purge", "erase", "wipe", "truncate", "kill", "terminate",
             "revoke", "uninstall", "discard", "clear", "overwrite", "shred", "rm", "del", "evict", "flush",
             "expunge", "obliterate", "nuke", "unpublish");
         Add(WordKind.ExecuteVerb,
             "execute", "exec", "run", "rerun", "eval", "evaluate", "invoke", "trigger", "dispatch", "backfill",
-            "replay", "deploy", "spawn", "launch");
+            "replay", "deploy", "spawn", "launch", "call");
         Add(WordKind.FinancialVerb,
             "refund", "charge", "pay", "payout", "withdraw", "deposit", "purchase", "buy", "bill", "invoice",
             "reimburse", "donate", "tip");

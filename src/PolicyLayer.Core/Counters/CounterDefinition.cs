@@ -44,13 +44,20 @@ public sealed class CounterDefinition : IEquatable<CounterDefinition>
     /// <summary>Whose calls the counter counts together.</summary>
     public CounterScope Scope { get; }
 
+    /// <summary>
+    /// Where each call's units come from: the argument path of the policy's <c>increment_from</c> (such as
+    /// <c>args.amount</c>), or <see langword="null"/> when each call adds one. Part of the definition, so that a
+    /// counter of calls and a spend cap of the same name never share a budget in a shared store.
+    /// </summary>
+    public string? IncrementFrom { get; init; }
+
     /// <summary>The counter's position in its policy; orders locks so that multi-counter reservations never deadlock.</summary>
     internal int Ordinal { get; init; }
 
-    /// <summary>Whether two definitions describe the same budget (name, max, window and scope).</summary>
+    /// <summary>Whether two definitions describe the same budget (name, max, window, scope and increment source).</summary>
     /// <param name="other">The other definition.</param>
     public bool Equals(CounterDefinition? other) =>
-        ReferenceEquals(this, other) || (other is not null && _hashCode == other._hashCode && Name == other.Name && Max == other.Max && Window == other.Window && Scope == other.Scope);
+        ReferenceEquals(this, other) || (other is not null && _hashCode == other._hashCode && Name == other.Name && Max == other.Max && Window == other.Window && Scope == other.Scope && IncrementFrom == other.IncrementFrom);
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as CounterDefinition);

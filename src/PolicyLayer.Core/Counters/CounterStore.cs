@@ -23,7 +23,10 @@ public abstract class CounterStore
         Memory<CounterBudget> budgets,
         CancellationToken cancellationToken = default);
 
-    /// <summary>Gives back the units of a reservation, such as that of a call whose tool then failed. Give each back once.</summary>
+    /// <summary>
+    /// Gives back the units of a reservation, such as that of a call whose tool then failed. Release is one-shot: a
+    /// reservation given back again (or from several threads at once) frees its units once, never another call's.
+    /// </summary>
     /// <param name="reserved">Budgets returned by <see cref="TryReserveAsync"/> for an acquired reservation.</param>
     /// <param name="cancellationToken">Cancels the release.</param>
     public abstract ValueTask ReleaseAsync(ReadOnlyMemory<CounterBudget> reserved, CancellationToken cancellationToken = default);

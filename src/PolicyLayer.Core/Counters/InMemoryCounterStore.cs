@@ -235,8 +235,9 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
                             continue;
                         }
 
-                        window.Prune(_time.GetTimestamp(), table);
-                        if (window.Used == 0 && window.EntryCount == 0)
+                        long now = _time.GetTimestamp();
+                        window.Prune(now, table);
+                        if (window.IsIdle(now, table))
                         {
                             // Retire and unlink in one critical section: whoever locks it next sees it retired
                             // and looks the key up again, so no unit can land in a window nobody will find.

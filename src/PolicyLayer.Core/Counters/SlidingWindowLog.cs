@@ -19,14 +19,27 @@ namespace PolicyLayer;
 /// never holds more than that many entries.
 /// </para>
 /// <para>
+/// Each reservation gets an id of its own: its stamp's grid index (modulo 2^40) and its ordinal among the reservations
+/// of that stamp. The grid of a window never moves (its base moves by whole quanta only) and stamps never go below
+/// the last one issued, so an id names one stamp and one reservation. A released id is remembered until its stamp
+/// has left the window, so releasing it again gives nothing: release is one-shot, even where several reservations
+/// share an entry.
+/// </para>
+/// <para>
 /// A window is retired (<see cref="IsRetired"/>) only by the idle sweep, under its lock, and only
-/// when it holds no live unit; it is removed from its table in the same critical section, so a
+/// when it holds no live unit and its last stamp has left the window (so that a window made after it never issues
+/// an id of the old one); it is removed from its table in the same critical section, so a
 /// caller that locks a retired window looks it up again and finds a fresh one or creates it.
 /// </para>
 /// </remarks>
 internal sealed class SlidingWindowLog
 {
     private const int InitialCapacity = 4;
+
+    // A reservation id: the stamp's grid index modulo 2^40, then 23 bits of ordinal (1-based) within the stamp.
+    private const int OrdinalBits = 23;
+    private const long OrdinalLimit = 1L << OrdinalBits;
+    private const long GridMask = (1L << 40) - 1;
 
     private int[] _offsets;
 
@@ -37,6 +50,14 @@ internal sealed class SlidingWindowLog
     private long _base;
 
     private long _used;
+
+    // The stamp of the last reservation and its ordinal there; stamps issued never go below it.
+    private long _lastStamp;
+    private int _lastOrdinal;
+
+    // Ids given back while their stamp may still hold units; null while none.
+    private ReleasedIds? _released;
+
     private int _head;
     private int _count;
 
@@ -57,6 +78,7 @@ internal sealed class SlidingWindowLog
     /// <summary>Drops the entries whose units have left the window at <paramref name="now"/>.</summary>
     internal void Prune(long now, CounterTable table)
     {
+        ForgetReleased(now);
         if (_count == 0)
         {
             return;
@@ -80,35 +102,59 @@ internal sealed class SlidingWindowLog
         }
     }
 
+    /// <summary>Whether the window may be retired at <paramref name="now"/>: it holds nothing, and its last stamp has left it.</summary>
+    internal bool IsIdle(long now, CounterTable table) => _count == 0 && _lastStamp <= now - table.WindowLength;
+
+    private void ForgetReleased(long now)
+    {
+        if (_released is not null && _released.Forget(now))
+        {
+            _released = null;
+        }
+    }
+
     /// <summary>Records <paramref name="amount"/> (positive, fitting) units at <paramref name="now"/>; returns the reservation id.</summary>
     internal long Add(long now, long amount, CounterTable table)
     {
         long quantum = table.Quantum;
         if (_count == 0)
         {
-            _base = now;
+            // A fresh window starts its grid at now; a window that emptied keeps its grid (whole quanta from its last stamp).
+            _base = _lastStamp == 0 ? now : _lastStamp + (CeilingDivide(now - _lastStamp, quantum) * quantum);
         }
 
-        long offset = CeilingDivide(now - _base, quantum);
+        // Never below the last stamp issued (a clock that went back, or a later entry that was given back): the unit
+        // is held later, never earlier, and the stamp's ordinals stay unique.
+        long stamp = Math.Max(_base + (CeilingDivide(now - _base, quantum) * quantum), _lastStamp);
+        int ordinal = stamp == _lastStamp ? _lastOrdinal + 1 : 1;
+        if (ordinal == OrdinalLimit)
+        {
+            // Millions of reservations in one quantum (a frozen clock): the next stamp.
+            stamp += quantum;
+            ordinal = 1;
+        }
+
+        _lastStamp = stamp;
+        _lastOrdinal = ordinal;
+        long id = (((stamp / quantum) & GridMask) << OrdinalBits) | (long)ordinal;
+        long offset = (stamp - _base) / quantum;
         if (offset > int.MaxValue)
         {
             Rebase(quantum);
-            offset = CeilingDivide(now - _base, quantum);
+            offset = (stamp - _base) / quantum;
         }
 
         if (_count > 0)
         {
             int newest = Index(_count - 1);
 
-            // A clock never goes back, but if one did, keep the ring sorted by moving the unit later.
-            offset = Math.Max(offset, _offsets[newest]);
             // Units of the same time share an entry once the log keeps amounts (or must stay within MaxEntries).
             if (_offsets[newest] == offset && (_amounts is not null || table.Max > table.Capacity))
             {
                 EnsureAmounts();
                 _amounts![newest] += amount;
                 _used += amount;
-                return _base + (offset * quantum);
+                return id;
             }
         }
 
@@ -133,7 +179,7 @@ internal sealed class SlidingWindowLog
 
         _count++;
         _used += amount;
-        return _base + (offset * quantum);
+        return id;
     }
 
     /// <summary>
@@ -168,35 +214,51 @@ internal sealed class SlidingWindowLog
         throw new InvalidOperationException("Counter window is inconsistent.");
     }
 
-    /// <summary>Gives back up to <paramref name="amount"/> units of the reservation <paramref name="reservationId"/>; returns the units given back.</summary>
+    /// <summary>
+    /// Gives back up to <paramref name="amount"/> units of the reservation <paramref name="reservationId"/>, once: the
+    /// same id given back again gives nothing. Returns the units given back.
+    /// </summary>
     /// <remarks>
-    /// The id is the reservation's stamp: its units are in the entries of that stamp, shared only with
-    /// reservations of the same stamp, which leave the window at the same moment, so taking any of
-    /// them back is the same. Units already pruned are gone; nothing else is taken in their place.
+    /// The reservation's units are in the entries of its stamp, shared only with reservations of the same stamp, which
+    /// leave the window at the same moment, so taking any of them back is the same. Units already pruned are gone;
+    /// nothing else is taken in their place.
     /// </remarks>
     internal long Release(long reservationId, long amount, CounterTable table)
     {
+        if (_count == 0 || reservationId <= 0 || _released?.Contains(reservationId) == true)
+        {
+            return 0;
+        }
+
+        long grid = reservationId >> OrdinalBits;
         long quantum = table.Quantum;
         long released = 0;
+        long releasedStamp = 0;
         int i = 0;
         while (i < _count && released < amount)
         {
             int index = Index(i);
             long stamp = _base + (_offsets[index] * quantum);
-            if (stamp < reservationId)
+            if (((stamp / quantum) & GridMask) != grid)
             {
+                if (released > 0)
+                {
+                    break; // Past the stamp's entries.
+                }
+
                 i++;
                 continue;
             }
 
-            if (stamp > reservationId)
+            if (stamp == _lastStamp && (reservationId & (OrdinalLimit - 1)) > _lastOrdinal)
             {
-                break;
+                break; // Never issued.
             }
 
             long entryUnits = _amounts is null ? 1 : _amounts[index];
             long take = Math.Min(entryUnits, amount - released);
             released += take;
+            releasedStamp = stamp;
             _used -= take;
             if (take == entryUnits)
             {
@@ -207,6 +269,12 @@ internal sealed class SlidingWindowLog
                 _amounts![index] -= take;
                 i++;
             }
+        }
+
+        if (released > 0)
+        {
+            // Until the stamp leaves the window: then no entry holds it, and no later stamp equals it.
+            (_released ??= new ReleasedIds()).Add(reservationId, releasedStamp + table.WindowLength);
         }
 
         return released;
@@ -282,4 +350,32 @@ internal sealed class SlidingWindowLog
     }
 
     private static long CeilingDivide(long value, long divisor) => value <= 0 ? 0 : ((value - 1) / divisor) + 1;
+
+    /// <summary>The ids given back, each until the moment its stamp leaves the window.</summary>
+    private sealed class ReleasedIds
+    {
+        private readonly HashSet<long> _ids = [];
+        private readonly Queue<(long Id, long ForgetAt)> _order = new();
+
+        public bool Contains(long id) => _ids.Contains(id);
+
+        public void Add(long id, long forgetAt)
+        {
+            _ids.Add(id);
+            _order.Enqueue((id, forgetAt));
+        }
+
+        /// <summary>Forgets the ids whose stamps have left the window; true when none is left.</summary>
+        public bool Forget(long now)
+        {
+            // Roughly in order; one given back out of order only lingers until the ones before it go.
+            while (_order.TryPeek(out var next) && next.ForgetAt <= now)
+            {
+                _order.Dequeue();
+                _ids.Remove(next.Id);
+            }
+
+            return _order.Count == 0;
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace PolicyLayer;
 
 /// <summary>
@@ -20,6 +22,55 @@ public sealed class CallerIdentity
 
     /// <summary>The person behind the agent, such as the authenticated user; keys the <c>user</c> scope.</summary>
     public string? UserId { get; init; }
+
+    /// <summary>
+    /// The authenticated principal's claims, by claim type, each with all its values in the order the host gave them;
+    /// empty when the host knows none. Conditions read them as <c>caller.claims.&lt;type&gt;</c>: a claim with several
+    /// values (roles, groups) works with <c>contains</c>, <c>in</c> and <c>not_in</c>. Build it with <see cref="GroupClaims"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Claims
+    {
+        get => _claims;
+        init => _claims = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _claims = NoClaims;
+
+    private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> NoClaims =
+        FrozenDictionary<string, IReadOnlyList<string>>.Empty;
+
+    /// <summary>
+    /// Groups (type, value) pairs, such as the claims of a <c>ClaimsPrincipal</c>, into the map <see cref="Claims"/> holds:
+    /// types compared ordinally, values kept in order, a value repeated under one type kept once.
+    /// </summary>
+    /// <param name="claims">The claims as (type, value) pairs.</param>
+    /// <returns>A read-only map from claim type to its values.</returns>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> GroupClaims(IEnumerable<KeyValuePair<string, string>> claims)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var grouped = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (type, value) in claims)
+        {
+            if (type is null || value is null)
+            {
+                continue;
+            }
+
+            if (!grouped.TryGetValue(type, out var values))
+            {
+                grouped[type] = values = [];
+            }
+
+            if (!values.Contains(value, StringComparer.Ordinal))
+            {
+                values.Add(value);
+            }
+        }
+
+        return grouped.Count == 0
+            ? NoClaims
+            : grouped.ToFrozenDictionary(g => g.Key, g => (IReadOnlyList<string>)g.Value.ToArray(), StringComparer.Ordinal);
+    }
 
     /// <summary>Returns the value that keys <paramref name="scope"/> for this caller, or <see langword="null"/> when it has none.</summary>
     /// <param name="scope">The scope of a limit.</param>

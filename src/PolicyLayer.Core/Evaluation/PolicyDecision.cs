@@ -8,27 +8,24 @@ namespace PolicyLayer;
 /// </summary>
 /// <remarks>
 /// A value type so that deciding a call allocates nothing. A decision whose outcome is
-/// <see cref="PolicyOutcome.Allow"/> may hold units in counters; call <see cref="ReleaseAsync"/>
-/// once if the tool then fails, so that the failed call does not count.
+/// <see cref="PolicyOutcome.Allow"/> may hold units in counters, in its <see cref="Lease"/>; give them back
+/// (<see cref="ReleaseAsync"/>) if the tool then fails, so that the failed call does not count.
 /// </remarks>
 public readonly struct PolicyDecision
 {
-    // Three fields, so that a decision (and the ValueTask that carries it) stays small: it is copied
-    // through every frame of the hot path, and the JIT zeroes and copies every byte of it. What is the
-    // same for many calls (outcome, reason, rule, risk, store) lives in one immutable DecisionInfo that
-    // allowed and repeated decisions share; only the first counter's budget is per call.
+    // Two references, so that a decision (and the ValueTask that carries it) stays small: it is copied through
+    // every frame of the hot path. What is the same for many calls (outcome, reason, rule, risk) lives in one
+    // immutable DecisionInfo that allowed and repeated decisions share; the counters of a counted call live in
+    // its lease, the only per-call object, made only when the call counted against something.
     private readonly DecisionInfo? _info;
-    private readonly CounterBudget _first;
-    private readonly CounterBudget[]? _all;
+    private readonly CounterLease? _lease;
 
     /// <param name="info">What the decision says.</param>
-    /// <param name="first">The first counter's budget, or default when the call counted against none.</param>
-    /// <param name="all">Every counter's budget (exactly as many as there are) when there are two or more; else null.</param>
-    internal PolicyDecision(DecisionInfo info, CounterBudget first = default, CounterBudget[]? all = null)
+    /// <param name="lease">The counters the call counted against (acquired or not), or null when none.</param>
+    internal PolicyDecision(DecisionInfo info, CounterLease? lease = null)
     {
         _info = info;
-        _first = first;
-        _all = all;
+        _lease = lease;
     }
 
     internal PolicyDecision(PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, TimeSpan? retryAfter = null)
@@ -58,7 +55,13 @@ public readonly struct PolicyDecision
     public RiskProfile? Risk => _info?.Risk;
 
     /// <summary>The budget of each counter the call counted against (or would have, when refused by a limit).</summary>
-    public CounterBudgetList Counters => new(_first, _all, CounterCount);
+    public CounterBudgetList Counters => _lease?.Counters ?? default;
+
+    /// <summary>
+    /// The counters of a counted call: acquired (<see cref="CounterLease.IsAcquired"/>) when the call was allowed and holds
+    /// units, not acquired when a limit refused it; <see langword="null"/> when the call counted against no counter.
+    /// </summary>
+    public CounterLease? Lease => _lease;
 
     /// <summary>Whether the policy runs in shadow mode, so that <see cref="Outcome"/> is <see cref="PolicyOutcome.Allow"/> whatever it decided.</summary>
     public bool IsShadowed => _info?.ShadowedOutcome is not null;
@@ -67,29 +70,27 @@ public readonly struct PolicyDecision
     public PolicyOutcome? ShadowedOutcome => _info?.ShadowedOutcome;
 
     /// <summary>Whether the call holds units in counters that <see cref="ReleaseAsync"/> would give back.</summary>
-    public bool HoldsReservation => _info?.Store is not null && CounterCount > 0;
+    public bool HoldsReservation => _lease is { IsAcquired: true, IsReleased: false };
 
-    private int CounterCount => _all?.Length ?? (_first.Counter is null ? 0 : 1);
+    /// <summary>What the gate tells the agent about a refusal: which kind of rule refused (see <see cref="DecisionKind"/>).</summary>
+    internal DecisionKind Kind => _info?.Kind ?? DecisionKind.Policy;
+
+    /// <summary>The limit that refused the call, for a refusal by a limit; else null.</summary>
+    internal Policies.CompiledLimit? BlockedLimit => _info?.BlockedLimit;
+
+    /// <summary>The units the refused call asked of <see cref="BlockedLimit"/>.</summary>
+    internal long BlockedAmount => _info?.BlockedAmount ?? 0;
 
     /// <summary>
-    /// Gives back the units this call reserved, for a call whose tool failed. Call it at most once;
-    /// a decision that holds nothing returns at once.
+    /// Gives back the units this call reserved, for a call whose tool failed: <see cref="CounterLease.ReleaseAsync"/> of
+    /// <see cref="Lease"/>. Idempotent: only the first call gives anything back.
     /// </summary>
     /// <param name="cancellationToken">Cancels the release.</param>
-    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default)
-    {
-        if (!HoldsReservation)
-        {
-            return default;
-        }
-
-        return _all is null
-            ? _info!.Store!.ReleaseAsync(new[] { _first }, cancellationToken)
-            : _info!.Store!.ReleaseAsync(_all, cancellationToken);
-    }
+    public ValueTask ReleaseAsync(CancellationToken cancellationToken = default) =>
+        _lease is { } lease ? lease.ReleaseAsync(cancellationToken) : default;
 
     /// <summary>This decision as shadow mode reports it: allowed, with the outcome the policy would have enforced.</summary>
-    internal PolicyDecision AsShadowed() => _info is null ? this : new(_info.Shadowed, _first, _all);
+    internal PolicyDecision AsShadowed() => _info is null ? this : new(_info.Shadowed, _lease);
 
     /// <inheritdoc />
     public override string ToString() =>
@@ -121,9 +122,20 @@ internal sealed class DecisionInfo(
     /// <summary>Set in shadow mode: the outcome the policy would have enforced.</summary>
     public PolicyOutcome? ShadowedOutcome { get; } = shadowedOutcome;
 
+    /// <summary>What kind of rule decided, for the text the agent reads.</summary>
+    public DecisionKind Kind { get; init; }
+
+    /// <summary>For a refusal by a limit: the limit.</summary>
+    public Policies.CompiledLimit? BlockedLimit { get; init; }
+
+    /// <summary>For a refusal by a limit: the units the call asked for.</summary>
+    public long BlockedAmount { get; init; }
+
     /// <summary>This decision as shadow mode reports it (made once per instance).</summary>
     public DecisionInfo Shadowed =>
-        ShadowedOutcome is not null ? this : field ??= new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, Store, Outcome);
+        ShadowedOutcome is not null
+            ? this
+            : field ??= new(PolicyOutcome.Allow, Reason, RuleId, Risk, RetryAfter, Store, Outcome) { Kind = Kind, BlockedLimit = BlockedLimit, BlockedAmount = BlockedAmount };
 
     /// <summary>
     /// The info in <paramref name="slot"/> when it says exactly this (same strings and objects by reference),
@@ -142,6 +154,22 @@ internal sealed class DecisionInfo(
         Volatile.Write(ref slot, info);
         return info;
     }
+}
+
+/// <summary>What kind of rule made a decision: what the agent is told it can do about a refusal.</summary>
+internal enum DecisionKind
+{
+    /// <summary>A rule of the policy (or its default): allowed, denied or held as written.</summary>
+    Policy = 0,
+
+    /// <summary>A <c>require</c> failed, or a condition or amount found its argument missing or of the wrong type: the agent can fix the arguments.</summary>
+    Arguments,
+
+    /// <summary>A limit had no room for the call.</summary>
+    Limit,
+
+    /// <summary>Evaluation, or the counter store, failed.</summary>
+    Failure,
 }
 
 /// <summary>The budgets of the counters one call counted against.</summary>

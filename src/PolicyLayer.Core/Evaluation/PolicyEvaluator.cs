@@ -259,21 +259,22 @@ public sealed partial class PolicyEvaluator : IDisposable
             return null;
         }
 
-        foreach (var condition in rule.Require)
+        foreach (var predicate in rule.Require)
         {
-            if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.True)
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            if (!result.IsTrue)
             {
-                decision = RefusedByRequire(rule, condition, risk);
+                decision = RefusedByRequire(rule, predicate, result, risk);
                 return null;
             }
         }
 
-        foreach (var condition in rule.DenyIf)
+        foreach (var predicate in rule.DenyIf)
         {
-            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
-            if (result != ConditionResult.False)
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            if (!result.IsFalse)
             {
-                decision = RefusedByDenyIf(rule, condition, result, risk);
+                decision = RefusedByDenyIf(rule, predicate, result, risk);
                 return null;
             }
         }
@@ -285,11 +286,12 @@ public sealed partial class PolicyEvaluator : IDisposable
                 return HeldByRule(call, policy, resolution, rule, risk, cancellationToken, ref decision);
             }
 
-            foreach (var condition in rule.RequireApprovalIf)
+            foreach (var predicate in rule.RequireApprovalIf)
             {
-                if (ConditionEvaluator.Evaluate(condition, call.Arguments) != ConditionResult.False)
+                var result = ConditionEvaluator.Evaluate(predicate, call);
+                if (!result.IsFalse)
                 {
-                    return HeldByCondition(call, policy, resolution, rule, condition, risk, cancellationToken, ref decision);
+                    return HeldByPredicate(call, policy, resolution, rule, predicate, result, risk, cancellationToken, ref decision);
                 }
             }
         }
@@ -319,29 +321,26 @@ public sealed partial class PolicyEvaluator : IDisposable
         HoldForApproval(call, policy, resolution, rule, rule.Reason ?? $"Tool '{call.ToolName}' needs a person's approval ({rule.Pointer}).", rule.Pointer, risk, cancellationToken, ref decision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private Task<PolicyDecision>? HeldByCondition(
-        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Condition condition, RiskProfile risk, CancellationToken cancellationToken, ref PolicyDecision decision) =>
-        HoldForApproval(call, policy, resolution, rule, condition.Reason ?? rule.Reason ?? $"Needs a person's approval because {condition.Text}.", condition.Pointer, risk, cancellationToken, ref decision);
+    private Task<PolicyDecision>? HeldByPredicate(
+        ToolCall call, CompiledPolicy policy, ToolResolution resolution, CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk,
+        CancellationToken cancellationToken, ref PolicyDecision decision) =>
+        HoldForApproval(
+            call, policy, resolution, rule, PredicateTexts.ApprovalNeeded(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, cancellationToken, ref decision);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision RefusedByRule(ToolResolution resolution, CompiledRule rule, RiskProfile risk) =>
         Refused(resolution, rule.Reason ?? resolution.DeniedByRuleReason(rule), rule.Pointer, risk);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedByRequire(CompiledRule rule, Condition condition, RiskProfile risk) =>
-        Refused(condition.Reason ?? rule.Reason ?? $"Refused: the policy requires {condition.Text}.", condition.Pointer, risk);
+    private static PolicyDecision RefusedByRequire(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk) =>
+        Refused(PredicateTexts.RequireFailed(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, DecisionKind.Arguments);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Condition condition, ConditionResult result, RiskProfile risk)
-    {
-        var because = result == ConditionResult.True
-            ? $"Refused: {condition.Text}."
-            : $"Refused: {condition.Path.Text} is missing or not of the type {condition.Text} needs.";
-        return Refused(condition.Reason ?? rule.Reason ?? because, condition.Pointer, risk);
-    }
+    private static PolicyDecision RefusedByDenyIf(CompiledRule rule, Predicate predicate, PredicateResult result, RiskProfile risk) =>
+        Refused(PredicateTexts.DenyIfMatched(rule, predicate, result), PredicateTexts.RuleId(predicate, result), risk, result.IsTrue ? DecisionKind.Policy : DecisionKind.Arguments);
 
-    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk) =>
-        new(PolicyOutcome.Deny, reason, ruleId, risk);
+    private static PolicyDecision Refused(string reason, string ruleId, RiskProfile risk, DecisionKind kind = DecisionKind.Policy) =>
+        new(new DecisionInfo(PolicyOutcome.Deny, reason, ruleId, risk) { Kind = kind });
 
     /// <summary>A refusal whose texts are the tool's or the rule's own: repeated, it reuses the tool's last refusal and allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -500,7 +499,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         if (result.IsAcquired)
         {
             var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, _store);
-            decision = new PolicyDecision(info, budget);
+            decision = new PolicyDecision(info, new CounterLease(_store, budget, null));
         }
         else
         {
@@ -546,7 +545,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     {
         var path = limit.IncrementFrom!;
         _ = TryGetAmount(call, path, out _, out var problem);
-        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk);
+        return Refused($"Refused: {limit.Pointer} counts {path.Text}, which {problem}.", limit.Pointer, risk, DecisionKind.Arguments);
     }
 
     private async ValueTask<CounterReservationResult> Peek(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken)
@@ -604,7 +603,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var count = work.Count;
         var budgets = work.Budgets;
         var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, _store);
-        decision = new PolicyDecision(info, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null);
+        decision = new PolicyDecision(info, new CounterLease(_store, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null));
     }
 
     private static readonly DecisionInfo PeekedInfo = new(PolicyOutcome.Allow, "The limits would admit the call now.", RuleIds.Default, null);
@@ -628,9 +627,13 @@ public sealed partial class PolicyEvaluator : IDisposable
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
             : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
         return new PolicyDecision(
-            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter),
-            first,
-            all);
+            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
+            {
+                Kind = DecisionKind.Limit,
+                BlockedLimit = limit,
+                BlockedAmount = blocked.Amount,
+            },
+            new CounterLease(null, first, all));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -653,7 +656,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     private PolicyDecision Failed(Exception ex, RiskProfile? risk, string what = "Policy evaluation failed")
     {
         LogEvaluationFailed(_logger, ex, what);
-        return new PolicyDecision(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk);
+        return new PolicyDecision(new DecisionInfo(PolicyOutcome.Deny, $"{what} ({ex.GetType().Name}: {ex.Message}); the call is refused.", RuleIds.Error, risk) { Kind = DecisionKind.Failure });
     }
 
     private static bool TryGetAmount(ToolCall call, ArgumentPath path, out long amount) => TryGetAmount(call, path, out amount, out _);

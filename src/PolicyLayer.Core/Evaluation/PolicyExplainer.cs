@@ -142,30 +142,30 @@ internal static class PolicyExplainer
             return parts;
         }
 
-        foreach (var condition in rule.Require)
+        foreach (var predicate in rule.Require)
         {
-            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
-            parts.Add(result == ConditionResult.True
-                ? new(condition.Pointer, ExplanationVerdict.Passes, $"require {condition.Text}: {Describe(result, condition)}; holds.")
-                : new(condition.Pointer, ExplanationVerdict.Decides, $"require {condition.Text}: {Describe(result, condition)}; the call is refused."));
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            parts.Add(result.IsTrue
+                ? new(predicate.Pointer, ExplanationVerdict.Passes, $"require {predicate.Text}: holds.", ConditionSteps(predicate, call))
+                : new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Decides, $"require {predicate.Text}: does not hold; the call is refused: {PredicateTexts.RequireFailed(rule, predicate, result)}", ConditionSteps(predicate, call)));
         }
 
-        foreach (var condition in rule.DenyIf)
+        foreach (var predicate in rule.DenyIf)
         {
-            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
-            parts.Add(result == ConditionResult.False
-                ? new(condition.Pointer, ExplanationVerdict.NoMatch, $"deny_if {condition.Text}: {Describe(result, condition)}; does not refuse.")
-                : new(condition.Pointer, ExplanationVerdict.Decides, $"deny_if {condition.Text}: {Describe(result, condition)}; refuses the call."));
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            parts.Add(result.IsFalse
+                ? new(predicate.Pointer, ExplanationVerdict.NoMatch, $"deny_if {predicate.Text}: does not match.", ConditionSteps(predicate, call))
+                : new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Decides, $"deny_if {predicate.Text}: refuses the call: {PredicateTexts.DenyIfMatched(rule, predicate, result)}", ConditionSteps(predicate, call)));
         }
 
-        foreach (var condition in rule.RequireApprovalIf)
+        foreach (var predicate in rule.RequireApprovalIf)
         {
-            var result = ConditionEvaluator.Evaluate(condition, call.Arguments);
-            parts.Add(result == ConditionResult.False
-                ? new(condition.Pointer, ExplanationVerdict.NoMatch, $"require_approval_if {condition.Text}: {Describe(result, condition)}; does not hold the call.")
+            var result = ConditionEvaluator.Evaluate(predicate, call);
+            parts.Add(result.IsFalse
+                ? new(predicate.Pointer, ExplanationVerdict.NoMatch, $"require_approval_if {predicate.Text}: does not match.", ConditionSteps(predicate, call))
                 : call.IsApproved
-                    ? new(condition.Pointer, ExplanationVerdict.Passes, $"require_approval_if {condition.Text}: {Describe(result, condition)}; the call is already approved.")
-                    : new(condition.Pointer, ExplanationVerdict.Decides, $"require_approval_if {condition.Text}: {Describe(result, condition)}; holds the call for approval."));
+                    ? new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Passes, $"require_approval_if {predicate.Text}: would hold the call, which is already approved.", ConditionSteps(predicate, call))
+                    : new(PredicateTexts.RuleId(predicate, result), ExplanationVerdict.Decides, $"require_approval_if {predicate.Text}: holds the call for approval: {PredicateTexts.ApprovalNeeded(rule, predicate, result)}", ConditionSteps(predicate, call)));
         }
 
         parts.AddRange(LimitSteps(call, policy, rule));
@@ -175,12 +175,21 @@ internal static class PolicyExplainer
     private static List<ExplanationStep> LimitSteps(ToolCall call, CompiledPolicy policy, CompiledRule? rule)
     {
         var steps = new List<ExplanationStep>();
+        var counted = new List<CompiledLimit>();
         foreach (var limit in (rule?.Limits ?? []).Concat(policy.AllToolsLimits))
         {
             var counter = limit.Counter;
             var key = call.Caller.GetScopeKey(counter.Scope);
             var scope = counter.Scope.ToString().ToLowerInvariant();
             var adds = limit.IncrementFrom is { } from ? $"adds the number at {from.Text}" : "adds 1";
+            if (counted.FirstOrDefault(c => ReferenceEquals(c.Counter, counter)) is { } first)
+            {
+                // The loader refuses two amounts for one counter in one call, so this one adds what the first does.
+                steps.Add(new(limit.Pointer, ExplanationVerdict.Info, $"counter '{counter.Name}' is also named by {first.Pointer}; one call counts it once, not twice."));
+                continue;
+            }
+
+            counted.Add(limit);
             var text = string.Create(
                 CultureInfo.InvariantCulture,
                 $"counter '{counter.Name}': at most {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {scope}; each call {adds}; ");
@@ -192,12 +201,11 @@ internal static class PolicyExplainer
         return steps;
     }
 
-    private static string Describe(ConditionResult result, Condition condition) => result switch
-    {
-        ConditionResult.True => "true",
-        ConditionResult.False => "false",
-        _ => $"indeterminate ({condition.Path.Text} is missing or of the wrong type)",
-    };
+    /// <summary>Each condition of a predicate with its answer (none for a bare condition, whose line says it all).</summary>
+    private static List<ExplanationStep> ConditionSteps(Predicate predicate, ToolCall call) =>
+        predicate.Conditions is [var only] && only.Pointer == predicate.Pointer
+            ? [new(only.Pointer, ExplanationVerdict.Info, $"{only.Text}: {PredicateTexts.Describe(only, ConditionEvaluator.Evaluate(only, call))}.")]
+            : [.. predicate.Conditions.Select(c => new ExplanationStep(c.Pointer, ExplanationVerdict.Info, $"{c.Text}: {PredicateTexts.Describe(c, ConditionEvaluator.Evaluate(c, call))}."))];
 
     internal static string ActionName(PolicyAction action) => action switch
     {

@@ -12,6 +12,12 @@ internal sealed class CompiledPolicy
 {
     public required string Version { get; init; }
 
+    /// <summary>The document's own <c>revision</c> field, or null when it declares none.</summary>
+    public string? DeclaredRevision { get; init; }
+
+    /// <summary>The declared revision, else a short hash of the document's canonical content (set once, by the loader).</summary>
+    public string Revision { get; set; } = "";
+
     public required PolicyAction DefaultAction { get; init; }
 
     public required NameMatcher<bool> Hide { get; init; }
@@ -42,11 +48,11 @@ internal sealed class CompiledRule
 
     public string? Reason { get; init; }
 
-    public Condition[] Require { get; init; } = [];
+    public Predicate[] Require { get; init; } = [];
 
-    public Condition[] DenyIf { get; init; } = [];
+    public Predicate[] DenyIf { get; init; } = [];
 
-    public Condition[] RequireApprovalIf { get; init; } = [];
+    public Predicate[] RequireApprovalIf { get; init; } = [];
 
     public CompiledLimit[] Limits { get; init; } = [];
 
@@ -84,16 +90,16 @@ internal enum ConditionOperator
     Exists,
 }
 
-/// <summary>One condition on a call's arguments.</summary>
+/// <summary>One condition on a call's arguments or its caller.</summary>
 internal sealed class Condition
 {
     public required string Pointer { get; init; }
 
-    public required ArgumentPath Path { get; init; }
+    public required ConditionPath Path { get; init; }
 
     public required ConditionOperator Operator { get; init; }
 
-    /// <summary>The operand (a detached clone of the document's value); default for <c>exists</c> and <c>regex</c>.</summary>
+    /// <summary>The operand (a detached clone of the document's value); default for <c>exists</c>.</summary>
     public JsonElement Value { get; init; }
 
     public Regex? Regex { get; init; }

@@ -11,6 +11,9 @@ public sealed partial class PolicyDocument
     private static readonly FrozenDictionary<string, IPolicyReader> Readers =
         new IPolicyReader[] { new PolicyReaderV1() }.ToFrozenDictionary(r => r.Version, StringComparer.Ordinal);
 
+    // The size of a stream that was too long to read to its end and cannot tell its length.
+    private const long UnknownSize = -1;
+
     /// <summary>The schema versions this library reads.</summary>
     public static IReadOnlyList<string> SupportedVersions { get; } = [.. Readers.Keys.Order(StringComparer.Ordinal)];
 
@@ -34,17 +37,25 @@ public sealed partial class PolicyDocument
     /// <param name="utf8Json">The document's bytes; a UTF-8 byte order mark is skipped.</param>
     /// <param name="sourcePath">The file it came from, for error messages; optional.</param>
     /// <exception cref="PolicyValidationException">The document is invalid; every error is reported.</exception>
-    public static PolicyDocument Parse(ReadOnlySpan<byte> utf8Json, string? sourcePath = null)
+    public static PolicyDocument Parse(ReadOnlySpan<byte> utf8Json, string? sourcePath = null) => Parse(utf8Json, sourcePath, null);
+
+    /// <param name="utf8Json">The document's bytes, or its first bytes when it is larger than accepted.</param>
+    /// <param name="sourcePath">The file it came from, for error messages; optional.</param>
+    /// <param name="totalBytes">The whole document's size when only its head was read; null when <paramref name="utf8Json"/> is all of it.</param>
+    private static PolicyDocument Parse(ReadOnlySpan<byte> utf8Json, string? sourcePath, long? totalBytes)
     {
-        if (utf8Json.StartsWith("\uFEFF"u8))
+        var hasBom = utf8Json.StartsWith("\uFEFF"u8);
+        if (hasBom)
         {
             utf8Json = utf8Json[3..];
         }
 
         var errors = new PolicyErrorList();
-        if (utf8Json.Length > PolicyLimits.MaxBytes)
+        var size = totalBytes is { } total ? total - (hasBom ? 3 : 0) : utf8Json.Length;
+        if (size > PolicyLimits.MaxBytes || totalBytes == UnknownSize)
         {
-            errors.Add(new PolicyValidationError("$", 1, 1, $"The document is {utf8Json.Length} bytes; the largest accepted is {PolicyLimits.MaxBytes} bytes (4 MiB)."));
+            var what = totalBytes == UnknownSize ? $"more than {PolicyLimits.MaxBytes} bytes" : $"{size} bytes";
+            errors.Add(new PolicyValidationError("$", 1, 1, $"The document is {what}; the largest accepted is {PolicyLimits.MaxBytes} bytes (4 MiB)."));
             throw new PolicyValidationException(errors.Errors, sourcePath);
         }
 
@@ -66,7 +77,7 @@ public sealed partial class PolicyDocument
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var stream = OpenForRead(path);
-        return Parse(ReadAll(stream), path);
+        return Parse(ReadAll(stream), path, stream.Length);
     }
 
     /// <summary>Loads a policy document from a file without blocking a thread on I/O.</summary>
@@ -91,19 +102,23 @@ public sealed partial class PolicyDocument
     public static async Task<PolicyDocument> LoadAsync(Stream stream, string? sourcePath = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        var start = stream.CanSeek ? stream.Position : 0;
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
         int read;
+        long? total = null;
         while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
         {
             buffer.Write(chunk, 0, read);
             if (buffer.Length > PolicyLimits.MaxBytes + 3)
             {
-                break; // Parse reports the size; no need to read a huge stream to its end.
+                // Parse reports the size; no need to read a huge stream to its end.
+                total = stream.CanSeek ? stream.Length - start : UnknownSize;
+                break;
             }
         }
 
-        return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourcePath);
+        return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), sourcePath, total);
     }
 
     /// <summary>The JSON Schema of the policy format, for editors and tools.</summary>
@@ -152,7 +167,30 @@ public sealed partial class PolicyDocument
         }
 
         var compiled = reader.Read(root, errors);
-        return errors.Count == 0 ? compiled : null;
+        if (errors.Count > 0 || compiled is null)
+        {
+            return null;
+        }
+
+        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision(root);
+        return compiled;
+    }
+
+    /// <summary>
+    /// The first 12 hex digits of the SHA-256 of the document written without insignificant whitespace: the same
+    /// content gives the same revision however it is indented, and any change of content gives another.
+    /// </summary>
+    private static string ContentRevision(JsonElement root)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = true }))
+        {
+            root.WriteTo(writer);
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(buffer.WrittenSpan, hash);
+        return Convert.ToHexStringLower(hash[..6]);
     }
 
     private static FileStream OpenForRead(string path) =>

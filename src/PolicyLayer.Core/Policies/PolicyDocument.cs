@@ -17,6 +17,12 @@ public sealed partial class PolicyDocument
     /// <summary>The document's schema version, such as <c>"1"</c>.</summary>
     public string Version => Compiled.Version;
 
+    /// <summary>
+    /// The document's revision: its declared <c>revision</c> field, else the first 12 hex digits of the SHA-256 of its
+    /// content written without insignificant whitespace. Every decision, log event, trace and audit line names it.
+    /// </summary>
+    public string Revision => Compiled.Revision;
+
     /// <summary>The file the document was loaded from, or <see langword="null"/> when parsed from text.</summary>
     public string? SourcePath { get; }
 
@@ -30,5 +36,5 @@ public sealed partial class PolicyDocument
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"policy v{Version}{(SourcePath is null ? "" : " from " + SourcePath)}: {Compiled.RuleCount} tool rules, {Counters.Count} counters, default {Default}";
+        $"policy v{Version} revision {Revision}{(SourcePath is null ? "" : " from " + SourcePath)}: {Compiled.RuleCount} tool rules, {Counters.Count} counters, default {Default}";
 }

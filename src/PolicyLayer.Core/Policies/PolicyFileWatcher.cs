@@ -12,10 +12,18 @@ namespace PolicyLayer.Policies;
 /// line and column, and the last good version stays in force.
 /// </summary>
 /// <remarks>
-/// A change is read only once the file has held still (the same size and last-write time) for one poll interval, so
-/// that a file being written is not read half-way; if it changes while being read, it is read again later. Polling
-/// rather than <see cref="FileSystemWatcher"/>: it works the same on every file system (network shares, container
-/// volumes, symlink swaps), uses no inotify handles, and tests drive it with a fake clock.
+/// <para>
+/// A change is read only once the file has held still (the same stamp) for one poll interval, so that a file being
+/// written is not read half-way; if it changes while being read, it is read again later. Polling rather than
+/// <see cref="FileSystemWatcher"/>: it works the same on every file system (network shares, container volumes,
+/// symlink swaps), uses no inotify handles, and tests drive it with a fake clock.
+/// </para>
+/// <para>
+/// The stamp is the file's that the path finally names, every symbolic link along the path resolved (a Kubernetes
+/// ConfigMap volume swaps a <c>..data</c> directory link, which leaves the links' own stamps untouched), and it
+/// includes that resolved path. Every <see cref="ContentCheckEvery"/> polls the content is hashed even when the stamp
+/// did not move, so a rewrite that kept size and times is still found.
+/// </para>
 /// </remarks>
 internal sealed class PolicyFileWatcher : IDisposable
 {
@@ -28,7 +36,14 @@ internal sealed class PolicyFileWatcher : IDisposable
     private FileStamp _settled;
     private FileStamp? _pending;
     private byte[] _appliedHash;
+
+    // The hash of the bytes last read at the settled stamp, applied or refused: what the periodic content check compares.
+    private byte[] _settledHash;
+    private int _pollsSinceContentCheck;
     private bool _disposed;
+
+    /// <summary>Every how many polls the content is hashed even though the stamp did not change.</summary>
+    internal const int ContentCheckEvery = 30;
 
     /// <summary>Loads the file's current version (throwing when it is invalid) and starts watching it.</summary>
     /// <param name="path">The policy file.</param>
@@ -46,9 +61,10 @@ internal sealed class PolicyFileWatcher : IDisposable
 
         // The stamp is read before the bytes: a write that races the load shows up as a newer stamp and is read again.
         _settled = FileStamp.Read(_path);
-        var bytes = File.ReadAllBytes(_path);
+        var bytes = File.ReadAllBytes(_settled.ResolvedPath ?? _path);
         Initial = PolicyDocument.Parse(bytes, path);
         _appliedHash = SHA256.HashData(bytes);
+        _settledHash = _appliedHash;
         _timer = time.CreateTimer(static state => ((PolicyFileWatcher)state!).Poll(), this, pollInterval, pollInterval);
     }
 
@@ -78,6 +94,7 @@ internal sealed class PolicyFileWatcher : IDisposable
             _settled = default;
             _pending = null;
             _appliedHash = [];
+            _settledHash = [];
         }
     }
 
@@ -117,6 +134,18 @@ internal sealed class PolicyFileWatcher : IDisposable
         if (stamp == _settled)
         {
             _pending = null;
+            if (++_pollsSinceContentCheck >= ContentCheckEvery && stamp.Exists)
+            {
+                // The stamp can hold still while the bytes change (a rewrite within the file system's time resolution,
+                // or times set back): now and then, look at the bytes themselves. A change found here is debounced as
+                // usual, by a pending stamp that cannot equal the settled one.
+                _pollsSinceContentCheck = 0;
+                if (!SHA256.HashData(File.ReadAllBytes(stamp.ResolvedPath!)).AsSpan().SequenceEqual(_settledHash))
+                {
+                    _settled = default;
+                }
+            }
+
             return;
         }
 
@@ -138,7 +167,8 @@ internal sealed class PolicyFileWatcher : IDisposable
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(_path);
+            // The file the stamp describes, not the path again: a link swapped since is caught by the stamp read below.
+            bytes = File.ReadAllBytes(stamp.ResolvedPath!);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -155,7 +185,9 @@ internal sealed class PolicyFileWatcher : IDisposable
         }
 
         _settled = stamp;
+        _pollsSinceContentCheck = 0;
         var hash = SHA256.HashData(bytes);
+        _settledHash = hash;
         if (hash.AsSpan().SequenceEqual(_appliedHash))
         {
             return; // Touched, not changed.
@@ -211,13 +243,80 @@ internal sealed class PolicyFileWatcher : IDisposable
         _timer.Dispose();
     }
 
-    /// <summary>What is compared between polls: whether the file exists, its size and its last-write time.</summary>
-    internal readonly record struct FileStamp(bool Exists, long Length, DateTime LastWriteUtc)
+    /// <summary>
+    /// What is compared between polls: the path with every symbolic link resolved, whether that file exists, its size
+    /// and its last-write and creation times (the file's own, never a link's).
+    /// </summary>
+    internal readonly record struct FileStamp(string? ResolvedPath, bool Exists, long Length, DateTime LastWriteUtc, DateTime CreatedUtc)
     {
+        /// <summary>The most links followed while resolving one path, as Linux's <c>MAXSYMLINKS</c>.</summary>
+        private const int MaxLinks = 40;
+
         public static FileStamp Read(string path)
         {
-            var info = new FileInfo(path);
-            return info.Exists ? new FileStamp(true, info.Length, info.LastWriteTimeUtc) : new FileStamp(false, 0, default);
+            var resolved = ResolveLinks(path);
+            var info = new FileInfo(resolved);
+            return info.Exists
+                ? new FileStamp(resolved, true, info.Length, info.LastWriteTimeUtc, info.CreationTimeUtc)
+                : new FileStamp(resolved, false, 0, default, default);
         }
+
+        /// <summary>
+        /// The path with every symbolic link in it resolved, directories included (a <c>..data</c> link in the middle
+        /// of the path counts as much as the last component); a dangling link resolves to where it points.
+        /// </summary>
+        /// <exception cref="IOException">More than <see cref="MaxLinks"/> links: a loop.</exception>
+        internal static string ResolveLinks(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var root = Path.GetPathRoot(full) ?? string.Empty;
+            var pending = new Stack<string>(Split(full[root.Length..]).Reverse());
+            var current = root;
+            var links = 0;
+            while (pending.TryPop(out var part))
+            {
+                if (part == ".")
+                {
+                    continue;
+                }
+
+                if (part == "..")
+                {
+                    current = Path.GetDirectoryName(current) ?? root;
+                    continue;
+                }
+
+                var next = Path.Combine(current, part);
+                var target = new FileInfo(next).LinkTarget;
+                if (target is null)
+                {
+                    current = next;
+                    continue;
+                }
+
+                if (++links > MaxLinks)
+                {
+                    throw new IOException($"Too many levels of symbolic links resolving '{path}' (more than {MaxLinks}).");
+                }
+
+                // The target replaces this component; a relative one is resolved from the link's directory.
+                if (Path.IsPathRooted(target))
+                {
+                    var targetRoot = Path.GetPathRoot(target) ?? string.Empty;
+                    current = targetRoot;
+                    target = target[targetRoot.Length..];
+                }
+
+                foreach (var segment in Split(target).Reverse())
+                {
+                    pending.Push(segment);
+                }
+            }
+
+            return current;
+        }
+
+        private static string[] Split(string path) =>
+            path.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
     }
 }

@@ -9,7 +9,7 @@ namespace PolicyLayer.Policies;
 internal sealed class PolicyReaderV1 : IPolicyReader
 {
     internal static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
-        "$schema", "version", "default", "hide", "all_tools", "tools", "risk", "classify");
+        "$schema", "version", "revision", "default", "hide", "all_tools", "tools", "risk", "classify");
 
     internal static readonly FrozenSet<string> RuleFields = FrozenSet.Create(StringComparer.Ordinal,
         "action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
@@ -17,6 +17,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     internal static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
 
     internal static readonly FrozenSet<string> ConditionFields = FrozenSet.Create(StringComparer.Ordinal, "path", "op", "value", "reason");
+
+    /// <summary>The fields of a predicate in the hosted shape.</summary>
+    internal static readonly FrozenSet<string> PredicateFields = FrozenSet.Create(StringComparer.Ordinal, "conditions", "on_deny");
+
+    /// <summary>The longest declared <c>revision</c> accepted.</summary>
+    internal const int MaxRevisionLength = 64;
 
     internal static readonly FrozenSet<string> LimitFields = FrozenSet.Create(StringComparer.Ordinal,
         "counter", "window", "max", "scope", "increment_from");
@@ -79,6 +85,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     private sealed class Session(PolicyErrorList errors)
     {
         private readonly Dictionary<string, (CounterDefinition Definition, string Path)> _counters = new(StringComparer.Ordinal);
+        private CompiledLimit[] _allToolsLimits = [];
+        private readonly Dictionary<CompiledLimit, string> _limitPaths = new(ReferenceEqualityComparer.Instance);
 
         public CompiledPolicy? Read(JsonElement root)
         {
@@ -95,8 +103,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 errors.AtValue("$.$schema", $"Expected a string (the schema's URL or path), found {Describe(schema)}.");
             }
 
+            var revision = ReadRevision(root);
             var hide = ReadHide(root);
-            var allToolsLimits = ReadAllTools(root);
+            var allToolsLimits = _allToolsLimits = ReadAllTools(root);
+            CheckOneAmountPerCounter(allToolsLimits);
             var tools = ReadTools(root);
             var risk = ReadRisk(root);
             var classify = ReadClassify(root);
@@ -109,6 +119,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return new CompiledPolicy
             {
                 Version = "1",
+                DeclaredRevision = revision,
                 DefaultAction = defaultAction,
                 Hide = hide,
                 Tools = tools,
@@ -117,6 +128,49 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 AllToolsLimits = allToolsLimits,
                 Counters = [.. _counters.Values.Select(c => c.Definition).OrderBy(c => c.Ordinal)],
             };
+        }
+
+        private string? ReadRevision(JsonElement root)
+        {
+            if (!root.TryGetProperty("revision", out var element))
+            {
+                return null;
+            }
+
+            var text = element.ValueKind == JsonValueKind.String ? element.GetString()! : null;
+            if (text is null || text.Length == 0 || text.Length > MaxRevisionLength || text.Any(char.IsControl) || text.Trim().Length != text.Length)
+            {
+                errors.AtValue("$.revision", $"Expected the document's revision: a string of 1 to {MaxRevisionLength} characters without control characters or surrounding spaces (such as \"2026-11-29.1\" or a commit hash), found {Describe(element)}.");
+                return null;
+            }
+
+            return text;
+        }
+
+        /// <summary>
+        /// One call counts each counter once, so the limits one call can meet (a rule's and all_tools') must not name one
+        /// counter with two different amounts: which amount would count is not something a reader of the policy can guess.
+        /// </summary>
+        private void CheckOneAmountPerCounter(CompiledLimit[] ruleLimits)
+        {
+            var limits = ruleLimits.Concat(ReferenceEquals(ruleLimits, _allToolsLimits) ? [] : _allToolsLimits).ToArray();
+            for (var i = 0; i < ruleLimits.Length; i++)
+            {
+                for (var j = 0; j < limits.Length; j++)
+                {
+                    var (limit, other) = (ruleLimits[i], limits[j]);
+                    // Each pair once: at the later of two rule limits, or at the rule's limit against all_tools.
+                    if ((j < i || j >= ruleLimits.Length) && ReferenceEquals(limit.Counter, other.Counter) && limit.IncrementFrom?.Text != other.IncrementFrom?.Text)
+                    {
+                        errors.AtValue(
+                            _limitPaths[limit],
+                            $"Counter '{limit.Counter.Name}' is also counted by {other.Pointer} ({Adds(other)}), and one call counts a counter once: "
+                            + $"here it is {Adds(limit)}. Give each amount a counter of its own, or use the same increment_from.");
+                    }
+                }
+            }
+
+            static string Adds(CompiledLimit limit) => limit.IncrementFrom is { } from ? "adding " + from.Text : "adding 1 per call";
         }
 
         private NameMatcher<bool> ReadHide(JsonElement root)
@@ -278,9 +332,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 reason = ReadString(reasonElement, path + ".reason", "a reason (text shown to the agent)");
             }
 
-            var require = ReadConditions(rule, "require", path, pointer);
-            var denyIf = ReadConditions(rule, "deny_if", path, pointer);
-            var approvalIf = ReadConditions(rule, "require_approval_if", path, pointer);
+            var require = ReadPredicates(rule, "require", path, pointer);
+            var denyIf = ReadPredicates(rule, "deny_if", path, pointer);
+            var approvalIf = ReadPredicates(rule, "require_approval_if", path, pointer);
             var limits = rule.TryGetProperty("limits", out var limitsElement)
                 ? ReadLimits(limitsElement, path + ".limits", pointer + "/limits")
                 : [];
@@ -293,6 +347,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     limits = [.. limits, shorthand];
                 }
             }
+
+            CheckOneAmountPerCounter(limits);
 
             if (action == PolicyAction.Deny && (rule.TryGetProperty("limits", out _) || rule.TryGetProperty("rate_limit", out _)))
             {
@@ -318,7 +374,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private Condition[] ReadConditions(JsonElement rule, string field, string rulePath, string rulePointer)
+        private Predicate[] ReadPredicates(JsonElement rule, string field, string rulePath, string rulePointer)
         {
             if (!rule.TryGetProperty(field, out var list))
             {
@@ -326,24 +382,71 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var path = JsonPath.Property(rulePath, field);
-            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of conditions"))
+            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of conditions or predicates ({ \"conditions\": [...], \"on_deny\": \"...\" })"))
             {
                 return [];
             }
 
-            var conditions = new List<Condition>();
+            var predicates = new List<Predicate>();
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                var condition = ReadCondition(item, JsonPath.Index(path, index), $"{rulePointer}/{field}/{index}");
+                var predicate = ReadPredicate(item, JsonPath.Index(path, index), $"{rulePointer}/{field}/{index}");
                 index++;
-                if (condition is not null)
+                if (predicate is not null)
                 {
-                    conditions.Add(condition);
+                    predicates.Add(predicate);
                 }
             }
 
-            return [.. conditions];
+            return [.. predicates];
+        }
+
+        /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
+        private Predicate? ReadPredicate(JsonElement element, string path, string pointer)
+        {
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions", out var list))
+            {
+                var bare = ReadCondition(element, path, pointer);
+                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason, Text = bare.Text };
+            }
+
+            var before = errors.Count;
+            CheckFields(element, path, PredicateFields);
+            string? onDeny = null;
+            if (element.TryGetProperty("on_deny", out var onDenyElement))
+            {
+                onDeny = ReadString(onDenyElement, path + ".on_deny", "the text the agent reads");
+            }
+
+            var conditions = new List<Condition>();
+            var listPath = path + ".conditions";
+            if (ExpectKind(list, listPath, JsonValueKind.Array, "an array of conditions ([] matches every call)"))
+            {
+                var index = 0;
+                foreach (var item in list.EnumerateArray())
+                {
+                    var condition = ReadCondition(item, JsonPath.Index(listPath, index), $"{pointer}/conditions/{index}");
+                    index++;
+                    if (condition is not null)
+                    {
+                        conditions.Add(condition);
+                    }
+                }
+            }
+
+            if (errors.Count > before)
+            {
+                return null;
+            }
+
+            return new Predicate
+            {
+                Pointer = pointer,
+                Conditions = [.. conditions],
+                Reason = onDeny,
+                Text = conditions.Count == 0 ? "every call matches (no conditions)" : string.Join(" and ", conditions.Select(c => c.Text)),
+            };
         }
 
         private Condition? ReadCondition(JsonElement element, string path, string pointer)
@@ -355,7 +458,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             var before = errors.Count;
             CheckFields(element, path, ConditionFields);
-            var argumentPath = RequireArgumentPath(element, "path", path);
+            var conditionPath = ReadConditionPath(element, path);
 
             ConditionOperator? op = null;
             if (!element.TryGetProperty("op", out var opElement))
@@ -411,7 +514,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
                     break;
                 case ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Gt or ConditionOperator.Gte:
-                    if (!hasValue)
+                    if (conditionPath is { IsCaller: true })
+                    {
+                        errors.AtValue(path + ".op", $"Operator \"{opElement.GetString()}\" compares numbers, and {conditionPath.Text} is text. Use eq, neq, in, not_in, regex, contains or exists.");
+                    }
+                    else if (!hasValue)
                     {
                         errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\": a number.");
                     }
@@ -428,14 +535,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     }
                     else
                     {
-                        try
-                        {
-                            regex = new Regex(value.GetString()!, RegexOptions.CultureInvariant, PolicyLimits.RegexTimeout);
-                        }
-                        catch (ArgumentException ex)
-                        {
-                            errors.AtValue(valuePath, "The regular expression does not compile: " + ex.Message);
-                        }
+                        regex = CompileRegex(value.GetString()!, valuePath);
                     }
 
                     break;
@@ -448,18 +548,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     break;
             }
 
-            if (errors.Count > before || argumentPath is null || op is null)
+            if (errors.Count > before || conditionPath is null || op is null)
             {
                 return null;
             }
 
             var text = op == ConditionOperator.Exists
-                ? $"{argumentPath.Text} {(existsExpected ? "exists" : "does not exist")}"
-                : $"{argumentPath.Text} {opElement.GetString()} {(regex is not null ? value.GetString() : value.GetRawText())}";
+                ? $"{conditionPath.Text} {(existsExpected ? "exists" : "does not exist")}"
+                : $"{conditionPath.Text} {opElement.GetString()} {(regex is not null ? value.GetString() : value.GetRawText())}";
             return new Condition
             {
                 Pointer = pointer,
-                Path = argumentPath,
+                Path = conditionPath,
                 Operator = op.Value,
                 Value = hasValue ? value.Clone() : default,
                 Regex = regex,
@@ -512,9 +612,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 {
                     errors.AtValue(path + ".counter", "Expected a counter name, found an empty string.");
                 }
+                else if (name is ['/', ..])
+                {
+                    // The rate_limit shorthand names its counter after its JSON Pointer; a named counter can never share it.
+                    errors.AtValue(path + ".counter", $"Counter names starting with '/' are reserved for the counters of rate_limit shorthands (such as {name}); choose another name.");
+                }
             }
 
-            var (max, window, scope) = ReadBudget(element, path);
+            // As in the hosted gateway, whose limits are per-grant quotas: a limit without a scope counts per grant.
+            var (max, window, scope) = ReadBudget(element, path, CounterScope.Grant);
             ArgumentPath? incrementFrom = null;
             if (element.TryGetProperty("increment_from", out _))
             {
@@ -526,8 +632,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
-            var definition = DefineCounter(name, max, window, scope, path);
-            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom };
+            var definition = DefineCounter(name, max, window, scope, path, incrementFrom?.Text);
+            return definition is null ? null : Remember(new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom }, path);
         }
 
         private CompiledLimit? ReadRateLimit(JsonElement element, string path, string pointer)
@@ -539,7 +645,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             var before = errors.Count;
             CheckFields(element, path, RateLimitFields);
-            var (max, window, scope) = ReadBudget(element, path);
+
+            // The shorthand keeps the hosted product's per-session meaning.
+            var (max, window, scope) = ReadBudget(element, path, CounterScope.Session);
             if (errors.Count > before)
             {
                 return null;
@@ -547,10 +655,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             // The shorthand's counter belongs to its rule alone: named after the rule's pointer, which no policy key can clash with.
             var definition = DefineCounter(pointer, max, window, scope, path);
-            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition };
+            return definition is null ? null : Remember(new CompiledLimit { Pointer = pointer, Counter = definition }, path);
         }
 
-        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, string path)
+        private CompiledLimit Remember(CompiledLimit limit, string path)
+        {
+            _limitPaths[limit] = path;
+            return limit;
+        }
+
+        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, string path, CounterScope defaultScope)
         {
             long max = 1;
             if (!element.TryGetProperty("max", out var maxElement))
@@ -572,7 +686,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 window = ReadWindow(windowElement, path + ".window") ?? window;
             }
 
-            var scope = CounterScope.Session;
+            var scope = defaultScope;
             if (element.TryGetProperty("scope", out var scopeElement))
             {
                 if (scopeElement.ValueKind != JsonValueKind.String || !Scopes.TryGetValue(scopeElement.GetString()!, out scope))
@@ -637,7 +751,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, string path)
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, string path, string? incrementFrom = null)
         {
             if (_counters.TryGetValue(name, out var existing))
             {
@@ -651,30 +765,76 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return d;
             }
 
-            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count };
+            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count, IncrementFrom = incrementFrom };
             _counters[name] = (definition, path);
             return definition;
         }
 
-        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, string path)
+        /// <summary>
+        /// Regular expressions run in linear time (<see cref="RegexOptions.NonBacktracking"/>): a pattern that needs
+        /// backtracking (backreferences, lookarounds, atomic groups, conditionals) is a load error, never a slow match.
+        /// </summary>
+        private Regex? CompileRegex(string pattern, string valuePath)
+        {
+            try
+            {
+                return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, PolicyLimits.RegexTimeout);
+            }
+            catch (NotSupportedException ex)
+            {
+                errors.AtValue(
+                    valuePath,
+                    "The regular expression uses a construct that linear-time matching cannot run (backreferences, lookarounds, atomic groups and conditionals are not supported, "
+                    + "so that no argument can make matching slow): " + ex.Message);
+            }
+            catch (ArgumentException ex)
+            {
+                errors.AtValue(valuePath, "The regular expression does not compile: " + ex.Message);
+            }
+
+            return null;
+        }
+
+        private ConditionPath? ReadConditionPath(JsonElement element, string path)
+        {
+            if (element.TryGetProperty("path", out var value) && value.ValueKind == JsonValueKind.String
+                && value.GetString()!.StartsWith("caller.", StringComparison.Ordinal))
+            {
+                var text = value.GetString()!;
+                var caller = ConditionPath.ForCaller(text);
+                if (caller is null)
+                {
+                    errors.AtValue(
+                        JsonPath.Property(path, "path"),
+                        $"Unknown caller path \"{text}\". Expected caller.grant, caller.user, caller.agent, caller.session or caller.claims.<type>.");
+                }
+
+                return caller;
+            }
+
+            var argument = RequireArgumentPath(element, "path", path, "or caller.grant, caller.user, caller.agent, caller.session, caller.claims.<type>");
+            return argument is null ? null : ConditionPath.ForArguments(argument);
+        }
+
+        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, string path, string? alternatives = null)
         {
             var fieldPath = JsonPath.Property(path, field);
             if (!element.TryGetProperty(field, out var value))
             {
-                errors.AtValue(path, $"Missing \"{field}\": a path into the call's arguments such as \"args.amount\".");
+                errors.AtValue(path, $"Missing \"{field}\": a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
                 return null;
             }
 
             if (value.ValueKind != JsonValueKind.String)
             {
-                errors.AtValue(fieldPath, $"Expected a path into the call's arguments such as \"args.amount\", found {Describe(value)}.");
+                errors.AtValue(fieldPath, $"Expected a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}, found {Describe(value)}.");
                 return null;
             }
 
             var text = value.GetString()!;
             if (!text.StartsWith("args.", StringComparison.Ordinal) || text.Length == 5)
             {
-                errors.AtValue(fieldPath, $"The path \"{text}\" must start with \"args.\" followed by an argument name, such as \"args.amount\".");
+                errors.AtValue(fieldPath, $"The path \"{text}\" must start with \"args.\" followed by an argument name, such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
                 return null;
             }
 

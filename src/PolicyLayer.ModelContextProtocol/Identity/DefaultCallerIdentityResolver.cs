@@ -5,18 +5,21 @@ namespace PolicyLayer.Mcp;
 
 /// <summary>
 /// The built-in resolver: session from the SDK's session id (one id per server connection where the transport
-/// has none, as on stdio), agent from the client's self-reported name, user from the authenticated principal,
-/// grant from the principal's grant claim or the configured default.
+/// has none, as on stdio; none at all for a request over Streamable HTTP without a session), agent from the
+/// client's self-reported name, user and grant from the authenticated principal's claims (the grant else the
+/// configured default).
 /// </summary>
 internal sealed class DefaultCallerIdentityResolver : ICallerIdentityResolver
 {
     private readonly string _connectionId = "conn-" + Guid.NewGuid().ToString("N");
+    private readonly string? _userClaimType;
     private readonly string _grantClaimType;
     private readonly string? _defaultGrantId;
     private CallerIdentity? _last;
 
     public DefaultCallerIdentityResolver(PolicyLayerMcpOptions options)
     {
+        _userClaimType = options.UserClaimType;
         _grantClaimType = options.GrantClaimType;
         _defaultGrantId = options.DefaultGrantId;
     }
@@ -24,14 +27,20 @@ internal sealed class DefaultCallerIdentityResolver : ICallerIdentityResolver
     public ValueTask<CallerIdentity> ResolveAsync(MessageContext context, CancellationToken cancellationToken)
     {
         var server = context.Server;
-        var session = server.SessionId ?? _connectionId;
+        // A stateless HTTP request has no session: the process's connection id would pool every caller of it into one
+        // bucket, so session-scoped limits refuse such a caller instead (the evaluator says why).
+        var session = !string.IsNullOrEmpty(server.SessionId) ? server.SessionId
+            : RequestSession.IsSessionless(context) ? null
+            : _connectionId;
         var agent = server.ClientInfo?.Name;
         var principal = context.User;
         string? user = null;
         var grant = _defaultGrantId;
         if (principal?.Identity is { IsAuthenticated: true } identity)
         {
-            user = principal.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? principal.FindFirst("sub")?.Value ?? identity.Name;
+            user = _userClaimType is not null
+                ? principal.FindFirst(_userClaimType)?.Value
+                : principal.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? principal.FindFirst("sub")?.Value ?? identity.Name;
             grant = principal.FindFirst(_grantClaimType)?.Value ?? grant;
         }
 

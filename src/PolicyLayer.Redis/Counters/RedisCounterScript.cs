@@ -1,11 +1,10 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using StackExchange.Redis;
 
 namespace PolicyLayer;
 
-/// <summary>The Lua script that decides every operation of a <see cref="RedisCounterStore"/>, and the keys it works on.</summary>
+/// <summary>The Lua script that decides every operation of a <see cref="RedisCounterStore"/> on the counters of one hash slot.</summary>
 internal static class RedisCounterScript
 {
     /// <summary>The operation argument of a reservation.</summary>
@@ -17,6 +16,12 @@ internal static class RedisCounterScript
     /// <summary>The operation argument of a release.</summary>
     public static readonly RedisValue Release = "x";
 
+    /// <summary>The most entries a counter's log holds; a counter whose max is larger keeps its times on a grid.</summary>
+    public const int MaxEntries = 1024;
+
+    /// <summary>Exact logs span at most 2^22 quanta per window, so that offsets fit the script's 3-byte field with room to grow.</summary>
+    public const long OffsetsPerWindow = 1L << 22;
+
     /// <summary>The script's text (counters.lua).</summary>
     public static string Text { get; } = LoadText();
 
@@ -26,25 +31,16 @@ internal static class RedisCounterScript
     /// <summary>The SHA1 digest as the hexadecimal string Redis shows.</summary>
     public static string Sha1Hex { get; } = Convert.ToHexStringLower(Sha1);
 
-    /// <summary>The key of the store's state: the reservation id sequence and the latest time decided at.</summary>
-    public static RedisKey StateKey(string prefix) => "{" + prefix + "}:state";
-
     /// <summary>
-    /// The key of a counter's entries (<paramref name="kind"/> 'z') or total ('n'): the prefix's hash tag, the kind,
-    /// the scope, the length-prefixed counter name, then the scope key, so that no two counters share a key.
+    /// The resolution, in microseconds, of a counter's entry times: as fine as the script's offsets allow when the log
+    /// can hold one entry per unit (exact), else 1/1,022 of the window so that a log never exceeds <see cref="MaxEntries"/>.
+    /// Times are rounded up to it, so the store under-admits by at most one quantum and never over-admits.
     /// </summary>
-    public static RedisKey CounterKey(string prefix, char kind, CounterDefinition counter, string scopeKey) =>
-        string.Create(CultureInfo.InvariantCulture, $"{{{prefix}}}:{kind}:{ScopeName(counter.Scope)}:{counter.Name.Length}:{counter.Name}:{scopeKey}");
-
-    private static string ScopeName(CounterScope scope) => scope switch
+    public static long Quantum(CounterDefinition counter)
     {
-        CounterScope.Session => "session",
-        CounterScope.Grant => "grant",
-        CounterScope.Agent => "agent",
-        CounterScope.User => "user",
-        CounterScope.Global => "global",
-        _ => throw new ArgumentOutOfRangeException(nameof(scope), scope, "Unknown counter scope."),
-    };
+        var window = counter.Window.Ticks / TimeSpan.TicksPerMicrosecond;
+        return CounterTable.ChooseQuantum(window, 1_000_000, counter.Max > MaxEntries ? MaxEntries - 2 : OffsetsPerWindow);
+    }
 
     private static string LoadText()
     {

@@ -20,10 +20,9 @@ public enum RedisClock
 public sealed class RedisCounterStoreOptions
 {
     /// <summary>
-    /// The start of every key the store writes, inside a hash tag (<c>{policylayer}:…</c>), so that all counters share
-    /// one hash slot and a reservation across several counters runs as one script on Redis Cluster. Stores that must not
-    /// share counters (separate tenants, separate policies) use separate prefixes, which also spreads them over the cluster.
-    /// Must not contain <c>{</c> or <c>}</c>.
+    /// The start of every key the store writes (<c>policylayer:{…}</c>). Each counter and scope value then has a hash
+    /// tag of its own, so that a Redis Cluster spreads them over its slots. Stores that must not share counters
+    /// (separate tenants) use separate prefixes. Must not contain <c>{</c> or <c>}</c>.
     /// </summary>
     /// <value>The default value is <c>"policylayer"</c>.</value>
     public string KeyPrefix { get; set; } = "policylayer";
@@ -50,4 +49,11 @@ public sealed class RedisCounterStoreOptions
     /// <summary>How long a counter's keys outlive its last reservation's window, so that a quiet scope's keys vanish by themselves.</summary>
     /// <value>The default value is one second.</value>
     public TimeSpan ExpirySlack { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// What the store does, at start-up, about server settings that let counts be evicted (a <c>maxmemory-policy</c>
+    /// other than <c>noeviction</c>) or lost (no persistence).
+    /// </summary>
+    /// <value>The default value is <see cref="RedisConfigurationCheck.Warn"/>.</value>
+    public RedisConfigurationCheck ConfigurationCheck { get; set; } = RedisConfigurationCheck.Warn;
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PolicyLayer;
 using StackExchange.Redis;
@@ -80,7 +81,8 @@ public static class PolicyLayerRedisBuilderExtensions
                 Timeout = options.Timeout,
                 Database = options.Database,
                 ExpirySlack = options.ExpirySlack,
-            });
+                ConfigurationCheck = options.ConfigurationCheck,
+            }, sp.GetService<ILogger<RedisCounterStore>>());
         });
         return builder;
     }

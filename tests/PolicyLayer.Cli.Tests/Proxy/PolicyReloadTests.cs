@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
-using static PolicyLayer.Cli.Tests.Proxy.GatewayHarness;
+using PolicyLayer.Cli.Common;
+using PolicyLayer.TestUtils.Gateway;
+using static PolicyLayer.TestUtils.Gateway.GatewayHarness;
 
 namespace PolicyLayer.Cli.Tests.Proxy;
 
@@ -26,10 +28,17 @@ public class PolicyReloadTests
     [TearDown]
     public void DeletePolicyFile() => Directory.Delete(_work, recursive: true);
 
+    /// <summary>The CLI's <c>--watch</c> on <paramref name="path"/>, polled every <see cref="WatchInterval"/> of the harness's clock.</summary>
+    private static Func<TimeProvider, TextWriter, PolicyWatch> Watching(string path) => (time, diagnostics) =>
+    {
+        var watch = new ProxyPolicyWatch(path, WatchInterval, time, diagnostics);
+        return new PolicyWatch(watch.Initial, (evaluator, reloaded) => watch.Attach(evaluator, reloaded), watch);
+    };
+
     [Test]
     public async Task ValidNewVersion_DecidesTheNextCall()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
         (await proxy.RequestAsync(Call("1", "write_note"))).DeniedText().Should().Contain("No notes.");
 
@@ -45,7 +54,7 @@ public class PolicyReloadTests
     [Test]
     public async Task InvalidNewVersion_KeepsTheLastGoodOneInForceAndWritesEachErrorToStderr()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
 
         File.WriteAllText(_policy, NotesAllowed.Replace("\"default\": \"deny\"", "\"default\": \"maybe\"", StringComparison.Ordinal).Replace("\"max\": 1,", "\"max\": 0,", StringComparison.Ordinal));
@@ -63,7 +72,7 @@ public class PolicyReloadTests
     [Test]
     public async Task HalfWrittenFile_IsNeverReadAndTheFinishedOneIsApplied()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
         var half = NotesAllowed.Length / 2;
 
@@ -83,7 +92,7 @@ public class PolicyReloadTests
     [Test]
     public async Task CounterWhoseDefinitionDidNotChange_KeepsItsUnitsAcrossAReload()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
         (await proxy.RequestAsync(Call("1", "limited"))).GetProperty("result").GetProperty("isError").GetBoolean().Should().BeFalse();
 
@@ -93,13 +102,13 @@ public class PolicyReloadTests
         var reloaded = await proxy.RequestAsync(Call("3", "write_note"));
 
         reloaded.GetProperty("result").GetProperty("isError").GetBoolean().Should().BeFalse("the new version is in force");
-        afterReload.DeniedText().Should().EndWith("(rule /tools/limited/limits/0; retry after 58 s)", "the unit spent before the reload still counts");
+        afterReload.DeniedText().Should().EndWith("Rule: /tools/limited/limits/0. Retry after 58 s.", "the unit spent before the reload still counts");
     }
 
     [Test]
     public async Task CounterWhoseDefinitionChanged_StartsEmpty()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
         await proxy.RequestAsync(Call("1", "limited"));
 
@@ -115,7 +124,7 @@ public class PolicyReloadTests
     [Test]
     public async Task ReloadThatHidesAToolTheClientListed_SendsListChangedAndTheNextListLeavesItOut()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
         ListedNames(await proxy.RequestAsync("""{"jsonrpc":"2.0","id":"l1","method":"tools/list"}""")).Should().Contain("echo");
 
@@ -126,13 +135,13 @@ public class PolicyReloadTests
 
         notification.GetProperty("method").GetString().Should().Be("notifications/tools/list_changed");
         ListedNames(list).Should().NotContain("echo").And.Contain("limited");
-        (await proxy.RequestAsync(Call("1", "echo"))).DeniedText().Should().Contain("(rule (hidden))");
+        (await proxy.RequestAsync(Call("1", "echo"))).DeniedText().Should().Contain("Rule: (hidden).");
     }
 
     [Test]
     public async Task ReloadThatShowsOrHidesNothing_SendsNoListChanged()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
         await proxy.RequestAsync("""{"jsonrpc":"2.0","id":"l1","method":"tools/list"}""");
 
@@ -146,7 +155,7 @@ public class PolicyReloadTests
     [Test]
     public async Task ReloadBeforeTheClientListedTools_SendsNoListChanged()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         await proxy.InitializeAsync();
 
         File.WriteAllText(_policy, Policy.Replace("""["secret_tool"]""", """["secret_tool", "echo"]""", StringComparison.Ordinal));
@@ -159,7 +168,7 @@ public class PolicyReloadTests
     [Test]
     public async Task Initialize_ServerWithToolsButNoListChanged_IsAnsweredDeclaringListChanged()
     {
-        using var proxy = new GatewayHarness(watchFile: _policy);
+        using var proxy = new GatewayHarness(watch: Watching(_policy));
         proxy.Child.Capabilities = """{"tools":{},"resources":{"subscribe":true}}""";
 
         var answer = await proxy.InitializeAsync();
@@ -174,7 +183,7 @@ public class PolicyReloadTests
     [Test]
     public async Task Initialize_ServerWithoutTools_OrWithoutWatch_IsRelayedUnchanged()
     {
-        using var watched = new GatewayHarness(watchFile: _policy);
+        using var watched = new GatewayHarness(watch: Watching(_policy));
         watched.Child.Capabilities = """{"resources":{}}""";
         using var unwatched = new GatewayHarness();
         unwatched.Child.Capabilities = """{"tools":{}}""";

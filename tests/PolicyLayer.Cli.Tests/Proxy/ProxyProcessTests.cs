@@ -155,9 +155,10 @@ public class ProxyProcessTests
             var answer = await CallAsync(proxy, 1, "echo");
             sent.Stop();
 
-            answer.Should().Contain("[POLICY DENIED]").And.Contain("did not answer the proxy's tools/list within 0.5 s");
+            answer.Should().Contain("[POLICY DENIED]").And.Contain("\"kind\":\"error\"");
             sent.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(0.45));
             await EndAsync(proxy);
+            (await proxy.StandardError.ReadToEndAsync()).Should().Contain("did not answer the proxy's tools/list within 0.5 s");
         }
         finally
         {
@@ -295,6 +296,28 @@ public class ProxyProcessTests
     {
         proxy.StandardInput.Close();
         await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Test]
+    public async Task Server_StartsWhileThePolicyLoads_AndReceivesNothingUntilThePolicyIsInForce()
+    {
+        // A policy that never comes into force: the server must have been started (in parallel with loading it) and
+        // must have received nothing, although the client wrote a call at once.
+        File.WriteAllText(_policy, """{ "version": "1", "default": "maybe" }""");
+        var started = Path.Combine(_work, "started");
+        var received = Path.Combine(_work, "received");
+        using var proxy = StartProxy("--policy", _policy, "--", "/bin/sh", "-c", $"echo up > '{started}'; cat > '{received}'");
+        var stderr = proxy.StandardError.ReadToEndAsync();
+        await proxy.StandardInput.WriteLineAsync("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"anything"}}""");
+        await proxy.StandardInput.FlushAsync();
+
+        await proxy.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await WaitForAsync(() => File.Exists(received));
+
+        proxy.ExitCode.Should().Be(ProxyCommand.UsageError);
+        (await stderr).Should().Contain("maybe");
+        File.Exists(started).Should().BeTrue("the server starts at once, not after the policy is loaded");
+        File.ReadAllText(received).Should().BeEmpty("nothing reaches the server before the policy is in force");
     }
 
     [Test]

@@ -327,6 +327,42 @@ public class InMemoryCounterStoreTests
     }
 
     [Test]
+    public async Task Release_Again_AfterTheSweepRanBetween_FreesNothingOfTheNextReservation()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time, IdleSweepInterval = Timeout.InfiniteTimeSpan });
+        var counter = new CounterDefinition("calls", 1, TimeSpan.FromMinutes(1), CounterScope.Grant);
+        var first = new CounterBudget[1];
+        (await store.TryReserveAsync(new[] { new CounterRequest(counter, "k", 1) }, first)).IsAcquired.Should().BeTrue();
+        await store.ReleaseAsync(first);
+
+        // The window is empty, but a window made in its place now could issue the released id again: it is kept.
+        store.SweepIdleCounters();
+        Reserve(store, counter, "k", 1).IsAcquired.Should().BeTrue();
+        await store.ReleaseAsync(first);
+
+        Reserve(store, counter, "k", 1).IsAcquired.Should().BeFalse("the unit held is the second call's");
+    }
+
+    [Test]
+    public void Sweep_ForgetsACounterWhoseUnitsWereGivenBack_OnceItsLastReservationLeftTheWindow()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time, IdleSweepInterval = Timeout.InfiniteTimeSpan });
+        var counter = new CounterDefinition("calls", 1, TimeSpan.FromMinutes(1), CounterScope.Grant);
+        var first = new CounterBudget[1];
+        store.TryReserveAsync(new[] { new CounterRequest(counter, "k", 1) }, first).AsTask().Result.IsAcquired.Should().BeTrue();
+        store.ReleaseAsync(first).AsTask().Wait();
+
+        store.SweepIdleCounters();
+        store.WindowCount.Should().Be(1);
+        time.Advance(TimeSpan.FromMinutes(1));
+        store.SweepIdleCounters();
+
+        store.WindowCount.Should().Be(0);
+    }
+
+    [Test]
     public void TryReserve_TheSameCounterAndKeyTwice_IsAnError()
     {
         using var store = new InMemoryCounterStore();

@@ -68,7 +68,7 @@ public class ConditionTests : EvaluatorTestBase
         var decision = await DenyIf(condition, args);
 
         decision.Outcome.Should().Be(PolicyOutcome.Deny);
-        decision.Reason.Should().Contain("missing or not of the type");
+        decision.Reason.Should().StartWith("Refused: args.").And.Contain(", so the policy cannot check ");
     }
 
     [TestCase("""{ "path": "args.n", "op": "lt", "value": 100 }""", """{ "m": 1 }""", TestName = "Require_AbsentPath_Fails")]
@@ -106,5 +106,43 @@ public class ConditionTests : EvaluatorTestBase
         var decision = await DenyIf("""{ "path": "args.amount", "op": "gt", "value": 10000, "reason": "Refunds over 100.00 are done by people." }""", """{ "amount": 20000 }""");
 
         decision.Reason.Should().Be("Refunds over 100.00 are done by people.");
+    }
+
+    [TestCase("-1e-29", "lt", "0", true)]
+    [TestCase("1e-29", "gt", "0", true)]
+    [TestCase("0.30000000000000000000000000001", "gt", "0.3", true)]
+    [TestCase("79228162514264337593543950336", "gt", "79228162514264337593543950335", true)]
+    [TestCase("1e400", "gt", "1e399", true)]
+    [TestCase("-1e400", "lt", "-1e399", true)]
+    [TestCase("10.0", "lte", "1e1", true)]
+    [TestCase("10.0", "lt", "1e1", false)]
+    [TestCase("9007199254740993", "gt", "9007199254740992", true)]
+    [TestCase("-0", "gte", "0", true)]
+    [TestCase("1E+2", "gte", "100", true)]
+    [TestCase("0.000001e6", "lt", "1.0000000001", true)]
+    public async Task Numbers_AreComparedExactly(string actual, string op, string expected, bool holds)
+    {
+        var decision = await DenyIf($$"""{ "path": "args.n", "op": "{{op}}", "value": {{expected}} }""", $$"""{ "n": {{actual}} }""");
+
+        decision.Outcome.Should().Be(holds ? PolicyOutcome.Deny : PolicyOutcome.Allow);
+    }
+
+    [Test]
+    public async Task Regex_IsLinearTime_ACatastrophicPatternForBacktrackingMatchesQuickly()
+    {
+        // (a+)+$ backtracks exponentially on "aaaa...!" in a backtracking engine; linear-time matching answers at once.
+        var input = new string('a', 20_000) + "!";
+
+        var decision = await DenyIf("""{ "path": "args.q", "op": "regex", "value": "^(a+)+$" }""", $$"""{ "q": "{{input}}" }""");
+
+        decision.Outcome.Should().Be(PolicyOutcome.Allow);
+    }
+
+    [Test]
+    public void Regex_NeedingBacktracking_IsALoadErrorNotASlowMatch()
+    {
+        var act = () => PolicyDocument.Parse("""{ "version": "1", "tools": { "t": { "deny_if": [ { "path": "args.q", "op": "regex", "value": "(?<=a)b" } ] } } }""");
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Should().ContainSingle(e => e.Message.Contains("linear-time"));
     }
 }

@@ -331,6 +331,128 @@ public sealed class PolicyFileWatcherTests
         (await Allowed(evaluator, "x")).Should().BeTrue();
     }
 
+    [Test]
+    public async Task ConfigMapDataLinkSwap_ToATargetOfTheSameSizeAndTimes_IsPutInForce()
+    {
+        // A Kubernetes ConfigMap volume: policy.json -> ..data/policy.json, ..data -> ..<timestamp>; an update writes a
+        // new timestamped directory and swaps ..data to it by renaming a fresh link over it. No link's own stamp moves.
+        var first = WriteVersion("..2026_11_24_12_00_00.1", OnlyX);
+        File.CreateSymbolicLink(Path.Combine(_dir, "..data"), Path.GetFileName(first));
+        File.CreateSymbolicLink(_path, Path.Combine("..data", "policy.json"));
+        using var watcher = Watch(out var evaluator);
+        using var _ = evaluator;
+        (await Allowed(evaluator, "x")).Should().BeTrue();
+
+        // The tightened version has the same size and the same last-write time as the one in force: only its place differs.
+        var second = WriteVersion("..2026_11_24_12_05_00.2", OnlyY);
+        var swap = Path.Combine(_dir, "..data_tmp");
+        File.CreateSymbolicLink(swap, Path.GetFileName(second));
+        RenameOver(swap, Path.Combine(_dir, "..data"));
+        Directory.Delete(first, recursive: true);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+
+        (await Allowed(evaluator, "x")).Should().BeFalse("the swapped-in version no longer allows x");
+        (await Allowed(evaluator, "y")).Should().BeTrue();
+    }
+
+    [Test]
+    public async Task LinkToTheFile_RepointedAtAnotherFile_IsPutInForce()
+    {
+        var a = Path.Combine(_dir, "a.json");
+        var b = Path.Combine(_dir, "b.json");
+        File.WriteAllText(a, OnlyX);
+        File.WriteAllText(b, OnlyY);
+        File.SetLastWriteTimeUtc(b, File.GetLastWriteTimeUtc(a));
+        File.CreateSymbolicLink(_path, a);
+        using var watcher = Watch(out var evaluator);
+        using var _ = evaluator;
+
+        var swap = Path.Combine(_dir, "next.json");
+        File.CreateSymbolicLink(swap, b);
+        RenameOver(swap, _path);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+
+        (await Allowed(evaluator, "y")).Should().BeTrue();
+        (await Allowed(evaluator, "x")).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task ContentRewrittenWithItsSizeAndTimesKept_IsFoundByTheContentCheck()
+    {
+        Write(OnlyX);
+        var written = File.GetLastWriteTimeUtc(_path);
+        using var watcher = Watch(out var evaluator);
+        using var _ = evaluator;
+
+        using (var stream = new FileStream(_path, FileMode.Open, FileAccess.Write))
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(OnlyY));
+        }
+
+        File.SetLastWriteTimeUtc(_path, written);
+        for (var i = 0; i < PolicyFileWatcher.ContentCheckEvery + 2; i++)
+        {
+            _time.Advance(Interval);
+        }
+
+        (await Allowed(evaluator, "y")).Should().BeTrue("the periodic content check sees the new bytes");
+        (await Allowed(evaluator, "x")).Should().BeFalse();
+    }
+
+    [Test]
+    public async Task LinkLoop_IsReportedUnreadable_AndTheLastGoodVersionStays()
+    {
+        var real = Path.Combine(_dir, "real.json");
+        File.WriteAllText(real, OnlyX);
+        File.CreateSymbolicLink(_path, real);
+        using var watcher = Watch(out var evaluator);
+        using var _ = evaluator;
+
+        // policy.json -> loop-b -> policy.json.
+        var loopA = Path.Combine(_dir, "loop-a");
+        File.CreateSymbolicLink(Path.Combine(_dir, "loop-b"), _path);
+        File.CreateSymbolicLink(loopA, Path.Combine(_dir, "loop-b"));
+        RenameOver(loopA, _path);
+        _time.Advance(Interval);
+        _time.Advance(Interval);
+
+        (await Allowed(evaluator, "x")).Should().BeTrue();
+        _log.LatestRecord.Id.Name.Should().Be("PolicyFileUnreadable");
+        _log.LatestRecord.Exception!.Message.Should().Contain("Too many levels of symbolic links");
+    }
+
+    [Test]
+    public void ResolveLinks_ResolvesDirectoryLinksInTheMiddleOfThePath_AndRelativeTargets()
+    {
+        var target = Directory.CreateDirectory(Path.Combine(_dir, "v1", "conf")).FullName;
+        File.WriteAllText(Path.Combine(target, "policy.json"), OnlyX);
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "current"), Path.Combine("v1", "conf"));
+        File.CreateSymbolicLink(Path.Combine(_dir, "p.json"), Path.Combine("current", ".", "policy.json"));
+
+        PolicyFileWatcher.FileStamp.ResolveLinks(Path.Combine(_dir, "p.json"))
+            .Should().Be(Path.Combine(PolicyFileWatcher.FileStamp.ResolveLinks(_dir), "v1", "conf", "policy.json"));
+    }
+
+    /// <summary>Renames <paramref name="source"/> over <paramref name="destination"/> in one rename(2), as the kubelet swaps <c>..data</c> (File.Move follows a directory link).</summary>
+    private static void RenameOver(string source, string destination)
+    {
+        using var mv = System.Diagnostics.Process.Start("mv", ["-T", source, destination]);
+        mv.WaitForExit();
+        mv.ExitCode.Should().Be(0, "mv -T renames the link itself");
+    }
+
+    /// <summary>Writes a version into a directory of its own, as the kubelet does, and returns the directory.</summary>
+    private string WriteVersion(string name, string text)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_dir, name)).FullName;
+        var file = Path.Combine(dir, "policy.json");
+        File.WriteAllText(file, text);
+        File.SetLastWriteTimeUtc(file, new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        return dir;
+    }
+
     private PolicyFileWatcher Watch(out PolicyEvaluator evaluator, TimeProvider? evaluatorClock = null)
     {
         var watcher = new PolicyFileWatcher(_path, Interval, _time, _log);

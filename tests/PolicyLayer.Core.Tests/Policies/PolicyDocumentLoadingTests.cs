@@ -88,9 +88,10 @@ public class PolicyDocumentLoadingTests
         policy.Counters.Select(c => c.Window).Should().Equal(
             TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(90),
             TimeSpan.FromMinutes(5), TimeSpan.FromHours(1), TimeSpan.FromDays(1));
+        // Limits without a scope count per grant, as the hosted gateway's do.
         policy.Counters.Select(c => c.Scope).Should().Equal(
-            CounterScope.Session, CounterScope.Agent, CounterScope.User, CounterScope.Global,
-            CounterScope.Grant, CounterScope.Session, CounterScope.Session);
+            CounterScope.Grant, CounterScope.Agent, CounterScope.User, CounterScope.Global,
+            CounterScope.Grant, CounterScope.Grant, CounterScope.Grant);
     }
 
     [Test]

@@ -31,6 +31,7 @@ public class PolicySchemaTests
     public void Schema_ConditionLimitAndShorthandFields_AreTheLoaders()
     {
         PropertyNames(Definition("condition")).Should().BeEquivalentTo(PolicyReaderV1.ConditionFields);
+        PropertyNames(Definition("predicate")).Should().BeEquivalentTo(PolicyReaderV1.PredicateFields);
         PropertyNames(Definition("limit")).Should().BeEquivalentTo(PolicyReaderV1.LimitFields);
         PropertyNames(Definition("rule").GetProperty("properties").GetProperty("rate_limit")).Should().BeEquivalentTo(PolicyReaderV1.RateLimitFields);
         PropertyNames(Schema.GetProperty("properties").GetProperty("all_tools")).Should().BeEquivalentTo(PolicyReaderV1.AllToolsFields);
@@ -68,6 +69,10 @@ public class PolicySchemaTests
     [TestCase("limit-max-zero")]
     [TestCase("limit-window-bad-unit")]
     [TestCase("condition-path-no-args")]
+    [TestCase("predicate-unknown-field")]
+    [TestCase("caller-path-unknown")]
+    [TestCase("counter-reserved-name")]
+    [TestCase("revision-empty")]
     public async Task Schema_InvalidDocument_IsRejectedByTheSchemaToo(string name)
     {
         var schema = await JsonSchema.FromJsonAsync(PolicyDocument.GetJsonSchema());

@@ -285,6 +285,73 @@ public abstract class CounterStoreContractTests
     }
 
     [Test]
+    public async Task Release_Twice_FreesTheUnitsOnce_NotThoseOfCallsReservedAtTheSameInstant()
+    {
+        CounterDefinition counter = NewCounter(max: 3, Minute);
+        (_, CounterBudget[] first) = await ReserveAsync(new CounterRequest(counter, "k", 1));
+        await AcquireAsync(counter, "k", 1);
+        await AcquireAsync(counter, "k", 1);
+
+        await Store.ReleaseAsync(first);
+        await Store.ReleaseAsync(first);
+        await Store.ReleaseAsync(first);
+
+        (await BudgetAsync(counter, "k")).Remaining.Should().Be(1, "the two other calls still hold their units");
+        (await ReserveAsync(new CounterRequest(counter, "k", 1))).Result.IsAcquired.Should().BeTrue();
+        (await ReserveAsync(new CounterRequest(counter, "k", 1))).Result.IsAcquired.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task Release_Twice_OfSpendAmountsInOneInstant_FreesTheAmountOnce()
+    {
+        // A spend cap keeps its times on a coarse grid: these three reservations share one time.
+        CounterDefinition spend = NewCounter(max: 50_000, TimeSpan.FromDays(1));
+        await AcquireAsync(spend, "g", 1);
+        Time.Advance(TimeSpan.FromMilliseconds(1));
+        (_, CounterBudget[] small) = await ReserveAsync(new CounterRequest(spend, "g", 100));
+        Time.Advance(TimeSpan.FromMilliseconds(1));
+        await AcquireAsync(spend, "g", 20_000);
+        Time.Advance(TimeSpan.FromMilliseconds(1));
+        await AcquireAsync(spend, "g", 29_899);
+
+        for (int i = 0; i < 5; i++)
+        {
+            await Store.ReleaseAsync(small);
+        }
+
+        (await BudgetAsync(spend, "g")).Remaining.Should().Be(100, "only the 100 given back are free; 49,900 are still held");
+        (await ReserveAsync(new CounterRequest(spend, "g", 101))).Result.IsAcquired.Should().BeFalse();
+    }
+
+    [Test]
+    public async Task Release_OfOneReservationFromManyThreadsAtOnce_FreesItOnce()
+    {
+        CounterDefinition counter = NewCounter(max: 10, Minute);
+        (_, CounterBudget[] held) = await ReserveAsync(new CounterRequest(counter, "k", 2));
+        for (int i = 0; i < 8; i++)
+        {
+            await AcquireAsync(counter, "k", 1);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () => await Store.ReleaseAsync(held))));
+
+        (await BudgetAsync(counter, "k")).Remaining.Should().Be(2);
+    }
+
+    [Test]
+    public async Task Release_Again_AfterTheCounterEmptiedAndFilledAgainInTheSameInstant_FreesNothing()
+    {
+        CounterDefinition counter = NewCounter(max: 2, Minute);
+        (_, CounterBudget[] first) = await ReserveAsync(new CounterRequest(counter, "k", 1));
+        await Store.ReleaseAsync(first);
+        await AcquireAsync(counter, "k", 2);
+
+        await Store.ReleaseAsync(first);
+
+        (await BudgetAsync(counter, "k")).Remaining.Should().Be(0, "the units held now are the second call's");
+    }
+
+    [Test]
     public async Task Release_OfARefusedReservation_GivesNothing()
     {
         CounterDefinition counter = NewCounter(max: 1, Minute);

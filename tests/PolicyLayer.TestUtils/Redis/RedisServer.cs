@@ -13,16 +13,18 @@ namespace PolicyLayer.TestUtils.Redis;
 public sealed class RedisServer : IAsyncDisposable
 {
     /// <summary>How to get the server on a machine that lacks it.</summary>
-    public const string InstallHint = "redis-server was not found on PATH. Install it: apt-get update && apt-get install -y redis-server";
+    public const string InstallHint = "redis-server or redis-cli was not found on PATH. Install them: apt-get update && apt-get install -y redis-server";
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private readonly string _executable;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    private RedisServer(string executable, int port)
+    private RedisServer(string executable, int port, string[] extraArguments)
     {
         _executable = executable;
         Port = port;
+        _extraArguments = extraArguments;
     }
 
     /// <summary>The loopback port the server listens on.</summary>
@@ -35,12 +37,12 @@ public sealed class RedisServer : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>The path of <c>redis-server</c>, or <see langword="null"/> when it is not installed.</summary>
-    public static string? FindExecutable()
+    public static string? FindExecutable(string name = "redis-server")
     {
         var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
         foreach (var dir in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Append("/usr/bin").Append("/usr/local/bin"))
         {
-            var candidate = Path.Combine(dir, "redis-server");
+            var candidate = Path.Combine(dir, name);
             if (File.Exists(candidate))
             {
                 return candidate;
@@ -54,9 +56,21 @@ public sealed class RedisServer : IAsyncDisposable
     /// Starts a server for a test. When <c>redis-server</c> is missing, the test fails under <c>CI=true</c>
     /// (a CI run must never skip it) and is ignored otherwise.
     /// </summary>
-    public static async Task<RedisServer> StartForTestAsync()
+    /// <param name="extraArguments">More redis-server arguments, such as <c>--cluster-enabled yes</c>.</param>
+    public static async Task<RedisServer> StartForTestAsync(params string[] extraArguments)
     {
-        var executable = FindExecutable();
+        var server = new RedisServer(RequireExecutable("redis-server"), FreePort(), extraArguments);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// The path of a Redis program (<c>redis-server</c>, <c>redis-cli</c>); when it is missing, the test fails under
+    /// <c>CI=true</c> (a CI run must never skip it) and is ignored otherwise.
+    /// </summary>
+    public static string RequireExecutable(string name)
+    {
+        var executable = FindExecutable(name);
         if (executable is null)
         {
             if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
@@ -67,15 +81,13 @@ public sealed class RedisServer : IAsyncDisposable
             Assert.Ignore(InstallHint);
         }
 
-        var server = new RedisServer(executable!, FreePort());
-        await server.StartAsync();
-        return server;
+        return executable!;
     }
 
     /// <summary>Starts a server on a free loopback port; throws when <c>redis-server</c> is missing.</summary>
     public static async Task<RedisServer> StartNewAsync()
     {
-        var server = new RedisServer(FindExecutable() ?? throw new InvalidOperationException(InstallHint), FreePort());
+        var server = new RedisServer(FindExecutable() ?? throw new InvalidOperationException(InstallHint), FreePort(), []);
         await server.StartAsync();
         return server;
     }
@@ -98,7 +110,7 @@ public sealed class RedisServer : IAsyncDisposable
         {
             "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning",
-        })
+        }.Concat(_extraArguments))
         {
             info.ArgumentList.Add(arg);
         }

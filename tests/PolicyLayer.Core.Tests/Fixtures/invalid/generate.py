@@ -55,7 +55,7 @@ cases = [
 ("deny-with-limits", '{\n  "version": "1",\n  "tools": { "a": { "action": "deny", §"limits": [ { "counter": "c", "window": "minute", "max": 3 } ] } }\n}\n', "$.tools.a.limits", "cannot have limits"),
 ("deny-with-rate-limit", '{\n  "version": "1",\n  "tools": { "a": { "action": "deny", §"rate_limit": { "max": 3, "window": 60 } } }\n}\n', "$.tools.a.rate_limit", "cannot have limits"),
 ("counter-defined-two-ways", '{\n  "version": "1",\n  "tools": {\n    "a": { "limits": [ { "counter": "shared", "window": "minute", "max": 3 } ] },\n    "b": { "limits": [ §{ "counter": "shared", "window": "hour", "max": 3 } ] }\n  }\n}\n', "$.tools.b.limits[0]", "defined two ways"),
-("counter-two-scopes", '{\n  "version": "1",\n  "all_tools": { "limits": [ { "counter": "x", "window": "minute", "max": 3, "scope": "grant" } ] },\n  "tools": { "a": { "limits": [ §{ "counter": "x", "window": "minute", "max": 3 } ] } }\n}\n', "$.tools.a.limits[0]", "defined two ways"),
+("counter-two-scopes", '{\n  "version": "1",\n  "all_tools": { "limits": [ { "counter": "x", "window": "minute", "max": 3, "scope": "session" } ] },\n  "tools": { "a": { "limits": [ §{ "counter": "x", "window": "minute", "max": 3 } ] } }\n}\n', "$.tools.a.limits[0]", "defined two ways"),
 ("rate-limit-unknown-field", '{\n  "version": "1",\n  "tools": { "a": { "rate_limit": { "max": 3, "window": 60, §"burst": 2 } } }\n}\n', "$.tools.a.rate_limit.burst", "Unknown field 'burst'"),
 ("all-tools-unknown-field", '{\n  "version": "1",\n  "all_tools": { §"limit": [] }\n}\n', "$.all_tools.limit", "did you mean 'limits'"),
 ("risk-unknown-category", '{\n  "version": "1",\n  "risk": { §"dangerous": { "action": "deny" } }\n}\n', "$.risk.dangerous", "Unknown risk category"),
@@ -65,6 +65,16 @@ cases = [
 ("too-deep", '{ "version": "1", "tools": { "a": { "deny_if": [ { "path": "args.x", "op": "eq", "value": ' + '['*59 + '§' + '['*11 + ']'*70 + ' } ] } } }', "$.tools.a.deny_if[0].value" + "[0]"*58, "deeper than 64 levels"),
 ("lone-surrogate-value", '{\n  "version": "1",\n  "hide": [§"\\uD800"]\n}\n', "$.hide[0]", "half a surrogate pair"),
 ("unicode-column", '{\n  "version": "1",\n  "tools": { "café_tool": { "action": "deny", "reason": "non", "x": 1, "limits": [] }, "é": { "action": §"nope" } }\n}\n', "$.tools['é'].action", "Unknown action"),
+("predicate-unknown-field", '{\n  "version": "1",\n  "tools": { "a": { "deny_if": [ { "conditions": [], §"reason": "x" } ] } }\n}\n', "$.tools.a.deny_if[0].reason", "Unknown field 'reason'"),
+("predicate-conditions-not-array", '{\n  "version": "1",\n  "tools": { "a": { "deny_if": [ { "conditions": §{}, "on_deny": "x" } ] } }\n}\n', "$.tools.a.deny_if[0].conditions", "an array of conditions"),
+("predicate-condition-unknown-op", '{\n  "version": "1",\n  "tools": { "a": { "require": [ { "conditions": [ { "path": "args.x", "op": §"bigger", "value": 1 } ] } ] } }\n}\n', "$.tools.a.require[0].conditions[0].op", "Unknown operator"),
+("on-deny-not-string", '{\n  "version": "1",\n  "tools": { "a": { "deny_if": [ { "conditions": [], "on_deny": §5 } ] } }\n}\n', "$.tools.a.deny_if[0].on_deny", "a string"),
+("caller-path-unknown", '{\n  "version": "1",\n  "tools": { "a": { "deny_if": [ { "path": §"caller.role", "op": "eq", "value": "x" } ] } }\n}\n', "$.tools.a.deny_if[0].path", "Unknown caller path"),
+("caller-numeric-op", '{\n  "version": "1",\n  "tools": { "a": { "deny_if": [ { "path": "caller.claims.level", "op": §"gt", "value": 1 } ] } }\n}\n', "$.tools.a.deny_if[0].op", "compares numbers"),
+("regex-backreference", '{\n  "version": "1",\n  "tools": { "a": { "deny_if": [ { "path": "args.q", "op": "regex", "value": §"(a+)\\\\1" } ] } }\n}\n', "$.tools.a.deny_if[0].value", "linear-time"),
+("counter-reserved-name", '{\n  "version": "1",\n  "tools": { "a": { "limits": [ { "counter": §"/tools/b/rate_limit", "window": 60, "max": 3 } ] }, "b": { "rate_limit": { "max": 3, "window": 60 } } }\n}\n', "$.tools.a.limits[0].counter", "reserved"),
+("counter-two-amounts", '{\n  "version": "1",\n  "all_tools": { "limits": [ { "counter": "spend", "window": "day", "max": 100, "increment_from": "args.amount" } ] },\n  "tools": { "a": { "limits": [ §{ "counter": "spend", "window": "day", "max": 100, "increment_from": "args.fee" } ] } }\n}\n', "$.tools.a.limits[0]", "one call counts a counter once"),
+("revision-empty", '{\n  "version": "1",\n  "revision": §""\n}\n', "$.revision", "revision"),
 ]
 expected = {}
 names = set()

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PolicyLayer.Gate;
+
+namespace PolicyLayer.Gateway;
+
+/// <summary>
+/// The relay's side of the shared gate (<see cref="ToolCallGate"/>) for one tools/call: reads the call off the client's
+/// message, adds the server's descriptor from the catalogue, lets the gate decide (and ask for approval through
+/// <see cref="RelayGateClient"/>), then forwards the call or sends the gate's refusal. When the server answers, the gate
+/// settles the call (a failed call gives its units back). The relay decides nothing itself.
+/// </summary>
+internal sealed class ToolCallHandler(
+    ToolCallGate gate,
+    ToolCatalogue catalogue,
+    HeldApprovals held,
+    Router router,
+    PeerWriter toClient,
+    ClientReplies replies,
+    AuditLog? audit,
+    ILogger logger)
+{
+    /// <summary>
+    /// Decides the call <paramref name="request"/> (already in flight under the client's id) and acts on the verdict.
+    /// <paramref name="text"/> is the message, owned by the call (it may wait for an approval). Never throws: a failure
+    /// refuses the call.
+    /// </summary>
+    public async Task HandleAsync(byte[] text, ScannedMessage message, ClientRequest request, CallerIdentity caller, bool clientCanElicit)
+    {
+        try
+        {
+            await DecideAndActAsync(text, message, request, caller, clientCanElicit).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            GatewayLog.ConnectionClosed(logger, ex.Message);
+        }
+        catch (Exception ex)
+        {
+            // Fail closed: the call is refused, never forwarded undecided.
+            GatewayLog.RefusedAfterInternalError(logger, ex.Message);
+            router.ClientRequests.Remove(request);
+            await replies.SendErrorAsync(request.ClientId, ClientReplies.InternalErrorCode, "Internal error in the policy proxy; the call was not forwarded.").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The server answered a forwarded call: the gate settles it (a failed call gives its units back).</summary>
+    public ValueTask OnAnsweredAsync(ClientRequest request, bool failed) =>
+        request.Verdict is { } verdict ? gate.SettleAsync(verdict, failed ? ToolRunOutcome.Failed : ToolRunOutcome.Succeeded) : ValueTask.CompletedTask;
+
+    private async Task DecideAndActAsync(byte[] text, ScannedMessage message, ClientRequest request, CallerIdentity caller, bool clientCanElicit)
+    {
+        var parameters = message.ParamsType == JsonTokenType.StartObject ? ParseParams(text, message) : default;
+        if (!GateCall.TryRead(parameters, caller, tools: null, out var read, out var problem))
+        {
+            router.ClientRequests.Remove(request);
+            await replies.SendErrorAsync(request.ClientId, ClientReplies.InvalidParamsCode, problem!).ConfigureAwait(false);
+            return;
+        }
+
+        var toolName = read!.Call.ToolName;
+        var (tools, toolsProblem) = await catalogue.GetAsync().ConfigureAwait(false);
+        if (tools is null)
+        {
+            // Fail closed: without the server's descriptors the classifier could be misled by a name alone.
+            GatewayLog.CallNotClassified(logger, toolName, toolsProblem!);
+            var undecidable = GateRefusal.ForError(toolName);
+            Audit(read.Call, request.ClientId, PolicyOutcome.Deny, undecidable.RuleId, toolsProblem!, null, approval: null);
+            if (gate.Evaluator.ShadowMode)
+            {
+                await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
+                return;
+            }
+
+            router.ClientRequests.Remove(request);
+            await replies.SendRefusalAsync(request.ClientId, undecidable).ConfigureAwait(false);
+            return;
+        }
+
+        var call = new GateCall(new ToolCall(toolName, caller, read.Call.Arguments, tools.GetValueOrDefault(toolName)), read.ArgumentProblem);
+
+        // stdio (and any relay with a channel back to the client) carries the gate's requests while the call is held.
+        var features = GateClientFeatures.ServerRequests | (clientCanElicit ? GateClientFeatures.Elicitation : GateClientFeatures.None);
+        var client = new RelayGateClient(features, request, text.Length, held, router, toClient);
+        GateVerdict verdict;
+        using (var deciding = new CancellationTokenSource())
+        {
+            request.Deciding = deciding;
+            try
+            {
+                verdict = await gate.DecideAsync(call, client, request.CancelledByClient ? new CancellationToken(canceled: true) : deciding.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The client cancelled its call while it was held: JSON-RPC sends no answer to a cancelled request.
+                router.ClientRequests.Remove(request);
+                Audit(call.Call, request.ClientId, PolicyOutcome.RequireApproval, RuleIds.Error, "The client cancelled the call before it was decided.", null, "cancelled_by_client");
+                return;
+            }
+            finally
+            {
+                request.Deciding = null;
+            }
+        }
+
+        Audit(call.Call, request.ClientId, verdict, client.Approval);
+        if (verdict.IsAdmitted)
+        {
+            if (request.CancelledByClient)
+            {
+                router.ClientRequests.Remove(request);
+                await gate.SettleAsync(verdict, ToolRunOutcome.NotStarted).ConfigureAwait(false);
+                return;
+            }
+
+            request.Verdict = verdict;
+            verdict.MarkToolStarted();
+            await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
+            return;
+        }
+
+        router.ClientRequests.Remove(request);
+        await replies.SendRefusalAsync(request.ClientId, verdict.Refusal ?? GateRefusal.ForError(toolName)).ConfigureAwait(false);
+    }
+
+    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, GateVerdict verdict, string? approval)
+    {
+        if (verdict.Refusal is { } refusal)
+        {
+            var retry = refusal.RetryAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            Audit(call, id, refusal.Outcome, refusal.RuleId, refusal.Reason, retry, approval, verdict.Decision.IsShadowed);
+            return;
+        }
+
+        var decision = verdict.Decision;
+        Audit(call, id, decision.ShadowedOutcome ?? decision.Outcome, decision.RuleId, decision.Reason, decision.RetryAfter, approval, decision.IsShadowed);
+    }
+
+    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, PolicyOutcome outcome, string rule, string reason, TimeSpan? retryAfter, string? approval, bool shadowed = false) =>
+        audit?.Write(new AuditEntry(call.ToolName, id, call.Caller.AgentId, outcome, rule, reason, retryAfter, call.Arguments, approval, Shadowed: shadowed || gate.Evaluator.ShadowMode));
+
+    private static JsonElement ParseParams(byte[] text, in ScannedMessage message)
+    {
+        var reader = new Utf8JsonReader(message.Params(text).Span);
+        return JsonElement.ParseValue(ref reader);
+    }
+}

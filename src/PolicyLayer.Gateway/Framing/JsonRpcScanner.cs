@@ -1,0 +1,335 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace PolicyLayer.Gateway;
+
+/// <summary>
+/// Reads the JSON-RPC envelope of a line and refuses what a server could read differently from the proxy:
+/// duplicate member names (a parser that keeps the last value would see another tool or argument than the
+/// policy did), member names that differ only in case, names that are a case variant of an envelope member,
+/// invalid UTF-8 and malformed JSON. Not thread-safe: one scanner per reading loop.
+/// </summary>
+internal sealed class JsonRpcScanner
+{
+    private static readonly string[] EnvelopeMembers = ["jsonrpc", "id", "method", "params", "result", "error"];
+
+    private readonly bool _strict;
+    private readonly List<Frame> _frames = new(8);
+    private readonly Stack<HashSet<string>> _namePool = new();
+
+    /// <summary>Creates a scanner.</summary>
+    /// <param name="strict">
+    /// Whether to check the message as hostile input (messages from the client): duplicate and
+    /// case-variant names, the envelope's shape. Messages from the child are only read, never refused.
+    /// </param>
+    public JsonRpcScanner(bool strict) => _strict = strict;
+
+    private enum Role : byte
+    {
+        Other,
+        Root,
+        Result,
+    }
+
+    public ScanStatus Scan(ReadOnlySpan<byte> line, out ScannedMessage message)
+    {
+        message = default;
+        if (!Utf8.IsValid(line))
+        {
+            message.Problem = "Parse error: the message is not valid UTF-8.";
+            return ScanStatus.ParseError;
+        }
+
+        try
+        {
+            return ScanCore(line, ref message);
+        }
+        catch (JsonException ex)
+        {
+            message = default;
+            message.Problem = "Parse error: " + ex.Message;
+            return ScanStatus.ParseError;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // GetString on text that is not valid UTF-16 once unescaped, such as a lone surrogate escape.
+            message = default;
+            message.Problem = "Parse error: " + ex.Message;
+            return ScanStatus.ParseError;
+        }
+        finally
+        {
+            foreach (var frame in _frames)
+            {
+                Return(frame.Names);
+            }
+
+            _frames.Clear();
+        }
+    }
+
+    /// <summary>
+    /// A key for an id that matches however a peer re-serializes it: strings by their unescaped value,
+    /// numbers by their value as a double, as JavaScript peers read them (so <c>1.0</c> matches <c>1</c>).
+    /// </summary>
+    public static string IdKey(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => "s:" + reader.GetString(),
+        JsonTokenType.Number when reader.TryGetInt64(out var whole) => "n:" + whole.ToString(CultureInfo.InvariantCulture),
+        JsonTokenType.Number when reader.TryGetDouble(out var value) && double.IsFinite(value) => "n:" + NumberKey(value),
+        JsonTokenType.Number => "n:" + Encoding.UTF8.GetString(reader.ValueSpan),
+        _ => throw new InvalidOperationException("An id is a string or a number."),
+    };
+
+    /// <summary>The key of a string id, as <see cref="IdKey"/> makes it.</summary>
+    public static string StringIdKey(string id) => "s:" + id;
+
+    private static string NumberKey(double value) =>
+        value == Math.Floor(value) && Math.Abs(value) < 9.2e18
+            ? ((long)value).ToString(CultureInfo.InvariantCulture)
+            : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private ScanStatus ScanCore(ReadOnlySpan<byte> line, ref ScannedMessage message)
+    {
+        var reader = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read())
+        {
+            message.Problem = "Parse error: the line holds no JSON value.";
+            return ScanStatus.ParseError;
+        }
+
+        var rootType = reader.TokenType;
+        if (rootType != JsonTokenType.StartObject)
+        {
+            // Read to the end so that malformed JSON is a parse error, not an invalid request.
+            if (rootType == JsonTokenType.StartArray)
+            {
+                reader.Skip();
+            }
+
+            ExpectEnd(ref reader);
+            if (rootType == JsonTokenType.StartArray)
+            {
+                return ScanStatus.Batch;
+            }
+
+            message.Problem = "Invalid request: a JSON-RPC message is a JSON object.";
+            return ScanStatus.InvalidRequest;
+        }
+
+        string? problem = null;
+        var jsonrpcIsTwo = false;
+        var idCount = 0;
+        _frames.Add(new Frame(Role.Root, Rent()));
+        string? pendingName = null;
+
+        while (_frames.Count > 0)
+        {
+            if (!reader.Read())
+            {
+                throw new JsonException("The JSON ends before its last object or array is closed.");
+            }
+
+            var frame = _frames[^1];
+            var depthIsRoot = _frames.Count == 1;
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    pendingName = reader.GetString()!;
+                    if (_strict)
+                    {
+                        // A property name only appears inside an object, whose frame has a list of names.
+                        problem ??= CheckName(frame.Names!, pendingName, depthIsRoot);
+                        frame.Names!.Add(pendingName);
+                    }
+
+                    continue;
+
+                case JsonTokenType.EndObject:
+                case JsonTokenType.EndArray:
+                    Return(frame.Names);
+                    _frames.RemoveAt(_frames.Count - 1);
+                    if (_frames.Count == 1 && frame.RootMember == "params")
+                    {
+                        message.ParamsLength = (int)reader.BytesConsumed - message.ParamsStart;
+                    }
+
+                    pendingName = null;
+                    continue;
+            }
+
+            // A value: of a root member, of a result member, or anywhere else.
+            var name = frame.IsObject ? pendingName : null;
+            pendingName = null;
+            if (depthIsRoot)
+            {
+                switch (name)
+                {
+                    case "jsonrpc":
+                        jsonrpcIsTwo = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("2.0"u8);
+                        break;
+                    case "id":
+                        idCount++;
+                        message.IdType = reader.TokenType;
+                        message.IdStart = (int)reader.TokenStartIndex;
+                        if (reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
+                        {
+                            message.IdLength = (int)reader.BytesConsumed - message.IdStart;
+                            message.IdKey = IdKey(ref reader);
+                        }
+
+                        break;
+                    case "method":
+                        message.Method = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        if (reader.TokenType != JsonTokenType.String)
+                        {
+                            problem ??= "Invalid request: method must be a string.";
+                        }
+
+                        break;
+                    case "params":
+                        message.ParamsType = reader.TokenType;
+                        message.ParamsStart = (int)reader.TokenStartIndex;
+                        message.ParamsLength = (int)reader.BytesConsumed - message.ParamsStart;
+                        break;
+                    case "result":
+                        message.HasResult = true;
+                        break;
+                    case "error":
+                        message.HasError = true;
+                        break;
+                }
+            }
+            else if (frame.Role == Role.Result && name == "isError" && reader.TokenType == JsonTokenType.True)
+            {
+                message.ResultIsError = true;
+            }
+
+            if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                var role = depthIsRoot && name == "result" ? Role.Result : Role.Other;
+                _frames.Add(new Frame(role, reader.TokenType == JsonTokenType.StartObject ? Rent() : null, depthIsRoot ? name : null));
+            }
+        }
+
+        ExpectEnd(ref reader);
+        if (!_strict)
+        {
+            message.Kind = message.Method is not null ? (message.IdType == JsonTokenType.None ? MessageKind.Notification : MessageKind.Request) : MessageKind.Response;
+            return ScanStatus.Message;
+        }
+
+        if (idCount > 1)
+        {
+            // Which id a server would answer is up to its parser: echo none.
+            message.IdType = JsonTokenType.Null;
+            message.IdKey = null;
+        }
+
+        problem ??= CheckEnvelope(ref message, jsonrpcIsTwo);
+        if (problem is not null)
+        {
+            message.Problem = problem;
+            return ScanStatus.InvalidRequest;
+        }
+
+        return ScanStatus.Message;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> repeats a member of its object, exactly or in another case. The names seen are a
+    /// case-insensitive hash set (randomised hashing), so an object of n members costs O(n), never O(n²).
+    /// </summary>
+    private static string? CheckName(HashSet<string> names, string name, bool isRoot)
+    {
+        if (names.TryGetValue(name, out var seen))
+        {
+            return string.Equals(seen, name, StringComparison.Ordinal)
+                ? $"Invalid request: the member \"{name}\" appears twice in one object; a server could read either value."
+                : $"Invalid request: the members \"{seen}\" and \"{name}\" differ only in case; a server could read either value.";
+        }
+
+        if (isRoot)
+        {
+            foreach (var member in EnvelopeMembers)
+            {
+                if (string.Equals(member, name, StringComparison.OrdinalIgnoreCase) && !string.Equals(member, name, StringComparison.Ordinal))
+                {
+                    return $"Invalid request: \"{name}\" is not a JSON-RPC member, but a case-insensitive reader would take it for \"{member}\".";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string? CheckEnvelope(ref ScannedMessage message, bool jsonrpcIsTwo)
+    {
+        if (!jsonrpcIsTwo)
+        {
+            return "Invalid request: \"jsonrpc\" must be \"2.0\".";
+        }
+
+        if (message.IdType is not (JsonTokenType.None or JsonTokenType.String or JsonTokenType.Number))
+        {
+            return "Invalid request: an id is a string or a number (MCP does not allow null).";
+        }
+
+        if (message.Method is not null)
+        {
+            if (message.HasResult || message.HasError)
+            {
+                return "Invalid request: a message has either a method or a result or error, not both.";
+            }
+
+            message.Kind = message.IdType == JsonTokenType.None ? MessageKind.Notification : MessageKind.Request;
+            if (message.ParamsType is not (JsonTokenType.None or JsonTokenType.StartObject))
+            {
+                return "Invalid request: params must be an object.";
+            }
+
+            return null;
+        }
+
+        if (message.HasResult == message.HasError)
+        {
+            return "Invalid request: a message without a method is a response, with exactly one of result and error.";
+        }
+
+        if (message.IdType == JsonTokenType.None)
+        {
+            return "Invalid request: a response carries the id of the request it answers.";
+        }
+
+        message.Kind = MessageKind.Response;
+        return null;
+    }
+
+    private static void ExpectEnd(ref Utf8JsonReader reader)
+    {
+        if (reader.Read())
+        {
+            throw new JsonException("A line holds one JSON value; more follows it.");
+        }
+    }
+
+    private HashSet<string> Rent() => _namePool.TryPop(out var set) ? set : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    private void Return(HashSet<string>? names)
+    {
+        // A set that grew for one large object is left to the collector rather than kept for the session.
+        if (names is not null && names.Count <= 256)
+        {
+            names.Clear();
+            _namePool.Push(names);
+        }
+    }
+
+    /// <summary>An object or array being read; <see cref="Names"/> is null for arrays.</summary>
+    private readonly record struct Frame(Role Role, HashSet<string>? Names, string? RootMember = null)
+    {
+        public bool IsObject => Names is not null;
+    }
+}

@@ -1,0 +1,43 @@
+using System.Buffers;
+
+namespace PolicyLayer.Gateway;
+
+/// <summary>MCP's stdio framing over two streams: a <see cref="LineReader"/> in, one write per message (and its newline) out.</summary>
+internal sealed class StdioMessageChannel(Stream input, Stream output, int maxMessageBytes) : IMcpMessageChannel
+{
+    private readonly LineReader _reader = new(input, maxMessageBytes);
+    private ArrayBufferWriter<byte> _scratch = new(4096);
+
+    public async ValueTask<McpMessageRead> ReadAsync(CancellationToken cancellationToken)
+    {
+        var status = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new McpMessageRead(status, status == McpMessageReadStatus.Message ? _reader.Line : default);
+    }
+
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    {
+        // One write per message: a reader never sees half a line followed by another writer's bytes.
+        _scratch.ResetWrittenCount();
+        _scratch.Write(message.Span);
+        _scratch.Write("\n"u8);
+        await output.WriteAsync(_scratch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (_scratch.Capacity > 1024 * 1024)
+        {
+            // One large message must not pin its buffer for the whole session.
+            _scratch = new ArrayBufferWriter<byte>(4096);
+        }
+    }
+
+    public async ValueTask CompleteAsync()
+    {
+        try
+        {
+            await output.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The peer is already gone.
+        }
+    }
+}

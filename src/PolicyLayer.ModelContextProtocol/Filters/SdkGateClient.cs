@@ -1,0 +1,58 @@
+using System.Text.Json;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using PolicyLayer.Gate;
+
+namespace PolicyLayer.Mcp;
+
+/// <summary>The client of one tools/call as the SDK's session knows it, for the gate.</summary>
+internal sealed class SdkGateClient : IGateClient
+{
+    private readonly McpServer _server;
+
+    public SdkGateClient(RequestContext<CallToolRequestParams> context)
+    {
+        _server = context.Server;
+        var features = GateClientFeatures.None;
+        if (_server.ClientCapabilities?.Elicitation is not null)
+        {
+            features |= GateClientFeatures.Elicitation;
+        }
+
+        // A request over Streamable HTTP without a session (stateless mode, or a 2026-07-28 request served
+        // statelessly) has no session that could carry a request from the server while the call is held. Its
+        // RelatedTransport is the POST's own transport, never the stateless session transport, so that is not the test.
+        if (!RequestSession.IsSessionless(context))
+        {
+            features |= GateClientFeatures.ServerRequests;
+        }
+
+        if (_server.IsMrtrSupported)
+        {
+            features |= GateClientFeatures.InputRequests;
+        }
+
+        Features = features;
+    }
+
+    public GateClientFeatures Features { get; }
+
+    public async ValueTask<JsonElement> ElicitAsync(JsonElement parameters, CancellationToken cancellationToken)
+    {
+        var request = parameters.Deserialize((System.Text.Json.Serialization.Metadata.JsonTypeInfo<ElicitRequestParams>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ElicitRequestParams)))!;
+        ElicitResult result;
+        try
+        {
+            result = await _server.ElicitAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is McpException or InvalidOperationException)
+        {
+            // The client answered with an error (McpException), or the SDK refused to send (InvalidOperationException,
+            // as on a session it cannot send requests on): either way the agent reads the reason, not "(error)".
+            throw new GateClientException(ex.Message, ex);
+        }
+
+        return JsonSerializer.SerializeToElement(result, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ElicitResult)));
+    }
+}

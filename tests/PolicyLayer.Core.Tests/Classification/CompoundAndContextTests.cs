@@ -1,0 +1,161 @@
+using System.Text.Json;
+
+namespace PolicyLayer.Core.Tests.Classification;
+
+/// <summary>
+/// The riskiest verb of a compound name or sentence wins (issue 12, item 11); words count in their
+/// context: nouns that look like verbs, money words outside the tool's own effect, links that are
+/// removed, server prefixes and REST-shaped names, multi-action tools.
+/// </summary>
+public class CompoundAndContextTests
+{
+    private static RiskProfile Classify(string name, string? description = null, string? schema = null, ToolAnnotations? annotations = null) =>
+        ToolRiskClassifier.Default.Classify(new ToolDescriptor(name, description, annotations,
+            schema is null ? null : JsonDocument.Parse(schema).RootElement.Clone()));
+
+    [TestCase("fetch_and_delete_messages", RiskCategory.Destructive, "delete")]
+    [TestCase("search_and_destroy", RiskCategory.Destructive, "destroy")]
+    [TestCase("read_then_drop_table", RiskCategory.Destructive, "drop")]
+    [TestCase("list_and_execute_jobs", RiskCategory.Execute, "execute")]
+    [TestCase("getAndRefundPayment", RiskCategory.Financial, "Refund")]
+    [TestCase("get_or_create_label", RiskCategory.Write, "create")]
+    public void Classify_CompoundName_TheRiskiestJoinedVerbWins(string name, RiskCategory expected, string verb)
+    {
+        RiskProfile risk = Classify(name, annotations: new ToolAnnotations { ReadOnlyHint = true });
+
+        risk.Category.Should().Be(expected);
+        risk.Category.Should().NotBe(RiskCategory.Read);
+        risk.Evidence[0].Should().Contain($"'{verb}'");
+    }
+
+    [TestCase("Reads a file and then deletes it.")]
+    [TestCase("Stop and remove a container.")]
+    [TestCase("Create, update or delete records in a table.")]
+    [TestCase("Finds a record and permanently erases it.")]
+    public void Classify_SentenceWithAJoinedDestroyingVerb_IsDestructive(string description)
+    {
+        RiskProfile risk = Classify("file_tool", description);
+
+        risk.Category.Should().Be(RiskCategory.Destructive);
+    }
+
+    [Test]
+    public void Classify_SentenceNamingStatementsInCapitals_DoesNotReadThemAsActions()
+    {
+        RiskProfile risk = Classify("write_query", "Execute an INSERT, UPDATE, or DELETE query on the SQLite database",
+            """{"type":"object","properties":{"query":{"type":"string"}}}""");
+
+        risk.Category.Should().Be(RiskCategory.Execute);
+    }
+
+    [TestCase("Lists pipelines with their stages, tags and status.")]
+    [TestCase("Read a page with its blocks and comments.")]
+    public void Classify_NounsListedAfterAReadVerb_StayRead(string description)
+    {
+        Classify("pipeline_info", description).Category.Should().Be(RiskCategory.Read);
+    }
+
+    [TestCase("asana_get_tag", RiskCategory.Read)]
+    [TestCase("notion_retrieve_block", RiskCategory.Read)]
+    [TestCase("pull_request_read", RiskCategory.Read)]
+    [TestCase("API-post-search", RiskCategory.Read)]
+    [TestCase("API-patch-page", RiskCategory.Write)]
+    [TestCase("API-delete-block", RiskCategory.Destructive)]
+    [TestCase("digitalocean-droplet-delete", RiskCategory.Destructive)]
+    [TestCase("playwright_evaluate", RiskCategory.Execute)]
+    public void Classify_PrefixedAndRestShapedNames_FindTheirVerb(string name, RiskCategory expected)
+    {
+        Classify(name).Category.Should().Be(expected);
+    }
+
+    [Test]
+    public void Classify_NounLikeVerbInTheName_GivesWayToTheDescription()
+    {
+        // azure-devops-mcp's repo_pull_request retrieves pull requests; "request" is a noun here.
+        RiskProfile risk = Classify("repo_pull_request", "Retrieve pull request data.");
+
+        risk.Category.Should().Be(RiskCategory.Read);
+    }
+
+    [TestCase("remove_team_member", "Remove a user from a team.")]
+    [TestCase("asana_remove_tag_from_task", "Remove a tag from a task")]
+    [TestCase("remove_sub_issue", "Remove a sub-issue from a parent issue.")]
+    public void Classify_RemovingALink_IsWrite(string name, string description)
+    {
+        RiskProfile risk = Classify(name, description);
+
+        risk.Category.Should().Be(RiskCategory.Write);
+        risk.Evidence[0].Should().Contain("on a link");
+    }
+
+    [TestCase("remove_container", "Remove a Docker container")]
+    [TestCase("remove_volume", "Removes the volume from the host.")]
+    public void Classify_RemovingAThing_StaysDestructive(string name, string description)
+    {
+        Classify(name, description).Category.Should().Be(RiskCategory.Destructive);
+    }
+
+    [Test]
+    public void Classify_MoneyWordOutsideTheOpeningSentence_IsNotFinancial()
+    {
+        RiskProfile risk = Classify("create_note", "Create a note in the notebook. Notes can hold anything: shopping lists, payments to remember, ideas.");
+
+        risk.Category.Should().Be(RiskCategory.Write);
+    }
+
+    [TestCase("send_invoice_reminder")]
+    [TestCase("generate_invoice_qr_code")]
+    [TestCase("create_payment_link_qr_code")]
+    public void Classify_MoneyNounQualifyingAnotherNoun_IsNotFinancial(string name)
+    {
+        Classify(name).Category.Should().NotBe(RiskCategory.Financial);
+    }
+
+    [TestCase("place_stock_order")]
+    [TestCase("accept_dispute_claim")]
+    [TestCase("create_refund")]
+    public void Classify_ChangingVerbOnTheMoneyNounTheNameIsAbout_IsFinancial(string name)
+    {
+        Classify(name).Category.Should().Be(RiskCategory.Financial);
+    }
+
+    [Test]
+    public void Classify_JsonPatchOpEnum_IsNotTheToolsAction()
+    {
+        const string schema = """{"type":"object","properties":{"action":{"enum":["create","update"]},"op":{"enum":["Add","Replace","Remove"]}}}""";
+
+        Classify("wit_work_item_write", "Write operations for work items.", schema).Category.Should().Be(RiskCategory.Write);
+    }
+
+    [Test]
+    public void Classify_ActionEnumMixingReadsAndDeletes_IsDestructive()
+    {
+        const string schema = """{"type":"object","properties":{"action":{"enum":["get","list","delete"]}}}""";
+
+        RiskProfile risk = Classify("manage_secrets", "Manage secrets.", schema, new ToolAnnotations { ReadOnlyHint = true });
+
+        risk.Category.Should().Be(RiskCategory.Destructive);
+        risk.Evidence[0].Should().Contain("'delete'");
+    }
+
+    [Test]
+    public void Classify_CommandGivenToSomethingBeingCreated_IsWrite()
+    {
+        const string schema = """{"type":"object","properties":{"name":{},"image":{},"command":{}}}""";
+
+        Classify("create_deployment", "Create a new Kubernetes deployment", schema).Category.Should().Be(RiskCategory.Write);
+    }
+
+    [TestCase("navigate", "Navigate to a URL", RiskCategory.Read)]
+    [TestCase("observe", "Observe actionable elements on the page", RiskCategory.Read)]
+    [TestCase("extract", "Extract data from the page", RiskCategory.Read)]
+    [TestCase("hover", "Hover over the provided element", RiskCategory.Read)]
+    [TestCase("click", "Clicks on the provided element", RiskCategory.Write)]
+    [TestCase("type_text", "Type text using keyboard into a previously focused input", RiskCategory.Write)]
+    [TestCase("fill_form", "Fill out multiple form elements at once.", RiskCategory.Write)]
+    [TestCase("evaluate_script", "Evaluate a JavaScript function inside the page.", RiskCategory.Execute)]
+    public void Classify_BrowserAutomation_ObservingReadsAndInteractingWrites(string name, string description, RiskCategory expected)
+    {
+        Classify(name, description).Category.Should().Be(expected);
+    }
+}
