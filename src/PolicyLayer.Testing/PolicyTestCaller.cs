@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace PolicyLayer.Testing;
@@ -8,6 +9,9 @@ namespace PolicyLayer.Testing;
 /// </summary>
 public sealed class PolicyTestCaller
 {
+    /// <summary>Why calls whose arguments are an object are not trimming- or AOT-safe: tests run under the JIT.</summary>
+    private const string ArgumentsByReflection =
+        "Arguments given as an object (an anonymous object, say) are serialized to JSON by reflection. Tests run under the JIT, where that works; pass a JsonElement or a string of JSON where reflection is not available.";
     private readonly PolicyTestHarness _harness;
 
     internal PolicyTestCaller(PolicyTestHarness harness, CallerIdentity identity)
@@ -64,6 +68,8 @@ public sealed class PolicyTestCaller
     /// </param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The policy's decision.</returns>
+    [RequiresUnreferencedCode(ArgumentsByReflection)]
+    [RequiresDynamicCode(ArgumentsByReflection)]
     public Task<PolicyDecision> CallAsync(string toolName, object? arguments = null, CancellationToken cancellationToken = default) =>
         EvaluateAsync(new ToolCall(toolName, Identity, ToArguments(arguments)), cancellationToken);
 
@@ -74,6 +80,8 @@ public sealed class PolicyTestCaller
     /// <param name="interval">How far the harness's clock moves between two calls; none when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the calls.</param>
     /// <returns>The decisions, in call order.</returns>
+    [RequiresUnreferencedCode(ArgumentsByReflection)]
+    [RequiresDynamicCode(ArgumentsByReflection)]
     public async Task<PolicyDecisionList> CallAsync(string toolName, int times, object? arguments = null, TimeSpan? interval = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(times, 1);
@@ -97,6 +105,8 @@ public sealed class PolicyTestCaller
     /// <param name="arguments">The call's arguments (see <see cref="CallAsync(string, object?, CancellationToken)"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The policy's decision.</returns>
+    [RequiresUnreferencedCode(ArgumentsByReflection)]
+    [RequiresDynamicCode(ArgumentsByReflection)]
     public Task<PolicyDecision> CallAsync(ToolDescriptor tool, object? arguments = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tool);
@@ -108,6 +118,8 @@ public sealed class PolicyTestCaller
     /// <param name="arguments">The call's arguments (see <see cref="CallAsync(string, object?, CancellationToken)"/>).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The policy's decision.</returns>
+    [RequiresUnreferencedCode(ArgumentsByReflection)]
+    [RequiresDynamicCode(ArgumentsByReflection)]
     public Task<PolicyDecision> CallApprovedAsync(string toolName, object? arguments = null, CancellationToken cancellationToken = default) =>
         EvaluateAsync(new ToolCall(toolName, Identity, ToArguments(arguments)) { IsApproved = true }, cancellationToken);
 
@@ -120,6 +132,8 @@ public sealed class PolicyTestCaller
         await _harness.Evaluator.EvaluateAsync(call, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Turns test-friendly arguments into the dictionary of JSON values a tools/call request carries.</summary>
+    [RequiresUnreferencedCode(ArgumentsByReflection)]
+    [RequiresDynamicCode(ArgumentsByReflection)]
     internal static Dictionary<string, JsonElement>? ToArguments(object? arguments)
     {
         JsonElement element;

@@ -3,10 +3,17 @@ using PolicyLayer.TestUtils;
 
 namespace PolicyLayer.Cli.Tests;
 
-/// <summary>Runs the built tool as a process (<c>dotnet policylayer.dll ...</c>), as a user or a CI script would.</summary>
+/// <summary>
+/// Runs the built tool as a process (<c>dotnet policylayer.dll ...</c>), as a user or a CI script would; or, when the
+/// environment variable <c>POLICYLAYER_EXE</c> names one, that executable (the NativeAOT build, from
+/// scripts/publish-native.sh), so that the same tests check it.
+/// </summary>
 internal static class Policylayer
 {
-    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "policylayer.dll");
+    /// <summary>The executable under test instead of <c>dotnet policylayer.dll</c>, or <see langword="null"/>.</summary>
+    public static string? Executable { get; } = Environment.GetEnvironmentVariable("POLICYLAYER_EXE") is { Length: > 0 } exe ? Path.GetFullPath(exe) : null;
+
+    public static string Dll { get; } = Executable ?? Path.Combine(AppContext.BaseDirectory, "policylayer.dll");
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 
@@ -14,7 +21,7 @@ internal static class Policylayer
 
     public static async Task<Result> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(Executable ?? "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -22,7 +29,11 @@ internal static class Policylayer
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        start.ArgumentList.Add(Dll);
+        if (Executable is null)
+        {
+            start.ArgumentList.Add(Dll);
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

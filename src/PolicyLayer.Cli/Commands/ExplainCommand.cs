@@ -94,11 +94,30 @@ internal static class ExplainCommand
         }
     }
 
+    /// <summary>The arguments as one line of JSON, written without reflection (the tool also runs as a NativeAOT binary).</summary>
+    private static string ArgumentsJson(IReadOnlyDictionary<string, JsonElement> arguments)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in arguments)
+            {
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
     private static void Write(TextWriter output, PolicyExplanation explanation)
     {
         var decision = explanation.Decision;
         var call = explanation.Call;
-        output.WriteLine($"Call:      {call.ToolName}{(call.Arguments is null ? "" : " " + JsonSerializer.Serialize(call.Arguments))}{(call.IsApproved ? " (approved)" : "")}");
+        output.WriteLine($"Call:      {call.ToolName}{(call.Arguments is null ? "" : " " + ArgumentsJson(call.Arguments))}{(call.IsApproved ? " (approved)" : "")}");
         output.WriteLine($"Caller:    {call.Caller}");
         output.WriteLine();
         output.WriteLine($"Decision:  {OutcomeName(decision.Outcome)}");

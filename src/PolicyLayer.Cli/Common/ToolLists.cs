@@ -1,13 +1,17 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using PolicyLayer.Gate;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 
 namespace PolicyLayer.Cli.Common;
 
 /// <summary>Reads tool descriptors: from a tools/list result in a file, or live from a stdio MCP server.</summary>
 internal static class ToolLists
 {
+    private static readonly JsonTypeInfo<Tool> ToolContract = (JsonTypeInfo<Tool>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(Tool));
+
     /// <summary>
     /// Reads a file (or stdin for <c>-</c>) holding a tools/list result (<c>{"tools":[...]}</c>), a bare array of
     /// tools, or a whole JSON-RPC response (<c>{"result":{"tools":[...]}}</c>).
@@ -88,7 +92,8 @@ internal static class ToolLists
                 var list = new List<ToolDescriptor>(tools.Count);
                 for (var i = 0; i < tools.Count; i++)
                 {
-                    var json = JsonSerializer.SerializeToElement(tools[i].ProtocolTool, McpJsonUtilities.DefaultOptions);
+                    // The SDK's own (source-generated) contract for Tool: no reflection, so this works in the NativeAOT build.
+                    var json = JsonSerializer.SerializeToElement(tools[i].ProtocolTool, ToolContract);
                     list.Add(ToDescriptor(json, $"server tool {i}"));
                 }
 
