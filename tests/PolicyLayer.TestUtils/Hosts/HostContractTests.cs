@@ -133,7 +133,7 @@ public abstract class HostContractTests
         (await client.CallToolAsync("refund", Args(("amount", 400), ("reason", "late")))).IsError.Should().NotBe(true);
         var over = await client.CallToolAsync("refund", Args(("amount", 300), ("reason", "late")));
 
-        Text(over).Should().Contain("spend cap is reached").And.Contain("Remaining: 100 (args.amount) of 500.");
+        Text(over).Should().Contain("was refused: Spend cap reached: counter 'refund_total' allows 500 per 1 d per session, counted from args.amount; this call asks for 300.").And.Contain("Remaining: 100 (args.amount) of 500.");
         MetaElement(over).GetProperty("kind").GetString().Should().Be("spend_cap_reached");
         MetaElement(over).GetProperty("remaining").GetInt64().Should().Be(100);
     }
