@@ -169,9 +169,10 @@ internal sealed class EvaluatorState : IDisposable
     }
 
     /// <summary>A refused name: not matched, classified or cached, and never quoted (its length is).</summary>
-    private static ToolResolution NameTooLong(int length) => new()
+    private ToolResolution NameTooLong(int length) => new()
     {
         ToolName = string.Empty,
+        Revision = Policy.Revision,
         Hidden = true,
         Rule = null,
         Classified = null,

@@ -647,7 +647,7 @@ public sealed partial class PolicyEvaluator : IDisposable
             // Never fail-open: the store is not down, it is full, and letting calls through uncounted is what a client
             // filling it with scopes would want.
             RecordCounterStoreError(ex, CounterStoreFailureMode.FailClosed);
-            return Refused($"Refused: {ex.Message}", ruleId, risk, DecisionKind.Limit);
+            return Refused($"Refused: {ex.Message}", ruleId, risk, revision, DecisionKind.Limit);
         }
 
         RecordCounterStoreError(ex);

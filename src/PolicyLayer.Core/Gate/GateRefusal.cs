@@ -134,7 +134,7 @@ internal sealed class GateRefusal
         var what = Kind switch
         {
             RefusalKind.RateLimited => "was rate-limited",
-            RefusalKind.SpendCapReached => "was refused: its spend cap is reached",
+            RefusalKind.SpendCapReached => "was refused",
             RefusalKind.InvalidArguments => "was refused because of its arguments",
             RefusalKind.ApprovalDeclined => "needs a person's approval, which was not given",
             RefusalKind.ApprovalTimedOut => "needs a person's approval, which did not come in time",

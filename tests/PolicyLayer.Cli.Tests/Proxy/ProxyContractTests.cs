@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using ModelContextProtocol.Client;
+using PolicyLayer.ContractServer;
+using PolicyLayer.TestUtils.Hosts;
+
+namespace PolicyLayer.Cli.Tests.Proxy;
+
+/// <summary>
+/// The host contract suite on <c>policylayer proxy</c>: the real process in front of the contract server as its child, driven by
+/// the SDK's client over stdio. Cases the proxy fails until it adopts the gate (branch gateway) are marked explicit.
+/// </summary>
+[NonParallelizable]
+public sealed class ProxyContractTests : HostContractTests
+{
+    private const string NotYetOnTheGate = "proxy adopts the gate on branch gateway";
+
+    protected override Task<ContractHost> StartHostAsync(ContractHostSettings settings) => Task.FromResult<ContractHost>(new ProxyHost(settings));
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task DeniedTool_IsRefusedWithTheOneTextAndMeta_AndNeverRuns() => base.DeniedTool_IsRefusedWithTheOneTextAndMeta_AndNeverRuns();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task HiddenTool_IsRefusedAsHidden() => base.HiddenTool_IsRefusedAsHidden();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task ThirdCallInAMinute_IsRateLimitedWithOneRetryTimeAndWhatRemains() => base.ThirdCallInAMinute_IsRateLimitedWithOneRetryTimeAndWhatRemains();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task SpendCap_RefusesWhatDoesNotFit_AndSaysWhatRemains() => base.SpendCap_RefusesWhatDoesNotFit_AndSaysWhatRemains();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task MissingRequiredArgument_SaysTheArgumentsCanBeFixed() => base.MissingRequiredArgument_SaysTheArgumentsCanBeFixed();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task CaseVariantArgumentNamesInANestedObject_AreRefused_AndTheToolNeverRuns() => base.CaseVariantArgumentNamesInANestedObject_AreRefused_AndTheToolNeverRuns();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task ApprovalAccepted_TheCallRunsOnce() => base.ApprovalAccepted_TheCallRunsOnce();
+
+    [TestCase("decline", "The person at the client declined this call."), Explicit(NotYetOnTheGate)]
+    [TestCase("cancel", "The person at the client cancelled the approval request.")]
+    public override Task ApprovalDeclinedOrCancelled_IsRefusedAsDeclined_AndMayBeAskedAgain(string action, string why) =>
+        base.ApprovalDeclinedOrCancelled_IsRefusedAsDeclined_AndMayBeAskedAgain(action, why);
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task ApprovalNotAnsweredInTime_IsRefusedAsTimedOut() => base.ApprovalNotAnsweredInTime_IsRefusedAsTimedOut();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task ClientWithoutElicitation_IsRefusedAsApprovalImpossible_WithTheTrueReason() => base.ClientWithoutElicitation_IsRefusedAsApprovalImpossible_WithTheTrueReason();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task CallCancelledAfterTheToolStarted_KeepsItsUnits() => base.CallCancelledAfterTheToolStarted_KeepsItsUnits();
+
+    [Test, Explicit(NotYetOnTheGate)]
+    public override Task CallerWithAGrant_IsCountedUnderIt() => base.CallerWithAGrant_IsCountedUnderIt();
+
+    /// <summary>One proxy process per client, with the contract server as its child.</summary>
+    private sealed class ProxyHost(ContractHostSettings settings) : ContractHost
+    {
+        private readonly string _work = Directory.CreateTempSubdirectory("policylayer-contract-").FullName;
+        private readonly ConcurrentQueue<string> _started = new();
+        private readonly List<McpClient> _clients = [];
+
+        public override async Task<McpClient> ConnectAsync(ContractClient client)
+        {
+            var policy = Path.Combine(_work, "policy.json");
+            await File.WriteAllTextAsync(policy, settings.Policy);
+            List<string> arguments = [Policylayer.Dll, "proxy", "--policy", policy, "--approval-timeout", settings.ApprovalTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)];
+            if (settings.Grant is { } grant)
+            {
+                arguments.AddRange(["--grant", grant]);
+            }
+
+            if (settings.ShadowMode)
+            {
+                // The proxy's shadow mode records its decisions in the audit log, so it needs one.
+                arguments.AddRange(["--shadow", "--audit-log", Path.Combine(_work, "audit.jsonl")]);
+            }
+
+            arguments.AddRange(["--", "dotnet", Path.Combine(AppContext.BaseDirectory, "PolicyLayer.ContractServer.dll")]);
+            var transport = new StdioClientTransport(new StdioClientTransportOptions
+            {
+                Command = "dotnet",
+                Arguments = arguments,
+                WorkingDirectory = AppContext.BaseDirectory,
+                EnvironmentVariables = new Dictionary<string, string?> { ["POLICYLAYER_GRANT"] = null, ["DOTNET_NOLOGO"] = "1" },
+                StandardErrorLines = line =>
+                {
+                    if (line.StartsWith(ContractLog.StartedPrefix, StringComparison.Ordinal))
+                    {
+                        _started.Enqueue(line[ContractLog.StartedPrefix.Length..]);
+                    }
+                },
+            });
+            var connected = await McpClient.CreateAsync(transport, client.ToOptions());
+            _clients.Add(connected);
+            return connected;
+        }
+
+        public override async Task WaitForToolStartAsync(string tool, int count = 1)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (StartCount(tool) < count)
+            {
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        public override int StartCount(string tool) => _started.Count(t => t == tool);
+
+        public override async ValueTask DisposeAsync()
+        {
+            foreach (var client in _clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            Directory.Delete(_work, recursive: true);
+        }
+    }
+}
