@@ -200,7 +200,7 @@ internal sealed class InterceptImporter
     {
         if (!hide.Any(h => h!.GetValue<string>() == name))
         {
-            hide.Add(name);
+            hide.Add((JsonNode?)(name));
         }
     }
 
@@ -242,7 +242,7 @@ internal sealed class InterceptImporter
                     return;
                 }
 
-                conditions.Add(new JsonObject { ["path"] = path, ["op"] = "regex", ["value"] = ScalarValue(value, "a regular expression") });
+                conditions.Add((JsonNode?)(new JsonObject { ["path"] = path, ["op"] = "regex", ["value"] = ScalarValue(value, "a regular expression") }));
             }
 
             if (action != "deny")
@@ -251,13 +251,13 @@ internal sealed class InterceptImporter
                 return;
             }
 
-            into.DenyIf.Add(Predicate(conditions, onDeny ?? $"Denied by rule \"{name}\"."));
+            into.DenyIf.Add((JsonNode?)(Predicate(conditions, onDeny ?? $"Denied by rule \"{name}\".")));
             return;
         }
 
         if (action == "deny")
         {
-            into.DenyIf.Add(Predicate([], onDeny ?? $"Denied by rule \"{name}\"."));
+            into.DenyIf.Add((JsonNode?)(Predicate([], onDeny ?? $"Denied by rule \"{name}\".")));
             return;
         }
 
@@ -293,7 +293,7 @@ internal sealed class InterceptImporter
                     converted["value"] = ToJson(value);
                 }
 
-                argumentConditions.Add(converted);
+                argumentConditions.Add((JsonNode?)(converted));
             }
             else
             {
@@ -303,7 +303,7 @@ internal sealed class InterceptImporter
 
         if (argumentConditions.Count > 0)
         {
-            into.Require.Add(Predicate(argumentConditions, onDeny));
+            into.Require.Add((JsonNode?)(Predicate(argumentConditions, onDeny)));
         }
     }
 
@@ -330,7 +330,7 @@ internal sealed class InterceptImporter
         }
 
         var windowName = text[(slash + 1)..];
-        into.Limits.Add(Limit($"{scope}._rate_{windowName}", windowName, max, null));
+        into.Limits.Add((JsonNode?)(Limit($"{scope}._rate_{windowName}", windowName, max, null)));
         Note(node, true, $"Rule \"{name}\": rate_limit {text} becomes a sliding window of one {windowName} (Intercept's resets at the start of each UTC {windowName}, which admits up to twice the limit across a boundary), counted for every caller together (scope global).");
         NoteOnDeny(node, name, onDeny);
     }
@@ -386,12 +386,12 @@ internal sealed class InterceptImporter
         var max = units / counter.Increment;
         if (max < 1)
         {
-            into.DenyIf.Add(Predicate([], onDeny ?? $"Counter {counter.Name} admits no call."));
+            into.DenyIf.Add((JsonNode?)(Predicate([], onDeny ?? $"Counter {counter.Name} admits no call.")));
             Note(condition, true, $"Rule \"{name}\": {path} {op} {bound} admits no call; it becomes a deny_if that always matches.");
             return;
         }
 
-        into.Limits.Add(Limit(counter.Name, counter.WindowName, max, counter.IncrementFrom));
+        into.Limits.Add((JsonNode?)(Limit(counter.Name, counter.WindowName, max, counter.IncrementFrom)));
         Note(condition, true, $"Rule \"{name}\": counter {counter.Name} becomes a limit of {max} per sliding {counter.WindowName} (Intercept's window resets at the start of each UTC {counter.WindowName}), counted for every caller together (scope global).");
         if (counter.Increment != 1)
         {
