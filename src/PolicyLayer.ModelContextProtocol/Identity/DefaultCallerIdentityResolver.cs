@@ -36,12 +36,21 @@ internal sealed class DefaultCallerIdentityResolver : ICallerIdentityResolver
         var principal = context.User;
         string? user = null;
         var grant = _defaultGrantId;
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? claims = null;
         if (principal?.Identity is { IsAuthenticated: true } identity)
         {
+            // Every claim of the authenticated principal, for caller.claims.<type> conditions (multi-valued claims keep every value).
+            claims = CallerIdentity.GroupClaims(principal.Claims.Select(static c => new KeyValuePair<string, string>(c.Type, c.Value)));
             user = _userClaimType is not null
                 ? principal.FindFirst(_userClaimType)?.Value
                 : principal.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? principal.FindFirst("sub")?.Value ?? identity.Name;
             grant = principal.FindFirst(_grantClaimType)?.Value ?? grant;
+        }
+
+        if (claims is not null)
+        {
+            // An authenticated request's claims are its own: never reuse another request's identity for it.
+            return new(new CallerIdentity { SessionId = session, AgentId = agent, UserId = user, GrantId = grant, Claims = claims });
         }
 
         // A stdio server sees one caller for its whole life: reuse the identity instead of allocating one per call.

@@ -108,8 +108,11 @@ public class EndToEndTests
 
         var results = output.GetProperty("results");
         results[0].GetProperty("isError").GetBoolean().Should().BeTrue();
-        results[0].GetProperty("text").GetString().Should().Be("[POLICY DENIED] Agents do not write files. (rule /tools/write_file)");
-        results[1].GetProperty("text").GetString().Should().StartWith("[POLICY DENIED] Creating directories needs a person.").And.Contain("elicitation");
+        results[0].GetProperty("text").GetString().Should().StartWith("[POLICY DENIED] The call of 'write_file' was denied: Agents do not write files.")
+            .And.Contain("Rule: /tools/write_file.").And.EndWith("Do not retry: the same call will be refused again.");
+        results[1].GetProperty("text").GetString().Should().StartWith("[POLICY DENIED]")
+            .And.Contain("needs a person's approval, which cannot be asked for from this client")
+            .And.Contain("Creating directories needs a person.").And.Contain("elicitation");
         results[2].GetProperty("isError").GetBoolean().Should().BeFalse("the session goes on after refusals");
         File.Exists(written).Should().BeFalse();
         Directory.Exists(made).Should().BeFalse();
@@ -158,7 +161,7 @@ public class EndToEndTests
 
         output.GetProperty("tools").EnumerateArray().Select(t => t.GetString()).Should().Contain("read_text_file");
         output.GetProperty("changedTools").EnumerateArray().Select(t => t.GetString()).Should().NotContain("read_text_file").And.Contain("read_file");
-        output.GetProperty("results")[0].GetProperty("text").GetString().Should().StartWith("[POLICY DENIED]").And.EndWith("(rule (hidden))");
+        output.GetProperty("results")[0].GetProperty("text").GetString().Should().StartWith("[POLICY DENIED]").And.Contain("Rule: (hidden).");
     }
 
     private static string ServerScript => Path.Combine(E2eDir, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js");

@@ -129,6 +129,37 @@ public sealed class StreamableHttpHostTests
         host.Store.Used("list_per_grant", "grant-shared").Should().Be(3);
     }
 
+    [TestCase(HttpServerSessionMode.Stateless)]
+    [TestCase(HttpServerSessionMode.Stateful)]
+    [CancelAfter(60_000)]
+    public async Task CallTool_Http_CallerClaimConditions_AreDecidedFromTheTokensClaims(HttpServerSessionMode mode)
+    {
+        const string policy = """
+            {
+              "version": "1",
+              "default": "allow",
+              "tools": {
+                "list_flows": {
+                  "deny_if": [
+                    { "conditions": [ { "path": "caller.claims.roles", "op": "contains", "value": "contractor" } ],
+                      "on_deny": "Contractors may not list flows." }
+                  ]
+                }
+              }
+            }
+            """;
+        await using var host = await HttpMcpTestHost.StartAsync(mode, policy);
+        var finance = await host.ConnectAsync(HttpMcpTestHost.IssueToken("alice", "g", new() { ["roles"] = new[] { "finance", "viewer" } }));
+        var contractor = await host.ConnectAsync(HttpMcpTestHost.IssueToken("bob", "g", new() { ["roles"] = new[] { "viewer", "contractor" } }));
+
+        var allowed = await finance.CallToolAsync("list_flows", Namespace);
+        var refused = await contractor.CallToolAsync("list_flows", Namespace);
+
+        allowed.IsError.Should().NotBe(true, "alice's roles claim holds no 'contractor'");
+        refused.IsError.Should().BeTrue("bob's multi-valued roles claim contains 'contractor'");
+        refused.Text().Should().Contain("Contractors may not list flows.").And.Contain("/tools/list_flows/deny_if/0");
+    }
+
     [Test]
     [CancelAfter(60_000)]
     public async Task CallTool_Http_ClaimTypesAreConfigurable()

@@ -89,7 +89,7 @@ public abstract class HostContractTests
 
         result.IsError.Should().BeTrue();
         Text(result).Should().Be("[POLICY DENIED] The call of 'wipe' was denied: Wiping is done by people. Rule: /tools/wipe. Do not retry: the same call will be refused again.");
-        Meta(result).Should().Be("""{"outcome":"deny","kind":"denied","ruleId":"/tools/wipe","reason":"Wiping is done by people."}""");
+        Meta(result).Should().Be($$"""{"outcome":"deny","kind":"denied","ruleId":"/tools/wipe","reason":"Wiping is done by people.","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("wipe").Should().Be(0);
     }
 
@@ -232,7 +232,7 @@ public abstract class HostContractTests
         var result = await client.CallToolAsync("execute_flow", Args(("id", "nightly")));
 
         Text(result).Should().Be($"[POLICY DENIED] The call of 'execute_flow' needs a person's approval, which was not given: {why} Why approval is needed: Runs a production workflow. Rule: /tools/execute_flow. Calling again asks for approval again; do so only if the person is expected to approve.");
-        Meta(result).Should().Be($$"""{"outcome":"require_approval","kind":"approval_declined","ruleId":"/tools/execute_flow","reason":"{{why}} Why approval is needed: Runs a production workflow."}""");
+        Meta(result).Should().Be($$"""{"outcome":"require_approval","kind":"approval_declined","ruleId":"/tools/execute_flow","reason":"{{why}} Why approval is needed: Runs a production workflow.","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("execute_flow").Should().Be(0);
     }
 
@@ -316,6 +316,9 @@ public abstract class HostContractTests
         result.Meta.Should().NotBeNull("a refusal carries _meta[\"policylayer/decision\"]: " + Text(result));
         return JsonSerializer.SerializeToElement(result.Meta!["policylayer/decision"]);
     }
+
+    /// <summary>The revision of <see cref="Policy"/>, which every refusal's <c>_meta</c> names.</summary>
+    protected static string PolicyRevision { get; } = PolicyDocument.Parse(Policy).Revision;
 
     protected static string Meta(CallToolResult result) => JsonSerializer.Serialize(MetaElement(result), ReadableJson);
 
