@@ -84,8 +84,16 @@ public class FramingTests
             JsonDocument.Parse(line).RootElement.ValueKind.Should().Be(JsonValueKind.Object, "each line the server reads is one message");
         }
 
+        // Calls are decided asynchronously (the gate), so an allowed call may still be on its way to the server when the ping
+        // that ends the sample has been answered: wait (bounded) until the server has as many calls as were allowed.
+        List<string> Allowed() => proxy.AuditLines.Where(a => a.GetProperty("outcome").GetString() == "allow").Select(a => a.GetProperty("tool").GetString()!).ToList();
+        for (var waited = 0; proxy.Child.CalledTools.Count() < Allowed().Count && waited < 5_000; waited += 10)
+        {
+            await Task.Delay(10);
+        }
+
         var calledAtServer = proxy.Child.CalledTools.ToList();
-        var allowed = proxy.AuditLines.Where(a => a.GetProperty("outcome").GetString() == "allow").Select(a => a.GetProperty("tool").GetString()!).ToList();
+        var allowed = Allowed();
         calledAtServer.Should().BeEquivalentTo(allowed, "every call the server runs was decided and allowed by the proxy");
     }
 

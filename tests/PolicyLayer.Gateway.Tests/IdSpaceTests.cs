@@ -113,7 +113,12 @@ public class IdSpaceTests
         proxy.Child.SilentTools.Add("echo");
         await proxy.InitializeAsync();
         proxy.Send(Call("\"c-9\"", "echo"));
-        await proxy.SyncAsync();
+        // The call is decided asynchronously (the gate), so a ping sent after it may reach the server first: wait for the call itself.
+        for (var waited = 0; !proxy.Child.Received.Any(l => l.Contains("tools/call")) && waited < 10_000; waited += 10)
+        {
+            await Task.Delay(10);
+        }
+
         var serverId = JsonDocument.Parse(proxy.Child.Received.Single(l => l.Contains("tools/call"))).RootElement.GetProperty("id").GetRawText();
 
         proxy.Send("""{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c-9","reason":"user"}}""");

@@ -175,7 +175,7 @@ public sealed partial class PolicyEvaluator
             if ((seen & bit) == 0)
             {
                 seen |= bit;
-                text.Append(text.Length == 0 ? string.Empty : ",").Append(ScopeName(budget.Counter.Scope));
+                text.Append(text.Length == 0 ? string.Empty : ",").Append(budget.Counter.Scope.Name());
             }
         }
 

@@ -533,7 +533,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static PolicyDecision RefusedForMissingScope(CompiledLimit limit, RiskProfile risk, string revision)
     {
-        var scope = ScopeName(limit.Counter.Scope);
+        var scope = limit.Counter.Scope.Name();
         return Refused(
             $"Refused: limit {limit.Pointer} counts per {scope}, and the caller has no {scope} id. Calls are never counted in a bucket shared with strangers.",
             limit.Pointer,
@@ -627,7 +627,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var tooLarge = blocked.Amount > counter.Max;
         var reason = tooLarge
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
-            : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}; retry after {FormatRetry(result.RetryAfter)}.";
+            : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {counter.Scope.Name()}; retry after {FormatRetry(result.RetryAfter)}.";
         return new PolicyDecision(
             new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
             {
@@ -727,14 +727,6 @@ public sealed partial class PolicyEvaluator : IDisposable
 
     private const string DefaultAllowedReason = "Allowed by the policy's default.";
 
-    private static string ScopeName(CounterScope scope) => scope switch
-    {
-        CounterScope.Grant => "grant",
-        CounterScope.Session => "session",
-        CounterScope.Agent => "agent",
-        CounterScope.User => "user",
-        _ => "global",
-    };
 
     private static string FormatRetry(TimeSpan retry) =>
         retry.TotalSeconds >= 1

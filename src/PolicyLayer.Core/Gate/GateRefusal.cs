@@ -110,7 +110,7 @@ internal sealed class GateRefusal
             }
         }
 
-        var per = string.Create(CultureInfo.InvariantCulture, $"{counter.Max} per {Policies.PolicyReaderV1.Format(counter.Window)} per {ScopeName(counter.Scope)}");
+        var per = string.Create(CultureInfo.InvariantCulture, $"{counter.Max} per {Policies.PolicyReaderV1.Format(counter.Window)} per {counter.Scope.Name()}");
         if (limit.IncrementFrom is { } amountPath)
         {
             var unit = amountPath.Text;
@@ -243,12 +243,4 @@ internal sealed class GateRefusal
         return JsonNode.Parse(buffer.WrittenSpan)!.AsObject();
     }
 
-    private static string ScopeName(CounterScope scope) => scope switch
-    {
-        CounterScope.Grant => "grant",
-        CounterScope.Session => "session",
-        CounterScope.Agent => "agent",
-        CounterScope.User => "user",
-        _ => "global",
-    };
 }

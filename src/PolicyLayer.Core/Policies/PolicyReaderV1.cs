@@ -742,7 +742,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 var d = existing.Definition;
                 if (d.Max != max || d.Window != window || d.Scope != scope)
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {ScopeName(scope)}, at {existing.Path} {d.Max} per {Format(d.Window)} per {ScopeName(d.Scope)}. A counter has one window, max and scope wherever it is named.");
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {existing.Path} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
                     return null;
                 }
 
@@ -881,7 +881,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));
 
-        private static string ScopeName(CounterScope scope) => scope.ToString().ToLowerInvariant();
     }
 
     internal static string Describe(JsonElement element) => element.ValueKind switch

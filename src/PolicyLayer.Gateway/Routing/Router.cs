@@ -60,40 +60,29 @@ internal sealed class Router(PeerWriter toClient, PeerWriter toServer, ClientReq
     public ValueTask CancelOnServerAsync(ClientRequest request, string? reason)
     {
         ClientRequests.Remove(request);
-        return toServer.WriteAsync((request.ServerId, reason), static (json, state) =>
-        {
-            json.WriteStartObject();
-            json.WriteString("jsonrpc", "2.0");
-            json.WriteString("method", "notifications/cancelled");
-            json.WriteStartObject("params");
-            json.WriteNumber("requestId", state.ServerId);
-            if (state.reason is not null)
-            {
-                json.WriteString("reason", state.reason);
-            }
-
-            json.WriteEndObject();
-            json.WriteEndObject();
-        });
+        return toServer.WriteAsync((request.ServerId, reason), static (json, state) => WriteCancelled(json, state.ServerId, state.reason));
     }
 
     /// <summary>Tells the client that the request it was sent under <paramref name="clientId"/> is no longer wanted.</summary>
     public ValueTask CancelOnClientAsync(long clientId, string? reason) =>
-        toClient.WriteAsync((clientId, reason), static (json, state) =>
-        {
-            json.WriteStartObject();
-            json.WriteString("jsonrpc", "2.0");
-            json.WriteString("method", "notifications/cancelled");
-            json.WriteStartObject("params");
-            json.WriteNumber("requestId", state.clientId);
-            if (state.reason is not null)
-            {
-                json.WriteString("reason", state.reason);
-            }
+        toClient.WriteAsync((clientId, reason), static (json, state) => WriteCancelled(json, state.clientId, state.reason));
 
-            json.WriteEndObject();
-            json.WriteEndObject();
-        });
+    /// <summary>A <c>notifications/cancelled</c> for the request <paramref name="requestId"/>, in either direction.</summary>
+    private static void WriteCancelled(System.Text.Json.Utf8JsonWriter json, long requestId, string? reason)
+    {
+        json.WriteStartObject();
+        json.WriteString("jsonrpc", "2.0");
+        json.WriteString("method", "notifications/cancelled");
+        json.WriteStartObject("params");
+        json.WriteNumber("requestId", requestId);
+        if (reason is not null)
+        {
+            json.WriteString("reason", reason);
+        }
+
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
 
     /// <summary>Answers a server request the gateway would not relay with a JSON-RPC error under the server's id.</summary>
     public ValueTask RefuseServerRequestAsync(ReadOnlyMemory<byte> serverId, string reason) =>
