@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using KestraServer;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -12,11 +11,8 @@ namespace PolicyLayer.ModelContextProtocol.Tests;
 /// <summary>An MCP server with the middleware and the SDK's own client, connected in process over pipes.</summary>
 internal sealed class McpTestHost : IAsyncDisposable
 {
-    private readonly Pipe _toServer = new();
-    private readonly Pipe _toClient = new();
-    private readonly CancellationTokenSource _cts = new();
+    private readonly InProcessMcpServer _server = new();
     private readonly ServiceProvider _provider;
-    private readonly Task _serverTask;
 
     public McpTestHost(
         string policyJson,
@@ -31,9 +27,7 @@ internal sealed class McpTestHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(Time);
         services.AddSingleton<FlowStore>();
-        var builder = services.AddMcpServer()
-            .WithStreamServerTransport(_toServer.Reader.AsStream(), _toClient.Writer.AsStream())
-            .WithTools<KestraTools>();
+        var builder = _server.AddServer(services).WithTools<KestraTools>();
         if (extraTools is not null)
         {
             builder.WithTools(extraTools);
@@ -48,10 +42,8 @@ internal sealed class McpTestHost : IAsyncDisposable
             configure?.Invoke(options);
         });
 
-        _provider = services.BuildServiceProvider();
+        _provider = _server.Start(services);
         Flows = _provider.GetRequiredService<FlowStore>();
-        var server = _provider.GetRequiredService<McpServer>();
-        _serverTask = server.RunAsync(_cts.Token);
     }
 
     public FakeTimeProvider Time { get; }
@@ -64,26 +56,9 @@ internal sealed class McpTestHost : IAsyncDisposable
     public PolicyEvaluator Evaluator => _provider.GetRequiredService<PolicyEvaluator>();
 
     public Task<McpClient> ConnectAsync(McpClientOptions? options = null) =>
-        McpClient.CreateAsync(
-            new StreamClientTransport(_toServer.Writer.AsStream(), _toClient.Reader.AsStream()),
-            options ?? new McpClientOptions { ClientInfo = new Implementation { Name = "test-agent", Version = "1" } });
+        _server.ConnectAsync(options ?? new McpClientOptions { ClientInfo = new Implementation { Name = "test-agent", Version = "1" } });
 
-    public async ValueTask DisposeAsync()
-    {
-        await _cts.CancelAsync();
-        _toServer.Writer.Complete();
-        _toClient.Writer.Complete();
-        try
-        {
-            await _serverTask;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        await _provider.DisposeAsync();
-        _cts.Dispose();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 internal static class CallToolResultExtensions

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -17,19 +16,14 @@ public sealed class StdioMiddlewareContractTests : HostContractTests
     /// <summary>The contract tools behind <c>WithPolicyLayer</c>, over the stdio stream transport, in process.</summary>
     internal sealed class StdioMiddlewareHost : ContractHost
     {
-        private readonly Pipe _toServer = new();
-        private readonly Pipe _toClient = new();
-        private readonly CancellationTokenSource _cts = new();
-        private readonly ServiceProvider _provider;
-        private readonly Task _serverTask;
+        private readonly InProcessMcpServer _server = new();
         private readonly ContractLog _log = new();
 
         public StdioMiddlewareHost(ContractHostSettings settings)
         {
             var services = new ServiceCollection();
             services.AddSingleton(_log);
-            services.AddMcpServer()
-                .WithStreamServerTransport(_toServer.Reader.AsStream(), _toClient.Writer.AsStream())
+            _server.AddServer(services)
                 .WithTools<ContractTools>()
                 .WithPolicyLayer(options =>
                 {
@@ -38,12 +32,11 @@ public sealed class StdioMiddlewareContractTests : HostContractTests
                     options.ApprovalTimeout = settings.ApprovalTimeout;
                 });
             services.AddPolicyLayer(o => o.ShadowMode = settings.ShadowMode);
-            _provider = services.BuildServiceProvider();
-            _serverTask = _provider.GetRequiredService<McpServer>().RunAsync(_cts.Token);
+            _server.Start(services);
         }
 
         public override async Task<McpClient> ConnectAsync(ContractClient client) =>
-            await McpClient.CreateAsync(new StreamClientTransport(_toServer.Writer.AsStream(), _toClient.Reader.AsStream()), client.ToOptions());
+            await _server.ConnectAsync(client.ToOptions());
 
         public override async Task WaitForToolStartAsync(string tool, int count = 1)
         {
@@ -70,21 +63,6 @@ public sealed class StdioMiddlewareContractTests : HostContractTests
 
         public override int StartCount(string tool) => _log.Count(tool);
 
-        public override async ValueTask DisposeAsync()
-        {
-            await _cts.CancelAsync();
-            _toServer.Writer.Complete();
-            _toClient.Writer.Complete();
-            try
-            {
-                await _serverTask;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            await _provider.DisposeAsync();
-            _cts.Dispose();
-        }
+        public override ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }
