@@ -35,14 +35,9 @@ public sealed partial class ApprovalInbox
     {
         ArgumentNullException.ThrowIfNull(store);
         options ??= new ApprovalInboxOptions();
-        Require(options.Timeout > TimeSpan.Zero && options.Timeout <= TimeSpan.FromDays(1), nameof(options.Timeout), "positive and at most one day");
-        Require(options.ProgressInterval > TimeSpan.Zero, nameof(options.ProgressInterval), "positive");
-        Require(options.MaxArgumentBytes >= 1, nameof(options.MaxArgumentBytes), "at least 1");
-        Require(options.MaxNoteLength >= 0, nameof(options.MaxNoteLength), "0 or more");
-        Require(Enum.IsDefined(options.HoldMode), nameof(options.HoldMode), "a defined ApprovalHoldMode");
-        foreach (var (tool, mode) in options.HoldModeByTool)
+        if (Validate(options) is { } problem)
         {
-            Require(Enum.IsDefined(mode), nameof(options.HoldModeByTool), $"a map to defined ApprovalHoldMode values (the value for '{tool}' is not)");
+            throw new ArgumentException(problem, nameof(options));
         }
 
         Store = store;
@@ -156,12 +151,45 @@ public sealed partial class ApprovalInbox
         return (record, null);
     }
 
-    private static void Require(bool valid, string option, string what)
+    /// <summary>What is wrong with <paramref name="options"/>, naming the option; null when nothing is.</summary>
+    internal static string? Validate(ApprovalInboxOptions options)
     {
-        if (!valid)
+        static string Must(string option, string what) => $"ApprovalInboxOptions.{option} must be {what}.";
+
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromDays(1))
         {
-            throw new ArgumentException($"ApprovalInboxOptions.{option} must be {what}.", option);
+            return Must(nameof(options.Timeout), "positive and at most one day");
         }
+
+        if (options.ProgressInterval <= TimeSpan.Zero)
+        {
+            return Must(nameof(options.ProgressInterval), "positive");
+        }
+
+        if (options.MaxArgumentBytes < 1)
+        {
+            return Must(nameof(options.MaxArgumentBytes), "at least 1");
+        }
+
+        if (options.MaxNoteLength < 0)
+        {
+            return Must(nameof(options.MaxNoteLength), "0 or more");
+        }
+
+        if (!Enum.IsDefined(options.HoldMode))
+        {
+            return Must(nameof(options.HoldMode), "a defined ApprovalHoldMode");
+        }
+
+        foreach (var (tool, mode) in options.HoldModeByTool)
+        {
+            if (!Enum.IsDefined(mode))
+            {
+                return Must(nameof(options.HoldModeByTool), $"a map to defined ApprovalHoldMode values (the value for '{tool}' is not)");
+            }
+        }
+
+        return null;
     }
 
     [LoggerMessage(1, LogLevel.Warning, "PolicyLayer could not tell {Notifier} of the held call {ApprovalId}; it is still in the inbox")]
