@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need and a new machine
-# lacks (Debian's redis-server, the npm packages of the end-to-end clients), then runs
+# lacks (Debian's redis-server and chromium, the npm packages of the end-to-end clients), then runs
 # `dotnet test PolicyLayer.Core.sln`. Extra arguments go to dotnet test.
 # The last line of its output is the total over all test projects, `N passed, N failed, N skipped`, alone on a
 # line (CI reads it); the exit code is dotnet test's.
@@ -17,8 +17,17 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
   fi
 fi
 
+# The approvals inbox is tested in Debian's chromium, driven by Playwright (playwright-core: it downloads no browser).
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+
 # End-to-end tests drive our servers with MCP clients nobody here wrote, from npm (exact versions from the lock files).
-for dir in tests/e2e-client tests/e2e-proxy; do
+for dir in tests/e2e-client tests/e2e-proxy tests/e2e-browser; do
   if [ -f "$dir/package-lock.json" ]; then
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi

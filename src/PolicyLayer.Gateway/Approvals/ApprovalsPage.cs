@@ -54,13 +54,14 @@ textarea { width: 100%; box-sizing: border-box; min-height: 44px; font: inherit;
 button { font: inherit; padding: 6px 16px; border-radius: 4px; border: 1px solid transparent; cursor: pointer; margin-right: 8px; }
 button.approve { background: #1f8f4e; color: #fff; } button.deny { background: #c0392b; color: #fff; }
 button:disabled { opacity: .5; cursor: default; }
-.msg { color: #8e2418; margin: 6px 0 0; }
+#notice { background: #f9dedb; color: #8e2418; border: 1px solid #e7b3ad; border-radius: 6px; padding: 8px 12px; margin-bottom: 12px; }
 </style>
 </head>
 <body data-base="{{base}}" data-field="{{field}}" data-token="{{token}}" data-refresh="{{refresh}}" data-max-note="{{maxNote}}">
 <header class="top"><h1>PolicyLayer approvals</h1><span>Signed in as <strong id="approver">{{approver}}</strong></span></header>
 <main>
 <div id="status">Loading…</div>
+<div id="notice" role="alert" hidden></div>
 <div id="records"></div>
 <div id="empty" hidden>No calls are waiting for approval.</div>
 </main>
@@ -71,6 +72,7 @@ button:disabled { opacity: .5; cursor: default; }
   const base = body.dataset.base, field = body.dataset.field, token = body.dataset.token;
   const refresh = Number(body.dataset.refresh), maxNote = Number(body.dataset.maxNote);
   const list = document.getElementById('records'), status = document.getElementById('status'), empty = document.getElementById('empty');
+  const notice = document.getElementById('notice');
   const cards = new Map();
 
   function el(tag, props, ...children) {
@@ -112,27 +114,31 @@ button:disabled { opacity: .5; cursor: default; }
     card.append(el('pre', { class: 'args', text: r.arguments }));
     if (r.status === 'pending') {
       const note = el('textarea', { name: 'note', maxlength: String(maxNote), placeholder: 'Note (optional; a denial\u2019s note is shown to the agent)' });
-      const msg = el('p', { class: 'msg', role: 'status' });
       const approve = el('button', { class: 'approve', type: 'button', text: 'Approve' });
       const deny = el('button', { class: 'deny', type: 'button', text: 'Deny' });
       const answer = async (verb) => {
         approve.disabled = deny.disabled = true;
+        notice.hidden = true;
+        const refused = (text) => {
+          notice.textContent = (verb === 'approve' ? 'Could not approve ' : 'Could not deny ') + r.tool + ' (' + r.id + '): ' + text;
+          notice.hidden = false;
+        };
         const form = new URLSearchParams();
         form.set('note', note.value);
         form.set(field, token);
         try {
           const res = await fetch(base + '/' + encodeURIComponent(r.id) + '/' + verb, { method: 'POST', body: form, credentials: 'same-origin' });
           const data = await res.json().catch(() => ({ message: 'HTTP ' + res.status }));
-          if (!res.ok) { msg.textContent = data.message || ('HTTP ' + res.status); approve.disabled = deny.disabled = false; }
+          if (!res.ok) { refused(data.message || ('HTTP ' + res.status)); approve.disabled = deny.disabled = false; }
         } catch (e) {
-          msg.textContent = String(e);
+          refused(String(e));
           approve.disabled = deny.disabled = false;
         }
         await load();
       };
       approve.addEventListener('click', () => answer('approve'));
       deny.addEventListener('click', () => answer('deny'));
-      card.append(note, el('div', null, approve, deny), msg);
+      card.append(note, el('div', null, approve, deny));
     }
     return card;
   }

@@ -30,7 +30,7 @@ internal sealed class ApprovalsWebHost : IAsyncDisposable
 
     public ApprovalInbox Inbox => _app.Services.GetRequiredService<ApprovalInbox>();
 
-    public static async Task<ApprovalsWebHost> StartAsync(Action<IServiceCollection>? services = null)
+    public static async Task<ApprovalsWebHost> StartAsync(Action<IServiceCollection>? services = null, Action<ApprovalInboxOptions>? inbox = null, int refreshMilliseconds = 250)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -42,7 +42,11 @@ internal sealed class ApprovalsWebHost : IAsyncDisposable
         });
         builder.Services.AddAuthorization(o => o.AddPolicy("PolicyLayerApprovers", p => p.RequireRole("approver")));
         builder.Services.AddAntiforgery();
-        builder.Services.AddPolicyLayerApprovals(o => o.HoldMode = ApprovalHoldMode.Wait);
+        builder.Services.AddPolicyLayerApprovals(o =>
+        {
+            o.HoldMode = ApprovalHoldMode.Wait;
+            inbox?.Invoke(o);
+        });
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -55,7 +59,7 @@ internal sealed class ApprovalsWebHost : IAsyncDisposable
                 CookieAuthenticationDefaults.AuthenticationScheme);
             await context.SignInAsync(new ClaimsPrincipal(identity));
         });
-        app.MapPolicyLayerApprovals("/approvals", o => o.RefreshMilliseconds = 250);
+        app.MapPolicyLayerApprovals("/approvals", o => o.RefreshMilliseconds = refreshMilliseconds);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ApprovalsWebHost(app, new Uri(address));
