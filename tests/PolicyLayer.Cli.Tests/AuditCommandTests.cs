@@ -73,7 +73,8 @@ public class AuditCommandTests
         output.Should().MatchRegex(Row("/tools/approve_me", "1", "approval_impossible"));
         output.Should().MatchRegex(Row("test-client [grant g-1]", "10", "5", "4", "1", "0", "0"));
         output.Should().MatchRegex(Row("limited (per session)", "1", "1m", "2", "2", "100%", "2"));
-        Lines(output).Should().Contain("Over time (per 10s)");
+        Lines(output).Should().Contain("Over time (per 10s; buckets without calls left out)");
+        output.Should().NotContain("12:01:00Z", "an empty bucket is left out of the table");
         output.Should().MatchRegex(Row("2026-11-24 12:00:00Z", "9", "4", "4", "1", "0", "0"))
             .And.MatchRegex(Row("2026-11-24 12:02:00Z", "1", "1", "0", "0", "0", "0"));
     }

@@ -192,9 +192,9 @@ internal sealed class AuditSummary
 
         text.AppendLine();
         var (size, buckets) = OverTime();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Over time (per {Span(size)})");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Over time (per {Span(size)}; buckets without calls left out)");
         var time = new TextTable("from", "calls", "allowed", "refused", "approval not given", "shadow refused", "errors");
-        foreach (var (start, tally) in buckets)
+        foreach (var (start, tally) in buckets.Where(b => b.Tally.Calls > 0))
         {
             time.Add(Format(start), Count(tally.Calls), Count(tally.Allowed), Count(tally.Refused), Count(tally.ApprovalNotGiven), Count(tally.ShadowRefused), Count(tally.Errors));
         }
