@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need and a new machine
-# lacks (Debian's redis-server and chromium, the npm packages of the end-to-end clients), then runs
+# lacks (Debian's redis-server, prometheus and chromium, the npm packages of the end-to-end clients), then runs
 # `dotnet test PolicyLayer.Core.sln`. Extra arguments go to dotnet test.
 # The last line of its output is the total over all test projects, `N passed, N failed, N skipped`, alone on a
 # line (CI reads it); the exit code is dotnet test's.
@@ -14,6 +14,15 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
   else
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+  fi
+fi
+
+# The Grafana dashboard's test runs every panel's query on a real Prometheus that scrapes the meter.
+if ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
   fi
 fi
 
