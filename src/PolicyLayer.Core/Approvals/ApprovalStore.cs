@@ -44,7 +44,8 @@ public abstract class ApprovalStore
     public abstract ValueTask<bool> TryUseAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Waits until the record may have changed, or <paramref name="maxWait"/> has passed, whichever is first. A store
+    /// Waits until the record may have changed, or <paramref name="maxWait"/> has passed, whichever is first; returns at
+    /// once when the record is no longer pending (so that an answer given just before the wait is not missed). A store
     /// that cannot signal changes waits a short poll interval; callers re-read the record either way.
     /// </summary>
     /// <param name="id">The record's id.</param>

@@ -132,7 +132,8 @@ public sealed class InMemoryApprovalStore : ApprovalStore
         Task changed;
         lock (_lock)
         {
-            if (!_records.TryGetValue(id, out var entry))
+            // Checked with the signal taken, under the lock: an answer given just before the wait is not missed.
+            if (!_records.TryGetValue(id, out var entry) || entry.Record.StatusAt(_time.GetUtcNow()) != ApprovalStatus.Pending)
             {
                 return;
             }

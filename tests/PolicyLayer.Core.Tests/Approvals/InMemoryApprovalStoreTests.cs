@@ -23,6 +23,18 @@ public sealed class InMemoryApprovalStoreTests : ApprovalStoreContractTests
     }
 
     [Test]
+    public async Task WaitForChange_AfterTheAnswerWasGiven_ReturnsAtOnce()
+    {
+        var time = new FakeTimeProvider(Start);
+        var store = CreateStore(time);
+        await store.TryAddAsync(Pending("a1", time));
+        await store.DecideAsync("a1", true, "bob", null);
+
+        // The clock never moves: only noticing the answer already given ends the wait.
+        await store.WaitForChangeAsync("a1", TimeSpan.FromMinutes(1)).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
     public async Task FinishedRecords_AreForgottenAfterTheyAreKept()
     {
         var time = new FakeTimeProvider(Start);
