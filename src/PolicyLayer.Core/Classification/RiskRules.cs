@@ -216,6 +216,14 @@ internal static class RiskRules
                 continue;
             }
 
+            // REST-shaped names: the HTTP method gives way to the operation after it (postSearch).
+            if (RiskVocabulary.HttpMethodVerbs.Contains(text[words[index]]) && index + 1 < words.Length
+                && RiskVocabulary.VerbLookup.TryGetValue(text[words[index + 1]], out WordKind next)
+                && next != WordKind.ContextExecuteVerb && !RiskVocabulary.NounLikeVerbs.Contains(text[words[index + 1]]))
+            {
+                continue;
+            }
+
             if (index > 0 && RiskVocabulary.NounLikeVerbs.Contains(text[words[index]]))
             {
                 // Prefer the last noun-like verb: repo_pull_request, pipelines_run.
@@ -271,6 +279,13 @@ internal static class RiskRules
             }
 
             ReadOnlySpan<char> word = text[words[at]];
+            if (i >= 2 && RiskVocabulary.FixedPairLookup.TryGetValue(text[words[i - 2]], out string? pair)
+                && word.Equals(pair, StringComparison.OrdinalIgnoreCase))
+            {
+                // "drag and drop" is one gesture, not a drop.
+                continue;
+            }
+
             if ((prose && RiskVocabulary.NounLikeVerbs.Contains(word)) || !TryVerbWithInflection(word, out WordKind kind)
                 || kind is WordKind.ReadVerb or WordKind.ContextExecuteVerb)
             {
@@ -369,6 +384,12 @@ internal static class RiskRules
             }
 
             seen++;
+            if (seen == 1 && RiskVocabulary.DescriptionReadVerbs.Contains(word))
+            {
+                verbText = word.ToString();
+                return WordKind.ReadVerb;
+            }
+
             if (!TryVerbWithInflection(word, out WordKind kind))
             {
                 continue;
@@ -592,9 +613,12 @@ internal static class RiskRules
             return;
         }
 
+        // A money word in the description counts only when the name has no object of its own:
+        // "payments" in the description of add_note is what the note may be about, not what it does.
         string? cue = FinancialNoun(name, nameWords) is { } noun ? $"the name noun '{noun}'"
             : financialProperty is not null ? $"the input property '{financialProperty}'"
-            : FirstSentence(description).IndexOfAny(MoneyWords) is var at and >= 0 ? $"the description's '{WordAt(description, description.Length - description.AsSpan().TrimStart().Length + at)}'"
+            : !NamesAnObject(name, nameWords) && FirstSentence(description).IndexOfAny(MoneyWords) is var at and >= 0
+                ? $"the description's '{WordAt(description, description.Length - description.AsSpan().TrimStart().Length + at)}'"
             : null;
         if (cue is null)
         {
@@ -618,6 +642,32 @@ internal static class RiskRules
                 $"{cue} with a changing action ({changing.Text}) says Financial"));
         }
     }
+
+    /// <summary>
+    /// Whether the name has a noun of its own that is not about money (<c>add_note</c>,
+    /// <c>create_page</c>); <c>transfer</c>, <c>make_api_request</c> and <c>execute_v2</c> have none.
+    /// </summary>
+    private static bool NamesAnObject(string name, ReadOnlySpan<Range> words)
+    {
+        foreach (Range range in words)
+        {
+            ReadOnlySpan<char> word = name.AsSpan()[range];
+            if (word.Length > 2 && !char.IsDigit(word[0]) && !RiskVocabulary.VerbLookup.ContainsKey(word)
+                && !RiskVocabulary.NameTailWords.Contains(word) && !RiskVocabulary.FinancialNouns.Contains(word)
+                && !RiskVocabulary.LeadingFillers.Contains(word) && !GenericObjects.Contains(word))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Nouns too general to say what a tool is about: <c>make_api_request</c>, <c>call_endpoint</c>.</summary>
+    private static readonly FrozenSetLookup GenericObjects =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(
+            ["api", "apis", "request", "requests", "endpoint", "endpoints", "operation", "operations", "action", "actions", "tool", "tools", "method", "methods"],
+            StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
 
     private static string? FinancialNoun(string name, ReadOnlySpan<Range> words)
     {
