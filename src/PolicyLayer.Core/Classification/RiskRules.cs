@@ -61,7 +61,9 @@ internal static class RiskRules
         if (nameVerb is { } nameKind)
         {
             string verb = name[nameVerbRange];
-            readings.Add(Unlinking(nameKind, verb, relation) is { } unlink
+            readings.Add(GeneratesText(verb, name, nameWords) is { } artefact
+                ? new RiskReading(RiskCategory.Read, RiskLevel.Low, SignalSource.Name, $"the name verb '{verb}' makes {artefact} to hand back: Read")
+                : Unlinking(nameKind, verb, relation) is { } unlink
                 ? unlink with { Source = SignalSource.Name, Text = $"the name verb '{verb}' on a link ({unlink.Text})", Weak = weakNameVerb }
                 : VerbReading(nameKind, SignalSource.Name, $"the name verb '{verb}'") with { Weak = weakNameVerb });
         }
@@ -71,18 +73,20 @@ internal static class RiskRules
         // The description's opening verb, the verbs joined to it, and its phrases.
         WordKind? descriptionVerb = FindDescriptionVerb(description, out string? descriptionVerbText, out ReadOnlySpan<char> sentence);
         bool sentenceRelation = relation || SentenceSpeaksOfALink(sentence);
+        Span<Range> sentenceWords = stackalloc Range[ToolNameTokenizer.MaxWords];
+        sentenceWords = sentenceWords[..ToolNameTokenizer.Tokenize(sentence, sentenceWords)];
         if (descriptionVerb is { } descriptionKind)
         {
-            readings.Add(Unlinking(descriptionKind, descriptionVerbText!, sentenceRelation) is { } unlink
+            readings.Add(GeneratesText(descriptionVerbText!, sentence, sentenceWords) is { } artefact
+                ? new RiskReading(RiskCategory.Read, RiskLevel.Low, SignalSource.Description, $"the description's verb '{descriptionVerbText}' makes {artefact} to hand back: Read")
+                : Unlinking(descriptionKind, descriptionVerbText!, sentenceRelation) is { } unlink
                 ? unlink with { Source = SignalSource.Description, Text = $"the description's verb '{descriptionVerbText}' on a link ({unlink.Text})" }
                 : VerbReading(descriptionKind, SignalSource.Description, $"the description's verb '{descriptionVerbText}'"));
         }
 
         if (!sentence.IsEmpty)
         {
-            Span<Range> sentenceWords = stackalloc Range[ToolNameTokenizer.MaxWords];
-            int sentenceCount = ToolNameTokenizer.Tokenize(sentence, sentenceWords);
-            AddJoinedVerbs(sentence, sentenceWords[..sentenceCount], SignalSource.Description, "the description", sentenceRelation, readings);
+            AddJoinedVerbs(sentence, sentenceWords, SignalSource.Description, "the description", sentenceRelation, readings);
         }
 
         if (description.Length > 0)
@@ -326,6 +330,29 @@ internal static class RiskRules
     private static bool EndsWithS(ReadOnlySpan<char> word) => word.Length > 3 && (word[^1] == 's' || word[^1] == 'S');
 
     private static bool IsAllCaps(ReadOnlySpan<char> word) => word.Length > 1 && !word.ContainsAnyInRange('a', 'z');
+
+    /// <summary>
+    /// "generate" of text that is handed back (<c>generate_typescript_types</c>, "Generates a JSON
+    /// schema from the items"): a generator of types, code, a schema or a diagram reads; the
+    /// artefact named, else <see langword="null"/>. <c>generate_api_key</c> and <c>generate_invoice</c> still write.
+    /// </summary>
+    private static string? GeneratesText(string verb, ReadOnlySpan<char> text, ReadOnlySpan<Range> words)
+    {
+        if (!verb.StartsWith("generate", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        foreach (Range word in words)
+        {
+            if (RiskVocabulary.TextArtefacts.Contains(text[word]))
+            {
+                return $"'{text[word]}'";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>"remove" of a member, a tag, a dependency, or of something "from" another: it unlinks, the thing stays.</summary>
     private static RiskReading? Unlinking(WordKind kind, string verb, bool relation) =>

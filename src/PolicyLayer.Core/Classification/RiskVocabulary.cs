@@ -63,6 +63,12 @@ internal static class RiskVocabulary
     public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> DescriptionReadVerbs = Set(
         "return", "returns");
 
+    /// <summary>Things a generator hands back as text: types, code, a schema, a diagram, a QR code.</summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> TextArtefacts = Set(
+        "type", "types", "typescript", "code", "schema", "schemas", "qr", "diagram", "diagrams", "docs", "documentation",
+        "markdown", "summary", "sql", "regex", "snippet", "snippets", "json", "yaml", "mermaid", "example", "examples",
+        "readme", "changelog", "prompt", "prompts");
+
     /// <summary>Fixed pairs whose second verb is not an action of its own: "drag and drop".</summary>
     public static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> FixedPairLookup =
         new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["drag"] = "drop" }

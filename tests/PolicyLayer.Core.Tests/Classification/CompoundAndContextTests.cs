@@ -218,4 +218,21 @@ public class CompoundAndContextTests
     {
         Classify(name, description).Category.Should().Be(RiskCategory.Financial);
     }
+    [TestCase("generate_typescript_types", "Generates TypeScript types for a project", "'typescript'")]
+    [TestCase("get_dataset_schema", "Generates a schema from the dataset's items", "'schema'")]
+    [TestCase("generate_qr_code", "Generate a QR code for a payment link", "'qr'")]
+    public void Classify_GeneratorOfTextThatIsHandedBack_IsRead(string name, string description, string artefact)
+    {
+        RiskProfile risk = Classify(name, description);
+
+        risk.Category.Should().Be(RiskCategory.Read);
+        risk.Evidence.Should().Contain(e => e.Contains(artefact, StringComparison.Ordinal) && e.Contains("hand back"));
+    }
+
+    [TestCase("generate_api_key", "Generates a new API key", RiskCategory.Write)]
+    [TestCase("generate_invoice", "Generate an invoice for the customer", RiskCategory.Financial)]
+    public void Classify_GeneratorOfSomethingStored_StillChangesThings(string name, string description, RiskCategory expected)
+    {
+        Classify(name, description).Category.Should().Be(expected);
+    }
 }
