@@ -26,6 +26,18 @@ public class FreshHeldOutTests
         fresh.GroupBy(t => (t.Server, t.Descriptor.Name)).Should().OnlyContain(g => g.Count() == 1, "a tool is labelled once per server");
     }
 
+    /// <summary>The targets, held on servers the rules were never tuned on.</summary>
+    [Test]
+    public void Classify_FreshSet_AtLeast92PercentExactAnd97PercentWithDefensibleAlternatives()
+    {
+        CorpusScore fresh = Fresh();
+        TestContext.Out.WriteLine(CorpusScore.SummaryHeader);
+        TestContext.Out.WriteLine(fresh.Summary("fresh held-out servers"));
+
+        fresh.Exact.Should().BeGreaterThanOrEqualTo(0.92);
+        fresh.Acceptable.Should().BeGreaterThanOrEqualTo(0.97);
+    }
+
     [Test]
     public void Classify_FreshSet_NeverCallsADestructiveExecuteOrFinancialToolRead()
     {
