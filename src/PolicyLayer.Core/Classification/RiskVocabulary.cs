@@ -105,7 +105,7 @@ internal static class RiskVocabulary
         "refund", "refunds", "payment", "payments", "payout", "payouts", "charge", "charges", "invoice", "invoices",
         "subscription", "subscriptions", "price", "prices", "pricing", "coupon", "coupons", "discount", "discounts",
         "billing", "bill", "bills", "dispute", "disputes", "fee", "fees", "cost", "costs", "money", "fund", "funds",
-        "wallet", "wallets", "order", "orders", "trade", "trades");
+        "wallet", "wallets", "order", "orders", "trade", "trades", "credit", "credits", "transfer", "transfers");
 
     /// <summary>Words after a money noun that do not change what the name is about: <c>refund_by_id</c>, <c>invoices_all</c>.</summary>
     public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NameTailWords = Set(

@@ -212,9 +212,11 @@ public class CompoundAndContextTests
         Classify(name, description).Category.Should().Be(RiskCategory.Write);
     }
 
+    [TestCase("apply_credit", "Apply account credit to a payment")]
+    [TestCase("create_transfer", "Move funds to a connected account")]
     [TestCase("make_api_request", "Make a request that issues payments or refunds")]
     [TestCase("transfer", "Transfer money between accounts")]
-    public void Classify_MoneyWordInTheDescriptionOfAToolWithoutAnObject_IsFinancial(string name, string description)
+    public void Classify_MoneyNounInTheNameOrMoneyWordForAToolWithoutAnObject_IsFinancial(string name, string description)
     {
         Classify(name, description).Category.Should().Be(RiskCategory.Financial);
     }
