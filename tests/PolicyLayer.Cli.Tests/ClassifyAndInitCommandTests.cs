@@ -37,6 +37,35 @@ public class ClassifyAndInitCommandTests
     }
 
     [Test]
+    public async Task Classify_Json_KeepsItsShape_ToolsWithNameCategoryLevelAndEvidenceOnly()
+    {
+        var list = await ExplainCommandTests.TempPolicy("""
+            { "tools": [
+              { "name": "API-post-search", "description": "Search pages by title" },
+              { "name": "update_issue", "description": "Update an issue", "annotations": { "readOnlyHint": false, "destructiveHint": true } },
+              { "name": "browser_drag", "description": "Perform drag and drop between two elements" } ] }
+            """);
+
+        var result = await Policylayer.RunAsync("classify", list, "--json");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        using var json = JsonDocument.Parse(result.Out);
+        json.RootElement.EnumerateObject().Select(p => p.Name).Should().Equal("tools");
+        var tools = json.RootElement.GetProperty("tools").EnumerateArray().ToList();
+        tools.Should().HaveCount(3);
+        foreach (var tool in tools)
+        {
+            tool.EnumerateObject().Select(p => p.Name).Should().Equal("name", "category", "level", "evidence");
+            tool.GetProperty("category").GetString().Should().BeOneOf("read", "write", "execute", "destructive", "financial");
+            tool.GetProperty("level").GetString().Should().BeOneOf("low", "medium", "high", "critical");
+            tool.GetProperty("evidence").EnumerateArray().Should().NotBeEmpty().And.OnlyContain(e => e.ValueKind == JsonValueKind.String && e.GetString()!.Length > 0);
+        }
+
+        var categories = tools.ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("category").GetString());
+        categories.Should().Equal(new Dictionary<string, string?> { ["API-post-search"] = "read", ["update_issue"] = "write", ["browser_drag"] = "write" });
+    }
+
+    [Test]
     public async Task Classify_WithPolicy_AppliesItsClassifySectionAndShowsListing()
     {
         var result = await Policylayer.RunAsync("classify", Tools, "--policy", Policylayer.Sample("shop.policy.json"), "--json");
