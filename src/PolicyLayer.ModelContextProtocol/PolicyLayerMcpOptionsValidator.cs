@@ -21,6 +21,16 @@ internal sealed class PolicyLayerMcpOptionsValidator : IValidateOptions<PolicyLa
             failures.Add($"PolicyLayerMcpOptions.ApprovalRoundTrip must be Auto, Elicitation or InputRequests; it is {(int)options.ApprovalRoundTrip}.");
         }
 
+        if (!Enum.IsDefined(options.CounterStoreFailureMode))
+        {
+            failures.Add($"PolicyLayerMcpOptions.CounterStoreFailureMode must be FailClosed or FailOpen; it is {(int)options.CounterStoreFailureMode}.");
+        }
+
+        if (options.WatchPolicyFile && options.Policy is not null)
+        {
+            failures.Add("PolicyLayerMcpOptions.WatchPolicyFile needs PolicyLayerMcpOptions.PolicyPath, and PolicyLayerMcpOptions.Policy is set instead: there is no file to watch.");
+        }
+
         if (string.IsNullOrEmpty(options.GrantClaimType))
         {
             failures.Add("PolicyLayerMcpOptions.GrantClaimType must name a claim type; it is empty.");

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
+using PolicyLayer.TestUtils.Fakes;
 using Microsoft.Extensions.Time.Testing;
 
 namespace PolicyLayer.Core.Tests.Operations;
@@ -144,20 +144,5 @@ public sealed class RegistrationTests
     {
         File.WriteAllText(path, text);
         File.SetLastWriteTimeUtc(path, new DateTime(2030, 1, 1, 0, 0, second, DateTimeKind.Utc));
-    }
-
-    private sealed class ManualChangeTokenSource : IOptionsChangeTokenSource<PolicyLayerOptions>
-    {
-        private CancellationTokenSource _cts = new();
-
-        public string? Name => Options.DefaultName;
-
-        public IChangeToken GetChangeToken() => new CancellationChangeToken(_cts.Token);
-
-        public void Change()
-        {
-            var previous = Interlocked.Exchange(ref _cts, new CancellationTokenSource());
-            previous.Cancel();
-        }
     }
 }
