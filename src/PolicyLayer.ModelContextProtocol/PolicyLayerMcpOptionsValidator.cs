@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PolicyLayer.Gate;
+using PolicyLayer.Policies;
 
 namespace PolicyLayer.Mcp;
 
@@ -50,7 +51,26 @@ internal sealed class PolicyLayerMcpOptionsValidator : IValidateOptions<PolicyLa
         {
             failures.Add("PolicyLayerMcpOptions.PolicyPath or PolicyLayerMcpOptions.Policy must be set: PolicyLayer needs a policy.");
         }
+        else if (options.Policy is null && PolicyFileFailure(options.PolicyPath!) is { } failure)
+        {
+            failures.Add(failure);
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // At start-up, so that a missing or invalid file stops the host with one message, not when the first call comes
+    // or from inside the service container. The evaluator loads the file again when it is built.
+    private static string? PolicyFileFailure(string path)
+    {
+        try
+        {
+            PolicyDocument.Load(path);
+            return null;
+        }
+        catch (Exception ex) when (PolicyFileProblem.IsLoadFailure(ex))
+        {
+            return PolicyFileProblem.Describe("PolicyLayerMcpOptions.PolicyPath", path, ex);
+        }
     }
 }

@@ -38,8 +38,8 @@ public sealed class StdioMiddlewareContractTests : HostContractTests
                     options.CounterStore = _store;
                     options.DefaultGrantId = settings.Grant;
                     options.ApprovalTimeout = settings.ApprovalTimeout;
+                    options.ShadowMode = settings.ShadowMode;
                 });
-            services.AddPolicyLayer(o => o.ShadowMode = settings.ShadowMode);
             server.Start(services);
             return await server.ConnectAsync(client.ToOptions());
         }

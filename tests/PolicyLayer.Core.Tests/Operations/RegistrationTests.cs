@@ -130,6 +130,40 @@ public sealed class RegistrationTests
     }
 
     [Test]
+    public void MissingPolicyFile_ResolvingTheEvaluatorThrowsOneMessageNamingTheOptionAndThePath()
+    {
+        var path = Path.Combine(_dir, "missing.json");
+        var services = new ServiceCollection();
+        services.AddPolicyLayer(o => o.PolicyPath = path);
+        using var provider = services.BuildServiceProvider();
+
+        var resolve = () => provider.GetRequiredService<PolicyEvaluator>();
+
+        resolve.Should().Throw<InvalidOperationException>()
+            .WithMessage($"PolicyLayer cannot start: the policy file named by PolicyLayerOptions.PolicyPath ({path}) does not exist.");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void InvalidPolicyFile_ResolvingTheEvaluatorThrowsEveryError(bool watch)
+    {
+        var path = Path.Combine(_dir, "policy.json");
+        File.WriteAllText(path, """{ "version": "1", "default": "maybe" }""");
+        var services = new ServiceCollection();
+        services.AddPolicyLayer(o =>
+        {
+            o.PolicyPath = path;
+            o.WatchPolicyFile = watch;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var resolve = () => provider.GetRequiredService<PolicyEvaluator>();
+
+        resolve.Should().Throw<InvalidOperationException>().Which.Message.Should().StartWith(
+            $"PolicyLayer cannot start: the policy file named by PolicyLayerOptions.PolicyPath ({path}) does not load (1 error):{Environment.NewLine}  {path}:1:");
+    }
+
+    [Test]
     public void CounterStoreFailureMode_UndefinedValue_IsRejected()
     {
         using var evaluator = new PolicyEvaluator(PolicyDocument.Parse(OnlyX));

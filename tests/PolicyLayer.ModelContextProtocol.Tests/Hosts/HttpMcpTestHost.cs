@@ -124,7 +124,16 @@ internal sealed class HttpMcpTestHost : IAsyncDisposable
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMcp("/mcp").RequireAuthorization();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new HttpMcpTestHost(app, time, store, mode);
     }
 

@@ -32,8 +32,11 @@ internal sealed class HttpMiddlewareContractHost : ContractHost
         var host = await HttpMcpTestHost.StartAsync(
             mode,
             settings.Policy,
-            options => options.ApprovalTimeout = settings.ApprovalTimeout,
-            beforePolicyLayer: mcp => mcp.Services.AddPolicyLayer(o => o.ShadowMode = settings.ShadowMode),
+            options =>
+            {
+                options.ApprovalTimeout = settings.ApprovalTimeout;
+                options.ShadowMode = settings.ShadowMode;
+            },
             tools: mcp =>
             {
                 mcp.Services.AddSingleton(log);
