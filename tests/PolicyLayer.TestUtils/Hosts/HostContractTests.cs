@@ -122,6 +122,7 @@ public abstract class HostContractTests
         var result = await client.CallToolAsync("secret_tool");
 
         Text(result).Should().Be("[POLICY DENIED] The call of 'secret_tool' was denied: Tool 'secret_tool' is hidden by the policy. Rule: (hidden). Do not retry: the same call will be refused again.");
+        Meta(result).Should().Be($$"""{"outcome":"deny","kind":"denied","ruleId":"(hidden)","reason":"Tool 'secret_tool' is hidden by the policy.","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("secret_tool").Should().Be(0);
     }
 
@@ -199,9 +200,11 @@ public abstract class HostContractTests
         }
 
         first.IsError.Should().NotBe(true);
-        Text(over).Should().Be("[POLICY DENIED] The call of 'refund' was refused: Spend cap reached: counter 'refund_total' allows 500 per 1 d per session, counted from args.amount; this call asks for 300. Remaining: 100 (args.amount) of 500. Rule: /tools/refund/limits/0. Retry after RETRY s.".Replace("RETRY", MetaElement(over).GetProperty("retryAfterSeconds").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
-        MetaElement(over).GetProperty("kind").GetString().Should().Be("spend_cap_reached");
-        MetaElement(over).GetProperty("remaining").GetInt64().Should().Be(100);
+        var retryAfter = MetaElement(over).GetProperty("retryAfterSeconds").GetInt64();
+        retryAfter.Should().BeInRange(86_000, 86_400, "the 400 counted leave the day's window a day after they were counted");
+        const string reason = "Spend cap reached: counter 'refund_total' allows 500 per 1 d per session, counted from args.amount; this call asks for 300.";
+        Text(over).Should().Be($"[POLICY DENIED] The call of 'refund' was refused: {reason} Remaining: 100 (args.amount) of 500. Rule: /tools/refund/limits/0. Retry after {retryAfter} s.");
+        Meta(over).Should().Be($$"""{"outcome":"deny","kind":"spend_cap_reached","ruleId":"/tools/refund/limits/0","reason":"{{reason}}","retryAfterSeconds":{{retryAfter}},"remaining":100,"policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("refund").Should().Be(1);
     }
 
@@ -213,8 +216,8 @@ public abstract class HostContractTests
 
         var result = await client.CallToolAsync("refund", Args(("amount", 5)));
 
-        Text(result).Should().EndWith("Fix the arguments and call again.");
-        MetaElement(result).GetProperty("kind").GetString().Should().Be("invalid_arguments");
+        Text(result).Should().Be("[POLICY DENIED] The call of 'refund' was refused because of its arguments: Refused: the policy requires args.reason exists. Rule: /tools/refund/require/0. Fix the arguments and call again.");
+        Meta(result).Should().Be($$"""{"outcome":"deny","kind":"invalid_arguments","ruleId":"/tools/refund/require/0","reason":"Refused: the policy requires args.reason exists.","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("refund").Should().Be(0);
     }
 
@@ -319,9 +322,10 @@ public abstract class HostContractTests
 
         var result = await client.CallToolAsync("execute_flow", Args(("id", "nightly")));
 
-        MetaElement(result).GetProperty("kind").GetString().Should().Be("approval_timed_out");
         // With a session the gate waits for the answer; without one it asks through an input request and judges the retry.
-        Text(result).Should().Contain(HasSessions ? "Nobody answered the approval request within 1 s." : "The approval came after the 1 s allowed.");
+        var why = (HasSessions ? "Nobody answered the approval request within 1 s." : "The approval came after the 1 s allowed.") + " Why approval is needed: Runs a production workflow.";
+        Text(result).Should().Be($"[POLICY DENIED] The call of 'execute_flow' needs a person's approval, which did not come in time: {why} Rule: /tools/execute_flow. Calling again asks for approval again; do so only if the person is expected to approve.");
+        Meta(result).Should().Be($$"""{"outcome":"require_approval","kind":"approval_timed_out","ruleId":"/tools/execute_flow","reason":"{{why}}","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("execute_flow").Should().Be(0);
     }
 
@@ -333,8 +337,9 @@ public abstract class HostContractTests
 
         var result = await client.CallToolAsync("execute_flow", Args(("id", "nightly")));
 
-        MetaElement(result).GetProperty("kind").GetString().Should().Be("approval_impossible");
-        Text(result).Should().Contain("it did not declare the MCP elicitation capability").And.Contain("Do not retry from this client");
+        const string why = "This client cannot be asked: it did not declare the MCP elicitation capability. Why approval is needed: Runs a production workflow.";
+        Text(result).Should().Be($"[POLICY DENIED] The call of 'execute_flow' needs a person's approval, which cannot be asked for from this client: {why} Rule: /tools/execute_flow. Do not retry from this client: it will be refused the same way.");
+        Meta(result).Should().Be($$"""{"outcome":"require_approval","kind":"approval_impossible","ruleId":"/tools/execute_flow","reason":"{{why}}","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("execute_flow").Should().Be(0);
     }
 
