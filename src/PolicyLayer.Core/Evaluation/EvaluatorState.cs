@@ -94,7 +94,7 @@ internal sealed class EvaluatorState : IDisposable
     // Made once: a lambda here would capture this state and allocate a delegate on every call with a descriptor.
     private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile>.CreateValueCallback _classify;
 
-    public EvaluatorState(PolicyDocument document, ToolRiskClassifier classifier, TimeProvider time, bool shadowMode, CounterStoreFailureMode failureMode)
+    public EvaluatorState(PolicyDocument document, ToolRiskClassifier classifier, TimeProvider time, bool shadowMode = false, CounterStoreFailureMode failureMode = CounterStoreFailureMode.FailClosed)
     {
         ShadowMode = shadowMode;
         FailureMode = failureMode;
