@@ -2,6 +2,7 @@ using System.Text.Json;
 
 namespace PolicyLayer.Cli.Tests;
 
+[Category(Policylayer.ProcessLevel)]
 public class ClassifyAndInitCommandTests
 {
     private static readonly string Tools = Policylayer.Fixture("kestra-tools.json");

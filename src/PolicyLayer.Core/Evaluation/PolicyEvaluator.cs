@@ -530,7 +530,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         if (result.IsAcquired)
         {
             var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, resolution.Revision, _store);
-            decision = new PolicyDecision(info, new CounterLease(_store, budget, null));
+            decision = new PolicyDecision(info, budget);
         }
         else
         {
@@ -635,7 +635,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         var count = work.Count;
         var budgets = work.Budgets;
         var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Resolution.Revision, _store);
-        decision = new PolicyDecision(info, new CounterLease(_store, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null));
+        decision = count > 1
+            ? new PolicyDecision(info, new CounterLease(_store, budgets[0], budgets.AsSpan(0, count).ToArray()))
+            : new PolicyDecision(info, budgets[0]);
     }
 
     private static readonly DecisionInfo PeekedInfo = new(PolicyOutcome.Allow, "The limits would admit the call now.", RuleIds.Default, null);
@@ -659,15 +661,14 @@ public sealed partial class PolicyEvaluator : IDisposable
         var reason = tooLarge
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
             : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {counter.Scope.Name()}; retry after {FormatRetry(result.RetryAfter)}.";
-        return new PolicyDecision(
-            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
-            {
-                Kind = DecisionKind.Limit,
-                BlockedLimit = limit,
-                BlockedAmount = blocked.Amount,
-                PolicyRevision = revision,
-            },
-            new CounterLease(null, first, all));
+        var info = new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
+        {
+            Kind = DecisionKind.Limit,
+            BlockedLimit = limit,
+            BlockedAmount = blocked.Amount,
+            PolicyRevision = revision,
+        };
+        return all is null ? new PolicyDecision(info, first) : new PolicyDecision(info, new CounterLease(null, first, all));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
