@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need and a new machine
-# lacks (Debian's redis-server and prometheus, clang and zlib1g-dev for the NativeAOT build, the npm packages of the
+# lacks (Debian's redis-server, prometheus and chromium, clang and zlib1g-dev for the NativeAOT build, the npm packages of the
 # end-to-end clients), then runs `dotnet test PolicyLayer.Core.sln`. Extra arguments go to that dotnet test.
 # Then it publishes the NativeAOT binary (scripts/publish-native.sh) and runs the CLI's process-level tests
 # (category ProcessLevel) a second time against it, through POLICYLAYER_EXE; NATIVE=0 skips that second run.
@@ -20,8 +20,13 @@ if ! command -v prometheus >/dev/null 2>&1; then
   scripts/apt-install.sh --no-install-recommends prometheus
 fi
 
+# The approvals inbox is tested in Debian's chromium, driven by Playwright (playwright-core: it downloads no browser).
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  scripts/apt-install.sh chromium
+fi
+
 # End-to-end tests drive our servers with MCP clients nobody here wrote, from npm (exact versions from the lock files).
-for dir in tests/e2e-client tests/e2e-proxy; do
+for dir in tests/e2e-client tests/e2e-proxy tests/e2e-browser; do
   if [ -f "$dir/package-lock.json" ]; then
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi

@@ -38,10 +38,19 @@ public static class DemoTokens
         NameClaimType = "sub",
     };
 
-    /// <summary>A token for <paramref name="user"/> acting with <paramref name="grant"/>, valid for <paramref name="lifetime"/>.</summary>
-    public static string Issue(SymmetricSecurityKey key, string user, string grant, TimeSpan lifetime, TimeProvider time)
+    /// <summary>The claim that makes a person an approver in the approvals inbox (<c>--role approver</c>).</summary>
+    public const string RoleClaim = "role";
+
+    /// <summary>A token for <paramref name="user"/> acting with <paramref name="grant"/>, valid for <paramref name="lifetime"/>, with <paramref name="role"/> if given.</summary>
+    public static string Issue(SymmetricSecurityKey key, string user, string grant, TimeSpan lifetime, TimeProvider time, string? role = null)
     {
         var now = time.GetUtcNow().UtcDateTime;
+        var claims = new Dictionary<string, object> { ["sub"] = user, [GrantClaim] = grant };
+        if (role is not null)
+        {
+            claims[RoleClaim] = role;
+        }
+
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = Issuer,
@@ -49,7 +58,7 @@ public static class DemoTokens
             IssuedAt = now,
             NotBefore = now,
             Expires = now + lifetime,
-            Claims = new Dictionary<string, object> { ["sub"] = user, [GrantClaim] = grant },
+            Claims = claims,
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.HmacSha256),
         });
     }

@@ -28,6 +28,14 @@ public sealed class McpGatewayOptions
     /// <value>The default value is 2 minutes.</value>
     public TimeSpan ApprovalTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Where calls held for approval wait for an out-of-band answer (the web inbox of <c>MapPolicyLayerApprovals</c>, a
+    /// webhook) instead of an elicitation request to the client: they wait there with progress notifications, or are
+    /// refused with an approval id the agent retries with, as the inbox's hold mode says.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: approvals are asked of the client through elicitation.</value>
+    public ApprovalInbox? ApprovalInbox { get; set; }
+
     /// <summary>How many calls one session may hold waiting for approval at once; the next one is refused, with that reason.</summary>
     /// <value>The default value is 16.</value>
     public int MaxHeldApprovals { get; set; } = 16;

@@ -58,7 +58,7 @@ public sealed class McpGatewaySession : IDisposable
             : null;
         _gate = new ToolCallGate(
             evaluator,
-            new ToolCallGateOptions { Route = GateApprovalRoute.Elicitation, ApprovalTimeout = options.ApprovalTimeout },
+            new ToolCallGateOptions { Route = GateApprovalRoute.Elicitation, ApprovalTimeout = options.ApprovalTimeout, Inbox = options.ApprovalInbox },
             options.TimeProvider,
             loggerFactory: null);
         _listFilter = new ToolListFilter(_gate, options.AnnounceToolListChanges && !evaluator.ShadowMode);

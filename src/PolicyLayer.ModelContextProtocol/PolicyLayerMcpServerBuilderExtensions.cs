@@ -63,6 +63,7 @@ public static class PolicyLayerMcpServerBuilderExtensions
                     ApprovalTimeout = options.ApprovalTimeout,
                     SigningKey = options.ApprovalSigningKey,
                     Approver = approver is null ? null : new ApprovalHandlerAdapter(approver),
+                    Inbox = sp.GetService<ApprovalInbox>(),
                 },
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILoggerFactory>());

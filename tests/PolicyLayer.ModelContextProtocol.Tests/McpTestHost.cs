@@ -52,6 +52,9 @@ internal sealed class McpTestHost : IAsyncDisposable
 
     public FlowStore Flows { get; }
 
+    /// <summary>The server's services.</summary>
+    public IServiceProvider Services => _provider;
+
     /// <summary>The server's evaluator (to switch shadow mode, read the policy in force).</summary>
     public PolicyEvaluator Evaluator => _provider.GetRequiredService<PolicyEvaluator>();
 

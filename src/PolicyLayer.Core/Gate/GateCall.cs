@@ -26,6 +26,12 @@ internal sealed class GateCall
     /// <summary>On a retried multi-round-trip call: the state the client echoed back.</summary>
     public string? ApprovalState { get; init; }
 
+    /// <summary>
+    /// On a call retried after an out-of-band approval: the approval id from <c>_meta["policylayer/approval"]</c>
+    /// (<see cref="GateRefusal.ApprovalMetaKey"/>); null when the call carries none.
+    /// </summary>
+    public string? ApprovalId { get; init; }
+
     /// <summary>The host's own request object, handed to a host-supplied approver.</summary>
     public object? HostContext { get; init; }
 
@@ -78,8 +84,16 @@ internal sealed class GateCall
             }
         }
 
-        call = new GateCall(new ToolCall(name, caller, arguments, tools?.Invoke(name)), ambiguity);
+        call = new GateCall(new ToolCall(name, caller, arguments, tools?.Invoke(name)), ambiguity) { ApprovalId = ReadApprovalId(parameters) };
         problem = null;
         return true;
     }
+
+    /// <summary>The approval id in a tools/call's <c>params._meta["policylayer/approval"]</c>, when it is a string.</summary>
+    public static string? ReadApprovalId(JsonElement parameters) =>
+        parameters.ValueKind == JsonValueKind.Object
+        && parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+        && meta.TryGetProperty(GateRefusal.ApprovalMetaKey, out var id) && id.ValueKind == JsonValueKind.String
+            ? id.GetString()
+            : null;
 }

@@ -30,8 +30,12 @@ internal sealed class GateRefusal
     /// <summary>The rule id of a call refused for ambiguous argument names, before the policy is asked.</summary>
     public const string ArgumentsRuleId = "(arguments)";
 
-    private GateRefusal(string toolName, RefusalKind kind, PolicyOutcome outcome, string ruleId, string reason, TimeSpan? retryAfter, long? remaining, string? budget)
+    /// <summary>The key of the approval id a retried tools/call carries in its <c>_meta</c>, once the approval was given out of band.</summary>
+    public const string ApprovalMetaKey = "policylayer/approval";
+
+    private GateRefusal(string toolName, RefusalKind kind, PolicyOutcome outcome, string ruleId, string reason, TimeSpan? retryAfter, long? remaining, string? budget, string? approvalId = null)
     {
+        ApprovalId = approvalId;
         ToolName = toolName;
         Kind = kind;
         Outcome = outcome;
@@ -66,6 +70,9 @@ internal sealed class GateRefusal
     /// <summary>The revision of the policy that decided (<see cref="PolicyDecision.PolicyRevision"/>); null where no decision was made.</summary>
     public string? PolicyRevision { get; init; }
 
+    /// <summary>For a call waiting in the approvals inbox: the approval id the agent retries with.</summary>
+    public string? ApprovalId { get; }
+
     /// <summary>The text the agent reads.</summary>
     public string Text { get; }
 
@@ -89,6 +96,13 @@ internal sealed class GateRefusal
     /// <summary>The refusal of a call held for approval that was not approved, with why (<paramref name="why"/>, a sentence).</summary>
     public static GateRefusal ForApproval(string toolName, in PolicyDecision held, RefusalKind kind, string why) =>
         new(toolName, kind, PolicyOutcome.RequireApproval, held.RuleId, why + " Why approval is needed: " + held.Reason, null, null, null) { PolicyRevision = held.PolicyRevision };
+
+    /// <summary>The refusal of a call held in the approvals inbox (<see cref="RefusalKind.ApprovalPending"/>), naming its approval id.</summary>
+    public static GateRefusal ForPendingApproval(string toolName, in PolicyDecision held, string approvalId) =>
+        new(toolName, RefusalKind.ApprovalPending, PolicyOutcome.RequireApproval, held.RuleId, "It waits in the approvals inbox as " + approvalId + ". Why approval is needed: " + held.Reason, null, null, null, approvalId)
+        {
+            PolicyRevision = held.PolicyRevision,
+        };
 
     /// <summary>The refusal of a call whose arguments a server could read otherwise than the policy did.</summary>
     public static GateRefusal ForArguments(string toolName, string problem) =>
@@ -140,6 +154,7 @@ internal sealed class GateRefusal
             RefusalKind.ApprovalTimedOut => "needs a person's approval, which did not come in time",
             RefusalKind.ApprovalInvalid => "needs a person's approval, and the approval sent was not valid",
             RefusalKind.ApprovalImpossible => "needs a person's approval, which cannot be asked for from this client",
+            RefusalKind.ApprovalPending => "needs a person's approval, which has not been given yet",
             RefusalKind.Error => "was refused because the policy could not be evaluated",
             _ => "was denied",
         };
@@ -162,6 +177,8 @@ internal sealed class GateRefusal
         RefusalKind.ApprovalDeclined or RefusalKind.ApprovalTimedOut or RefusalKind.ApprovalInvalid =>
             "Calling again asks for approval again; do so only if the person is expected to approve.",
         RefusalKind.ApprovalImpossible => "Do not retry from this client: it will be refused the same way.",
+        RefusalKind.ApprovalPending =>
+            "Once a person has approved it, call the tool again with the same arguments and _meta {\"" + ApprovalMetaKey + "\": \"" + ApprovalId + "\"}; until then that call is refused the same way.",
         RefusalKind.Error => "Retry later; the same call may then be decided.",
         _ => "Do not retry: the same call will be refused again.",
     };
@@ -177,6 +194,7 @@ internal sealed class GateRefusal
         RefusalKind.ApprovalTimedOut => "approval_timed_out",
         RefusalKind.ApprovalInvalid => "approval_invalid",
         RefusalKind.ApprovalImpossible => "approval_impossible",
+        RefusalKind.ApprovalPending => "approval_pending",
         _ => "error",
     };
 
@@ -196,6 +214,11 @@ internal sealed class GateRefusal
         if (Remaining is { } remaining)
         {
             json.WriteNumber("remaining", remaining);
+        }
+
+        if (ApprovalId is { } approvalId)
+        {
+            json.WriteString("approvalId", approvalId);
         }
 
         if (PolicyRevision is { } revision)

@@ -18,6 +18,18 @@ internal interface IGateClient
     /// <param name="parameters">The request's params, made by <see cref="ApprovalPrompt"/>.</param>
     /// <param name="cancellationToken">Cancelled when the call is cancelled or the approval times out.</param>
     ValueTask<JsonElement> ElicitAsync(JsonElement parameters, CancellationToken cancellationToken);
+
+    /// <summary>Whether the client asked for progress notifications on this call (its request carries a progress token).</summary>
+    bool CanReportProgress => false;
+
+    /// <summary>
+    /// Sends the client a <c>notifications/progress</c> for this call, so that its request stays alive while the call waits
+    /// for an out-of-band approval. Does nothing when <see cref="CanReportProgress"/> is false.
+    /// </summary>
+    /// <param name="progress">A number that grows with each notification.</param>
+    /// <param name="message">What the call waits for.</param>
+    /// <param name="cancellationToken">Cancels the send.</param>
+    ValueTask ReportProgressAsync(double progress, string message, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>What a client can do, as far as approvals go.</summary>

@@ -24,6 +24,12 @@ internal enum RefusalKind
     /// <summary>The approval sent with a retried call was not valid (used, expired, not issued for this call). Call again for a new one.</summary>
     ApprovalInvalid,
 
+    /// <summary>
+    /// The call waits in the approvals inbox for an out-of-band answer. The agent calls again with the approval id in
+    /// <c>_meta["policylayer/approval"]</c> once a person has approved it.
+    /// </summary>
+    ApprovalPending,
+
     /// <summary>Approval is required and nobody can be asked from this client. Retrying the same way is pointless.</summary>
     ApprovalImpossible,
 

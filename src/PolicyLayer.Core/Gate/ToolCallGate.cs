@@ -23,6 +23,7 @@ internal sealed partial class ToolCallGate
     private readonly GateApprovalRoute _route;
     private readonly TimeSpan _approvalTimeout;
     private readonly IGateApprover? _approver;
+    private readonly ApprovalInbox? _inbox;
     private readonly ApprovalTickets _tickets;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -45,6 +46,7 @@ internal sealed partial class ToolCallGate
         _route = options.Route;
         _approvalTimeout = options.ApprovalTimeout;
         _approver = options.Approver;
+        _inbox = options.Inbox;
         _time = time;
         _tickets = new ApprovalTickets(options.SigningKey, options.ApprovalTimeout, time);
         _logger = (ILogger?)loggerFactory?.CreateLogger("PolicyLayer.Gate") ?? NullLogger.Instance;
@@ -154,6 +156,11 @@ internal sealed partial class ToolCallGate
         {
             var (approved, reason) = await approver.ApproveAsync(call, held, request.HostContext, cancellationToken).ConfigureAwait(false);
             return approved ? null : Refuse(call, held, RefusalKind.ApprovalDeclined, reason);
+        }
+
+        if (_inbox is { } inbox)
+        {
+            return await ApproveOutOfBandAsync(inbox, request, held, client, cancellationToken).ConfigureAwait(false);
         }
 
         // A retry of a multi-round-trip request carries the person's answer and the state we signed.
@@ -305,4 +312,7 @@ internal sealed class ToolCallGateOptions
 
     /// <summary>An approver of the host's own, asked instead of the client.</summary>
     public IGateApprover? Approver { get; init; }
+
+    /// <summary>The out-of-band approvals inbox, asked instead of the client (after <see cref="Approver"/>).</summary>
+    public ApprovalInbox? Inbox { get; init; }
 }

@@ -8,9 +8,33 @@ namespace PolicyLayer.Gateway;
 /// <c>elicitation/create</c> under an id of the gateway's own. The call is held (and counted against the session's
 /// bound) only while the question is open; a question no longer wanted is withdrawn with <c>notifications/cancelled</c>.
 /// </summary>
-internal sealed class RelayGateClient(GateClientFeatures features, ClientRequest request, int callBytes, HeldApprovals held, Router router, PeerWriter toClient) : IGateClient
+internal sealed class RelayGateClient(GateClientFeatures features, ClientRequest request, int callBytes, HeldApprovals held, Router router, PeerWriter toClient, string? progressToken = null) : IGateClient
 {
     public GateClientFeatures Features => features;
+
+    public bool CanReportProgress => progressToken is not null;
+
+    public async ValueTask ReportProgressAsync(double progress, string message, CancellationToken cancellationToken)
+    {
+        if (progressToken is null)
+        {
+            return;
+        }
+
+        await toClient.WriteAsync((progressToken, progress, message), static (json, state) =>
+        {
+            json.WriteStartObject();
+            json.WriteString("jsonrpc", "2.0");
+            json.WriteString("method", "notifications/progress");
+            json.WriteStartObject("params");
+            json.WritePropertyName("progressToken");
+            json.WriteRawValue(state.progressToken, skipInputValidation: true);
+            json.WriteNumber("progress", state.progress);
+            json.WriteString("message", state.message);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>What became of the approval request, for the audit log; <see langword="null"/> when none was needed.</summary>
     public string? Approval { get; private set; }

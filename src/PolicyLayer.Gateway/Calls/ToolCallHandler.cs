@@ -86,11 +86,14 @@ internal sealed class ToolCallHandler(
             return;
         }
 
-        var call = new GateCall(new ToolCall(toolName, caller, read.Call.Arguments, tools.GetValueOrDefault(toolName)), read.ArgumentProblem);
+        var call = new GateCall(new ToolCall(toolName, caller, read.Call.Arguments, tools.GetValueOrDefault(toolName)), read.ArgumentProblem)
+        {
+            ApprovalId = read.ApprovalId,
+        };
 
         // stdio (and any relay with a channel back to the client) carries the gate's requests while the call is held.
         var features = GateClientFeatures.ServerRequests | (clientCanElicit ? GateClientFeatures.Elicitation : GateClientFeatures.None);
-        var client = new RelayGateClient(features, request, text.Length, held, router, toClient);
+        var client = new RelayGateClient(features, request, text.Length, held, router, toClient, ProgressToken(parameters));
         GateVerdict verdict;
         using (var deciding = new CancellationTokenSource())
         {
@@ -163,6 +166,14 @@ internal sealed class ToolCallHandler(
 
     private void Audit(in AuditEntry entry) =>
         audit?.Write(entry with { Shadowed = entry.Shadowed || gate.Evaluator.ShadowMode, PolicyRevision = gate.Evaluator.Policy.Revision });
+
+    // The raw progressToken of params._meta (a string or a number), for progress notifications while the call waits.
+    private static string? ProgressToken(JsonElement parameters) =>
+        parameters.ValueKind == JsonValueKind.Object
+        && parameters.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+        && meta.TryGetProperty("progressToken", out var token) && token.ValueKind is JsonValueKind.String or JsonValueKind.Number
+            ? token.GetRawText()
+            : null;
 
     private static JsonElement ParseParams(byte[] text, in ScannedMessage message)
     {

@@ -196,6 +196,7 @@ internal sealed class PolicyFilters
         {
             ApprovalAnswer = parameters.InputResponses is { } responses && responses.TryGetValue(ToolCallGate.InputKey, out var answer) ? answer.RawValue : null,
             ApprovalState = parameters.RequestState,
+            ApprovalId = parameters.Meta?[GateRefusal.ApprovalMetaKey] is System.Text.Json.Nodes.JsonValue id && id.TryGetValue<string>(out var approvalId) ? approvalId : null,
             HostContext = context,
         };
 

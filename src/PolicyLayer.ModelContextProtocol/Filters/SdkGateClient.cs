@@ -10,10 +10,12 @@ namespace PolicyLayer.Mcp;
 internal sealed class SdkGateClient : IGateClient
 {
     private readonly McpServer _server;
+    private readonly ProgressToken? _progressToken;
 
     public SdkGateClient(RequestContext<CallToolRequestParams> context)
     {
         _server = context.Server;
+        _progressToken = context.Params?.ProgressToken;
         var features = GateClientFeatures.None;
         if (_server.ClientCapabilities?.Elicitation is not null)
         {
@@ -37,6 +39,16 @@ internal sealed class SdkGateClient : IGateClient
     }
 
     public GateClientFeatures Features { get; }
+
+    public bool CanReportProgress => _progressToken is not null;
+
+    public async ValueTask ReportProgressAsync(double progress, string message, CancellationToken cancellationToken)
+    {
+        if (_progressToken is { } token)
+        {
+            await _server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = (float)progress, Message = message }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     public async ValueTask<JsonElement> ElicitAsync(JsonElement parameters, CancellationToken cancellationToken)
     {

@@ -46,9 +46,12 @@ public static class PolicyLayerRedisBuilderExtensions
         return builder.UseRedis(static sp => sp.GetRequiredService<RedisCounterStoreConnection>().Multiplexer, configure);
     }
 
-    /// <summary>Replaces the counter store with a <see cref="RedisCounterStore"/> on the connection <paramref name="connectionFactory"/> returns.</summary>
+    /// <summary>
+    /// Replaces the counter store with a <see cref="RedisCounterStore"/> on the connection <paramref name="connectionFactory"/>
+    /// returns, and the approval store (of <c>AddPolicyLayerApprovals</c>) with a <see cref="RedisApprovalStore"/> on it.
+    /// </summary>
     /// <param name="builder">The builder returned by <c>AddPolicyLayer</c>.</param>
-    /// <param name="connectionFactory">Returns the connection; called once. The store does not dispose it.</param>
+    /// <param name="connectionFactory">Returns the connection; called once by each store (counters, approvals). The stores do not dispose it.</param>
     /// <param name="configure">Sets the store's options, such as the key prefix and the time-out.</param>
     /// <returns>The builder.</returns>
     public static IPolicyLayerBuilder UseRedis(
@@ -83,6 +86,20 @@ public static class PolicyLayerRedisBuilderExtensions
                 ExpirySlack = options.ExpirySlack,
                 ConfigurationCheck = options.ConfigurationCheck,
             }, sp.GetService<ILogger<RedisCounterStore>>());
+        });
+
+        // Out-of-band approvals (AddPolicyLayerApprovals) live beside the counters: they survive a restart and every
+        // instance sees them, and an approval is used once on any of them.
+        builder.Services.RemoveAll<ApprovalStore>();
+        builder.Services.AddSingleton<ApprovalStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<RedisCounterStoreOptions>>().Value;
+            return new RedisApprovalStore(connectionFactory(sp), new RedisApprovalStoreOptions
+            {
+                KeyPrefix = options.KeyPrefix,
+                Database = options.Database,
+                TimeProvider = ReferenceEquals(options.TimeProvider, TimeProvider.System) ? sp.GetService<TimeProvider>() ?? TimeProvider.System : options.TimeProvider,
+            });
         });
         return builder;
     }

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using PolicyLayer.TestUtils.Gateway;
+using static PolicyLayer.TestUtils.Gateway.GatewayHarness;
+
+namespace PolicyLayer.Gateway.Tests;
+
+/// <summary>The relay on the shared gate's out-of-band approvals: progress notifications while held, and the retry by approval id.</summary>
+public sealed class OutOfBandApprovalTests
+{
+    [Test]
+    public async Task HeldWithAProgressToken_SendsProgressUnderTheClientsToken_AndForwardsOnceApproved()
+    {
+        ApprovalInbox? inbox = null;
+        using var proxy = new GatewayHarness(configure: o => o.ApprovalInbox = inbox = new ApprovalInbox(new InMemoryApprovalStore(new InMemoryApprovalStoreOptions { TimeProvider = o.TimeProvider }), null, null, o.TimeProvider));
+        await proxy.InitializeAsync();
+
+        proxy.Send("""{"jsonrpc":"2.0","id":"c1","method":"tools/call","params":{"name":"approve_me","arguments":{"path":"/tmp/x"},"_meta":{"progressToken":"p-7"}}}""");
+        var progress = await proxy.ReceiveAsync();
+        var id = (await inbox!.ListAsync()).Single().Id;
+        await inbox.DecideAsync(id, approve: true, "bob", null);
+        var result = await proxy.ReceiveAsync();
+
+        progress.GetProperty("method").GetString().Should().Be("notifications/progress");
+        progress.GetProperty("params").GetProperty("progressToken").GetString().Should().Be("p-7");
+        progress.GetProperty("params").GetProperty("message").GetString().Should().Contain(id);
+        result.GetProperty("id").GetString().Should().Be("c1");
+        result.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran approve_me");
+        proxy.Child.CalledTools.Should().Equal("approve_me");
+    }
+
+    [Test]
+    public async Task WithoutAProgressToken_RefusedWithAnId_TheRetryWithItIsForwardedOnce()
+    {
+        ApprovalInbox? inbox = null;
+        using var proxy = new GatewayHarness(configure: o => o.ApprovalInbox = inbox = new ApprovalInbox(new InMemoryApprovalStore(new InMemoryApprovalStoreOptions { TimeProvider = o.TimeProvider }), null, null, o.TimeProvider));
+        await proxy.InitializeAsync();
+
+        var held = await proxy.RequestAsync(Call("1", "approve_me", """{"path":"/tmp/x"}"""));
+        var decision = held.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision");
+        var id = decision.GetProperty("approvalId").GetString()!;
+        await inbox!.DecideAsync(id, approve: true, "bob", null);
+        var retry = """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"approve_me","arguments":{"path":"/tmp/x"},"_meta":{"policylayer/approval":""" + JsonSerializer.Serialize(id) + "}}}";
+        var retried = await proxy.RequestAsync(retry);
+        var replayed = await proxy.RequestAsync(retry.Replace("\"id\":2", "\"id\":3", StringComparison.Ordinal));
+
+        decision.GetProperty("kind").GetString().Should().Be("approval_pending");
+        held.DeniedText().Should().Contain(id);
+        retried.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran approve_me");
+        replayed.DeniedText().Should().Contain("already used");
+        proxy.Child.CalledTools.Should().Equal("approve_me");
+    }
+}
