@@ -7,7 +7,7 @@ namespace PolicyLayer.Gate;
 
 /// <summary>
 /// What the agent reads when a call is refused, for every host: one text and one <c>_meta["policylayer/decision"]</c>
-/// object, both built here and nowhere else. The shape is documented in docs/refusal.schema.json.
+/// object, both built here and nowhere else. The shape is documented in docs/decision.schema.json.
 /// </summary>
 /// <remarks>
 /// The text is <c>[POLICY DENIED] &lt;what happened&gt;: &lt;the policy's reason&gt; [&lt;budget&gt;] Rule: &lt;rule id&gt;. &lt;advice&gt;</c>,

@@ -151,6 +151,37 @@ public sealed class GateRefusalTests
         new CallerIdentity { GrantId = "g" },
         arguments is null ? null : JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(arguments));
 
+    [Test]
+    public async Task EveryKindsMeta_ValidatesAgainstTheDocumentedSchema_AndTheSchemaNamesEveryKind()
+    {
+        var schema = await NJsonSchema.JsonSchema.FromJsonAsync(await File.ReadAllTextAsync(PolicyLayer.TestUtils.RepositoryPaths.Get("docs", "decision.schema.json")));
+        var held = new PolicyDecision(PolicyOutcome.RequireApproval, "Runs a production workflow.", "/tools/execute_flow", null);
+        await _evaluator.EvaluateAsync(Call("add_labels"));
+        var refusals = new List<GateRefusal>
+        {
+            await RefuseAsync("delete_flow"),
+            await RefuseAsync("create_refund", """{"amount": 50}"""),
+            await RefuseAsync("create_refund", """{"amount": 600, "reason": "r"}"""),
+            await RefuseAsync("add_labels"),
+            GateRefusal.ForArguments("t", "Two members named 'a'."),
+            GateRefusal.ForError("t"),
+            GateRefusal.ForPendingApproval("execute_flow", held, "apr_123"),
+        };
+        foreach (var kind in new[] { RefusalKind.ApprovalDeclined, RefusalKind.ApprovalTimedOut, RefusalKind.ApprovalInvalid, RefusalKind.ApprovalImpossible })
+        {
+            refusals.Add(GateRefusal.ForApproval("execute_flow", held, kind, "Nobody said yes."));
+        }
+
+        foreach (var refusal in refusals)
+        {
+            var meta = Meta(refusal);
+            schema.Validate(meta).Should().BeEmpty("docs/decision.schema.json must describe {0}", meta);
+        }
+
+        var documented = schema.Properties["kind"].Enumeration.Select(e => e?.ToString()).ToList();
+        documented.Should().BeEquivalentTo(Enum.GetValues<RefusalKind>().Select(GateRefusal.KindName), "every kind the gate can send is documented, and no other");
+    }
+
     private async Task<GateRefusal> RefuseAsync(string tool, string? arguments = null)
     {
         var decision = await _evaluator.EvaluateAsync(Call(tool, arguments));
