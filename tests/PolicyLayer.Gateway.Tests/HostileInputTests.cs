@@ -9,14 +9,17 @@ namespace PolicyLayer.Gateway.Tests;
 /// Input crafted to slip a call past the policy. Each is refused with a JSON-RPC error (with the id when it can be
 /// read), never reaches the child, and the proxy goes on serving: every test ends with an allowed call that works.
 /// </summary>
-public class HostileInputTests
+public abstract class HostileInputTests
 {
-    private GatewayHarness _proxy = null!;
+    /// <summary>Starts a gateway with a fake child behind it, on the front the fixture tests.</summary>
+    protected abstract Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null);
+
+    private IGatewayTestClient _proxy = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
-        _proxy = new GatewayHarness(configure: o => o.MaxMessageBytes = 4096);
+        _proxy = await StartGatewayAsync(o => o.MaxMessageBytes = 4096);
         await _proxy.InitializeAsync();
     }
 
@@ -270,7 +273,7 @@ public class HostileInputTests
     [Test]
     public async Task ToolsCall_ReusingTheIdOfACallInFlight_IsRefused()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync(elicitation: true);
         proxy.Send(Call("1", "approve_me"));
         (await proxy.ReceiveAsync()).GetProperty("method").GetString().Should().Be("elicitation/create");
@@ -294,7 +297,7 @@ public class HostileInputTests
     [Test]
     public async Task ToolsCall_BeforeInitialize_IsRefusedAndNotForwarded()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
 
         var early = await proxy.RequestAsync(Call("1", "echo"));
         await proxy.InitializeAsync();
@@ -332,4 +335,18 @@ public class HostileInputTests
         _proxy.Child.CalledTools.Should().OnlyContain(t => t == "echo" || t == "limited");
         _proxy.Child.Received.Should().OnlyContain(l => !l.Contains("write_note") && !l.Contains("Tools/Call"));
     }
+}
+
+/// <summary>The stdio front.</summary>
+public sealed class StdioHostileInputTests : HostileInputTests
+{
+    protected override Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null) =>
+        Task.FromResult<IGatewayTestClient>(new GatewayHarness(configure: configure));
+}
+
+/// <summary>The Streamable HTTP front: every message a POST of its own, every answer from a POST's body or the GET stream.</summary>
+public sealed class HttpHostileInputTests : HostileInputTests
+{
+    protected override async Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null) =>
+        await HttpGatewayHarness.StartAsync(configure: o => configure?.Invoke(o.Session));
 }
