@@ -27,7 +27,6 @@ public abstract class HostileInputTests
     public void Stop() => _proxy.Dispose();
 
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","name":"write_note"}}""", TestName = "DuplicateKey_ToolName_IsRefused")]
-    [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a","text":"b"}}}""", TestName = "DuplicateKey_InArguments_IsRefused")]
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo"},"params":{"name":"write_note"}}""", TestName = "DuplicateKey_Params_IsRefused")]
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","method":"ping","params":{"name":"write_note"}}""", TestName = "DuplicateKey_Method_IsRefused")]
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","n\u0061me":"write_note"}}""", TestName = "DuplicateKey_SpelledWithAnEscape_IsRefused")]
@@ -39,6 +38,32 @@ public abstract class HostileInputTests
 
         answer.ErrorCode().Should().Be(-32600);
         answer.GetProperty("id").GetInt32().Should().Be(5);
+        await ShouldStillServeAsync();
+    }
+
+    [TestCase("""{"text":"a","text":"b"}""", TestName = "DuplicateKey_InToolArguments_IsRefusedByTheGateAsAmbiguous")]
+    [TestCase("""{"amount":1,"Amount":1000}""", TestName = "CaseVariantKeys_InToolArguments_AreRefusedByTheGateAsAmbiguous")]
+    [TestCase("""{"details":[{"a":1,"A":2}]}""", TestName = "CaseVariantKeys_NestedInToolArguments_AreRefusedByTheGateAsAmbiguous")]
+    public async Task AmbiguousToolArguments_AreRefusedByTheGate_WithAToolResultTheAgentCanActOn(string arguments)
+    {
+        var answer = await _proxy.RequestAsync(Call("5", "echo", arguments));
+
+        // As the middleware answers it (the host contract suite): a refusal of the call, not of the message.
+        answer.GetProperty("id").GetInt32().Should().Be(5);
+        answer.DeniedText().Should().Contain("ambiguous");
+        answer.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision").GetProperty("kind").GetString().Should().Be("invalid_arguments");
+        _proxy.Child.CalledTools.Should().BeEmpty();
+        await ShouldStillServeAsync();
+    }
+
+    [Test]
+    public async Task AmbiguousArguments_OfAnotherMethod_AreAnInvalidRequest()
+    {
+        var answer = await _proxy.RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"prompts/get","params":{"name":"p","arguments":{"a":"1","A":"2"}}}""");
+
+        answer.ErrorCode().Should().Be(-32600);
+        answer.GetProperty("id").GetInt32().Should().Be(5);
+        _proxy.Child.Methods.Should().NotContain("prompts/get");
         await ShouldStillServeAsync();
     }
 

@@ -13,7 +13,7 @@ namespace PolicyLayer.Cli.Proxy;
 /// <summary>
 /// `policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] [--watch] [--shadow] ... -- CMD ARGS...`: the stdio gateway.
 /// </summary>
-internal static class ProxyCommand
+internal static partial class ProxyCommand
 {
     /// <summary>
     /// Exit code when the options or the policy are wrong (the tool's usage code: a policy that does not load exits
@@ -81,8 +81,9 @@ internal static class ProxyCommand
         var command = new Argument<string[]>("command")
         {
             Description = "The MCP server to start: its command and arguments, after the proxy's options (a -- before it is optional); passed on verbatim.",
-            Arity = ArgumentArity.OneOrMore,
+            Arity = ArgumentArity.ZeroOrMore,
         };
+        var http = new HttpOptions();
 
         var proxy = new Command("proxy", """
             Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and
@@ -93,6 +94,7 @@ internal static class ProxyCommand
         {
             policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, maxHeld, maxHeldBytes, shadow, watch, watchInterval, command,
         };
+        http.AddTo(proxy);
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
             new ProxySettings(
@@ -108,7 +110,8 @@ internal static class ProxyCommand
                 result.GetValue(watch),
                 result.GetValue(watchInterval),
                 result.GetResult(watchInterval) is { Implicit: false },
-                result.GetValue(command)!),
+                result.GetValue(command)!,
+                http.Read(result)),
             cancellationToken));
         return proxy;
     }
@@ -163,6 +166,17 @@ internal static class ProxyCommand
         {
             await error.WriteLineAsync("policylayer proxy: --shadow needs --audit-log: shadow mode refuses nothing, so the audit log is where its decisions go.").ConfigureAwait(false);
             return UsageError;
+        }
+
+        if (HttpProblem(settings.Http, settings.Command, out var upstream, out var listen) is { } httpProblem)
+        {
+            await error.WriteLineAsync("policylayer proxy: " + httpProblem).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (settings.Http.UsesHttp)
+        {
+            return await RunHttpAsync(settings, upstream!, listen, error, cancellationToken).ConfigureAwait(false);
         }
 
         // The server starts at once, in parallel with loading the policy (MCP clients start their servers at every
@@ -503,5 +517,6 @@ internal static class ProxyCommand
         bool Watch,
         double WatchIntervalSeconds,
         bool WatchIntervalGiven,
-        string[] Command);
+        string[] Command,
+        HttpSettings Http);
 }
