@@ -17,6 +17,15 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
   fi
 fi
 
+# The Grafana dashboard's test runs every panel's query on a real Prometheus that scrapes the meter.
+if ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  fi
+fi
+
 # End-to-end tests drive our servers with MCP clients nobody here wrote, from npm (exact versions from the lock files).
 for dir in tests/e2e-client tests/e2e-proxy; do
   if [ -f "$dir/package-lock.json" ]; then

@@ -5,7 +5,7 @@ using PolicyLayer.Cli.Proxy;
 
 // Each command lives in its own file; this only composes them.
 var proxy = ProxyCommand.Create();
-var root = new RootCommand("policylayer: validate, test, explain and classify MCP policy files; enforce them in front of any stdio MCP server.")
+var root = new RootCommand("policylayer: validate, test, explain and classify MCP policy files; enforce them in front of any stdio MCP server; summarise and replay its audit log.")
 {
     ValidateCommand.Create(),
     ExplainCommand.Create(),
@@ -14,6 +14,8 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     InitCommand.Create(),
     ImportCommand.Create(),
     SchemaCommand.Create(),
+    AuditCommand.Create(),
+    ReplayCommand.Create(),
     proxy,
 };
 

@@ -72,8 +72,23 @@ public sealed class McpGatewayOptions
     /// <value>The default value is <see langword="null"/>: no audit log.</value>
     public TextWriter? AuditLog { get; set; }
 
+    /// <summary>
+    /// Whether the audit log records each call's argument values (with <see cref="AuditRedactedArguments"/> replaced), so
+    /// that <c>policylayer replay</c> can decide the recorded calls again under another policy. Values may hold secrets
+    /// and personal data: turn this on knowingly, and redact what must not be kept.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>: only argument names are recorded.</value>
+    public bool AuditArgumentValues { get; set; }
+
+    /// <summary>
+    /// Argument paths whose values the audit log replaces with <c>"[redacted]"</c> when <see cref="AuditArgumentValues"/> is
+    /// on: a name (<c>password</c>), a dotted path (<c>card.number</c>), or <c>*.name</c> for that name at any depth.
+    /// </summary>
+    /// <value>The default value is an empty list.</value>
+    public IList<string> AuditRedactedArguments { get; } = [];
+
     /// <summary>A copy of these options for one session of the HTTP gateway.</summary>
-    internal McpGatewayOptions ForSession(string sessionId, string? grantId, string? userId, IReadOnlyDictionary<string, IReadOnlyList<string>>? claims) => new()
+    internal McpGatewayOptions ForSession(string sessionId, string? grantId, string? userId, IReadOnlyDictionary<string, IReadOnlyList<string>>? claims) => new McpGatewayOptions
     {
         GrantId = grantId,
         UserId = userId,
@@ -88,7 +103,18 @@ public sealed class McpGatewayOptions
         AnnounceToolListChanges = AnnounceToolListChanges,
         TimeProvider = TimeProvider,
         AuditLog = AuditLog,
-    };
+        AuditArgumentValues = AuditArgumentValues,
+    }.WithRedacted(AuditRedactedArguments);
+
+    private McpGatewayOptions WithRedacted(IList<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            AuditRedactedArguments.Add(path);
+        }
+
+        return this;
+    }
 
     /// <summary>Checks the options; the message names the option that is wrong.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>

@@ -53,7 +53,9 @@ public sealed class McpGatewaySession : IDisposable
         _evaluator = evaluator;
         _options = options;
         _logger = logger ?? NullLogger.Instance;
-        _audit = options.AuditLog is { } log ? new AuditLog(log, options.TimeProvider, options.SessionId) : null;
+        _audit = options.AuditLog is { } log
+            ? new AuditLog(log, options.TimeProvider, options.SessionId, options.AuditArgumentValues ? new AuditArguments(options.AuditRedactedArguments) : null)
+            : null;
         _gate = new ToolCallGate(
             evaluator,
             new ToolCallGateOptions { Route = GateApprovalRoute.Elicitation, ApprovalTimeout = options.ApprovalTimeout },

@@ -263,14 +263,8 @@ internal static partial class ProxyCommand
 
             options.MaxSessions = http.MaxSessions;
             options.IdleTimeout = TimeSpan.FromSeconds(http.IdleTimeoutSeconds);
-            var session = options.Session;
-            session.MaxMessageBytes = settings.MaxMessageBytes;
-            session.ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds);
-            session.ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds);
-            session.MaxHeldApprovals = settings.MaxHeldApprovals;
-            session.MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes;
-            session.AuditLog = audit is null ? null : TextWriter.Synchronized(audit);
-            session.AnnounceToolListChanges = settings.Watch;
+            // Every session from the proxy's settings; the grant is the caller's (--grant only names the trusted local one).
+            options.Session = SessionOptions(settings, audit is null ? null : TextWriter.Synchronized(audit));
         });
 
         await using var app = builder.Build();
@@ -329,17 +323,7 @@ internal static partial class ProxyCommand
         var evaluator = provider.GetRequiredService<PolicyEvaluator>();
         using var session = new McpGatewaySession(
             evaluator,
-            new McpGatewayOptions
-            {
-                GrantId = settings.Grant,
-                MaxMessageBytes = settings.MaxMessageBytes,
-                ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
-                ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
-                MaxHeldApprovals = settings.MaxHeldApprovals,
-                MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
-                AuditLog = audit,
-                AnnounceToolListChanges = settings.Watch,
-            },
+            SessionOptions(settings, audit),
             new StderrLogger(error));
         using var reloads = watch;
         watch?.Attach(evaluator, session.OnPolicyReloaded);

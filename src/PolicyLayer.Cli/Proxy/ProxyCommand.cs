@@ -39,7 +39,16 @@ internal static partial class ProxyCommand
     {
         var policy = new Option<FileInfo>("--policy") { Description = "The policy file to enforce.", Required = true };
         var grant = new Option<string?>("--grant") { Description = "The grant (credential id) the session's calls count under; default: the environment variable POLICYLAYER_GRANT." };
-        var auditLog = new Option<FileInfo?>("--audit-log") { Description = "Append one JSON line per decision to this file (tool, outcome, rule, argument names; never argument values)." };
+        var auditLog = new Option<FileInfo?>("--audit-log") { Description = "Append one JSON line per decision to this file (docs/audit.schema.json: tool, outcome, rule, caller, budgets, argument names; values only with --audit-arguments)." };
+        var auditArguments = new Option<bool>("--audit-arguments")
+        {
+            Description = "With --audit-log: also record argument values (they may hold secrets: redact with --audit-redact), so that `policylayer replay` can decide the calls again.",
+        };
+        var auditRedact = new Option<string[]>("--audit-redact")
+        {
+            Description = "With --audit-arguments: an argument whose value is recorded as \"[redacted]\": a name, a dotted path (card.number) or *.name at any depth. Repeatable, or comma-separated.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var maxMessage = new Option<int>("--max-message-bytes")
         {
             Description = "The longest message the client may send, in bytes; longer ones are refused.",
@@ -92,7 +101,7 @@ internal static partial class ProxyCommand
             does not load; 127 the server's command cannot be started.
             """)
         {
-            policy, grant, auditLog, maxMessage, approvalTimeout, toolListTimeout, maxHeld, maxHeldBytes, shadow, watch, watchInterval, command,
+            policy, grant, auditLog, auditArguments, auditRedact, maxMessage, approvalTimeout, toolListTimeout, maxHeld, maxHeldBytes, shadow, watch, watchInterval, command,
         };
         http.AddTo(proxy);
 
@@ -101,6 +110,8 @@ internal static partial class ProxyCommand
                 result.GetValue(policy)!,
                 result.GetValue(grant) ?? NullIfEmpty(Environment.GetEnvironmentVariable("POLICYLAYER_GRANT")),
                 result.GetValue(auditLog),
+                result.GetValue(auditArguments),
+                [.. (result.GetValue(auditRedact) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
                 result.GetValue(maxMessage),
                 result.GetValue(approvalTimeout),
                 result.GetValue(toolListTimeout),
@@ -159,6 +170,18 @@ internal static partial class ProxyCommand
         if (SecondsProblem("--watch-interval", settings.WatchIntervalSeconds) is { } badInterval)
         {
             await error.WriteLineAsync("policylayer proxy: " + badInterval).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if ((settings.AuditArguments || settings.AuditRedact.Length > 0) && settings.AuditLog is null)
+        {
+            await error.WriteLineAsync("policylayer proxy: --audit-arguments and --audit-redact need --audit-log.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (settings.AuditRedact.Length > 0 && !settings.AuditArguments)
+        {
+            await error.WriteLineAsync("policylayer proxy: --audit-redact needs --audit-arguments: without it no argument value is recorded.").ConfigureAwait(false);
             return UsageError;
         }
 
@@ -321,19 +344,10 @@ internal static partial class ProxyCommand
             await using var provider = services.BuildServiceProvider();
             var evaluator = provider.GetRequiredService<PolicyEvaluator>();
 
+            var gatewayOptions = SessionOptions(settings, audit);
             using var session = new McpGatewaySession(
                 evaluator,
-                new McpGatewayOptions
-                {
-                    GrantId = settings.Grant,
-                    MaxMessageBytes = settings.MaxMessageBytes,
-                    ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
-                    ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
-                    MaxHeldApprovals = settings.MaxHeldApprovals,
-                    MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
-                    AuditLog = audit,
-                    AnnounceToolListChanges = settings.Watch,
-                },
+                gatewayOptions,
                 new StderrLogger(error));
             started(session);
 
@@ -394,6 +408,29 @@ internal static partial class ProxyCommand
                 await audit.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The gateway options the proxy's settings make, for a stdio session or as every HTTP session's template.</summary>
+    private static McpGatewayOptions SessionOptions(ProxySettings settings, TextWriter? audit)
+    {
+        var options = new McpGatewayOptions
+        {
+            GrantId = settings.Grant,
+            MaxMessageBytes = settings.MaxMessageBytes,
+            ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+            ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
+            MaxHeldApprovals = settings.MaxHeldApprovals,
+            MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
+            AuditLog = audit,
+            AuditArgumentValues = settings.AuditArguments,
+            AnnounceToolListChanges = settings.Watch,
+        };
+        foreach (var path in settings.AuditRedact)
+        {
+            options.AuditRedactedArguments.Add(path);
+        }
+
+        return options;
     }
 
     /// <summary>Closes the child's input, if it has one yet.</summary>
@@ -508,6 +545,8 @@ internal static partial class ProxyCommand
         FileInfo Policy,
         string? Grant,
         FileInfo? AuditLog,
+        bool AuditArguments,
+        string[] AuditRedact,
         int MaxMessageBytes,
         double ApprovalTimeoutSeconds,
         double ToolListTimeoutSeconds,

@@ -1,20 +1,20 @@
-using System.Text.Json;
-
 namespace PolicyLayer.Gateway;
 
 /// <summary>
 /// One line of the audit log. <paramref name="Outcome"/> is the policy's verdict; when <paramref name="Shadowed"/>, it is
-/// the outcome that would have applied, and the call went ahead regardless.
+/// the outcome that would have applied, and the call went ahead regardless. <paramref name="Kind"/> is the refusal's
+/// kind (<c>GateRefusal.KindName</c>) or <c>allowed</c>; <paramref name="Counters"/> are the budgets the call reserved.
 /// </summary>
 internal readonly record struct AuditEntry(
-    string Tool,
+    ToolCall Call,
     ReadOnlyMemory<byte> Id,
-    string? Agent,
     PolicyOutcome Outcome,
+    string Kind,
     string Rule,
     string Reason,
     TimeSpan? RetryAfter,
-    IReadOnlyDictionary<string, JsonElement>? Arguments,
     string? Approval = null,
     bool Shadowed = false,
-    string? PolicyRevision = null);
+    string? PolicyRevision = null,
+    RiskProfile? Risk = null,
+    CounterBudgetList Counters = default);

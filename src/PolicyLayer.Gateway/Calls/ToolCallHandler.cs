@@ -20,6 +20,15 @@ internal sealed class ToolCallHandler(
     AuditLog? audit,
     ILogger logger)
 {
+    /// <summary>The audit <c>kind</c> of an admitted call.</summary>
+    internal const string AllowedKind = "allowed";
+
+    /// <summary>The audit <c>kind</c> of a call held for approval that shadow mode let through unasked.</summary>
+    internal const string ApprovalRequiredKind = "approval_required";
+
+    /// <summary>The audit <c>kind</c> of a held call the client cancelled before anyone decided.</summary>
+    internal const string CancelledKind = "cancelled";
+
     /// <summary>
     /// Decides the call <paramref name="request"/> (already in flight under the client's id) and acts on the verdict.
     /// <paramref name="text"/> is the message, owned by the call (it may wait for an approval). Never throws: a failure
@@ -65,7 +74,7 @@ internal sealed class ToolCallHandler(
             // Fail closed: without the server's descriptors the classifier could be misled by a name alone.
             GatewayLog.CallNotClassified(logger, toolName, toolsProblem!);
             var undecidable = GateRefusal.ForError(toolName);
-            Audit(read.Call, request.ClientId, PolicyOutcome.Deny, undecidable.RuleId, toolsProblem!, null, approval: null);
+            Audit(new AuditEntry(read.Call, request.ClientId, PolicyOutcome.Deny, GateRefusal.KindName(undecidable.Kind), undecidable.RuleId, toolsProblem!, null));
             if (gate.Evaluator.ShadowMode)
             {
                 await router.ForwardRequestAsync(request, text, message.IdStart, message.IdLength).ConfigureAwait(false);
@@ -94,7 +103,7 @@ internal sealed class ToolCallHandler(
             {
                 // The client cancelled its call while it was held: JSON-RPC sends no answer to a cancelled request.
                 router.ClientRequests.Remove(request);
-                Audit(call.Call, request.ClientId, PolicyOutcome.RequireApproval, RuleIds.Error, "The client cancelled the call before it was decided.", null, "cancelled_by_client");
+                Audit(new AuditEntry(call.Call, request.ClientId, PolicyOutcome.RequireApproval, CancelledKind, RuleIds.Error, "The client cancelled the call before it was decided.", null, "cancelled_by_client"));
                 return;
             }
             finally
@@ -125,21 +134,35 @@ internal sealed class ToolCallHandler(
 
     private void Audit(ToolCall call, ReadOnlyMemory<byte> id, GateVerdict verdict, string? approval)
     {
-        if (verdict.Refusal is { } refusal)
+        if (audit is null)
         {
-            var retry = refusal.RetryAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-            Audit(call, id, refusal.Outcome, refusal.RuleId, refusal.Reason, retry, approval, verdict.Decision.IsShadowed);
             return;
         }
 
         var decision = verdict.Decision;
-        Audit(call, id, decision.ShadowedOutcome ?? decision.Outcome, decision.RuleId, decision.Reason, decision.RetryAfter, approval, decision.IsShadowed);
+        if (verdict.Refusal is { } refusal)
+        {
+            var retry = refusal.RetryAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+            Audit(new AuditEntry(
+                call, id, refusal.Outcome, GateRefusal.KindName(refusal.Kind), refusal.RuleId, refusal.Reason, retry, approval, decision.IsShadowed, Risk: decision.Risk));
+            return;
+        }
+
+        // A shadowed refusal is recorded as what it would have been; its kind says so.
+        var kind = decision.ShadowedOutcome is { } would && would != PolicyOutcome.Allow ? ShadowKind(decision) : AllowedKind;
+        Audit(new AuditEntry(
+            call, id, decision.ShadowedOutcome ?? decision.Outcome, kind, decision.RuleId, decision.Reason, decision.RetryAfter, approval, decision.IsShadowed,
+            Risk: decision.Risk, Counters: decision.Counters));
     }
 
-    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, PolicyOutcome outcome, string rule, string reason, TimeSpan? retryAfter, string? approval, bool shadowed = false) =>
-        audit?.Write(new AuditEntry(
-            call.ToolName, id, call.Caller.AgentId, outcome, rule, reason, retryAfter, call.Arguments, approval, Shadowed: shadowed || gate.Evaluator.ShadowMode,
-            PolicyRevision: gate.Evaluator.Policy.Revision));
+    /// <summary>The kind a shadowed refusal would have had.</summary>
+    private static string ShadowKind(in PolicyDecision decision) =>
+        decision.ShadowedOutcome == PolicyOutcome.RequireApproval
+            ? ApprovalRequiredKind
+            : GateRefusal.KindName(GateRefusal.FromDecision(string.Empty, decision).Kind);
+
+    private void Audit(in AuditEntry entry) =>
+        audit?.Write(entry with { Shadowed = entry.Shadowed || gate.Evaluator.ShadowMode, PolicyRevision = gate.Evaluator.Policy.Revision });
 
     private static JsonElement ParseParams(byte[] text, in ScannedMessage message)
     {

@@ -15,7 +15,14 @@ public sealed class PolicyLayerGatewayOptions
     /// log, clock). <see cref="McpGatewayOptions.SessionId"/>, <see cref="McpGatewayOptions.GrantId"/>,
     /// <see cref="McpGatewayOptions.UserId"/> and <see cref="McpGatewayOptions.Claims"/> are set per session from the caller.
     /// </summary>
-    public McpGatewayOptions Session { get; } = new();
+    /// <exception cref="ArgumentNullException">Set to <see langword="null"/>.</exception>
+    public McpGatewayOptions Session
+    {
+        get => _session;
+        set => _session = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    private McpGatewayOptions _session = new();
 
     /// <summary>How many sessions may be open at once; a client that would open one more is answered 503.</summary>
     /// <value>The default value is 100.</value>

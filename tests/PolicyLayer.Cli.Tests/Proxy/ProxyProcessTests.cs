@@ -190,7 +190,7 @@ public class ProxyProcessTests
             await EndAsync(proxy);
 
             answer.Should().Contain("ran echo").And.NotContain("POLICY DENIED");
-            File.ReadAllText(audit).Should().Contain("\"outcome\":\"deny\",\"shadowed\":true").And.Contain("\"rule\":\"(default)\"");
+            File.ReadAllText(audit).Should().Contain("\"outcome\":\"deny\",\"kind\":\"denied\",\"shadowed\":true").And.Contain("\"rule\":\"(default)\"");
             (await stderr).Should().Contain("policylayer proxy: shadow mode: nothing is refused");
         }
         finally

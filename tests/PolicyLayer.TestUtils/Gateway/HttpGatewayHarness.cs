@@ -51,6 +51,9 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
     /// <summary>The bearer token sent with every request; none when <see langword="null"/>.</summary>
     public string? Token { get; set; }
 
+    /// <summary>Whether <see cref="InitializeAsync"/> opens the GET stream (an open stream keeps a session from going idle).</summary>
+    public bool OpenGetStream { get; set; } = true;
+
     /// <summary>The session the harness opened (from the initialize answer's header).</summary>
     public string? SessionId { get; private set; }
 
@@ -62,6 +65,12 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
 
     public McpGatewaySession Gateway => Host.Sessions.Open.Single(s => s.Id == SessionId).Gateway;
 
+    /// <summary>How many sessions the gateway has open.</summary>
+    public int OpenSessions => Host.Sessions.Count;
+
+    /// <summary>Whether no session has a request open (each may be timed out as idle from now on).</summary>
+    public bool NoRequestOpen => Host.Sessions.Open.All(s => s.IsIdle(TimeSpan.Zero));
+
     internal GatewayHost Host => _app.Services.GetRequiredService<GatewayHost>();
 
     /// <summary>The status codes of the POSTs sent so far, in the order they were answered.</summary>
@@ -72,7 +81,8 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
         string policy = GatewayHarness.Policy,
         Action<PolicyLayerGatewayOptions>? configure = null,
         string[]? tools = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<WebApplication>? beforeMap = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -87,6 +97,7 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
         });
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        beforeMap?.Invoke(app);
         app.MapPolicyLayerGateway("/mcp");
         await app.StartAsync();
         harness = new HttpGatewayHarness(app, tools ?? GatewayHarness.DefaultTools);
@@ -151,7 +162,11 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
         var answer = await RequestAsync("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + info + "}}");
         Send("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
         await _sending;
-        _ = ListenAsync();
+        if (OpenGetStream)
+        {
+            _ = ListenAsync();
+        }
+
         return answer;
     }
 
