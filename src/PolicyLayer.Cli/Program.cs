@@ -16,6 +16,7 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     SchemaCommand.Create(),
     AuditCommand.Create(),
     ReplayCommand.Create(),
+    GrantsCommand.Create(),
     proxy,
 };
 
