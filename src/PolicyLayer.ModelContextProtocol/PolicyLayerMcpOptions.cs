@@ -11,6 +11,24 @@ public sealed class PolicyLayerMcpOptions
     /// <value>The default value is <see langword="null"/>.</value>
     public PolicyDocument? Policy { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="PolicyPath"/> is watched: a valid new version of the file is put in force atomically (calls in
+    /// flight finish under the old one), an invalid one is refused with its errors logged and the last good version stays.
+    /// When what tools/list shows changes, clients are sent <c>notifications/tools/list_changed</c>.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool WatchPolicyFile { get; set; }
+
+    /// <summary>
+    /// Evaluates, logs and counts every call, but refuses nothing and hides no tool: for rolling out a new policy.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool ShadowMode { get; set; }
+
+    /// <summary>What a call gets when the counter store fails (such as Redis being down).</summary>
+    /// <value>The default value is <see cref="CounterStoreFailureMode.FailClosed"/>: the call is refused.</value>
+    public CounterStoreFailureMode CounterStoreFailureMode { get; set; } = CounterStoreFailureMode.FailClosed;
+
     /// <summary>Where counters live, such as a Redis store shared by several server instances.</summary>
     /// <value>The default value is <see langword="null"/>: a <see cref="CounterStore"/> registered in the services, else an in-memory store.</value>
     public CounterStore? CounterStore { get; set; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using PolicyLayer.Gate;
+using PolicyLayer.Policies;
 
 namespace PolicyLayer.Mcp;
 
@@ -19,6 +20,16 @@ internal sealed class PolicyLayerMcpOptionsValidator : IValidateOptions<PolicyLa
         if (!Enum.IsDefined(options.ApprovalRoundTrip))
         {
             failures.Add($"PolicyLayerMcpOptions.ApprovalRoundTrip must be Auto, Elicitation or InputRequests; it is {(int)options.ApprovalRoundTrip}.");
+        }
+
+        if (!Enum.IsDefined(options.CounterStoreFailureMode))
+        {
+            failures.Add($"PolicyLayerMcpOptions.CounterStoreFailureMode must be FailClosed or FailOpen; it is {(int)options.CounterStoreFailureMode}.");
+        }
+
+        if (options.WatchPolicyFile && options.Policy is not null)
+        {
+            failures.Add("PolicyLayerMcpOptions.WatchPolicyFile needs PolicyLayerMcpOptions.PolicyPath, and PolicyLayerMcpOptions.Policy is set instead: there is no file to watch.");
         }
 
         if (string.IsNullOrEmpty(options.GrantClaimType))
@@ -40,7 +51,26 @@ internal sealed class PolicyLayerMcpOptionsValidator : IValidateOptions<PolicyLa
         {
             failures.Add("PolicyLayerMcpOptions.PolicyPath or PolicyLayerMcpOptions.Policy must be set: PolicyLayer needs a policy.");
         }
+        else if (options.Policy is null && PolicyFileFailure(options.PolicyPath!) is { } failure)
+        {
+            failures.Add(failure);
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // At start-up, so that a missing or invalid file stops the host with one message, not when the first call comes
+    // or from inside the service container. The evaluator loads the file again when it is built.
+    private static string? PolicyFileFailure(string path)
+    {
+        try
+        {
+            PolicyDocument.Load(path);
+            return null;
+        }
+        catch (Exception ex) when (PolicyFileProblem.IsLoadFailure(ex))
+        {
+            return PolicyFileProblem.Describe("PolicyLayerMcpOptions.PolicyPath", path, ex);
+        }
     }
 }

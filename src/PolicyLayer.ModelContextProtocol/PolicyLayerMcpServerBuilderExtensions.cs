@@ -34,10 +34,18 @@ public static class PolicyLayerMcpServerBuilderExtensions
             sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value.CounterStore
             ?? new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = sp.GetRequiredService<TimeProvider>() }));
         services.AddPolicyLayer();
+        // One path: these options go into the core's, whose snapshot the evaluator decides under and reloads rebuild.
         services.AddOptions<PolicyLayerOptions>().Configure<IOptions<PolicyLayerMcpOptions>>(static (core, mcp) =>
         {
-            core.PolicyPath ??= mcp.Value.PolicyPath;
-            core.Policy ??= mcp.Value.Policy;
+            var options = mcp.Value;
+            core.PolicyPath ??= options.PolicyPath;
+            core.Policy ??= options.Policy;
+            core.ShadowMode |= options.ShadowMode;
+            core.WatchPolicyFile |= options.WatchPolicyFile;
+            if (options.CounterStoreFailureMode != CounterStoreFailureMode.FailClosed)
+            {
+                core.CounterStoreFailureMode = options.CounterStoreFailureMode;
+            }
         });
 
         services.TryAddSingleton(sp =>
@@ -59,6 +67,10 @@ public static class PolicyLayerMcpServerBuilderExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILoggerFactory>());
         });
+        services.TryAddSingleton(sp => new ToolListAnnouncer(
+            sp.GetRequiredService<ToolCallGate>(),
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
+            sp.GetService<ILoggerFactory>()));
         services.TryAddSingleton(sp => new PolicyFilters(
             sp.GetRequiredService<ToolCallGate>(),
             sp.GetRequiredService<ICallerIdentityResolver>(),
@@ -71,6 +83,10 @@ public static class PolicyLayerMcpServerBuilderExtensions
             var gate = sp.GetRequiredService<PolicyFilters>();
             options.Filters.Request.CallToolWithAlternateFilters.Insert(0, gate.GateAsync);
         });
+
+        // After the SDK's own set-up has filled the tool collection: a reload that changes what tools/list shows is announced.
+        services.AddOptions<McpServerOptions>().PostConfigure<IServiceProvider>(static (options, sp) =>
+            sp.GetRequiredService<ToolListAnnouncer>().Adopt(options));
 
         return builder.WithRequestFilters(static filters =>
         {

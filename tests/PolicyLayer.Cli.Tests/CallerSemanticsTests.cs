@@ -7,6 +7,7 @@ namespace PolicyLayer.Cli.Tests;
 /// Conditions on the caller in a cases file, and the two ways of testing a policy (a cases file and
 /// <see cref="PolicyTestHarness"/>) giving a caller the same defaults, so that one scenario decides the same in both.
 /// </summary>
+[Category(Policylayer.ProcessLevel)]
 public class CallerSemanticsTests
 {
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "callers", name);

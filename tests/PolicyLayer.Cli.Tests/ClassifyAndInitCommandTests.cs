@@ -2,6 +2,7 @@ using System.Text.Json;
 
 namespace PolicyLayer.Cli.Tests;
 
+[Category(Policylayer.ProcessLevel)]
 public class ClassifyAndInitCommandTests
 {
     private static readonly string Tools = Policylayer.Fixture("kestra-tools.json");
@@ -34,6 +35,35 @@ public class ClassifyAndInitCommandTests
         tools["refund_payment"].GetProperty("category").GetString().Should().Be("financial");
         tools["get_user"].GetProperty("category").GetString().Should().Be("read");
         tools["get_user"].GetProperty("evidence").GetArrayLength().Should().BePositive();
+    }
+
+    [Test]
+    public async Task Classify_Json_KeepsItsShape_ToolsWithNameCategoryLevelAndEvidenceOnly()
+    {
+        var list = await ExplainCommandTests.TempPolicy("""
+            { "tools": [
+              { "name": "API-post-search", "description": "Search pages by title" },
+              { "name": "update_issue", "description": "Update an issue", "annotations": { "readOnlyHint": false, "destructiveHint": true } },
+              { "name": "browser_drag", "description": "Perform drag and drop between two elements" } ] }
+            """);
+
+        var result = await Policylayer.RunAsync("classify", list, "--json");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        using var json = JsonDocument.Parse(result.Out);
+        json.RootElement.EnumerateObject().Select(p => p.Name).Should().Equal("tools");
+        var tools = json.RootElement.GetProperty("tools").EnumerateArray().ToList();
+        tools.Should().HaveCount(3);
+        foreach (var tool in tools)
+        {
+            tool.EnumerateObject().Select(p => p.Name).Should().Equal("name", "category", "level", "evidence");
+            tool.GetProperty("category").GetString().Should().BeOneOf("read", "write", "execute", "destructive", "financial");
+            tool.GetProperty("level").GetString().Should().BeOneOf("low", "medium", "high", "critical");
+            tool.GetProperty("evidence").EnumerateArray().Should().NotBeEmpty().And.OnlyContain(e => e.ValueKind == JsonValueKind.String && e.GetString()!.Length > 0);
+        }
+
+        var categories = tools.ToDictionary(t => t.GetProperty("name").GetString()!, t => t.GetProperty("category").GetString());
+        categories.Should().Equal(new Dictionary<string, string?> { ["API-post-search"] = "read", ["update_issue"] = "write", ["browser_drag"] = "write" });
     }
 
     [Test]

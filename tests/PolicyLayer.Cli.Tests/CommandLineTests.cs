@@ -9,6 +9,7 @@ namespace PolicyLayer.Cli.Tests;
 /// The command line as other tools hand it over: a server command without <c>--</c> (the MCP Inspector and some
 /// clients drop it), arguments that start with <c>@</c> (never response files), and the policy schema for editors.
 /// </summary>
+[Category(Policylayer.ProcessLevel)]
 public class CommandLineTests
 {
     private string _work = null!;

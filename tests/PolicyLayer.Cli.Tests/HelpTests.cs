@@ -1,5 +1,6 @@
 namespace PolicyLayer.Cli.Tests;
 
+[Category(Policylayer.ProcessLevel)]
 public class HelpTests
 {
     [TestCase("validate")]

@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace PolicyLayer.Cli.Tests;
 
 /// <summary><c>policylayer import intercept</c>: Intercept YAML policies become policy documents, and every difference is reported by line.</summary>
+[Category(Policylayer.ProcessLevel)]
 public class ImportCommandTests
 {
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "intercept", name);

@@ -10,10 +10,26 @@ namespace PolicyLayer.Cli.Tests;
 /// </summary>
 internal static class Policylayer
 {
+    /// <summary>
+    /// The category of the fixtures that run the tool as a process: test.sh runs them a second time against the NativeAOT
+    /// binary (<c>--filter TestCategory=ProcessLevel</c> with <c>POLICYLAYER_EXE</c> set).
+    /// </summary>
+    public const string ProcessLevel = "ProcessLevel";
+
     /// <summary>The executable under test instead of <c>dotnet policylayer.dll</c>, or <see langword="null"/>.</summary>
     public static string? Executable { get; } = Environment.GetEnvironmentVariable("POLICYLAYER_EXE") is { Length: > 0 } exe ? Path.GetFullPath(exe) : null;
 
     public static string Dll { get; } = Executable ?? Path.Combine(AppContext.BaseDirectory, "policylayer.dll");
+
+    /// <summary>The program that starts the tool: the executable under test, else the dotnet host.</summary>
+    public static string Program => Executable ?? DotnetHost;
+
+    /// <summary>The arguments <see cref="Program"/> takes before the tool's own: the tool's dll under dotnet, none for an executable.</summary>
+    public static IReadOnlyList<string> ProgramArguments => Executable is null ? [Dll] : [];
+
+    /// <summary>The dotnet host that runs the tests (so that tests run under the SDK they were built with), else <c>dotnet</c> on PATH.</summary>
+    public static string DotnetHost { get; } =
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     public static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 
@@ -21,7 +37,7 @@ internal static class Policylayer
 
     public static async Task<Result> RunAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(Executable ?? "dotnet")
+        var start = new ProcessStartInfo(Program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -29,12 +45,7 @@ internal static class Policylayer
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        if (Executable is null)
-        {
-            start.ArgumentList.Add(Dll);
-        }
-
-        foreach (var arg in args)
+        foreach (var arg in ProgramArguments.Concat(args))
         {
             start.ArgumentList.Add(arg);
         }

@@ -4,6 +4,7 @@ using PolicyLayer.TestUtils;
 
 namespace PolicyLayer.Cli.Tests;
 
+[Category(Policylayer.ProcessLevel)]
 public class TestCommandTests
 {
     [TestCase("kestra", 4)]

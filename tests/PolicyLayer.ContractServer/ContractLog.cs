@@ -16,6 +16,30 @@ public sealed class ContractLog(TextWriter? stderr = null)
     /// <summary>How many times <paramref name="tool"/> started.</summary>
     public int Count(string tool) => _started.Count(t => t == tool);
 
+    /// <summary>Completes once <paramref name="tool"/> started <paramref name="count"/> times in all; fails after 30 seconds.</summary>
+    public async Task WaitForStartAsync(string tool, int count = 1)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnStarted(string name)
+        {
+            if (Count(tool) >= count)
+            {
+                started.TrySetResult();
+            }
+        }
+
+        ToolStarted += OnStarted;
+        try
+        {
+            OnStarted(tool);
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ToolStarted -= OnStarted;
+        }
+    }
+
     /// <summary>Records that <paramref name="tool"/> started.</summary>
     public void Record(string tool)
     {

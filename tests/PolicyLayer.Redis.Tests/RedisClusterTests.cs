@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
+using PolicyLayer.Redis.LoadClient;
 using PolicyLayer.TestUtils.Redis;
 using StackExchange.Redis;
 
@@ -87,49 +90,103 @@ public sealed partial class RedisClusterTests
     {
         var prefix = RedisTestServer.UniquePrefix();
         await using var second = await RedisClusterFixture.ConnectAsync(_fixture.Cluster);
-        var stores = new[] { Store(_fixture.Connection, prefix), Store(second, prefix) };
-        var perGrant = new CounterDefinition("per_grant", 40, TimeSpan.FromMinutes(10), CounterScope.Grant);
-        var perSession = new CounterDefinition("per_session", 25, TimeSpan.FromMinutes(10), CounterScope.Session);
-        var global = new CounterDefinition("all", 70, TimeSpan.FromMinutes(10), CounterScope.Global);
-        var admitted = new Dictionary<(string, string), int>();
-        var sync = new object();
+        var stores = new[] { ConcurrentWorkload.Store(_fixture.Connection, prefix), ConcurrentWorkload.Store(second, prefix) };
 
-        var workers = Enumerable.Range(0, 12).Select(worker => Task.Run(async () =>
+        var runs = await Task.WhenAll(ConcurrentWorkload.RunAsync(stores[0], 6, 60, seed: 0), ConcurrentWorkload.RunAsync(stores[1], 6, 60, seed: 6));
+
+        await ShouldHaveAdmittedExactlyAsync([.. runs[0], .. runs[1]], stores[0]);
+    }
+
+    [Test]
+    [Order(3)]
+    public async Task Reserve_TwoProcessesUnderConcurrentLoadAcrossSlots_NeverOverAdmit_AndKeepAllOrNone()
+    {
+        // Two OS processes, each with its own connection, script cache and clock, start their load together.
+        var prefix = RedisTestServer.UniquePrefix();
+        var clients = new[] { StartLoadClient(prefix, seed: 0), StartLoadClient(prefix, seed: 6) };
+        try
         {
-            var random = new Random(worker);
-            var budgets = new CounterBudget[3];
-            for (var i = 0; i < 60; i++)
+            foreach (var client in clients)
             {
-                var grant = "g" + random.Next(3);
-                var session = "s" + random.Next(4);
-                var requests = new[] { new CounterRequest(perGrant, grant, 1), new CounterRequest(perSession, session, 1), new CounterRequest(global, "", 1) };
-                if ((await stores[worker % 2].TryReserveAsync(requests, budgets)).IsAcquired)
-                {
-                    lock (sync)
-                    {
-                        foreach (var key in new[] { ("grant", grant), ("session", session), ("global", "") })
-                        {
-                            admitted[key] = admitted.GetValueOrDefault(key) + 1;
-                        }
-                    }
-                }
+                (await client.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60))).Should().Be("ready");
             }
-        })).ToArray();
-        await Task.WhenAll(workers);
 
-        admitted[("global", "")].Should().Be(70, "720 calls against a global max of 70 fill it exactly, compensations done");
-        admitted.Where(a => a.Key.Item1 == "grant").Should().OnlyContain(a => a.Value <= 40);
-        admitted.Where(a => a.Key.Item1 == "session").Should().OnlyContain(a => a.Value <= 25);
+            foreach (var client in clients)
+            {
+                await client.StandardInput.WriteLineAsync("go");
+                await client.StandardInput.FlushAsync();
+            }
 
-        // All or none: each counter holds exactly the units of the calls that were admitted, nothing of the refused ones.
-        foreach (var ((kind, value), count) in admitted)
+            var outputs = await Task.WhenAll(clients.Select(c => c.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(120))));
+            var admitted = new List<(string Kind, string Value)>();
+            foreach (var (client, output) in clients.Zip(outputs))
+            {
+                await client.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                client.ExitCode.Should().Be(0, await client.StandardError.ReadToEndAsync());
+                var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                lines.Should().EndWith("done");
+                admitted.AddRange(lines[..^1].Select(line => line.Split(' ')).Select(parts => (parts[0], parts.Length > 1 ? parts[1] : "")));
+            }
+
+            await ShouldHaveAdmittedExactlyAsync(admitted, ConcurrentWorkload.Store(_fixture.Connection, prefix));
+        }
+        finally
         {
-            var counter = kind switch { "grant" => perGrant, "session" => perSession, _ => global };
+            foreach (var client in clients)
+            {
+                if (!client.HasExited)
+                {
+                    client.Kill(entireProcessTree: true);
+                }
+
+                client.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// 720 calls against a global max of 70 fill it exactly; no grant or session counter went over its max; and each
+    /// counter holds exactly the units of the calls that were admitted, nothing of the refused ones (all or none).
+    /// </summary>
+    private static async Task ShouldHaveAdmittedExactlyAsync(List<(string Kind, string Value)> admitted, RedisCounterStore store)
+    {
+        var counts = admitted.GroupBy(a => a).ToDictionary(g => g.Key, g => g.Count());
+        counts[("global", "")].Should().Be(70, "720 calls against a global max of 70 fill it exactly, compensations done");
+        counts.Where(a => a.Key.Kind == "grant").Should().OnlyContain(a => a.Value <= ConcurrentWorkload.PerGrant.Max);
+        counts.Where(a => a.Key.Kind == "session").Should().OnlyContain(a => a.Value <= ConcurrentWorkload.PerSession.Max);
+
+        foreach (var ((kind, value), count) in counts)
+        {
+            var counter = ConcurrentWorkload.CounterOf(kind);
             var budget = new CounterBudget[1];
-            await stores[0].GetBudgetsAsync(new[] { new CounterRequest(counter, value, 1) }, budget);
+            await store.GetBudgetsAsync(new[] { new CounterRequest(counter, value, 1) }, budget);
             (counter.Max - budget[0].Remaining).Should().Be(count, "{0} {1}", kind, value);
         }
     }
+
+    private Process StartLoadClient(string prefix, int seed)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "PolicyLayer.Redis.LoadClient.dll"), _fixture.Cluster.Configuration, prefix,
+            seed.ToString(CultureInfo.InvariantCulture), "6", "60",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start)!;
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     [Test]
     [Order(4)]

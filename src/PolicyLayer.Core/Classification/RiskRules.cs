@@ -61,7 +61,9 @@ internal static class RiskRules
         if (nameVerb is { } nameKind)
         {
             string verb = name[nameVerbRange];
-            readings.Add(Unlinking(nameKind, verb, relation) is { } unlink
+            readings.Add(GeneratesText(verb, name, nameWords) is { } artefact
+                ? new RiskReading(RiskCategory.Read, RiskLevel.Low, SignalSource.Name, $"the name verb '{verb}' makes {artefact} to hand back: Read")
+                : Unlinking(nameKind, verb, relation) is { } unlink
                 ? unlink with { Source = SignalSource.Name, Text = $"the name verb '{verb}' on a link ({unlink.Text})", Weak = weakNameVerb }
                 : VerbReading(nameKind, SignalSource.Name, $"the name verb '{verb}'") with { Weak = weakNameVerb });
         }
@@ -71,18 +73,20 @@ internal static class RiskRules
         // The description's opening verb, the verbs joined to it, and its phrases.
         WordKind? descriptionVerb = FindDescriptionVerb(description, out string? descriptionVerbText, out ReadOnlySpan<char> sentence);
         bool sentenceRelation = relation || SentenceSpeaksOfALink(sentence);
+        Span<Range> sentenceWords = stackalloc Range[ToolNameTokenizer.MaxWords];
+        sentenceWords = sentenceWords[..ToolNameTokenizer.Tokenize(sentence, sentenceWords)];
         if (descriptionVerb is { } descriptionKind)
         {
-            readings.Add(Unlinking(descriptionKind, descriptionVerbText!, sentenceRelation) is { } unlink
+            readings.Add(GeneratesText(descriptionVerbText!, sentence, sentenceWords) is { } artefact
+                ? new RiskReading(RiskCategory.Read, RiskLevel.Low, SignalSource.Description, $"the description's verb '{descriptionVerbText}' makes {artefact} to hand back: Read")
+                : Unlinking(descriptionKind, descriptionVerbText!, sentenceRelation) is { } unlink
                 ? unlink with { Source = SignalSource.Description, Text = $"the description's verb '{descriptionVerbText}' on a link ({unlink.Text})" }
                 : VerbReading(descriptionKind, SignalSource.Description, $"the description's verb '{descriptionVerbText}'"));
         }
 
         if (!sentence.IsEmpty)
         {
-            Span<Range> sentenceWords = stackalloc Range[ToolNameTokenizer.MaxWords];
-            int sentenceCount = ToolNameTokenizer.Tokenize(sentence, sentenceWords);
-            AddJoinedVerbs(sentence, sentenceWords[..sentenceCount], SignalSource.Description, "the description", sentenceRelation, readings);
+            AddJoinedVerbs(sentence, sentenceWords, SignalSource.Description, "the description", sentenceRelation, readings);
         }
 
         if (description.Length > 0)
@@ -216,6 +220,14 @@ internal static class RiskRules
                 continue;
             }
 
+            // REST-shaped names: the HTTP method gives way to the operation after it (postSearch).
+            if (RiskVocabulary.HttpMethodVerbs.Contains(text[words[index]]) && index + 1 < words.Length
+                && RiskVocabulary.VerbLookup.TryGetValue(text[words[index + 1]], out WordKind next)
+                && next != WordKind.ContextExecuteVerb && !RiskVocabulary.NounLikeVerbs.Contains(text[words[index + 1]]))
+            {
+                continue;
+            }
+
             if (index > 0 && RiskVocabulary.NounLikeVerbs.Contains(text[words[index]]))
             {
                 // Prefer the last noun-like verb: repo_pull_request, pipelines_run.
@@ -271,6 +283,13 @@ internal static class RiskRules
             }
 
             ReadOnlySpan<char> word = text[words[at]];
+            if (i >= 2 && RiskVocabulary.FixedPairLookup.TryGetValue(text[words[i - 2]], out string? pair)
+                && word.Equals(pair, StringComparison.OrdinalIgnoreCase))
+            {
+                // "drag and drop" is one gesture, not a drop.
+                continue;
+            }
+
             if ((prose && RiskVocabulary.NounLikeVerbs.Contains(word)) || !TryVerbWithInflection(word, out WordKind kind)
                 || kind is WordKind.ReadVerb or WordKind.ContextExecuteVerb)
             {
@@ -311,6 +330,29 @@ internal static class RiskRules
     private static bool EndsWithS(ReadOnlySpan<char> word) => word.Length > 3 && (word[^1] == 's' || word[^1] == 'S');
 
     private static bool IsAllCaps(ReadOnlySpan<char> word) => word.Length > 1 && !word.ContainsAnyInRange('a', 'z');
+
+    /// <summary>
+    /// "generate" of text that is handed back (<c>generate_typescript_types</c>, "Generates a JSON
+    /// schema from the items"): a generator of types, code, a schema or a diagram reads; the
+    /// artefact named, else <see langword="null"/>. <c>generate_api_key</c> and <c>generate_invoice</c> still write.
+    /// </summary>
+    private static string? GeneratesText(string verb, ReadOnlySpan<char> text, ReadOnlySpan<Range> words)
+    {
+        if (!verb.StartsWith("generate", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        foreach (Range word in words)
+        {
+            if (RiskVocabulary.TextArtefacts.Contains(text[word]))
+            {
+                return $"'{text[word]}'";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>"remove" of a member, a tag, a dependency, or of something "from" another: it unlinks, the thing stays.</summary>
     private static RiskReading? Unlinking(WordKind kind, string verb, bool relation) =>
@@ -369,6 +411,12 @@ internal static class RiskRules
             }
 
             seen++;
+            if (seen == 1 && RiskVocabulary.DescriptionReadVerbs.Contains(word))
+            {
+                verbText = word.ToString();
+                return WordKind.ReadVerb;
+            }
+
             if (!TryVerbWithInflection(word, out WordKind kind))
             {
                 continue;
@@ -592,9 +640,12 @@ internal static class RiskRules
             return;
         }
 
+        // A money word in the description counts only when the name has no object of its own:
+        // "payments" in the description of add_note is what the note may be about, not what it does.
         string? cue = FinancialNoun(name, nameWords) is { } noun ? $"the name noun '{noun}'"
             : financialProperty is not null ? $"the input property '{financialProperty}'"
-            : FirstSentence(description).IndexOfAny(MoneyWords) is var at and >= 0 ? $"the description's '{WordAt(description, description.Length - description.AsSpan().TrimStart().Length + at)}'"
+            : !NamesAnObject(name, nameWords) && FirstSentence(description).IndexOfAny(MoneyWords) is var at and >= 0
+                ? $"the description's '{WordAt(description, description.Length - description.AsSpan().TrimStart().Length + at)}'"
             : null;
         if (cue is null)
         {
@@ -618,6 +669,32 @@ internal static class RiskRules
                 $"{cue} with a changing action ({changing.Text}) says Financial"));
         }
     }
+
+    /// <summary>
+    /// Whether the name has a noun of its own that is not about money (<c>add_note</c>,
+    /// <c>create_page</c>); <c>transfer</c>, <c>make_api_request</c> and <c>execute_v2</c> have none.
+    /// </summary>
+    private static bool NamesAnObject(string name, ReadOnlySpan<Range> words)
+    {
+        foreach (Range range in words)
+        {
+            ReadOnlySpan<char> word = name.AsSpan()[range];
+            if (word.Length > 2 && !char.IsDigit(word[0]) && !RiskVocabulary.VerbLookup.ContainsKey(word)
+                && !RiskVocabulary.NameTailWords.Contains(word) && !RiskVocabulary.FinancialNouns.Contains(word)
+                && !RiskVocabulary.LeadingFillers.Contains(word) && !GenericObjects.Contains(word))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Nouns too general to say what a tool is about: <c>make_api_request</c>, <c>call_endpoint</c>.</summary>
+    private static readonly FrozenSetLookup GenericObjects =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(
+            ["api", "apis", "request", "requests", "endpoint", "endpoints", "operation", "operations", "action", "actions", "tool", "tools", "method", "methods"],
+            StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
 
     private static string? FinancialNoun(string name, ReadOnlySpan<Range> words)
     {

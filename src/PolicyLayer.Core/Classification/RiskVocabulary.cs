@@ -49,6 +49,31 @@ internal static class RiskVocabulary
         "view", "display", "order", "bill", "invoice", "charge", "tip", "deposit", "payout", "refund", "act", "place",
         "complete", "scale", "load", "state", "dispatch", "echo", "ping", "follow", "tail", "select", "set", "put");
 
+    /// <summary>
+    /// HTTP methods that REST-shaped names put before the operation (<c>postSearch</c>,
+    /// <c>API-post-search</c>, <c>put_upload</c>): when a verb follows, that verb is the action.
+    /// </summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> HttpMethodVerbs = Set(
+        "post", "put", "patch");
+
+    /// <summary>
+    /// Opening words of a description that say the tool hands something back: "Returns all console
+    /// messages". Only a description's opening verb; in a name, <c>return_order</c> is a business action.
+    /// </summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> DescriptionReadVerbs = Set(
+        "return", "returns");
+
+    /// <summary>Things a generator hands back as text: types, code, a schema, a diagram, a QR code.</summary>
+    public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> TextArtefacts = Set(
+        "type", "types", "typescript", "code", "schema", "schemas", "qr", "diagram", "diagrams", "docs", "documentation",
+        "markdown", "summary", "sql", "regex", "snippet", "snippets", "json", "yaml", "mermaid", "example", "examples",
+        "readme", "changelog", "prompt", "prompts");
+
+    /// <summary>Fixed pairs whose second verb is not an action of its own: "drag and drop".</summary>
+    public static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> FixedPairLookup =
+        new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["drag"] = "drop" }
+            .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>Words that join two actions in a name or sentence: <c>fetch_and_delete</c>, "reads it and then deletes it".</summary>
     public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Conjunctions = Set(
         "and", "then", "or", "plus", "also");
@@ -80,7 +105,7 @@ internal static class RiskVocabulary
         "refund", "refunds", "payment", "payments", "payout", "payouts", "charge", "charges", "invoice", "invoices",
         "subscription", "subscriptions", "price", "prices", "pricing", "coupon", "coupons", "discount", "discounts",
         "billing", "bill", "bills", "dispute", "disputes", "fee", "fees", "cost", "costs", "money", "fund", "funds",
-        "wallet", "wallets", "order", "orders", "trade", "trades");
+        "wallet", "wallets", "order", "orders", "trade", "trades", "credit", "credits", "transfer", "transfers");
 
     /// <summary>Words after a money noun that do not change what the name is about: <c>refund_by_id</c>, <c>invoices_all</c>.</summary>
     public static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NameTailWords = Set(

@@ -52,13 +52,14 @@ public static class PolicyLayerServiceCollectionExtensions
             }
             else if (options.WatchPolicyFile)
             {
-                var watcher = new PolicyFileWatcher(path, options.PolicyFilePollInterval, time, loggerFactory?.CreateLogger(PolicyLayerLog.ReloadCategory));
+                var watcher = PolicyFileProblem.Load(PolicyPathOption, path, p =>
+                    new PolicyFileWatcher(p, options.PolicyFilePollInterval, time, loggerFactory?.CreateLogger(PolicyLayerLog.ReloadCategory)));
                 reloads.Watcher = watcher;
                 policy = watcher.Initial;
             }
             else
             {
-                policy = PolicyDocument.Load(path);
+                policy = PolicyFileProblem.Load(PolicyPathOption, path);
             }
 
             var evaluator = new PolicyEvaluator(policy, new PolicyEvaluatorOptions
@@ -77,6 +78,8 @@ public static class PolicyLayerServiceCollectionExtensions
         });
         return new PolicyLayerBuilder(services);
     }
+
+    private const string PolicyPathOption = nameof(PolicyLayerOptions) + "." + nameof(PolicyLayerOptions.PolicyPath);
 
     private sealed class PolicyLayerBuilder(IServiceCollection services) : IPolicyLayerBuilder
     {

@@ -39,51 +39,64 @@ internal sealed class PolicyReloads : IDisposable
     /// </summary>
     private void OnOptionsChanged(PolicyLayerOptions options, string? name)
     {
-        if (_evaluator is null || (name is not null && name != Options.DefaultName))
+        if (_evaluator is not { } evaluator || (name is not null && name != Options.DefaultName))
         {
             return;
         }
 
-        if (_evaluator.ShadowMode != options.ShadowMode)
+        var shadowChanged = evaluator.ShadowMode != options.ShadowMode;
+        var failureMode = Enum.IsDefined(options.CounterStoreFailureMode) ? options.CounterStoreFailureMode : evaluator.CounterStoreFailureMode;
+        var failureModeChanged = evaluator.CounterStoreFailureMode != failureMode;
+        var (policy, source) = NewPolicy(options);
+
+        // One snapshot: the new policy and the new modes are put in force together.
+        evaluator.Reconfigure(policy, options.ShadowMode, failureMode);
+        if (shadowChanged)
         {
-            _evaluator.ShadowMode = options.ShadowMode;
             PolicyLayerLog.ModeChanged(_logger, nameof(PolicyLayerOptions.ShadowMode), options.ShadowMode ? "on" : "off");
         }
 
-        if (_evaluator.CounterStoreFailureMode != options.CounterStoreFailureMode && Enum.IsDefined(options.CounterStoreFailureMode))
+        if (failureModeChanged)
         {
-            _evaluator.CounterStoreFailureMode = options.CounterStoreFailureMode;
-            PolicyLayerLog.ModeChanged(_logger, nameof(PolicyLayerOptions.CounterStoreFailureMode), options.CounterStoreFailureMode.ToString());
+            PolicyLayerLog.ModeChanged(_logger, nameof(PolicyLayerOptions.CounterStoreFailureMode), failureMode.ToString());
         }
 
+        if (policy is not null)
+        {
+            PolicyLayerLog.Replaced(_logger, source!);
+        }
+    }
+
+    /// <summary>The policy the changed options put in force now, and the option that named it; null when none.</summary>
+    private (PolicyDocument? Policy, string? Source) NewPolicy(PolicyLayerOptions options)
+    {
         if (options.Policy is { } policy)
         {
-            if (!ReferenceEquals(policy, _policy))
+            if (ReferenceEquals(policy, _policy))
             {
-                _policy = policy;
-                _evaluator.UpdatePolicy(policy);
-                PolicyLayerLog.Replaced(_logger, nameof(PolicyLayerOptions.Policy));
+                return default;
             }
 
-            return;
+            _policy = policy;
+            return (policy, nameof(PolicyLayerOptions.Policy));
         }
 
         if (options.PolicyPath is not { } path || string.Equals(path, _path, StringComparison.Ordinal))
         {
-            return;
+            return default;
         }
 
         _path = path;
         if (Watcher is { } watcher)
         {
+            // Loaded, and put in force, at a later poll.
             watcher.ChangePath(path);
-            return;
+            return default;
         }
 
         try
         {
-            _evaluator.UpdatePolicy(PolicyDocument.Load(path));
-            PolicyLayerLog.Replaced(_logger, nameof(PolicyLayerOptions.PolicyPath));
+            return (PolicyDocument.Load(path), nameof(PolicyLayerOptions.PolicyPath));
         }
         catch (PolicyValidationException ex)
         {
@@ -93,6 +106,8 @@ internal sealed class PolicyReloads : IDisposable
         {
             PolicyLayerLog.Unreadable(_logger, ex, path);
         }
+
+        return default;
     }
 
     public void Dispose()

@@ -60,8 +60,9 @@ internal sealed class ToolResolution
 }
 
 /// <summary>
-/// One policy in force with its caches. Replaced whole on reload, so calls in flight finish under
-/// the state they started with.
+/// What is in force: one policy with its caches, and the modes (shadow, counter-store failure). Immutable, and replaced
+/// whole, atomically, on reload or a change of mode, so a call is decided under one snapshot from start to end, and never
+/// under one policy with another's modes.
 /// </summary>
 internal sealed class EvaluatorState : IDisposable
 {
@@ -85,7 +86,7 @@ internal sealed class EvaluatorState : IDisposable
     // string comparison, with no hashing of the whole name and no clock read. Entries are immutable, so
     // a reference write publishes them safely; a collision only costs a MemoryCache lookup.
     private const int HotSlots = 64;
-    private readonly ToolResolution?[] _hot = new ToolResolution?[HotSlots];
+    private readonly ToolResolution?[] _hot;
     private readonly MemoryCache _resolutions;
     private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile> _descriptorRisk = new();
     private readonly ToolRiskClassifier _classifier;
@@ -93,10 +94,13 @@ internal sealed class EvaluatorState : IDisposable
     // Made once: a lambda here would capture this state and allocate a delegate on every call with a descriptor.
     private readonly ConditionalWeakTable<ToolDescriptor, RiskProfile>.CreateValueCallback _classify;
 
-    public EvaluatorState(PolicyDocument document, ToolRiskClassifier classifier, TimeProvider time)
+    public EvaluatorState(PolicyDocument document, ToolRiskClassifier classifier, TimeProvider time, bool shadowMode = false, CounterStoreFailureMode failureMode = CounterStoreFailureMode.FailClosed)
     {
+        ShadowMode = shadowMode;
+        FailureMode = failureMode;
         Document = document;
         Policy = document.Compiled;
+        _hot = new ToolResolution?[HotSlots];
         _classifier = classifier;
         _classify = classifier.Classify;
         _resolutions = new MemoryCache(new MemoryCacheOptions
@@ -107,7 +111,31 @@ internal sealed class EvaluatorState : IDisposable
         });
     }
 
+    /// <summary>The same policy and caches under other modes: a change of mode keeps what the policy's caches learnt.</summary>
+    private EvaluatorState(EvaluatorState state, bool shadowMode, CounterStoreFailureMode failureMode)
+    {
+        ShadowMode = shadowMode;
+        FailureMode = failureMode;
+        Document = state.Document;
+        Policy = state.Policy;
+        _hot = state._hot;
+        _resolutions = state._resolutions;
+        _descriptorRisk = state._descriptorRisk;
+        _classifier = state._classifier;
+        _classify = state._classify;
+    }
+
+    /// <summary>Whether decisions are shadowed: decided, counted and recorded, but nothing refused.</summary>
+    public bool ShadowMode { get; }
+
+    /// <summary>What a counter-store failure does to a call.</summary>
+    public CounterStoreFailureMode FailureMode { get; }
+
     public PolicyDocument Document { get; }
+
+    /// <summary>This policy under <paramref name="shadowMode"/> and <paramref name="failureMode"/>.</summary>
+    public EvaluatorState WithModes(bool shadowMode, CounterStoreFailureMode failureMode) =>
+        shadowMode == ShadowMode && failureMode == FailureMode ? this : new EvaluatorState(this, shadowMode, failureMode);
 
     public CompiledPolicy Policy { get; }
 

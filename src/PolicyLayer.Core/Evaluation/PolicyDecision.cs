@@ -13,12 +13,15 @@ namespace PolicyLayer;
 /// </remarks>
 public readonly struct PolicyDecision
 {
-    // Two references, so that a decision (and the ValueTask that carries it) stays small: it is copied through
-    // every frame of the hot path. What is the same for many calls (outcome, reason, rule, risk) lives in one
-    // immutable DecisionInfo that allowed and repeated decisions share; the counters of a counted call live in
-    // its lease, the only per-call object, made only when the call counted against something.
+    // What is the same for many calls (outcome, reason, rule, risk, the store) lives in one immutable DecisionInfo that
+    // allowed and repeated decisions share. The counters are per call: a call that counted against one counter (the
+    // common case) carries that counter's budget here, by value, so that deciding it allocates nothing, and its lease is
+    // made only when someone asks for it; a call of two or more counters carries a lease, made with their array.
+    // Giving units back is one-shot in the store itself (CounterStore.ReleaseAsync), so every copy of a decision and
+    // every lease made from it may release: the units are freed once.
     private readonly DecisionInfo? _info;
     private readonly CounterLease? _lease;
+    private readonly CounterBudget _counter;
 
     /// <param name="info">What the decision says.</param>
     /// <param name="lease">The counters the call counted against (acquired or not), or null when none.</param>
@@ -26,6 +29,21 @@ public readonly struct PolicyDecision
     {
         _info = info;
         _lease = lease;
+    }
+
+    /// <param name="info">What the decision says; its <see cref="DecisionInfo.Store"/> holds the units when the call reserved them.</param>
+    /// <param name="counter">The budget of the one counter the call counted against (reserved, or the one that refused it).</param>
+    internal PolicyDecision(DecisionInfo info, in CounterBudget counter)
+    {
+        _info = info;
+        _counter = counter;
+    }
+
+    private PolicyDecision(DecisionInfo info, CounterLease? lease, in CounterBudget counter)
+    {
+        _info = info;
+        _lease = lease;
+        _counter = counter;
     }
 
     internal PolicyDecision(PolicyOutcome outcome, string reason, string ruleId, RiskProfile? risk, TimeSpan? retryAfter = null, string? policyRevision = null)
@@ -61,13 +79,19 @@ public readonly struct PolicyDecision
     public RiskProfile? Risk => _info?.Risk;
 
     /// <summary>The budget of each counter the call counted against (or would have, when refused by a limit).</summary>
-    public CounterBudgetList Counters => _lease?.Counters ?? default;
+    public CounterBudgetList Counters =>
+        _lease is { } lease ? lease.Counters : _counter.Counter is null ? default : new CounterBudgetList(_counter, null, 1);
 
     /// <summary>
     /// The counters of a counted call: acquired (<see cref="CounterLease.IsAcquired"/>) when the call was allowed and holds
     /// units, not acquired when a limit refused it; <see langword="null"/> when the call counted against no counter.
     /// </summary>
-    public CounterLease? Lease => _lease;
+    /// <remarks>
+    /// For a call of one counter the lease is made when this property is read (so that deciding allocates nothing), a new
+    /// one at each read; releasing through any of them, or through <see cref="ReleaseAsync"/>, frees the units once,
+    /// because the store's release is one-shot. <see cref="CounterLease.IsReleased"/> tells about its own lease only.
+    /// </remarks>
+    public CounterLease? Lease => _lease ?? (_counter.Counter is null ? null : new CounterLease(_info?.Store, _counter, null));
 
     /// <summary>Whether the policy runs in shadow mode, so that <see cref="Outcome"/> is <see cref="PolicyOutcome.Allow"/> whatever it decided.</summary>
     public bool IsShadowed => _info?.ShadowedOutcome is not null;
@@ -75,8 +99,11 @@ public readonly struct PolicyDecision
     /// <summary>In shadow mode, the outcome the policy would have enforced; otherwise <see langword="null"/>.</summary>
     public PolicyOutcome? ShadowedOutcome => _info?.ShadowedOutcome;
 
-    /// <summary>Whether the call holds units in counters that <see cref="ReleaseAsync"/> would give back.</summary>
-    public bool HoldsReservation => _lease is { IsAcquired: true, IsReleased: false };
+    /// <summary>
+    /// Whether the call reserved units in counters (it was allowed and counted): the units <see cref="ReleaseAsync"/> gives
+    /// back, the first time it is called on any copy of the decision.
+    /// </summary>
+    public bool HoldsReservation => _lease?.IsAcquired ?? (_counter.Counter is not null && _info?.Store is not null);
 
     /// <summary>What the gate tells the agent about a refusal: which kind of rule refused (see <see cref="DecisionKind"/>).</summary>
     internal DecisionKind Kind => _info?.Kind ?? DecisionKind.Policy;
@@ -93,10 +120,10 @@ public readonly struct PolicyDecision
     /// </summary>
     /// <param name="cancellationToken">Cancels the release.</param>
     public ValueTask ReleaseAsync(CancellationToken cancellationToken = default) =>
-        _lease is { } lease ? lease.ReleaseAsync(cancellationToken) : default;
+        Lease is { } lease ? lease.ReleaseAsync(cancellationToken) : default;
 
     /// <summary>This decision as shadow mode reports it: allowed, with the outcome the policy would have enforced.</summary>
-    internal PolicyDecision AsShadowed() => _info is null ? this : new(_info.Shadowed, _lease);
+    internal PolicyDecision AsShadowed() => _info is null ? this : new(_info.Shadowed, _lease, _counter);
 
     /// <inheritdoc />
     public override string ToString() =>

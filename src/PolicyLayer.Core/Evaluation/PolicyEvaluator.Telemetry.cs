@@ -83,7 +83,7 @@ public sealed partial class PolicyEvaluator
             var tags = new TagList
             {
                 { DiagnosticTags.ErrorType, exception.GetType().FullName },
-                { DiagnosticTags.FailureMode, DiagnosticTags.FailureModeName(mode ?? _failureMode) },
+                { DiagnosticTags.FailureMode, DiagnosticTags.FailureModeName(mode ?? _state.FailureMode) },
             };
             errors.Add(1, in tags);
         }

@@ -28,8 +28,6 @@ public sealed partial class PolicyEvaluator : IDisposable
     // The store when it is the built-in in-memory one, for the synchronous one-counter path.
     private readonly InMemoryCounterStore? _memoryStore;
     private readonly ToolRiskClassifier _classifier;
-    private volatile CounterStoreFailureMode _failureMode;
-    private volatile bool _shadowMode;
     private readonly ILogger _logger;
     private volatile EvaluatorState _state;
 
@@ -47,8 +45,6 @@ public sealed partial class PolicyEvaluator : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.CounterStoreFailureMode, "Unknown CounterStoreFailureMode.");
         }
 
-        _failureMode = options.CounterStoreFailureMode;
-        _shadowMode = options.ShadowMode;
         _logger = options.LoggerFactory?.CreateLogger(Diagnostics.PolicyLayerLog.EvaluatorCategory) ?? NullLogger.Instance;
         _logArgumentValues = options.LogArgumentValues;
         _instruments = Diagnostics.PolicyLayerInstruments.For(options.MeterFactory);
@@ -64,7 +60,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
 
         _memoryStore = _store as InMemoryCounterStore;
-        _state = new EvaluatorState(policy, _classifier, _time);
+        _state = new EvaluatorState(policy, _classifier, _time, options.ShadowMode, options.CounterStoreFailureMode);
     }
 
     /// <summary>The policy in force.</summary>
@@ -80,8 +76,8 @@ public sealed partial class PolicyEvaluator : IDisposable
     /// </summary>
     public bool ShadowMode
     {
-        get => _shadowMode;
-        set => _shadowMode = value;
+        get => _state.ShadowMode;
+        set => Reconfigure(null, value, null);
     }
 
     /// <summary>
@@ -91,7 +87,7 @@ public sealed partial class PolicyEvaluator : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="PolicyLayer.CounterStoreFailureMode"/>.</exception>
     public CounterStoreFailureMode CounterStoreFailureMode
     {
-        get => _failureMode;
+        get => _state.FailureMode;
         set
         {
             if (!Enum.IsDefined(value))
@@ -99,7 +95,7 @@ public sealed partial class PolicyEvaluator : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown CounterStoreFailureMode.");
             }
 
-            _failureMode = value;
+            Reconfigure(null, null, value);
         }
     }
 
@@ -111,8 +107,43 @@ public sealed partial class PolicyEvaluator : IDisposable
     public void UpdatePolicy(PolicyDocument policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
+        Reconfigure(policy, null, null);
+    }
+
+    /// <summary>
+    /// Raised after what tools/list shows may have changed: a new policy, or shadow mode switched. Hosts that tell
+    /// clients of such changes (<c>notifications/tools/list_changed</c>) listen to it. Handlers must not throw.
+    /// </summary>
+    internal event Action? ListingMayHaveChanged;
+
+    /// <summary>
+    /// Puts a new snapshot in force, atomically: <paramref name="policy"/> (null keeps the policy and its caches) under
+    /// the given modes (null keeps each). One swap, so no call is decided under the new policy with the old modes or the
+    /// reverse; calls in flight finish under the snapshot they started with.
+    /// </summary>
+    internal void Reconfigure(PolicyDocument? policy, bool? shadowMode, CounterStoreFailureMode? failureMode)
+    {
+        EvaluatorState current, next;
+        do
+        {
+            current = _state;
+            var shadow = shadowMode ?? current.ShadowMode;
+            var failure = failureMode ?? current.FailureMode;
+            next = policy is null
+                ? current.WithModes(shadow, failure)
+                : new EvaluatorState(policy, _classifier, _time, shadow, failure);
+            if (ReferenceEquals(next, current))
+            {
+                return;
+            }
+        }
         // The old state is not disposed: calls in flight may still use its caches; it is collected with them.
-        _state = new EvaluatorState(policy, _classifier, _time);
+        while (Interlocked.CompareExchange(ref _state, next, current) != current);
+
+        if (policy is not null || next.ShadowMode != current.ShadowMode)
+        {
+            ListingMayHaveChanged?.Invoke();
+        }
     }
 
     /// <summary>Decides one call. Never throws for a failure inside evaluation: that refuses the call (fail closed).</summary>
@@ -126,7 +157,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         var state = _state;
         try
         {
-            if (IsObserved())
+            if (IsObserved(state))
             {
                 return DecideObserved(state, call, cancellationToken);
             }
@@ -139,14 +170,14 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return FailedAndFinished(call, ex, state.Policy.Revision, _time.GetTimestamp());
+            return FailedAndFinished(call, ex, state, _time.GetTimestamp());
         }
     }
 
     /// <summary>Whether decisions must pass through <see cref="Finish"/>: shadow mode, or a log, metric or trace listening.</summary>
-    private bool IsObserved()
+    private bool IsObserved(EvaluatorState state)
     {
-        var observed = _shadowMode;
+        var observed = state.ShadowMode;
         IsObservedByTelemetry(ref observed);
         return observed;
     }
@@ -161,13 +192,13 @@ public sealed partial class PolicyEvaluator : IDisposable
         var decision = default(PolicyDecision);
         var pending = Decide(state, call, cancellationToken, ref decision);
         return pending is null
-            ? new ValueTask<PolicyDecision>(Finish(call, decision, started))
-            : new ValueTask<PolicyDecision>(AwaitDecision(pending, call, state.Policy.Revision, started));
+            ? new ValueTask<PolicyDecision>(Finish(call, decision, state.ShadowMode, started))
+            : new ValueTask<PolicyDecision>(AwaitDecision(pending, call, state, started));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private ValueTask<PolicyDecision> FailedAndFinished(ToolCall call, Exception ex, string revision, long started) =>
-        new(Finish(call, Failed(ex, null, revision), started));
+    private ValueTask<PolicyDecision> FailedAndFinished(ToolCall call, Exception ex, EvaluatorState state, long started) =>
+        new(Finish(call, Failed(ex, null, state.Policy.Revision), state.ShadowMode, started));
 
     /// <summary>Whether a tools/list response should show <paramref name="tool"/>: false for hidden tools and tools the policy denies outright.</summary>
     /// <param name="tool">The tool's descriptor.</param>
@@ -201,7 +232,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         _ownedStore?.Dispose();
     }
 
-    private async Task<PolicyDecision> AwaitDecision(Task<PolicyDecision> pending, ToolCall call, string revision, long started)
+    private async Task<PolicyDecision> AwaitDecision(Task<PolicyDecision> pending, ToolCall call, EvaluatorState state, long started)
     {
         PolicyDecision decision;
         try
@@ -210,15 +241,15 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            decision = Failed(ex, null, revision);
+            decision = Failed(ex, null, state.Policy.Revision);
         }
 
-        return Finish(call, decision, started);
+        return Finish(call, decision, state.ShadowMode, started);
     }
 
-    private PolicyDecision Finish(ToolCall call, PolicyDecision decision, long started)
+    private PolicyDecision Finish(ToolCall call, PolicyDecision decision, bool shadowMode, long started)
     {
-        if (_shadowMode)
+        if (shadowMode)
         {
             decision = decision.AsShadowed();
         }
@@ -499,7 +530,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         if (result.IsAcquired)
         {
             var info = DecisionInfo.Reuse(ref resolution.AllowedInfo, PolicyOutcome.Allow, rule?.AllowedReason ?? DefaultAllowedReason, ruleId, risk, resolution.Revision, _store);
-            decision = new PolicyDecision(info, new CounterLease(_store, budget, null));
+            decision = new PolicyDecision(info, budget);
         }
         else
         {
@@ -604,7 +635,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         var count = work.Count;
         var budgets = work.Budgets;
         var info = DecisionInfo.Reuse(ref work.Resolution.AllowedInfo, PolicyOutcome.Allow, work.AllowedReason, work.RuleId, work.Risk, work.Resolution.Revision, _store);
-        decision = new PolicyDecision(info, new CounterLease(_store, budgets[0], count > 1 ? budgets.AsSpan(0, count).ToArray() : null));
+        decision = count > 1
+            ? new PolicyDecision(info, new CounterLease(_store, budgets[0], budgets.AsSpan(0, count).ToArray()))
+            : new PolicyDecision(info, budgets[0]);
     }
 
     private static readonly DecisionInfo PeekedInfo = new(PolicyOutcome.Allow, "The limits would admit the call now.", RuleIds.Default, null);
@@ -628,15 +661,14 @@ public sealed partial class PolicyEvaluator : IDisposable
         var reason = tooLarge
             ? $"Refused: this call needs {blocked.Amount} units of counter '{counter.Name}', more than its whole budget of {counter.Max} per {PolicyReaderV1.Format(counter.Window)}."
             : $"Rate limit reached: counter '{counter.Name}' allows {counter.Max} per {PolicyReaderV1.Format(counter.Window)} per {counter.Scope.Name()}; retry after {FormatRetry(result.RetryAfter)}.";
-        return new PolicyDecision(
-            new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
-            {
-                Kind = DecisionKind.Limit,
-                BlockedLimit = limit,
-                BlockedAmount = blocked.Amount,
-                PolicyRevision = revision,
-            },
-            new CounterLease(null, first, all));
+        var info = new DecisionInfo(PolicyOutcome.Deny, reason, limit.Pointer, risk, retryAfter: tooLarge ? null : result.RetryAfter)
+        {
+            Kind = DecisionKind.Limit,
+            BlockedLimit = limit,
+            BlockedAmount = blocked.Amount,
+            PolicyRevision = revision,
+        };
+        return all is null ? new PolicyDecision(info, first) : new PolicyDecision(info, new CounterLease(null, first, all));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -651,7 +683,8 @@ public sealed partial class PolicyEvaluator : IDisposable
         }
 
         RecordCounterStoreError(ex);
-        if (_failureMode == CounterStoreFailureMode.FailOpen)
+        // Read when the store fails, rare enough that the call need not carry its snapshot down the reservation path.
+        if (_state.FailureMode == CounterStoreFailureMode.FailOpen)
         {
             LogFailOpen(_logger, ex, ruleId);
             return new PolicyDecision(

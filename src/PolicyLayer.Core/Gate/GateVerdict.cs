@@ -6,6 +6,7 @@ namespace PolicyLayer.Gate;
 internal sealed class GateVerdict
 {
     private int _toolStarted;
+    private CounterLease? _lease;
 
     private GateVerdict(PolicyDecision decision, GateRefusal? refusal, JsonElement? inputRequest, string? inputState)
     {
@@ -33,8 +34,22 @@ internal sealed class GateVerdict
     /// <summary>The signed state that goes with <see cref="InputRequest"/>.</summary>
     public string? InputState { get; }
 
-    /// <summary>The units the admitted call holds, if any.</summary>
-    public CounterLease? Lease => Decision.Lease is { IsAcquired: true } lease ? lease : null;
+    /// <summary>
+    /// The units the admitted call holds, if any: one lease per verdict, made at the first read (a decision of one counter
+    /// makes its lease on demand), so that settling twice gives back once without asking the store again.
+    /// </summary>
+    public CounterLease? Lease
+    {
+        get
+        {
+            if (Volatile.Read(ref _lease) is null && Decision.Lease is { IsAcquired: true } made)
+            {
+                Interlocked.CompareExchange(ref _lease, made, null);
+            }
+
+            return _lease;
+        }
+    }
 
     /// <summary>Whether the host said the tool started (<see cref="MarkToolStarted"/>): from then on a cancellation keeps the units.</summary>
     public bool ToolStarted => Volatile.Read(ref _toolStarted) != 0;

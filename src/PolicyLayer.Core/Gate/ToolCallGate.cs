@@ -131,7 +131,7 @@ internal sealed partial class ToolCallGate
     public async ValueTask SettleAsync(GateVerdict verdict, ToolRunOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(verdict);
-        if (verdict.Lease is not { } lease || outcome is ToolRunOutcome.Succeeded or ToolRunOutcome.CancelledAfterStart)
+        if (outcome is ToolRunOutcome.Succeeded or ToolRunOutcome.CancelledAfterStart || verdict.Lease is not { } lease)
         {
             return;
         }

@@ -11,6 +11,7 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 /// Needs node and `npm ci --prefix tests/e2e-proxy`: under CI=true their absence fails the tests.
 /// </summary>
 [NonParallelizable]
+[Category(Policylayer.ProcessLevel)]
 public class EndToEndTests
 {
     private const string Policy = """
@@ -181,7 +182,7 @@ public class EndToEndTests
         string[] arguments =
         [
             "client.mjs", "--elicitation", elicitation, "--steps", JsonSerializer.Serialize(steps), "--",
-            DotnetHost(), typeof(ProxyCommand).Assembly.Location, "proxy", "--policy", _policy, .. proxyOptions, "--",
+            Policylayer.Program, .. Policylayer.ProgramArguments, "proxy", "--policy", _policy, .. proxyOptions, "--",
             node, ServerScript, _root,
         ];
         foreach (var argument in arguments)
@@ -207,9 +208,6 @@ public class EndToEndTests
         client.ExitCode.Should().Be(0, "the client should finish cleanly; stderr:\n" + await stderr);
         return JsonDocument.Parse(output).RootElement;
     }
-
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     private static string? FindNode() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")

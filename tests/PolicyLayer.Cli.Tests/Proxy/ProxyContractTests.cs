@@ -11,6 +11,7 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 /// the SDK's client over stdio.
 /// </summary>
 [NonParallelizable]
+[Category(Policylayer.ProcessLevel)]
 public sealed class ProxyContractTests : HostContractTests
 {
     protected override Task<ContractHost> StartHostAsync(ContractHostSettings settings) => Task.FromResult<ContractHost>(new ProxyHost(settings));
@@ -26,7 +27,7 @@ public sealed class ProxyContractTests : HostContractTests
         {
             var policy = Path.Combine(_work, "policy.json");
             await File.WriteAllTextAsync(policy, settings.Policy);
-            List<string> arguments = [Policylayer.Dll, "proxy", "--policy", policy, "--approval-timeout", settings.ApprovalTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)];
+            List<string> arguments = [.. Policylayer.ProgramArguments, "proxy", "--policy", policy, "--approval-timeout", settings.ApprovalTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)];
             if (settings.Grant is { } grant)
             {
                 arguments.AddRange(["--grant", grant]);
@@ -41,7 +42,7 @@ public sealed class ProxyContractTests : HostContractTests
             arguments.AddRange(["--", "dotnet", Path.Combine(AppContext.BaseDirectory, "PolicyLayer.ContractServer.dll")]);
             var transport = new StdioClientTransport(new StdioClientTransportOptions
             {
-                Command = "dotnet",
+                Command = Policylayer.Program,
                 Arguments = arguments,
                 WorkingDirectory = AppContext.BaseDirectory,
                 EnvironmentVariables = new Dictionary<string, string?> { ["POLICYLAYER_GRANT"] = null, ["DOTNET_NOLOGO"] = "1" },

@@ -6,6 +6,7 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 
 /// <summary>The `policylayer proxy` process: exit codes, the child's stderr, and ending the child.</summary>
 [NonParallelizable]
+[Category(Policylayer.ProcessLevel)]
 public class ProxyProcessTests
 {
     private string _work = null!;
@@ -349,7 +350,7 @@ public class ProxyProcessTests
     /// </summary>
     private static Process StartProxy(bool redirectOutput, bool resetSigInt, params string[] arguments)
     {
-        var start = new ProcessStartInfo(resetSigInt ? "env" : DotnetHost())
+        var start = new ProcessStartInfo(resetSigInt ? "env" : Policylayer.Program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = redirectOutput,
@@ -359,12 +360,10 @@ public class ProxyProcessTests
         if (resetSigInt)
         {
             start.ArgumentList.Add("--default-signal=INT");
-            start.ArgumentList.Add(DotnetHost());
+            start.ArgumentList.Add(Policylayer.Program);
         }
 
-        start.ArgumentList.Add(typeof(ProxyCommand).Assembly.Location);
-        start.ArgumentList.Add("proxy");
-        foreach (var argument in arguments)
+        foreach (var argument in Policylayer.ProgramArguments.Append("proxy").Concat(arguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -421,7 +420,4 @@ public class ProxyProcessTests
         {
         }
     }
-
-    private static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }

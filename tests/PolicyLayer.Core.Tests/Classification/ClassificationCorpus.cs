@@ -33,7 +33,18 @@ internal static class ClassificationCorpus
     public static string DirectoryPath { get; } =
         System.IO.Path.Combine(AppContext.BaseDirectory, "Classification", "Corpus");
 
-    public static IReadOnlyList<CorpusTool> Tools { get; } = Load();
+    /// <summary>
+    /// The fresh held-out set (Classification/FreshCorpus/): servers added after the rules were
+    /// frozen, labelled from the guide before the classifier ran on them, and never tuned against.
+    /// </summary>
+    public static string FreshDirectoryPath { get; } =
+        System.IO.Path.Combine(AppContext.BaseDirectory, "Classification", "FreshCorpus");
+
+    /// <summary>The corpus the rules were tuned on (with its own earlier held-out servers).</summary>
+    public static IReadOnlyList<CorpusTool> Tools { get; } = Load(DirectoryPath);
+
+    /// <summary>The fresh held-out set: scored, never tuned against.</summary>
+    public static IReadOnlyList<CorpusTool> FreshTools { get; } = Load(FreshDirectoryPath);
 
     public static ToolDescriptor ToDescriptor(JsonElement tool)
     {
@@ -59,10 +70,10 @@ internal static class ClassificationCorpus
             ? value.GetBoolean()
             : null;
 
-    private static List<CorpusTool> Load()
+    private static List<CorpusTool> Load(string directory)
     {
         var tools = new List<CorpusTool>();
-        foreach (string file in Directory.GetFiles(DirectoryPath, "*.json").Order(StringComparer.Ordinal))
+        foreach (string file in Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal))
         {
             using JsonDocument document = JsonDocument.Parse(File.ReadAllText(file));
             JsonElement root = document.RootElement;

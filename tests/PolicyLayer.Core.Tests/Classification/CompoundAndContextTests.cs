@@ -158,4 +158,83 @@ public class CompoundAndContextTests
     {
         Classify(name, description).Category.Should().Be(expected);
     }
+    [TestCase("postSearch", "Search pages by title", RiskCategory.Read, "Search")]
+    [TestCase("post_search_issues", null, RiskCategory.Read, "search")]
+    [TestCase("putUpload", "Upload a file", RiskCategory.Write, "Upload")]
+    [TestCase("patch_delete_block", null, RiskCategory.Destructive, "delete")]
+    public void Classify_RestShapedNameWithAVerbAfterTheMethod_TheOperationDecides(string name, string? description, RiskCategory expected, string verb)
+    {
+        RiskProfile risk = Classify(name, description);
+
+        risk.Category.Should().Be(expected);
+        risk.Evidence[0].Should().Contain($"'{verb}'");
+    }
+
+    [TestCase("patchPage")]
+    [TestCase("post_message")]
+    public void Classify_RestMethodBeforeANoun_StaysWrite(string name)
+    {
+        Classify(name).Category.Should().Be(RiskCategory.Write);
+    }
+
+    [Test]
+    public void Classify_DragAndDrop_IsOneGestureNotADrop()
+    {
+        RiskProfile risk = Classify("browser_drag", "Perform drag and drop between two elements");
+
+        risk.Category.Should().Be(RiskCategory.Write);
+        risk.Evidence.Should().NotContain(e => e.Contains("'drop'"));
+        Classify("copy_and_drop_table", "Copy a table and drop the original").Category.Should().Be(RiskCategory.Destructive,
+            "a drop not paired with drag still destroys");
+    }
+
+    [TestCase("browser_console_messages", "Returns all console messages")]
+    [TestCase("network_requests", "Returns all network requests since loading the page")]
+    public void Classify_NoNameVerbAndADescriptionThatReturnsSomething_IsRead(string name, string description)
+    {
+        RiskProfile risk = Classify(name, description);
+
+        risk.Category.Should().Be(RiskCategory.Read);
+        risk.Evidence[0].Should().Contain("'Returns'");
+    }
+
+    [Test]
+    public void Classify_ReturnAsANameVerb_IsNotRead()
+    {
+        Classify("return_order").Category.Should().NotBe(RiskCategory.Read, "a name's 'return' is a business action");
+        Classify("return_items", "Marks the items of an order as returned").Category.Should().Be(RiskCategory.Write);
+    }
+
+    [TestCase("add_note", "Add a note about payments and refunds")]
+    [TestCase("create_page", "Create a page; use it to track payments")]
+    public void Classify_MoneyWordInTheDescriptionOfAToolWithItsOwnObject_IsNotFinancial(string name, string description)
+    {
+        Classify(name, description).Category.Should().Be(RiskCategory.Write);
+    }
+
+    [TestCase("apply_credit", "Apply account credit to a payment")]
+    [TestCase("create_transfer", "Move funds to a connected account")]
+    [TestCase("make_api_request", "Make a request that issues payments or refunds")]
+    [TestCase("transfer", "Transfer money between accounts")]
+    public void Classify_MoneyNounInTheNameOrMoneyWordForAToolWithoutAnObject_IsFinancial(string name, string description)
+    {
+        Classify(name, description).Category.Should().Be(RiskCategory.Financial);
+    }
+    [TestCase("generate_typescript_types", "Generates TypeScript types for a project", "'typescript'")]
+    [TestCase("get_dataset_schema", "Generates a schema from the dataset's items", "'schema'")]
+    [TestCase("generate_qr_code", "Generate a QR code for a payment link", "'qr'")]
+    public void Classify_GeneratorOfTextThatIsHandedBack_IsRead(string name, string description, string artefact)
+    {
+        RiskProfile risk = Classify(name, description);
+
+        risk.Category.Should().Be(RiskCategory.Read);
+        risk.Evidence.Should().Contain(e => e.Contains(artefact, StringComparison.Ordinal) && e.Contains("hand back"));
+    }
+
+    [TestCase("generate_api_key", "Generates a new API key", RiskCategory.Write)]
+    [TestCase("generate_invoice", "Generate an invoice for the customer", RiskCategory.Financial)]
+    public void Classify_GeneratorOfSomethingStored_StillChangesThings(string name, string description, RiskCategory expected)
+    {
+        Classify(name, description).Category.Should().Be(expected);
+    }
 }

@@ -10,7 +10,7 @@ namespace PolicyLayer.Core.Tests.Classification;
 public class CorpusAccuracyTests
 {
     /// <summary>Kept for independent evaluation: none of their tools may be in the corpus.</summary>
-    private static readonly string[] ReservedRepositories =
+    internal static readonly string[] ReservedRepositories =
     [
         "getsentry/sentry-mcp", "sooperset/mcp-atlassian", "mongodb-js/mongodb-mcp-server", "microsoft/playwright-mcp",
         "hashicorp/terraform-mcp-server", "razorpay/razorpay-mcp-server", "XeroAPI/xero-mcp-server", "docker/hub-mcp",

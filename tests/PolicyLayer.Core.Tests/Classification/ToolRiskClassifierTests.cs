@@ -325,7 +325,7 @@ public class ToolRiskClassifierTests
     [Test]
     public void Classify_AmountAndCurrencyPropertiesWithAWriteVerb_MoveMoneyAtOnce()
     {
-        RiskProfile risk = Classify("create_transfer", schema: Properties("destination", "amount", "currency"));
+        RiskProfile risk = Classify("create_ledger_entry", schema: Properties("destination", "amount", "currency"));
 
         risk.Category.Should().Be(RiskCategory.Financial);
         risk.Level.Should().Be(RiskLevel.Critical);

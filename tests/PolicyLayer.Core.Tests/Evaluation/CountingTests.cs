@@ -37,6 +37,46 @@ public class CountingTests : EvaluatorTestBase
     }
 
     [Test]
+    public async Task ReleaseAsync_OneCounterDecision_ThroughCopiesAndEveryLease_GivesTheUnitsBackOnce()
+    {
+        // A call of one counter carries its budget by value and makes its lease when asked: every copy and every lease
+        // may release, and the units are freed once (the store's release is one-shot).
+        using var evaluator = Evaluator(Refunds);
+        var first = await evaluator.EvaluateAsync(Refund(5000));
+        (await evaluator.EvaluateAsync(Refund(5000))).IsAllowed.Should().BeTrue();
+        var copy = first;
+        var lease = first.Lease!;
+
+        first.HoldsReservation.Should().BeTrue();
+        lease.IsAcquired.Should().BeTrue();
+        lease.Counters.Should().ContainSingle().Which.Reserved.Should().Be(5000);
+        await first.ReleaseAsync();
+        await copy.ReleaseAsync();
+        await lease.ReleaseAsync();
+        await first.Lease!.ReleaseAsync();
+
+        lease.IsReleased.Should().BeTrue();
+        (await evaluator.EvaluateAsync(Refund(1000))).Counters[0].Remaining.Should().Be(6000, "5,000 of the 10,000 reserved were given back, once");
+    }
+
+    [Test]
+    public async Task Lease_OfACallRefusedByItsOneCounter_IsNotAcquired_AndGivesNothingBack()
+    {
+        using var evaluator = Evaluator(Refunds);
+        (await evaluator.EvaluateAsync(Refund(5000))).IsAllowed.Should().BeTrue();
+        (await evaluator.EvaluateAsync(Refund(5000))).IsAllowed.Should().BeTrue();
+        var refused = await evaluator.EvaluateAsync(Refund(3000));
+
+        refused.Outcome.Should().Be(PolicyOutcome.Deny);
+        refused.HoldsReservation.Should().BeFalse();
+        refused.Lease!.IsAcquired.Should().BeFalse();
+        refused.Counters.Should().ContainSingle().Which.Remaining.Should().Be(2000);
+        await refused.ReleaseAsync();
+
+        (await evaluator.EvaluateAsync(Refund(2000))).Counters[0].Remaining.Should().Be(0, "the refused call held nothing to give back");
+    }
+
+    [Test]
     public async Task Evaluate_ApprovalRequired_CostsNothing_UntilApproved()
     {
         using var evaluator = Evaluator(Refunds);

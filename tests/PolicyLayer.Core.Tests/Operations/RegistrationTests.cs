@@ -4,7 +4,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Primitives;
+using PolicyLayer.TestUtils.Fakes;
 using Microsoft.Extensions.Time.Testing;
 
 namespace PolicyLayer.Core.Tests.Operations;
@@ -130,6 +130,40 @@ public sealed class RegistrationTests
     }
 
     [Test]
+    public void MissingPolicyFile_ResolvingTheEvaluatorThrowsOneMessageNamingTheOptionAndThePath()
+    {
+        var path = Path.Combine(_dir, "missing.json");
+        var services = new ServiceCollection();
+        services.AddPolicyLayer(o => o.PolicyPath = path);
+        using var provider = services.BuildServiceProvider();
+
+        var resolve = () => provider.GetRequiredService<PolicyEvaluator>();
+
+        resolve.Should().Throw<InvalidOperationException>()
+            .WithMessage($"PolicyLayer cannot start: the policy file named by PolicyLayerOptions.PolicyPath ({path}) does not exist.");
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void InvalidPolicyFile_ResolvingTheEvaluatorThrowsEveryError(bool watch)
+    {
+        var path = Path.Combine(_dir, "policy.json");
+        File.WriteAllText(path, """{ "version": "1", "default": "maybe" }""");
+        var services = new ServiceCollection();
+        services.AddPolicyLayer(o =>
+        {
+            o.PolicyPath = path;
+            o.WatchPolicyFile = watch;
+        });
+        using var provider = services.BuildServiceProvider();
+
+        var resolve = () => provider.GetRequiredService<PolicyEvaluator>();
+
+        resolve.Should().Throw<InvalidOperationException>().Which.Message.Should().StartWith(
+            $"PolicyLayer cannot start: the policy file named by PolicyLayerOptions.PolicyPath ({path}) does not load (1 error):{Environment.NewLine}  {path}:1:");
+    }
+
+    [Test]
     public void CounterStoreFailureMode_UndefinedValue_IsRejected()
     {
         using var evaluator = new PolicyEvaluator(PolicyDocument.Parse(OnlyX));
@@ -144,20 +178,5 @@ public sealed class RegistrationTests
     {
         File.WriteAllText(path, text);
         File.SetLastWriteTimeUtc(path, new DateTime(2030, 1, 1, 0, 0, second, DateTimeKind.Utc));
-    }
-
-    private sealed class ManualChangeTokenSource : IOptionsChangeTokenSource<PolicyLayerOptions>
-    {
-        private CancellationTokenSource _cts = new();
-
-        public string? Name => Options.DefaultName;
-
-        public IChangeToken GetChangeToken() => new CancellationChangeToken(_cts.Token);
-
-        public void Change()
-        {
-            var previous = Interlocked.Exchange(ref _cts, new CancellationTokenSource());
-            previous.Cancel();
-        }
     }
 }

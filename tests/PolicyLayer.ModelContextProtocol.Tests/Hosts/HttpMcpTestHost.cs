@@ -34,45 +34,62 @@ internal sealed class HttpMcpTestHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly List<McpClient> _clients = [];
 
-    private HttpMcpTestHost(WebApplication app, FakeTimeProvider time, SlidingLogCounterStore store, HttpServerSessionMode mode)
+    private readonly SlidingLogCounterStore? _store;
+    private readonly FlowStore? _flows;
+
+    private HttpMcpTestHost(WebApplication app, FakeTimeProvider time, SlidingLogCounterStore? store, HttpServerSessionMode mode)
     {
         _app = app;
         Time = time;
-        Store = store;
+        _store = store;
         SessionMode = mode;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Endpoint = new Uri(address.TrimEnd('/') + "/mcp");
-        Flows = app.Services.GetRequiredService<FlowStore>();
+        _flows = app.Services.GetService<FlowStore>();
     }
 
     public Uri Endpoint { get; }
 
     public FakeTimeProvider Time { get; }
 
-    public SlidingLogCounterStore Store { get; }
+    /// <summary>The test store the server counts in; not on a host with the real clock, which counts in the default store.</summary>
+    public SlidingLogCounterStore Store => _store ?? throw new InvalidOperationException("This host runs on the real clock and counts in the default store.");
 
-    public FlowStore Flows { get; }
+    /// <summary>The Kestra sample's flows; not on a host with other tools.</summary>
+    public FlowStore Flows => _flows ?? throw new InvalidOperationException("This host serves other tools than the Kestra sample's.");
+
+    /// <summary>The server's services.</summary>
+    public IServiceProvider Services => _app.Services;
 
     public HttpServerSessionMode SessionMode { get; }
 
     /// <summary>The server's evaluator (to switch shadow mode, read the policy in force).</summary>
     public PolicyEvaluator Evaluator => _app.Services.GetRequiredService<PolicyEvaluator>();
 
-    /// <summary>Starts a server whose HTTP transport runs in <paramref name="mode"/>, with the Kestra sample tools.</summary>
+    /// <summary>
+    /// Starts a server whose HTTP transport runs in <paramref name="mode"/>, with the Kestra sample tools on a fake clock
+    /// and a test store; or, with <paramref name="tools"/>, with those tools on the real clock and the default store
+    /// (approval time-outs then run in real time).
+    /// </summary>
     public static async Task<HttpMcpTestHost> StartAsync(
         HttpServerSessionMode mode,
         string policyJson,
         Action<PolicyLayerMcpOptions>? configure = null,
-        Action<IMcpServerBuilder>? beforePolicyLayer = null)
+        Action<IMcpServerBuilder>? beforePolicyLayer = null,
+        Action<IMcpServerBuilder>? tools = null)
     {
         var policy = PolicyDocument.Parse(policyJson);
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
-        var store = new SlidingLogCounterStore(time);
+        var store = tools is null ? new SlidingLogCounterStore(time) : null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<TimeProvider>(time);
-        builder.Services.AddSingleton<FlowStore>();
+        if (tools is null)
+        {
+            builder.Services.AddSingleton<TimeProvider>(time);
+            builder.Services.AddSingleton<FlowStore>();
+        }
+
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
         {
             o.MapInboundClaims = false;
@@ -85,14 +102,21 @@ internal sealed class HttpMcpTestHost : IAsyncDisposable
             };
         });
         builder.Services.AddAuthorization();
-        var mcp = builder.Services.AddMcpServer()
-            .WithHttpTransport(o => o.SessionMode = mode)
-            .WithTools<KestraTools>();
+        var mcp = builder.Services.AddMcpServer().WithHttpTransport(o => o.SessionMode = mode);
+        if (tools is null)
+        {
+            mcp.WithTools<KestraTools>();
+        }
+        else
+        {
+            tools(mcp);
+        }
+
         beforePolicyLayer?.Invoke(mcp);
         mcp.WithPolicyLayer(options =>
         {
             options.Policy = policy;
-            options.CounterStore = store;
+            options.CounterStore ??= store;
             configure?.Invoke(options);
         });
 
@@ -100,7 +124,16 @@ internal sealed class HttpMcpTestHost : IAsyncDisposable
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapMcp("/mcp").RequireAuthorization();
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         return new HttpMcpTestHost(app, time, store, mode);
     }
 

@@ -44,6 +44,9 @@ public sealed record ContractClient
     /// <summary>The client's name (its agent id).</summary>
     public string Name { get; init; } = "contract-agent";
 
+    /// <summary>The protocol version the client asks for; null for the SDK's newest.</summary>
+    public string? ProtocolVersion { get; init; }
+
     /// <summary>Answers elicitation requests; null: the client does not declare the elicitation capability.</summary>
     public Func<ElicitRequestParams?, CancellationToken, ValueTask<ElicitResult>>? Elicit { get; init; }
 
@@ -51,6 +54,7 @@ public sealed record ContractClient
     public McpClientOptions ToOptions() => new()
     {
         ClientInfo = new Implementation { Name = Name, Version = "1" },
+        ProtocolVersion = ProtocolVersion,
         Handlers = Elicit is null ? new McpClientHandlers() : new McpClientHandlers { ElicitationHandler = Elicit },
     };
 }

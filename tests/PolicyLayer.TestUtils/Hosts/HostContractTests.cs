@@ -9,8 +9,13 @@ namespace PolicyLayer.TestUtils.Hosts;
 /// <summary>
 /// What every host must do the same way, inherited by one fixture per host (the runtime's BaseRateLimiterTests pattern):
 /// same policy, same calls, same decisions, same texts, same counts. A host whose behaviour is still its own marks the
-/// tests it fails <c>[Explicit]</c> by overriding them, with the reason.
+/// tests it fails <c>[Explicit]</c> by overriding them, with the reason. Where hosts differ by design, the difference is a
+/// property of the host (<see cref="HasSessions"/>), and the tests assert what that property says.
 /// </summary>
+/// <remarks>
+/// <c>add_labels</c> and <c>refund</c> count per session; the tools of the give-back, cancellation and approval tests count
+/// per grant, so that those run alike on every host, stateless HTTP included.
+/// </remarks>
 public abstract class HostContractTests
 {
     /// <summary>The policy every host is started with.</summary>
@@ -30,10 +35,10 @@ public abstract class HostContractTests
             "execute_flow": {
               "action": "require_approval",
               "reason": "Runs a production workflow.",
-              "limits": [ { "counter": "executions", "window": "minute", "max": 5, "scope": "session" } ]
+              "limits": [ { "counter": "executions", "window": "minute", "max": 5, "scope": "grant" } ]
             },
-            "fail_tool": { "limits": [ { "counter": "failures", "window": "minute", "max": 1, "scope": "session" } ] },
-            "slow_write": { "limits": [ { "counter": "writes", "window": "minute", "max": 1, "scope": "session" } ] },
+            "fail_tool": { "limits": [ { "counter": "failures", "window": "minute", "max": 1, "scope": "grant" } ] },
+            "slow_write": { "limits": [ { "counter": "writes", "window": "minute", "max": 1, "scope": "grant" } ] },
             "wipe": { "action": "deny", "reason": "Wiping is done by people." },
             "grant_tool": { "limits": [ { "counter": "per_grant", "window": "minute", "max": 1, "scope": "grant" } ] }
           }
@@ -41,6 +46,21 @@ public abstract class HostContractTests
         """;
 
     private ContractHost? _host;
+
+    /// <summary>
+    /// Whether each client of the host is a session of its own: false on stateless Streamable HTTP, where no request has
+    /// a session, so a session-scoped limit refuses every call (it never pools callers into one bucket), and a client whose
+    /// protocol has no input requests (<c>2025-11-25</c>) cannot be asked for an approval.
+    /// </summary>
+    protected virtual bool HasSessions => true;
+
+    /// <summary>The <c>_meta</c> of that refusal.</summary>
+    protected static string NoSessionMeta(string limit) =>
+        $$"""{"outcome":"deny","kind":"denied","ruleId":"{{limit}}","reason":"Refused: limit {{limit}} counts per session, and the caller has no session id. Calls are never counted in a bucket shared with strangers.","policyRevision":"{{PolicyRevision}}"}""";
+
+    /// <summary>The refusal of a session-scoped limit's call by a caller without a session, as the agent reads it.</summary>
+    protected static string NoSessionText(string tool, string limit) =>
+        $"[POLICY DENIED] The call of '{tool}' was denied: Refused: limit {limit} counts per session, and the caller has no session id. Calls are never counted in a bucket shared with strangers. Rule: {limit}. Do not retry: the same call will be refused again.";
 
     /// <summary>Starts the host under test.</summary>
     protected abstract Task<ContractHost> StartHostAsync(ContractHostSettings settings);
@@ -102,6 +122,7 @@ public abstract class HostContractTests
         var result = await client.CallToolAsync("secret_tool");
 
         Text(result).Should().Be("[POLICY DENIED] The call of 'secret_tool' was denied: Tool 'secret_tool' is hidden by the policy. Rule: (hidden). Do not retry: the same call will be refused again.");
+        Meta(result).Should().Be($$"""{"outcome":"deny","kind":"denied","ruleId":"(hidden)","reason":"Tool 'secret_tool' is hidden by the policy.","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("secret_tool").Should().Be(0);
     }
 
@@ -111,17 +132,54 @@ public abstract class HostContractTests
         var host = await StartAsync();
         await using var client = await host.ConnectAsync(new ContractClient());
 
-        (await client.CallToolAsync("add_labels")).IsError.Should().NotBe(true);
-        (await client.CallToolAsync("add_labels")).IsError.Should().NotBe(true);
+        var first = await client.CallToolAsync("add_labels");
+        var second = await client.CallToolAsync("add_labels");
         var third = await client.CallToolAsync("add_labels");
 
-        Text(third).Should().StartWith("[POLICY DENIED] The call of 'add_labels' was rate-limited: Rate limit reached: counter 'labels' allows 2 per 1 min per session. Rule: /tools/add_labels/limits/0. Retry after ");
+        if (!HasSessions)
+        {
+            // The bug this host once had: every caller without a session was counted in one bucket of the process.
+            foreach (var result in new[] { first, second, third })
+            {
+                Text(result).Should().Be(NoSessionText("add_labels", "/tools/add_labels/limits/0"));
+                Meta(result).Should().Be(NoSessionMeta("/tools/add_labels/limits/0"));
+            }
+
+            host.StartCount("add_labels").Should().Be(0);
+            return;
+        }
+
+        first.IsError.Should().NotBe(true);
+        second.IsError.Should().NotBe(true);
         var decision = MetaElement(third);
-        decision.GetProperty("kind").GetString().Should().Be("rate_limited");
-        decision.GetProperty("remaining").GetInt64().Should().Be(0);
-        decision.GetProperty("retryAfterSeconds").GetInt64().Should().BeInRange(1, 60);
-        Text(third).Should().EndWith($"Retry after {decision.GetProperty("retryAfterSeconds").GetInt64()} s.");
+        var retryAfter = decision.GetProperty("retryAfterSeconds").GetInt64();
+        retryAfter.Should().BeInRange(1, 60);
+        Text(third).Should().Be($"[POLICY DENIED] The call of 'add_labels' was rate-limited: Rate limit reached: counter 'labels' allows 2 per 1 min per session. Rule: /tools/add_labels/limits/0. Retry after {retryAfter} s.");
+        Meta(third).Should().Be($$"""{"outcome":"deny","kind":"rate_limited","ruleId":"/tools/add_labels/limits/0","reason":"Rate limit reached: counter 'labels' allows 2 per 1 min per session.","retryAfterSeconds":{{retryAfter}},"remaining":0,"policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("add_labels").Should().Be(2);
+    }
+
+    [Test]
+    public virtual async Task SessionScopedLimit_CountsEachClientApart_AndNeverPoolsCallersWithoutASession()
+    {
+        var host = await StartAsync();
+        await using var first = await host.ConnectAsync(new ContractClient());
+        await using var second = await host.ConnectAsync(new ContractClient());
+
+        var byFirst = new[] { await first.CallToolAsync("add_labels"), await first.CallToolAsync("add_labels"), await first.CallToolAsync("add_labels") };
+        var bySecond = await second.CallToolAsync("add_labels");
+
+        if (!HasSessions)
+        {
+            byFirst.Append(bySecond).Should().OnlyContain(r => Text(r) == NoSessionText("add_labels", "/tools/add_labels/limits/0"));
+            host.StartCount("add_labels").Should().Be(0);
+            return;
+        }
+
+        byFirst.Take(2).Should().OnlyContain(r => r.IsError != true);
+        MetaElement(byFirst[2]).GetProperty("kind").GetString().Should().Be("rate_limited");
+        bySecond.IsError.Should().NotBe(true, "the second client's session has a budget of its own: " + Text(bySecond));
+        host.StartCount("add_labels").Should().Be(3);
     }
 
     [Test]
@@ -130,12 +188,24 @@ public abstract class HostContractTests
         var host = await StartAsync();
         await using var client = await host.ConnectAsync(new ContractClient());
 
-        (await client.CallToolAsync("refund", Args(("amount", 400), ("reason", "late")))).IsError.Should().NotBe(true);
+        var first = await client.CallToolAsync("refund", Args(("amount", 400), ("reason", "late")));
         var over = await client.CallToolAsync("refund", Args(("amount", 300), ("reason", "late")));
 
-        Text(over).Should().Contain("was refused: Spend cap reached: counter 'refund_total' allows 500 per 1 d per session, counted from args.amount; this call asks for 300.").And.Contain("Remaining: 100 (args.amount) of 500.");
-        MetaElement(over).GetProperty("kind").GetString().Should().Be("spend_cap_reached");
-        MetaElement(over).GetProperty("remaining").GetInt64().Should().Be(100);
+        if (!HasSessions)
+        {
+            Text(first).Should().Be(NoSessionText("refund", "/tools/refund/limits/0"));
+            Text(over).Should().Be(NoSessionText("refund", "/tools/refund/limits/0"));
+            host.StartCount("refund").Should().Be(0);
+            return;
+        }
+
+        first.IsError.Should().NotBe(true);
+        var retryAfter = MetaElement(over).GetProperty("retryAfterSeconds").GetInt64();
+        retryAfter.Should().BeInRange(86_000, 86_400, "the 400 counted leave the day's window a day after they were counted");
+        const string reason = "Spend cap reached: counter 'refund_total' allows 500 per 1 d per session, counted from args.amount; this call asks for 300.";
+        Text(over).Should().Be($"[POLICY DENIED] The call of 'refund' was refused: {reason} Remaining: 100 (args.amount) of 500. Rule: /tools/refund/limits/0. Retry after {retryAfter} s.");
+        Meta(over).Should().Be($$"""{"outcome":"deny","kind":"spend_cap_reached","ruleId":"/tools/refund/limits/0","reason":"{{reason}}","retryAfterSeconds":{{retryAfter}},"remaining":100,"policyRevision":"{{PolicyRevision}}"}""");
+        host.StartCount("refund").Should().Be(1);
     }
 
     [Test]
@@ -146,8 +216,8 @@ public abstract class HostContractTests
 
         var result = await client.CallToolAsync("refund", Args(("amount", 5)));
 
-        Text(result).Should().EndWith("Fix the arguments and call again.");
-        MetaElement(result).GetProperty("kind").GetString().Should().Be("invalid_arguments");
+        Text(result).Should().Be("[POLICY DENIED] The call of 'refund' was refused because of its arguments: Refused: the policy requires args.reason exists. Rule: /tools/refund/require/0. Fix the arguments and call again.");
+        Meta(result).Should().Be($$"""{"outcome":"deny","kind":"invalid_arguments","ruleId":"/tools/refund/require/0","reason":"Refused: the policy requires args.reason exists.","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("refund").Should().Be(0);
     }
 
@@ -252,8 +322,10 @@ public abstract class HostContractTests
 
         var result = await client.CallToolAsync("execute_flow", Args(("id", "nightly")));
 
-        MetaElement(result).GetProperty("kind").GetString().Should().Be("approval_timed_out");
-        Text(result).Should().Contain("Nobody answered the approval request within 1 s.");
+        // With a session the gate waits for the answer; without one it asks through an input request and judges the retry.
+        var why = (HasSessions ? "Nobody answered the approval request within 1 s." : "The approval came after the 1 s allowed.") + " Why approval is needed: Runs a production workflow.";
+        Text(result).Should().Be($"[POLICY DENIED] The call of 'execute_flow' needs a person's approval, which did not come in time: {why} Rule: /tools/execute_flow. Calling again asks for approval again; do so only if the person is expected to approve.");
+        Meta(result).Should().Be($$"""{"outcome":"require_approval","kind":"approval_timed_out","ruleId":"/tools/execute_flow","reason":"{{why}}","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("execute_flow").Should().Be(0);
     }
 
@@ -265,9 +337,47 @@ public abstract class HostContractTests
 
         var result = await client.CallToolAsync("execute_flow", Args(("id", "nightly")));
 
-        MetaElement(result).GetProperty("kind").GetString().Should().Be("approval_impossible");
-        Text(result).Should().Contain("it did not declare the MCP elicitation capability").And.Contain("Do not retry from this client");
+        const string why = "This client cannot be asked: it did not declare the MCP elicitation capability. Why approval is needed: Runs a production workflow.";
+        Text(result).Should().Be($"[POLICY DENIED] The call of 'execute_flow' needs a person's approval, which cannot be asked for from this client: {why} Rule: /tools/execute_flow. Do not retry from this client: it will be refused the same way.");
+        Meta(result).Should().Be($$"""{"outcome":"require_approval","kind":"approval_impossible","ruleId":"/tools/execute_flow","reason":"{{why}}","policyRevision":"{{PolicyRevision}}"}""");
         host.StartCount("execute_flow").Should().Be(0);
+    }
+
+    [Test]
+    public virtual async Task InitializeEraClientThatDeclaresElicitation_IsAskedWhereItCanBe_ElseRefusedWithTheTrueReason()
+    {
+        // The TypeScript SDK's client speaks 2025-11-25 and declares elicitation. Over stateless HTTP it can be neither
+        // sent a request (no session) nor answered with an input request (its protocol has none); it was once refused as
+        // "(error)", then told that it had not declared elicitation.
+        var host = await StartAsync();
+        var asked = 0;
+        await using var client = await host.ConnectAsync(new ContractClient
+        {
+            ProtocolVersion = "2025-11-25",
+            Elicit = (_, _) =>
+            {
+                Interlocked.Increment(ref asked);
+                return ValueTask.FromResult(new ElicitResult { Action = "accept", Content = new Dictionary<string, JsonElement> { ["approve"] = JsonSerializer.SerializeToElement(true) } });
+            },
+        });
+
+        var result = await client.CallToolAsync("execute_flow", Args(("id", "nightly")));
+
+        if (!HasSessions)
+        {
+            MetaElement(result).GetProperty("kind").GetString().Should().Be("approval_impossible");
+            Text(result).Should().Contain("cannot send it a request on this transport (stateless HTTP)")
+                .And.Contain("does not support multi-round-trip requests")
+                .And.NotContain("did not declare")
+                .And.NotContain("(error)");
+            asked.Should().Be(0);
+            host.StartCount("execute_flow").Should().Be(0);
+            return;
+        }
+
+        Text(result).Should().Be("executed nightly");
+        asked.Should().Be(1);
+        host.StartCount("execute_flow").Should().Be(1);
     }
 
     [Test]
