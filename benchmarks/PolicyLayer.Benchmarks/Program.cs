@@ -27,6 +27,12 @@ if (args is ["--proxy-latency", ..])
     return await ProxyLatency.RunAsync(args[1..]);
 }
 
+// Latency and throughput the HTTP gateway adds, and memory per idle session (a load program: client, gateway and upstream in one process).
+if (args is ["--http-gateway-latency", ..])
+{
+    return await HttpGatewayLatency.RunAsync(args[1..]);
+}
+
 // The MCP middleware's cost per tools/call, wall and CPU time, interleaved (a load program next to the BenchmarkDotNet rows).
 if (args is ["--mcp-overhead", ..])
 {

@@ -16,9 +16,13 @@ var root = new RootCommand("policylayer: validate, test, explain and classify MC
     SchemaCommand.Create(),
     AuditCommand.Create(),
     ReplayCommand.Create(),
+    GrantsCommand.Create(),
     proxy,
 };
 
 // No response files: an argument that starts with '@' is a file name or a server's argument, never a file to expand.
 var configuration = new ParserConfiguration { ResponseFileTokenReplacer = null };
 return await CliApp.InvokeAsync(root.Parse(ServerCommandLine.SeparateServerCommand(proxy, args), configuration));
+
+/// <summary>The tool's entry point; internal, as the ASP.NET Core generator would otherwise make it public (the tool has no API).</summary>
+internal partial class Program;

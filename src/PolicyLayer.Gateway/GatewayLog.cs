@@ -24,4 +24,16 @@ internal static partial class GatewayLog
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Debug, Message = "dropped an answer from the {Peer} to a request the gateway never sent it (id {Id})")]
     public static partial void DroppedUnmatchedAnswer(ILogger logger, string peer, string id);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "dropped a message for the client: more waited for its GET stream than the gateway keeps")]
+    public static partial void DroppedForSlowClient(ILogger logger);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "session {SessionId} started for {Caller} (upstream {Upstream})")]
+    public static partial void SessionStarted(ILogger logger, string sessionId, string caller, string upstream);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "session {SessionId} ended: {Reason}")]
+    public static partial void SessionEnded(ILogger logger, string sessionId, string reason);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "could not start a session: {Reason}")]
+    public static partial void SessionNotStarted(ILogger logger, string reason);
 }

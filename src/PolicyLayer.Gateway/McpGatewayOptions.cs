@@ -16,6 +16,14 @@ public sealed class McpGatewayOptions
     /// <value>The default value is <see langword="null"/>: limits of <c>grant</c> scope refuse every call.</value>
     public string? GrantId { get; set; }
 
+    /// <summary>The user (the person behind the client) every call of this session is counted under; keys the <c>user</c> scope.</summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? UserId { get; set; }
+
+    /// <summary>The caller's claims, for <c>caller.claims.&lt;type&gt;</c> conditions (from a validated token, over HTTP).</summary>
+    /// <value>The default value is <see langword="null"/>: no claims.</value>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Claims { get; set; }
+
     /// <summary>The session id that keys the <c>session</c> scope: one stdio proxy process is one session.</summary>
     /// <value>The default value is a new GUID.</value>
     public string SessionId { get; set; } = Guid.NewGuid().ToString("N");
@@ -86,6 +94,35 @@ public sealed class McpGatewayOptions
     /// </summary>
     /// <value>The default value is an empty list.</value>
     public IList<string> AuditRedactedArguments { get; } = [];
+
+    /// <summary>A copy of these options for one session of the HTTP gateway.</summary>
+    internal McpGatewayOptions ForSession(string sessionId, string? grantId, string? userId, IReadOnlyDictionary<string, IReadOnlyList<string>>? claims) => new McpGatewayOptions
+    {
+        GrantId = grantId,
+        UserId = userId,
+        Claims = claims,
+        SessionId = sessionId,
+        MaxMessageBytes = MaxMessageBytes,
+        ApprovalTimeout = ApprovalTimeout,
+        MaxHeldApprovals = MaxHeldApprovals,
+        MaxHeldApprovalBytes = MaxHeldApprovalBytes,
+        MaxPendingRequests = MaxPendingRequests,
+        ToolListTimeout = ToolListTimeout,
+        AnnounceToolListChanges = AnnounceToolListChanges,
+        TimeProvider = TimeProvider,
+        AuditLog = AuditLog,
+        AuditArgumentValues = AuditArgumentValues,
+    }.WithRedacted(AuditRedactedArguments);
+
+    private McpGatewayOptions WithRedacted(IList<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            AuditRedactedArguments.Add(path);
+        }
+
+        return this;
+    }
 
     /// <summary>Checks the options; the message names the option that is wrong.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>

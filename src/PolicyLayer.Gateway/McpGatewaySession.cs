@@ -62,7 +62,7 @@ public sealed class McpGatewaySession : IDisposable
             options.TimeProvider,
             loggerFactory: null);
         _listFilter = new ToolListFilter(_gate, options.AnnounceToolListChanges && !evaluator.ShadowMode);
-        _caller = new CallerIdentity { GrantId = options.GrantId, SessionId = options.SessionId };
+        _caller = NewCaller(agent: null);
     }
 
     /// <summary>The identity calls are decided under: the grant, this session, and the client's name once it has sent initialize.</summary>
@@ -328,7 +328,7 @@ public sealed class McpGatewaySession : IDisposable
         }
 
         _clientCanElicit = canElicit;
-        Volatile.Write(ref _caller, new CallerIdentity { GrantId = _options.GrantId, SessionId = _options.SessionId, AgentId = string.IsNullOrEmpty(agent) ? null : agent });
+        Volatile.Write(ref _caller, NewCaller(string.IsNullOrEmpty(agent) ? null : agent));
         _initialized = true;
     }
 
@@ -553,6 +553,10 @@ public sealed class McpGatewaySession : IDisposable
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private CallerIdentity NewCaller(string? agent) => _options.Claims is { } claims
+        ? new CallerIdentity { GrantId = _options.GrantId, UserId = _options.UserId, SessionId = _options.SessionId, AgentId = agent, Claims = claims }
+        : new CallerIdentity { GrantId = _options.GrantId, UserId = _options.UserId, SessionId = _options.SessionId, AgentId = agent };
 
     private static ReadOnlyMemory<byte> IdOf(ReadOnlyMemory<byte> text, in ScannedMessage message) =>
         message.HasUsableId ? text.Slice(message.IdStart, message.IdLength) : default;

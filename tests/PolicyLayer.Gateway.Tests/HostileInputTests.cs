@@ -9,14 +9,17 @@ namespace PolicyLayer.Gateway.Tests;
 /// Input crafted to slip a call past the policy. Each is refused with a JSON-RPC error (with the id when it can be
 /// read), never reaches the child, and the proxy goes on serving: every test ends with an allowed call that works.
 /// </summary>
-public class HostileInputTests
+public abstract class HostileInputTests
 {
-    private GatewayHarness _proxy = null!;
+    /// <summary>Starts a gateway with a fake child behind it, on the front the fixture tests.</summary>
+    protected abstract Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null);
+
+    private IGatewayTestClient _proxy = null!;
 
     [SetUp]
     public async Task StartAsync()
     {
-        _proxy = new GatewayHarness(configure: o => o.MaxMessageBytes = 4096);
+        _proxy = await StartGatewayAsync(o => o.MaxMessageBytes = 4096);
         await _proxy.InitializeAsync();
     }
 
@@ -24,7 +27,6 @@ public class HostileInputTests
     public void Stop() => _proxy.Dispose();
 
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","name":"write_note"}}""", TestName = "DuplicateKey_ToolName_IsRefused")]
-    [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a","text":"b"}}}""", TestName = "DuplicateKey_InArguments_IsRefused")]
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo"},"params":{"name":"write_note"}}""", TestName = "DuplicateKey_Params_IsRefused")]
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","method":"ping","params":{"name":"write_note"}}""", TestName = "DuplicateKey_Method_IsRefused")]
     [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","n\u0061me":"write_note"}}""", TestName = "DuplicateKey_SpelledWithAnEscape_IsRefused")]
@@ -36,6 +38,32 @@ public class HostileInputTests
 
         answer.ErrorCode().Should().Be(-32600);
         answer.GetProperty("id").GetInt32().Should().Be(5);
+        await ShouldStillServeAsync();
+    }
+
+    [TestCase("""{"text":"a","text":"b"}""", TestName = "DuplicateKey_InToolArguments_IsRefusedByTheGateAsAmbiguous")]
+    [TestCase("""{"amount":1,"Amount":1000}""", TestName = "CaseVariantKeys_InToolArguments_AreRefusedByTheGateAsAmbiguous")]
+    [TestCase("""{"details":[{"a":1,"A":2}]}""", TestName = "CaseVariantKeys_NestedInToolArguments_AreRefusedByTheGateAsAmbiguous")]
+    public async Task AmbiguousToolArguments_AreRefusedByTheGate_WithAToolResultTheAgentCanActOn(string arguments)
+    {
+        var answer = await _proxy.RequestAsync(Call("5", "echo", arguments));
+
+        // As the middleware answers it (the host contract suite): a refusal of the call, not of the message.
+        answer.GetProperty("id").GetInt32().Should().Be(5);
+        answer.DeniedText().Should().Contain("ambiguous");
+        answer.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision").GetProperty("kind").GetString().Should().Be("invalid_arguments");
+        _proxy.Child.CalledTools.Should().BeEmpty();
+        await ShouldStillServeAsync();
+    }
+
+    [Test]
+    public async Task AmbiguousArguments_OfAnotherMethod_AreAnInvalidRequest()
+    {
+        var answer = await _proxy.RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"prompts/get","params":{"name":"p","arguments":{"a":"1","A":"2"}}}""");
+
+        answer.ErrorCode().Should().Be(-32600);
+        answer.GetProperty("id").GetInt32().Should().Be(5);
+        _proxy.Child.Methods.Should().NotContain("prompts/get");
         await ShouldStillServeAsync();
     }
 
@@ -270,7 +298,7 @@ public class HostileInputTests
     [Test]
     public async Task ToolsCall_ReusingTheIdOfACallInFlight_IsRefused()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync(elicitation: true);
         proxy.Send(Call("1", "approve_me"));
         (await proxy.ReceiveAsync()).GetProperty("method").GetString().Should().Be("elicitation/create");
@@ -294,7 +322,7 @@ public class HostileInputTests
     [Test]
     public async Task ToolsCall_BeforeInitialize_IsRefusedAndNotForwarded()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
 
         var early = await proxy.RequestAsync(Call("1", "echo"));
         await proxy.InitializeAsync();
@@ -332,4 +360,18 @@ public class HostileInputTests
         _proxy.Child.CalledTools.Should().OnlyContain(t => t == "echo" || t == "limited");
         _proxy.Child.Received.Should().OnlyContain(l => !l.Contains("write_note") && !l.Contains("Tools/Call"));
     }
+}
+
+/// <summary>The stdio front.</summary>
+public sealed class StdioHostileInputTests : HostileInputTests
+{
+    protected override Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null) =>
+        Task.FromResult<IGatewayTestClient>(new GatewayHarness(configure: configure));
+}
+
+/// <summary>The Streamable HTTP front: every message a POST of its own, every answer from a POST's body or the GET stream.</summary>
+public sealed class HttpHostileInputTests : HostileInputTests
+{
+    protected override async Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null) =>
+        await HttpGatewayHarness.StartAsync(configure: o => configure?.Invoke(o.Session));
 }

@@ -9,12 +9,15 @@ namespace PolicyLayer.Gateway.Tests;
 /// the request it answers, and a request that reuses the id of one in flight is refused, so no reply can make the proxy
 /// give units back or relay a tools/list unfiltered.
 /// </summary>
-public class IdSpaceTests
+public abstract class IdSpaceTests
 {
+    /// <summary>Starts a gateway with a fake child behind it, on the front the fixture tests.</summary>
+    protected abstract Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null);
+
     [Test]
     public async Task RequestReusingTheIdOfAForwardedCall_IsRefused_AndItsErrorCannotGiveTheUnitsBack()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         proxy.Child.SilentTools.Add("limited");
         proxy.Child.UnknownMethods.Add("bogus/method");
         await proxy.InitializeAsync();
@@ -33,7 +36,7 @@ public class IdSpaceTests
     [Test]
     public async Task ServerAnswer_WithAnIdTheProxyNeverSent_IsDroppedAndGivesNothingBack()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync();
         await proxy.RequestAsync(Call("1", "limited"));
 
@@ -52,7 +55,7 @@ public class IdSpaceTests
     [Test]
     public async Task UnsolicitedToolsListAnswer_WithTheClientsId_IsDroppedNotRelayedUnfiltered()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync();
         var listed = await proxy.RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/list"}""");
 
@@ -66,7 +69,7 @@ public class IdSpaceTests
     [Test]
     public async Task TwoToolsListsWithOneId_EveryListTheClientGets_IsFiltered()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync();
         const string List = """{"jsonrpc":"2.0","id":3,"method":"tools/list"}""";
 
@@ -81,7 +84,7 @@ public class IdSpaceTests
     [Test]
     public async Task ClientAnswer_ToARequestNobodySent_NeverReachesTheServer()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync();
 
         proxy.Send("""{"jsonrpc":"2.0","id":12345,"result":{"action":"accept","content":{"approve":true}}}""");
@@ -93,7 +96,7 @@ public class IdSpaceTests
     [Test]
     public async Task ServerRequest_ReachesTheClientUnderTheProxysId_AndTheAnswerGoesBackUnderTheServers()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         await proxy.InitializeAsync();
 
         proxy.Child.Send("""{"jsonrpc":"2.0","id":"srv-1","method":"roots/list"}""");
@@ -109,7 +112,7 @@ public class IdSpaceTests
     [Test]
     public async Task ClientCancellation_ReachesTheServerUnderTheIdItKnows()
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = await StartGatewayAsync();
         proxy.Child.SilentTools.Add("echo");
         await proxy.InitializeAsync();
         proxy.Send(Call("\"c-9\"", "echo"));
@@ -128,4 +131,18 @@ public class IdSpaceTests
         var cancellations = proxy.Child.Received.Where(l => l.Contains("notifications/cancelled")).ToList();
         cancellations.Should().ContainSingle().Which.Should().Be("""{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":""" + serverId + ""","reason":"user"}}""");
     }
+}
+
+/// <summary>The stdio front.</summary>
+public sealed class StdioIdSpaceTests : IdSpaceTests
+{
+    protected override Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null) =>
+        Task.FromResult<IGatewayTestClient>(new GatewayHarness(configure: configure));
+}
+
+/// <summary>The Streamable HTTP front: every message a POST of its own, every answer from a POST's body or the GET stream.</summary>
+public sealed class HttpIdSpaceTests : IdSpaceTests
+{
+    protected override async Task<IGatewayTestClient> StartGatewayAsync(Action<McpGatewayOptions>? configure = null) =>
+        await HttpGatewayHarness.StartAsync(configure: o => configure?.Invoke(o.Session));
 }

@@ -13,7 +13,7 @@ namespace PolicyLayer.Cli.Proxy;
 /// <summary>
 /// `policylayer proxy --policy POLICY [--grant G] [--audit-log FILE] [--watch] [--shadow] ... -- CMD ARGS...`: the stdio gateway.
 /// </summary>
-internal static class ProxyCommand
+internal static partial class ProxyCommand
 {
     /// <summary>
     /// Exit code when the options or the policy are wrong (the tool's usage code: a policy that does not load exits
@@ -90,8 +90,9 @@ internal static class ProxyCommand
         var command = new Argument<string[]>("command")
         {
             Description = "The MCP server to start: its command and arguments, after the proxy's options (a -- before it is optional); passed on verbatim.",
-            Arity = ArgumentArity.OneOrMore,
+            Arity = ArgumentArity.ZeroOrMore,
         };
+        var http = new HttpOptions();
 
         var proxy = new Command("proxy", """
             Start an MCP server over stdio and enforce the policy on every tools/call and tools/list between it and
@@ -102,6 +103,7 @@ internal static class ProxyCommand
         {
             policy, grant, auditLog, auditArguments, auditRedact, maxMessage, approvalTimeout, toolListTimeout, maxHeld, maxHeldBytes, shadow, watch, watchInterval, command,
         };
+        http.AddTo(proxy);
 
         proxy.SetAction((result, cancellationToken) => RunAsync(
             new ProxySettings(
@@ -119,7 +121,8 @@ internal static class ProxyCommand
                 result.GetValue(watch),
                 result.GetValue(watchInterval),
                 result.GetResult(watchInterval) is { Implicit: false },
-                result.GetValue(command)!),
+                result.GetValue(command)!,
+                http.Read(result)),
             cancellationToken));
         return proxy;
     }
@@ -186,6 +189,17 @@ internal static class ProxyCommand
         {
             await error.WriteLineAsync("policylayer proxy: --shadow needs --audit-log: shadow mode refuses nothing, so the audit log is where its decisions go.").ConfigureAwait(false);
             return UsageError;
+        }
+
+        if (HttpProblem(settings.Http, settings.Command, out var upstream, out var listen) is { } httpProblem)
+        {
+            await error.WriteLineAsync("policylayer proxy: " + httpProblem).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (settings.Http.UsesHttp)
+        {
+            return await RunHttpAsync(settings, upstream!, listen, error, cancellationToken).ConfigureAwait(false);
         }
 
         // The server starts at once, in parallel with loading the policy (MCP clients start their servers at every
@@ -330,23 +344,7 @@ internal static class ProxyCommand
             await using var provider = services.BuildServiceProvider();
             var evaluator = provider.GetRequiredService<PolicyEvaluator>();
 
-            var gatewayOptions = new McpGatewayOptions
-            {
-                GrantId = settings.Grant,
-                MaxMessageBytes = settings.MaxMessageBytes,
-                ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
-                ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
-                MaxHeldApprovals = settings.MaxHeldApprovals,
-                MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
-                AuditLog = audit,
-                AuditArgumentValues = settings.AuditArguments,
-                AnnounceToolListChanges = settings.Watch,
-            };
-            foreach (var path in settings.AuditRedact)
-            {
-                gatewayOptions.AuditRedactedArguments.Add(path);
-            }
-
+            var gatewayOptions = SessionOptions(settings, audit);
             using var session = new McpGatewaySession(
                 evaluator,
                 gatewayOptions,
@@ -410,6 +408,29 @@ internal static class ProxyCommand
                 await audit.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The gateway options the proxy's settings make, for a stdio session or as every HTTP session's template.</summary>
+    private static McpGatewayOptions SessionOptions(ProxySettings settings, TextWriter? audit)
+    {
+        var options = new McpGatewayOptions
+        {
+            GrantId = settings.Grant,
+            MaxMessageBytes = settings.MaxMessageBytes,
+            ApprovalTimeout = TimeSpan.FromSeconds(settings.ApprovalTimeoutSeconds),
+            ToolListTimeout = TimeSpan.FromSeconds(settings.ToolListTimeoutSeconds),
+            MaxHeldApprovals = settings.MaxHeldApprovals,
+            MaxHeldApprovalBytes = settings.MaxHeldApprovalBytes,
+            AuditLog = audit,
+            AuditArgumentValues = settings.AuditArguments,
+            AnnounceToolListChanges = settings.Watch,
+        };
+        foreach (var path in settings.AuditRedact)
+        {
+            options.AuditRedactedArguments.Add(path);
+        }
+
+        return options;
     }
 
     /// <summary>Closes the child's input, if it has one yet.</summary>
@@ -535,5 +556,6 @@ internal static class ProxyCommand
         bool Watch,
         double WatchIntervalSeconds,
         bool WatchIntervalGiven,
-        string[] Command);
+        string[] Command,
+        HttpSettings Http);
 }

@@ -31,6 +31,10 @@ internal sealed class JsonRpcScanner
         Other,
         Root,
         Result,
+        Params,
+
+        /// <summary><c>params.arguments</c> and everything inside it.</summary>
+        Arguments,
     }
 
     public ScanStatus Scan(ReadOnlySpan<byte> line, out ScannedMessage message)
@@ -120,6 +124,10 @@ internal sealed class JsonRpcScanner
         }
 
         string? problem = null;
+
+        // Ambiguous names inside params.arguments: for tools/call the gate refuses the call with a tool result the agent
+        // can act on (as every host does); for any other method the message is an invalid request.
+        string? argumentsProblem = null;
         var jsonrpcIsTwo = false;
         var idCount = 0;
         _frames.Add(new Frame(Role.Root, Rent()));
@@ -141,7 +149,18 @@ internal sealed class JsonRpcScanner
                     if (_strict)
                     {
                         // A property name only appears inside an object, whose frame has a list of names.
-                        problem ??= CheckName(frame.Names!, pendingName, depthIsRoot);
+                        if (CheckName(frame.Names!, pendingName, depthIsRoot) is { } nameProblem)
+                        {
+                            if (frame.Role == Role.Arguments)
+                            {
+                                argumentsProblem ??= nameProblem;
+                            }
+                            else
+                            {
+                                problem ??= nameProblem;
+                            }
+                        }
+
                         frame.Names!.Add(pendingName);
                     }
 
@@ -209,7 +228,9 @@ internal sealed class JsonRpcScanner
 
             if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
             {
-                var role = depthIsRoot && name == "result" ? Role.Result : Role.Other;
+                var role = depthIsRoot ? name switch { "result" => Role.Result, "params" => Role.Params, _ => Role.Other }
+                    : (frame.Role == Role.Params && name == "arguments") || frame.Role == Role.Arguments ? Role.Arguments
+                    : Role.Other;
                 _frames.Add(new Frame(role, reader.TokenType == JsonTokenType.StartObject ? Rent() : null, depthIsRoot ? name : null));
             }
         }
@@ -226,6 +247,11 @@ internal sealed class JsonRpcScanner
             // Which id a server would answer is up to its parser: echo none.
             message.IdType = JsonTokenType.Null;
             message.IdKey = null;
+        }
+
+        if (argumentsProblem is not null && !string.Equals(message.Method, "tools/call", StringComparison.Ordinal))
+        {
+            problem ??= argumentsProblem;
         }
 
         problem ??= CheckEnvelope(ref message, jsonrpcIsTwo);

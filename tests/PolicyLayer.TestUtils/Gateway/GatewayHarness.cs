@@ -12,7 +12,7 @@ namespace PolicyLayer.TestUtils.Gateway;
 /// A gateway between a test (the client) and a <see cref="FakeChild"/>, connected by OS pipes, with no processes.
 /// The clock is fake: time-outs happen only when a test moves it.
 /// </summary>
-public sealed class GatewayHarness : IDisposable
+public sealed class GatewayHarness : IGatewayTestClient
 {
     /// <summary>A safety net for a test that waits for a line that never comes; time-outs under test use the fake clock.</summary>
     private static readonly TimeSpan LineTimeout = TimeSpan.FromSeconds(10);

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PolicyLayer.Gateway;
+
+namespace PolicyLayer.Benchmarks;
+
+/// <summary>
+/// The latency the HTTP gateway adds to a tools/call: one trivial Streamable HTTP MCP server (JSON answers), called by
+/// the same HttpClient directly and through <c>MapPolicyLayerGateway</c> (HTTP upstream), in one process, in one run, in
+/// the order direct, gateway, gateway, direct. 1 client, then 50 concurrent clients (each its own session); p50, p99 and
+/// throughput; then the managed memory of idle sessions.
+/// </summary>
+/// <remarks><c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N]</c></remarks>
+public static class HttpGatewayLatency
+{
+    private const string Policy = """
+        { "version": "1", "default": "deny", "tools": { "echo": { "limits": [ { "counter": "echo_rate", "window": "minute", "max": 100000000, "scope": "session" } ] } } }
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var calls = Option(args, "--calls", 5_000);
+        var idleSessions = Option(args, "--sessions", 500);
+        await using var server = await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
+        var upstream = Endpoint(server);
+        await using var gatewayApp = await StartAsync(
+            app => app.MapPolicyLayerGateway("/mcp"),
+            services =>
+            {
+                services.AddPolicyLayer(o => o.Policy = PolicyDocument.Parse(Policy));
+                services.AddPolicyLayerGateway(o =>
+                {
+                    o.Upstream = McpUpstream.Http(upstream);
+                    o.TrustedGrant = "bench";
+                    o.MaxSessions = idleSessions + 100;
+                });
+            });
+        var gateway = Endpoint(gatewayApp);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
+        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {calls / 5} warm-up; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+
+        foreach (var clients in new[] { 1, 50 })
+        {
+            var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
+            var d1 = await MeasureAsync(http, upstream, clients, perClient);
+            var g1 = await MeasureAsync(http, gateway, clients, perClient);
+            var g2 = await MeasureAsync(http, gateway, clients, perClient);
+            var d2 = await MeasureAsync(http, upstream, clients, perClient);
+            var direct = d1.Merge(d2);
+            var through = g1.Merge(g2);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct"));
+        }
+
+        // Memory per idle session: sessions opened (initialize, initialized) and left idle, managed heap after a full GC.
+        var before = Heap();
+        var sessions = new List<string>();
+        for (var i = 0; i < idleSessions; i++)
+        {
+            sessions.Add((await InitializeAsync(http, gateway)).Session!);
+        }
+
+        var after = Heap();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"idle sessions: {idleSessions}; managed heap +{(after - before) / 1024.0 / 1024:F1} MiB = {(after - before) / (double)idleSessions / 1024:F1} KiB per session (gateway and its HTTP upstream session, both in this process)"));
+        return 0;
+    }
+
+    private static long Heap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static async Task<Result> MeasureAsync(HttpClient http, Uri endpoint, int clients, int callsEach)
+    {
+        var sessions = new (string? Session, string? Version)[clients];
+        for (var i = 0; i < clients; i++)
+        {
+            sessions[i] = await InitializeAsync(http, endpoint);
+        }
+
+        // Warm-up, then the timed calls.
+        await Task.WhenAll(sessions.Select(s => CallManyAsync(http, endpoint, s.Session, Math.Max(50, callsEach / 5), null)));
+        var samples = new double[clients][];
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, clients).Select(async i => samples[i] = await CallManyAsync(http, endpoint, sessions[i].Session, callsEach, new double[callsEach])));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        foreach (var (session, _) in sessions)
+        {
+            using var delete = new HttpRequestMessage(HttpMethod.Delete, endpoint);
+            delete.Headers.Add("Mcp-Session-Id", session);
+            using var _ = await http.SendAsync(delete);
+        }
+
+        return new Result([.. samples.SelectMany(s => s)], clients * callsEach / elapsed.TotalSeconds);
+    }
+
+    private static async Task<double[]> CallManyAsync(HttpClient http, Uri endpoint, string? session, int count, double[]? samples)
+    {
+        var body = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}""");
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            using var response = await PostAsync(http, endpoint, session, body);
+            var text = await response.Content.ReadAsStringAsync();
+            if (!text.Contains("\"ran echo\"", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException("unexpected answer: " + text);
+            }
+
+            if (samples is not null)
+            {
+                samples[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            }
+        }
+
+        return samples ?? [];
+    }
+
+    private static async Task<(string? Session, string? Version)> InitializeAsync(HttpClient http, Uri endpoint)
+    {
+        using var response = await PostAsync(http, endpoint, null, Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"""));
+        await response.Content.ReadAsStringAsync();
+        var session = response.Headers.TryGetValues("Mcp-Session-Id", out var values) ? values.First() : null;
+        using var _ = await PostAsync(http, endpoint, session, Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","method":"notifications/initialized"}"""));
+        return (session, "2025-06-18");
+    }
+
+    private static Task<HttpResponseMessage> PostAsync(HttpClient http, Uri endpoint, string? session, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        if (session is not null)
+        {
+            request.Headers.Add("Mcp-Session-Id", session);
+        }
+
+        return http.SendAsync(request);
+    }
+
+    /// <summary>A minimal Streamable HTTP MCP server: JSON answers, a session id on initialize, 202 for notifications.</summary>
+    private static async Task TrivialServerAsync(HttpContext context)
+    {
+        using var document = await JsonDocument.ParseAsync(context.Request.Body);
+        var root = document.RootElement;
+        if (!root.TryGetProperty("id", out var id))
+        {
+            context.Response.StatusCode = StatusCodes.Status202Accepted;
+            return;
+        }
+
+        var method = root.GetProperty("method").GetString();
+        var result = method switch
+        {
+            "initialize" => """{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"trivial","version":"1"}}""",
+            "tools/list" => """{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}""",
+            "tools/call" => """{"content":[{"type":"text","text":"ran echo"}]}""",
+            _ => "{}",
+        };
+        if (method == "initialize")
+        {
+            context.Response.Headers["Mcp-Session-Id"] = Guid.NewGuid().ToString("N");
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync("""{"jsonrpc":"2.0","id":""" + id.GetRawText() + ""","result":""" + result + "}");
+    }
+
+    private static async Task<WebApplication> StartAsync(Action<WebApplication> map, Action<IServiceCollection>? services = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    private static Uri Endpoint(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/mcp");
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private sealed record Result(double[] Samples, double Throughput)
+    {
+        public Result Merge(Result other)
+        {
+            double[] all = [.. Samples, .. other.Samples];
+            Array.Sort(all);
+            return new Result(all, (Throughput + other.Throughput) / 2);
+        }
+
+        public double P(int percentile)
+        {
+            var sorted = Samples.Order().ToArray();
+            return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1, 0, sorted.Length - 1)];
+        }
+    }
+}

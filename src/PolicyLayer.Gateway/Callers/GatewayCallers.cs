@@ -1,0 +1,59 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+
+namespace PolicyLayer.Gateway;
+
+/// <summary>
+/// Establishes who is calling from a request: a grant token from the grants file, a principal the host's authentication
+/// validated (a JWT), or, with no credential at all, the trusted local grant. A credential that is presented and not
+/// valid is refused even where the trusted grant is set.
+/// </summary>
+internal sealed class GatewayCallers
+{
+    private readonly PolicyLayerGatewayOptions _options;
+    private readonly PolicyEvaluator _evaluator;
+    private readonly GrantTokens? _grants;
+
+    public GatewayCallers(PolicyLayerGatewayOptions options, PolicyEvaluator evaluator)
+    {
+        _options = options;
+        _evaluator = evaluator;
+        _grants = options.GrantsFile is { } file ? GrantTokens.Load(file, evaluator, options.Session.TimeProvider) : null;
+    }
+
+    /// <summary>The caller, or <see langword="null"/> when the request carries no valid credential.</summary>
+    public GatewayCaller? Resolve(HttpContext context)
+    {
+        var authorization = context.Request.Headers.Authorization.ToString();
+        string? bearer = null;
+        if (authorization.Length > 0)
+        {
+            if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                return null;
+            }
+
+            bearer = authorization[7..].Trim();
+        }
+
+        if (bearer is { Length: > 0 } && _grants?.Find(bearer) is { } grant)
+        {
+            return new GatewayCaller("grant:" + grant.GrantId + "\n" + grant.UserId, grant.GrantId, grant.UserId, null, grant.Evaluator);
+        }
+
+        if (_options.AcceptAuthenticatedUsers && context.User.Identity is { IsAuthenticated: true } && context.User is { } principal)
+        {
+            var user = principal.FindFirst(_options.UserClaim)?.Value ?? principal.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+            var grantId = principal.FindFirst(_options.GrantClaim)?.Value;
+            var claims = CallerIdentity.GroupClaims(principal.Claims.Select(c => new KeyValuePair<string, string>(c.Type, c.Value)));
+            return new GatewayCaller("user:" + user + "\n" + grantId, grantId, user, claims, _evaluator);
+        }
+
+        if (authorization.Length == 0 && _options.TrustedGrant is { } trusted)
+        {
+            return new GatewayCaller("trusted:" + trusted, trusted, null, null, _evaluator);
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace PolicyLayer.Gateway;
+
+/// <summary>
+/// A grants file: bearer tokens, stored as the lowercase hex of their SHA-256, mapped to a grant id and optionally a
+/// policy file of the grant's own (relative paths are relative to the grants file). A token is looked up by its hash,
+/// so the file holds nothing that would let its reader call the gateway.
+/// </summary>
+/// <remarks>
+/// <code>
+/// { "grants": [ { "token_sha256": "9f86d0…", "grant": "team-a", "policy": "team-a.policy.json" } ] }
+/// </code>
+/// </remarks>
+internal sealed class GrantTokens
+{
+    private readonly Dictionary<string, Grant> _byHash;
+
+    private GrantTokens(Dictionary<string, Grant> byHash) => _byHash = byHash;
+
+    /// <summary>How many grants the file holds.</summary>
+    public int Count => _byHash.Count;
+
+    /// <summary>The lowercase hex SHA-256 of a token, as the grants file stores it.</summary>
+    public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
+
+    /// <summary>The grant a token names, or <see langword="null"/>.</summary>
+    public Grant? Find(string token) => _byHash.GetValueOrDefault(Hash(token));
+
+    /// <summary>Loads a grants file; each grant's policy is loaded into an evaluator of its own on <paramref name="defaultEvaluator"/>'s counter store.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid grants file; the message names the entry and what is wrong.</exception>
+    public static GrantTokens Load(string path, PolicyEvaluator defaultEvaluator, TimeProvider timeProvider)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 16 });
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("grants", out var grants) || grants.ValueKind != JsonValueKind.Array)
+        {
+            throw new InvalidDataException($"{path}: a grants file is an object with a \"grants\" array.");
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var evaluators = new Dictionary<string, PolicyEvaluator>(StringComparer.Ordinal);
+        var byHash = new Dictionary<string, Grant>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var entry in grants.EnumerateArray())
+        {
+            var where = $"{path}: grants[{index++}]";
+            if (entry.ValueKind != JsonValueKind.Object)
+            {
+                throw new InvalidDataException($"{where}: each grant is an object.");
+            }
+
+            foreach (var member in entry.EnumerateObject())
+            {
+                if (member.Name is not ("token_sha256" or "grant" or "policy" or "user"))
+                {
+                    throw new InvalidDataException($"{where}: unknown field \"{member.Name}\" (known: token_sha256, grant, user, policy).");
+                }
+            }
+
+            var hash = Text(entry, "token_sha256", where, required: true)!;
+            if (hash.Length != 64 || !hash.All(char.IsAsciiHexDigitLower))
+            {
+                throw new InvalidDataException($"{where}.token_sha256: 64 lowercase hex digits (the SHA-256 of the token; `policylayer grants add` writes it).");
+            }
+
+            var grantId = Text(entry, "grant", where, required: true)!;
+            var user = Text(entry, "user", where, required: false);
+            var evaluator = defaultEvaluator;
+            if (Text(entry, "policy", where, required: false) is { } policyPath)
+            {
+                var full = Path.GetFullPath(Path.Combine(directory, policyPath));
+                if (!evaluators.TryGetValue(full, out evaluator))
+                {
+                    PolicyDocument policy;
+                    try
+                    {
+                        policy = PolicyDocument.Load(full);
+                    }
+                    catch (PolicyValidationException ex)
+                    {
+                        throw new InvalidDataException($"{where}.policy: {full} does not load: {ex.Errors[0].Path}: {ex.Errors[0].Message}", ex);
+                    }
+
+                    // One counter store for every grant's policy: limits are shared where counters are named alike, and a
+                    // Redis store keeps them across gateway instances.
+                    evaluator = new PolicyEvaluator(policy, new PolicyEvaluatorOptions
+                    {
+                        TimeProvider = timeProvider,
+                        CounterStore = defaultEvaluator.CounterStore,
+                        CounterStoreFailureMode = defaultEvaluator.CounterStoreFailureMode,
+                        ShadowMode = defaultEvaluator.ShadowMode,
+                    });
+                    evaluators.Add(full, evaluator);
+                }
+            }
+
+            if (!byHash.TryAdd(hash, new Grant(grantId, user, evaluator)))
+            {
+                throw new InvalidDataException($"{where}.token_sha256: the same token is listed twice.");
+            }
+        }
+
+        return new GrantTokens(byHash);
+    }
+
+    private static string? Text(JsonElement entry, string name, string where, bool required)
+    {
+        if (!entry.TryGetProperty(name, out var value))
+        {
+            return required ? throw new InvalidDataException($"{where}: \"{name}\" is missing.") : null;
+        }
+
+        return value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+            ? text
+            : throw new InvalidDataException($"{where}.{name}: a non-empty string.");
+    }
+
+    /// <summary>One grant of the file.</summary>
+    internal sealed record Grant(string GrantId, string? UserId, PolicyEvaluator Evaluator);
+}
