@@ -5,7 +5,7 @@ using PolicyLayer.Cli.Proxy;
 
 // Each command lives in its own file; this only composes them.
 var proxy = ProxyCommand.Create();
-var root = new RootCommand("policylayer: validate, test, explain and classify MCP policy files; enforce them in front of any stdio MCP server; summarise and replay its audit log.")
+var root = new RootCommand("policylayer: validate, test, explain and classify MCP policy files; enforce them in front of any MCP server, over stdio or Streamable HTTP; summarise and replay the audit log.")
 {
     ValidateCommand.Create(),
     ExplainCommand.Create(),
