@@ -170,17 +170,9 @@ internal static partial class ProxyCommand
             return UsageError;
         }
 
-        StreamWriter? audit = null;
-        try
+        var (audit, auditOpened) = await OpenAuditLogAsync(settings, error).ConfigureAwait(false);
+        if (!auditOpened)
         {
-            if (settings.AuditLog is { } auditFile)
-            {
-                audit = new StreamWriter(new FileStream(auditFile.FullName, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
             watch?.Dispose();
             return UsageError;
         }

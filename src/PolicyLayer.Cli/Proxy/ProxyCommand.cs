@@ -315,17 +315,9 @@ internal static partial class ProxyCommand
         Func<bool> stopping,
         CancellationToken cancellationToken)
     {
-        StreamWriter? audit = null;
-        try
+        var (audit, auditOpened) = await OpenAuditLogAsync(settings, error).ConfigureAwait(false);
+        if (!auditOpened)
         {
-            if (settings.AuditLog is { } auditFile)
-            {
-                audit = new StreamWriter(new FileStream(auditFile.FullName, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
             watch?.Dispose();
             CloseQuietly(child);
             await StopAsync(child, SignalGrace).ConfigureAwait(false);
@@ -538,6 +530,28 @@ internal static partial class ProxyCommand
         seconds > 0 && seconds <= MaxSeconds
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{option} must be a positive number of seconds, at most {MaxSeconds} (one day); got {seconds}.");
+
+    /// <summary>
+    /// Opens <c>--audit-log</c> for appending (readers such as <c>policylayer audit</c> may read it meanwhile); no writer
+    /// when none was asked for. <c>Opened</c> is false, with the reason on <paramref name="error"/>, when it cannot be opened.
+    /// </summary>
+    private static async Task<(StreamWriter? Audit, bool Opened)> OpenAuditLogAsync(ProxySettings settings, TextWriter error)
+    {
+        if (settings.AuditLog is not { } auditFile)
+        {
+            return (null, true);
+        }
+
+        try
+        {
+            return (new StreamWriter(new FileStream(auditFile.FullName, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false)), true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"policylayer proxy: cannot open the audit log: {ex.Message}").ConfigureAwait(false);
+            return (null, false);
+        }
+    }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
