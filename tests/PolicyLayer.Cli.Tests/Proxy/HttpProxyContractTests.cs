@@ -106,15 +106,6 @@ public sealed partial class HttpProxyContractTests : HostContractTests
             return connected;
         }
 
-        public override async Task WaitForToolStartAsync(string tool, int count = 1)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (StartCount(tool) < count)
-            {
-                await Task.Delay(20, timeout.Token);
-            }
-        }
-
         public override int StartCount(string tool) => _started.Count(t => t == tool);
 
         public override async ValueTask DisposeAsync()

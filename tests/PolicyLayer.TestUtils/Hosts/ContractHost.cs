@@ -12,8 +12,18 @@ public abstract class ContractHost : IAsyncDisposable
     /// <summary>Connects a client with <paramref name="client"/>'s name and capabilities.</summary>
     public abstract Task<McpClient> ConnectAsync(ContractClient client);
 
-    /// <summary>Completes once the contract server started <paramref name="tool"/> (<paramref name="count"/> times in all).</summary>
-    public abstract Task WaitForToolStartAsync(string tool, int count = 1);
+    /// <summary>
+    /// Completes once the contract server started <paramref name="tool"/> (<paramref name="count"/> times in all). By
+    /// default it looks at <see cref="StartCount"/> every 20 ms, for at most a minute (a safety net, not a bound under test).
+    /// </summary>
+    public virtual async Task WaitForToolStartAsync(string tool, int count = 1)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (StartCount(tool) < count)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
 
     /// <summary>How many times the contract server started <paramref name="tool"/>.</summary>
     public abstract int StartCount(string tool);
