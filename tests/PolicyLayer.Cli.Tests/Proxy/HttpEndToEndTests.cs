@@ -7,9 +7,10 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 
 /// <summary>
 /// The HTTP gateway (`policylayer proxy --listen`) between programs nobody here wrote: the official MCP TypeScript SDK's
-/// Streamable HTTP client (tests/e2e-gateway/client.mjs) and @modelcontextprotocol/server-everything, both from npm, the
-/// server once as the gateway's stdio child and once as its Streamable HTTP upstream. The client runs the same session
-/// through the gateway and straight to the server, so "unchanged" is checked against what the server itself answers.
+/// Streamable HTTP client (tests/e2e-gateway/client.mjs), the MCP Inspector's CLI and @modelcontextprotocol/server-everything,
+/// all from npm, the server once as the gateway's stdio child and once as its Streamable HTTP upstream. Each client runs
+/// the same requests through the gateway and straight to the server, so "unchanged" is checked against what the server
+/// itself answers.
 /// Needs node and `npm ci --prefix tests/e2e-gateway`: under CI=true their absence fails the tests.
 /// </summary>
 [TestFixture("stdio")]
@@ -33,8 +34,12 @@ public sealed partial class HttpEndToEndTests(string upstream)
     private readonly List<Process> _processes = [];
     private string _work = null!;
     private JsonDocument _output = null!;
+    private string _gateway = null!;
+    private string[] _inspectorDirect = null!;
 
     private static string E2eDir => RepositoryPaths.Get("tests", "e2e-gateway");
+
+    private static string InspectorScript => Path.Combine("node_modules", "@modelcontextprotocol", "inspector", "cli", "build", "cli.js");
 
     private static string ServerScript => Path.Combine(E2eDir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
 
@@ -47,7 +52,8 @@ public sealed partial class HttpEndToEndTests(string upstream)
     {
         var node = NodeScript.FindOnPath("node");
         NodeScript.Require(
-            node is not null && File.Exists(ServerScript) && Directory.Exists(Path.Combine(E2eDir, "node_modules", "@modelcontextprotocol", "sdk")),
+            node is not null && File.Exists(ServerScript) && File.Exists(Path.Combine(E2eDir, InspectorScript))
+                && Directory.Exists(Path.Combine(E2eDir, "node_modules", "@modelcontextprotocol", "sdk")),
             "End-to-end HTTP gateway tests need node and tests/e2e-gateway/node_modules (run: npm ci --prefix tests/e2e-gateway).");
 
         _work = Directory.CreateTempSubdirectory("policylayer-e2e-gateway-").FullName;
@@ -63,20 +69,22 @@ public sealed partial class HttpEndToEndTests(string upstream)
             await StartAsync(node!, [ServerScript, "streamableHttp"], ServerListening(), new() { ["PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             server = ["--upstream", url];
             direct = ["--direct-url", url];
+            _inspectorDirect = [url, "--transport", "http"];
         }
         else
         {
             server = ["--", node!, ServerScript, "stdio"];
             direct = ["--direct", "--", node!, ServerScript, "stdio"];
+            _inspectorDirect = [node!, ServerScript, "stdio"];
         }
 
-        var gateway = await StartAsync(
+        _gateway = await StartAsync(
             Policylayer.Program,
             [.. Policylayer.ProgramArguments, "proxy", "--policy", policy, "--listen", "http://127.0.0.1:0/mcp", "--grant", "e2e", .. server],
             GatewayListening(),
             []);
 
-        _output = await NodeScript.RunAsync("e2e-gateway", "client.mjs", ["--gateway", gateway, "--denied", DeniedTool, .. direct], TimeSpan.FromSeconds(90));
+        _output = await NodeScript.RunAsync("e2e-gateway", "client.mjs", ["--gateway", _gateway, "--denied", DeniedTool, .. direct], TimeSpan.FromSeconds(90));
     }
 
     [OneTimeTearDown]
@@ -161,6 +169,36 @@ public sealed partial class HttpEndToEndTests(string upstream)
         JsonElement.DeepEquals(Gateway.GetProperty("longRunning"), Direct.GetProperty("longRunning")).Should().BeTrue(
             "{0}\n{1}", Gateway.GetProperty("longRunning"), Direct.GetProperty("longRunning"));
     }
+
+    [Test]
+    public async Task InspectorCli_ToolsList_IsTheServersListWithoutTheDeniedTool()
+    {
+        using var through = await InspectAsync([_gateway, "--transport", "http"], "--method", "tools/list");
+        using var direct = await InspectAsync(_inspectorDirect, "--method", "tools/list");
+
+        var expected = direct.RootElement.GetProperty("tools").EnumerateArray().Where(t => t.GetProperty("name").GetString() != DeniedTool).ToList();
+        var tools = through.RootElement.GetProperty("tools").EnumerateArray().ToList();
+        expected.Should().HaveCount(direct.RootElement.GetProperty("tools").GetArrayLength() - 1, "server-everything has {0}", DeniedTool);
+        tools.Should().HaveSameCount(expected);
+        tools.Zip(expected).Should().OnlyContain(pair => JsonElement.DeepEquals(pair.First, pair.Second), "each tool is relayed as the server described it");
+    }
+
+    [Test]
+    public async Task InspectorCli_DeniedCallIsRefused_AndAnAllowedCallIsUnchanged()
+    {
+        using var denied = await InspectAsync([_gateway, "--transport", "http"], "--method", "tools/call", "--tool-name", DeniedTool);
+        using var echo = await InspectAsync([_gateway, "--transport", "http"], "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=hi");
+        using var directEcho = await InspectAsync(_inspectorDirect, "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "message=hi");
+
+        denied.RootElement.GetProperty("isError").GetBoolean().Should().BeTrue();
+        denied.RootElement.GetProperty("_meta").GetProperty("policylayer/decision").GetProperty("ruleId").GetString().Should().Be("/tools/get-env");
+        echo.RootElement.GetProperty("content")[0].GetProperty("text").GetString().Should().Be("Echo: hi");
+        JsonElement.DeepEquals(echo.RootElement, directEcho.RootElement).Should().BeTrue();
+    }
+
+    /// <summary>The Inspector's CLI (`mcp-inspector --cli TARGET... --method ...`): the JSON it prints.</summary>
+    private static async Task<JsonDocument> InspectAsync(string[] target, params string[] method) =>
+        JsonDocument.Parse(await NodeScript.RunForOutputAsync("e2e-gateway", InspectorScript, ["--cli", .. target, .. method], TimeSpan.FromSeconds(60)));
 
     private static List<string?> Names(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()).ToList();
 
