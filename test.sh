@@ -26,7 +26,7 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
 fi
 
 # End-to-end tests drive our servers with MCP clients nobody here wrote, from npm (exact versions from the lock files).
-for dir in tests/e2e-client tests/e2e-proxy tests/e2e-browser; do
+for dir in tests/e2e-client tests/e2e-proxy tests/e2e-gateway tests/e2e-browser; do
   if [ -f "$dir/package-lock.json" ]; then
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi

@@ -35,7 +35,14 @@ public static class NodeScript
             .FirstOrDefault(File.Exists);
 
     /// <summary>Runs <paramref name="script"/> in <paramref name="folder"/> (under tests/) with <paramref name="args"/>; its last stdout line, as JSON.</summary>
-    public static async Task<JsonDocument> RunAsync(string folder, string script, IEnumerable<string> args, TimeSpan timeout)
+    public static async Task<JsonDocument> RunAsync(string folder, string script, IEnumerable<string> args, TimeSpan timeout) =>
+        JsonDocument.Parse((await RunForOutputAsync(folder, script, args, timeout)).Trim().Split('\n')[^1]);
+
+    /// <summary>
+    /// Runs <paramref name="script"/> (a path under tests/<paramref name="folder"/>, e.g. a package's bin in node_modules) with
+    /// <paramref name="args"/>, there; asserts that it exits 0 and returns all it wrote to stdout.
+    /// </summary>
+    public static async Task<string> RunForOutputAsync(string folder, string script, IEnumerable<string> args, TimeSpan timeout)
     {
         var dir = RepositoryPaths.Get("tests", folder);
         var node = FindOnPath("node");
@@ -68,6 +75,6 @@ public static class NodeScript
         }
 
         process.ExitCode.Should().Be(0, await stderr);
-        return JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        return stdout;
     }
 }
