@@ -157,12 +157,20 @@ public sealed class GatewayHarness : IGatewayTestClient
     /// <summary>Sends initialize (and initialized) and waits for the answer.</summary>
     public async Task<JsonElement> InitializeAsync(string? clientName = "test-client", bool elicitation = false)
     {
-        var capabilities = elicitation ? """{"elicitation":{}}""" : "{}";
-        var info = clientName is null ? "" : $$$""","clientInfo":{"name":"{{{clientName}}}","version":"1"}""";
-        var answer = await RequestAsync("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + info + "}}");
-        Send("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        var answer = await RequestAsync(InitializeRequest(clientName, elicitation));
+        Send(InitializedNotification);
         return answer;
     }
+
+    /// <summary>The initialize request (id 0) of a client named <paramref name="clientName"/>, declaring elicitation or not.</summary>
+    public static string InitializeRequest(string? clientName, bool elicitation)
+    {
+        var capabilities = elicitation ? """{"elicitation":{}}""" : "{}";
+        var info = clientName is null ? "" : $$$""","clientInfo":{"name":"{{{clientName}}}","version":"1"}""";
+        return """{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + info + "}}";
+    }
+
+    public const string InitializedNotification = """{"jsonrpc":"2.0","method":"notifications/initialized"}""";
 
     public static string Call(string id, string tool, string arguments = "{}") =>
         $$$"""{"jsonrpc":"2.0","id":{{{id}}},"method":"tools/call","params":{"name":"{{{tool}}}","arguments":""" + arguments + "}}";

@@ -157,10 +157,8 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
 
     public async Task<JsonElement> InitializeAsync(string? clientName = "test-client", bool elicitation = false)
     {
-        var capabilities = elicitation ? """{"elicitation":{}}""" : "{}";
-        var info = clientName is null ? "" : $$$""","clientInfo":{"name":"{{{clientName}}}","version":"1"}""";
-        var answer = await RequestAsync("""{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":""" + capabilities + info + "}}");
-        Send("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
+        var answer = await RequestAsync(GatewayHarness.InitializeRequest(clientName, elicitation));
+        Send(GatewayHarness.InitializedNotification);
         await _sending;
         if (OpenGetStream)
         {
