@@ -30,6 +30,37 @@ public class PolicyLanguageTests
     }
 
     [Test]
+    public void Revision_IsTheSha256OfTheCompactText_AlsoWhenAValueIsLongerThanTheHashingBuffer()
+    {
+        // 40,000 characters: longer than the 16 KiB buffer the revision is hashed through.
+        var reason = new string('r', 40_000);
+        var compact = "{\"version\":\"1\",\"tools\":{\"a\":{\"reason\":\"" + reason + "\"}}}";
+        var indented = $$"""
+            {
+              "version": "1",
+              "tools": { "a": { "reason": "{{reason}}" } }
+            }
+            """;
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(compact)))[..12];
+
+        PolicyDocument.Parse(indented).Revision.Should().Be(expected);
+    }
+
+    [Test]
+    public void ErrorDeepInADocument_NamesItsFullPath_WithQuotedKeysAndIndexes()
+    {
+        const string json = """
+            { "version": "1", "tools": { "a.b": { "deny_if": [ { "conditions": [ { "path": "args.x", "op": "eq", "value": 1 }, { "path": "args.y", "op": "lt", "value": "ten" } ] } ] } } }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>()
+            .Which.Errors.Should().ContainSingle()
+            .Which.Path.Should().Be("$.tools['a.b'].deny_if[0].conditions[1].value");
+    }
+
+    [Test]
     public async Task Limit_WithoutScope_CountsPerGrant_AsTheHostedGatewayDoes()
     {
         using var evaluator = new PolicyEvaluator(
