@@ -159,20 +159,29 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// </summary>
         private void CheckOneAmountPerCounter(CompiledLimit[] ruleLimits)
         {
-            var limits = ruleLimits.Concat(ReferenceEquals(ruleLimits, _allToolsLimits) ? [] : _allToolsLimits).ToArray();
+            var allTools = ReferenceEquals(ruleLimits, _allToolsLimits) ? [] : _allToolsLimits;
             for (var i = 0; i < ruleLimits.Length; i++)
             {
-                for (var j = 0; j < limits.Length; j++)
+                // Each pair once: at the later of two rule limits, or at the rule's limit against all_tools.
+                foreach (var other in ruleLimits.AsSpan(0, i))
                 {
-                    var (limit, other) = (ruleLimits[i], limits[j]);
-                    // Each pair once: at the later of two rule limits, or at the rule's limit against all_tools.
-                    if ((j < i || j >= ruleLimits.Length) && ReferenceEquals(limit.Counter, other.Counter) && limit.IncrementFrom?.Text != other.IncrementFrom?.Text)
-                    {
-                        errors.AtValue(
-                            _limitPaths[limit],
-                            $"Counter '{limit.Counter.Name}' is also counted by {other.Pointer} ({Adds(other)}), and one call counts a counter once: "
-                            + $"here it is {Adds(limit)}. Give each amount a counter of its own, or use the same increment_from.");
-                    }
+                    Check(ruleLimits[i], other);
+                }
+
+                foreach (var other in allTools)
+                {
+                    Check(ruleLimits[i], other);
+                }
+            }
+
+            void Check(CompiledLimit limit, CompiledLimit other)
+            {
+                if (ReferenceEquals(limit.Counter, other.Counter) && limit.IncrementFrom?.Text != other.IncrementFrom?.Text)
+                {
+                    errors.AtValue(
+                        _limitPaths[limit],
+                        $"Counter '{limit.Counter.Name}' is also counted by {other.Pointer} ({Adds(other)}), and one call counts a counter once: "
+                        + $"here it is {Adds(limit)}. Give each amount a counter of its own, or use the same increment_from.");
                 }
             }
 
@@ -400,19 +409,20 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private static T[] ReadEach<T>(JsonElement list, LazyJsonPath path, string pointer, Func<JsonElement, LazyJsonPath, string, T?> read)
             where T : class
         {
-            var items = new List<T>();
+            var items = new T[list.GetArrayLength()];
+            var kept = 0;
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
                 if (read(item, path.Index(index), $"{pointer}/{index}") is { } value)
                 {
-                    items.Add(value);
+                    items[kept++] = value;
                 }
 
                 index++;
             }
 
-            return [.. items];
+            return kept == items.Length ? items : items[..kept];
         }
 
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
