@@ -61,6 +61,30 @@ public class PolicyLanguageTests
     }
 
     [Test]
+    public void OneCounter_CountedWithTwoAmounts_InOneRuleOrAgainstAllTools_IsALoadError_AtTheLaterLimit()
+    {
+        const string json = """
+            {
+              "version": "1",
+              "all_tools": { "limits": [ { "counter": "c", "window": "minute", "max": 10 } ] },
+              "tools": {
+                "a": { "limits": [ { "counter": "c", "window": "minute", "max": 10, "increment_from": "args.n" } ] },
+                "b": { "limits": [ { "counter": "d", "window": "minute", "max": 5 }, { "counter": "d", "window": "minute", "max": 5, "increment_from": "args.n" } ] },
+                "ok": { "limits": [ { "counter": "c", "window": "minute", "max": 10 }, { "counter": "e", "window": "minute", "max": 5 } ] }
+              }
+            }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => $"{e.Path}: {e.Message}").Should().Equal(
+            "$.tools.a.limits[0]: Counter 'c' is also counted by /all_tools/limits/0 (adding 1 per call), and one call counts a counter once: "
+            + "here it is adding args.n. Give each amount a counter of its own, or use the same increment_from.",
+            "$.tools.b.limits[1]: Counter 'd' is also counted by /tools/b/limits/0 (adding 1 per call), and one call counts a counter once: "
+            + "here it is adding args.n. Give each amount a counter of its own, or use the same increment_from.");
+    }
+
+    [Test]
     public async Task Limit_WithoutScope_CountsPerGrant_AsTheHostedGatewayDoes()
     {
         using var evaluator = new PolicyEvaluator(
