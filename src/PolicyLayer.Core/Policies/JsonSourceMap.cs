@@ -11,17 +11,18 @@ namespace PolicyLayer.Policies;
 /// </summary>
 internal sealed class JsonSourceMap
 {
-    private readonly byte[] _utf8;
+    private readonly ReadOnlyMemory<byte> _utf8;
     private readonly List<int> _lineStarts = [0];
     private readonly Dictionary<string, int> _valueOffsets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _keyOffsets = new(StringComparer.Ordinal);
 
-    private JsonSourceMap(byte[] utf8)
+    private JsonSourceMap(ReadOnlyMemory<byte> utf8)
     {
         _utf8 = utf8;
-        for (var i = 0; i < utf8.Length; i++)
+        var bytes = utf8.Span;
+        for (var i = 0; i < bytes.Length; i++)
         {
-            if (utf8[i] == (byte)'\n')
+            if (bytes[i] == (byte)'\n')
             {
                 _lineStarts.Add(i + 1);
             }
@@ -30,10 +31,10 @@ internal sealed class JsonSourceMap
 
     /// <summary>Scans <paramref name="utf8"/>; syntax errors and duplicate keys go to <paramref name="errors"/>.</summary>
     /// <returns>The map, or <see langword="null"/> when the JSON is malformed (nothing more can be checked).</returns>
-    public static JsonSourceMap? Scan(byte[] utf8, PolicyErrorList errors)
+    public static JsonSourceMap? Scan(ReadOnlyMemory<byte> utf8, PolicyErrorList errors)
     {
         var map = new JsonSourceMap(utf8);
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
+        var reader = new Utf8JsonReader(utf8.Span, new JsonReaderOptions
         {
             MaxDepth = PolicyLimits.MaxDepth,
             CommentHandling = JsonCommentHandling.Disallow,
@@ -149,7 +150,7 @@ internal sealed class JsonSourceMap
 
     // Columns count characters, as editors do, not bytes.
     private int CharColumn(int lineStart, int offset) =>
-        Encoding.UTF8.GetCharCount(_utf8.AsSpan(lineStart, Math.Max(0, offset - lineStart))) + 1;
+        Encoding.UTF8.GetCharCount(_utf8.Span.Slice(lineStart, Math.Max(0, offset - lineStart))) + 1;
 
     private static string NextValuePath(Stack<Frame> frames, ref string? pendingKey)
     {
@@ -231,6 +232,40 @@ internal static class JsonPath
         var dot = path.LastIndexOf('.');
         return dot > 0 ? path[..dot] : "$";
     }
+}
+
+/// <summary>
+/// A JSON path that is formatted only when an error prints it: reading a valid document links a few small nodes and
+/// never builds a path's text.
+/// </summary>
+internal sealed class LazyJsonPath
+{
+    private readonly LazyJsonPath? _parent;
+    private readonly string? _key;
+    private readonly int _index;
+    private string? _text;
+
+    private LazyJsonPath(LazyJsonPath? parent, string? key, int index, string? text)
+    {
+        _parent = parent;
+        _key = key;
+        _index = index;
+        _text = text;
+    }
+
+    /// <summary>The document itself: <c>$</c>.</summary>
+    public static LazyJsonPath Root { get; } = new(null, null, 0, "$");
+
+    /// <summary>The value of <paramref name="key"/> in the object at this path.</summary>
+    public LazyJsonPath Property(string key) => new(this, key, 0, null);
+
+    /// <summary>The item at <paramref name="index"/> in the array at this path.</summary>
+    public LazyJsonPath Index(int index) => new(this, null, index, null);
+
+    /// <summary>The path's text, such as <c>$.tools.search.limits[0]</c>, in the form <see cref="JsonPath"/> writes.</summary>
+    public override string ToString() => _text ??= _key is null
+        ? JsonPath.Index(_parent!.ToString(), _index)
+        : JsonPath.Property(_parent!.ToString(), _key);
 }
 
 /// <summary>The limits a policy document must keep to.</summary>

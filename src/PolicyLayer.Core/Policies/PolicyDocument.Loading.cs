@@ -59,8 +59,19 @@ public sealed partial class PolicyDocument
             throw new PolicyValidationException(errors.Errors, sourcePath);
         }
 
-        var bytes = utf8Json.ToArray();
-        var compiled = Compile(bytes, errors);
+        // A pooled copy: the compiled policy keeps nothing of these bytes, so they go back to the pool once it is built.
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(utf8Json.Length);
+        CompiledPolicy? compiled;
+        try
+        {
+            utf8Json.CopyTo(rented);
+            compiled = Compile(rented.AsMemory(0, utf8Json.Length), errors);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
         if (compiled is null)
         {
             throw new PolicyValidationException(errors.Sorted(), sourcePath);
@@ -130,7 +141,7 @@ public sealed partial class PolicyDocument
         return reader.ReadToEnd();
     }
 
-    private static CompiledPolicy? Compile(byte[] bytes, PolicyErrorList errors)
+    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, PolicyErrorList errors)
     {
         using var document = ParseDocument(bytes, errors);
         if (document is null)
@@ -179,9 +190,9 @@ public sealed partial class PolicyDocument
     /// positions are found only if an error needs one. Otherwise the position-tracking scan reports what is wrong, with
     /// line and column, and the document is parsed after it (duplicate keys kept, so that every other error is found too).
     /// </summary>
-    private static JsonDocument? ParseDocument(byte[] bytes, PolicyErrorList errors)
+    private static JsonDocument? ParseDocument(ReadOnlyMemory<byte> bytes, PolicyErrorList errors)
     {
-        if (!MayHoldLoneSurrogate(bytes))
+        if (!MayHoldLoneSurrogate(bytes.Span))
         {
             try
             {
@@ -227,15 +238,36 @@ public sealed partial class PolicyDocument
     /// </summary>
     private static string ContentRevision(JsonElement root)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = true }))
+        // Hashed as it is written, through one small buffer: the compact form is never held whole.
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using (var writer = new Utf8JsonWriter(new HashingBufferWriter(hash), new JsonWriterOptions { Indented = false, SkipValidation = true }))
         {
             root.WriteTo(writer);
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(buffer.WrittenSpan, hash);
-        return Convert.ToHexStringLower(hash[..6]);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        return Convert.ToHexStringLower(digest[..6]);
+    }
+
+    /// <summary>Feeds what a <see cref="Utf8JsonWriter"/> writes to a hash, reusing one buffer instead of keeping the output.</summary>
+    private sealed class HashingBufferWriter(System.Security.Cryptography.IncrementalHash hash) : System.Buffers.IBufferWriter<byte>
+    {
+        private byte[] _buffer = new byte[16 * 1024];
+
+        public void Advance(int count) => hash.AppendData(_buffer, 0, count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            if (sizeHint > _buffer.Length)
+            {
+                _buffer = new byte[sizeHint];
+            }
+
+            return _buffer;
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }
 
     private static FileStream OpenForRead(string path) =>

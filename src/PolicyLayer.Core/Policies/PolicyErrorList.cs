@@ -6,7 +6,7 @@ internal sealed class PolicyErrorList
     private readonly List<PolicyValidationError> _errors = [];
 
     private JsonSourceMap? _map;
-    private byte[]? _unmapped;
+    private ReadOnlyMemory<byte>? _unmapped;
 
     /// <summary>
     /// Where the document's values stand, for the errors' line and column. A document that parsed cleanly is mapped only
@@ -19,7 +19,7 @@ internal sealed class PolicyErrorList
             if (_map is null && _unmapped is not null)
             {
                 // The document parsed, so the scan finds nothing to report; its list is a throwaway.
-                _map = JsonSourceMap.Scan(_unmapped, new PolicyErrorList());
+                _map = JsonSourceMap.Scan(_unmapped.Value, new PolicyErrorList());
                 _unmapped = null;
             }
 
@@ -30,7 +30,7 @@ internal sealed class PolicyErrorList
     }
 
     /// <summary>Maps <paramref name="utf8"/> when, and only when, the first error needs a position.</summary>
-    public void MapOnDemand(byte[] utf8) => _unmapped = utf8;
+    public void MapOnDemand(ReadOnlyMemory<byte> utf8) => _unmapped = utf8;
 
     public int Count => _errors.Count;
 
@@ -44,6 +44,12 @@ internal sealed class PolicyErrorList
     /// <summary>An error about the value at <paramref name="path"/>.</summary>
     public void AtValue(string path, string message) =>
         Add(path, Map?.ValuePosition(path) ?? (1, 1), message);
+
+    /// <summary>An error about the value at <paramref name="path"/>, whose text is built only now.</summary>
+    public void AtValue(LazyJsonPath path, string message) => AtValue(path.ToString(), message);
+
+    /// <summary>An error about the property name at <paramref name="path"/>, whose text is built only now.</summary>
+    public void AtKey(LazyJsonPath path, string message) => AtKey(path.ToString(), message);
 
     /// <summary>An error about the property name at <paramref name="path"/>, such as an unknown field.</summary>
     public void AtKey(string path, string message) =>

@@ -77,6 +77,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         ["day"] = TimeSpan.FromDays(1),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    private static readonly LazyJsonPath HidePath = LazyJsonPath.Root.Property("hide");
+    private static readonly LazyJsonPath AllToolsPath = LazyJsonPath.Root.Property("all_tools");
+    private static readonly LazyJsonPath ToolsPath = LazyJsonPath.Root.Property("tools");
+    private static readonly LazyJsonPath RiskPath = LazyJsonPath.Root.Property("risk");
+    private static readonly LazyJsonPath ClassifyPath = LazyJsonPath.Root.Property("classify");
+
     public string Version => "1";
 
     public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors) => new Session(errors).Read(root);
@@ -84,18 +90,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
     private sealed class Session(PolicyErrorList errors)
     {
-        private readonly Dictionary<string, (CounterDefinition Definition, string Path)> _counters = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (CounterDefinition Definition, LazyJsonPath Path)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
-        private readonly Dictionary<CompiledLimit, string> _limitPaths = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<CompiledLimit, LazyJsonPath> _limitPaths = new(ReferenceEqualityComparer.Instance);
 
         public CompiledPolicy? Read(JsonElement root)
         {
-            CheckFields(root, "$", RootFields);
+            CheckFields(root, LazyJsonPath.Root, RootFields);
 
             var defaultAction = PolicyAction.Deny;
             if (root.TryGetProperty("default", out var def))
             {
-                defaultAction = ReadAction(def, "$.default") ?? PolicyAction.Deny;
+                defaultAction = ReadAction(def, LazyJsonPath.Root.Property("default")) ?? PolicyAction.Deny;
             }
 
             if (root.TryGetProperty("$schema", out var schema) && schema.ValueKind != JsonValueKind.String)
@@ -153,20 +159,29 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// </summary>
         private void CheckOneAmountPerCounter(CompiledLimit[] ruleLimits)
         {
-            var limits = ruleLimits.Concat(ReferenceEquals(ruleLimits, _allToolsLimits) ? [] : _allToolsLimits).ToArray();
+            var allTools = ReferenceEquals(ruleLimits, _allToolsLimits) ? [] : _allToolsLimits;
             for (var i = 0; i < ruleLimits.Length; i++)
             {
-                for (var j = 0; j < limits.Length; j++)
+                // Each pair once: at the later of two rule limits, or at the rule's limit against all_tools.
+                foreach (var other in ruleLimits.AsSpan(0, i))
                 {
-                    var (limit, other) = (ruleLimits[i], limits[j]);
-                    // Each pair once: at the later of two rule limits, or at the rule's limit against all_tools.
-                    if ((j < i || j >= ruleLimits.Length) && ReferenceEquals(limit.Counter, other.Counter) && limit.IncrementFrom?.Text != other.IncrementFrom?.Text)
-                    {
-                        errors.AtValue(
-                            _limitPaths[limit],
-                            $"Counter '{limit.Counter.Name}' is also counted by {other.Pointer} ({Adds(other)}), and one call counts a counter once: "
-                            + $"here it is {Adds(limit)}. Give each amount a counter of its own, or use the same increment_from.");
-                    }
+                    Check(ruleLimits[i], other);
+                }
+
+                foreach (var other in allTools)
+                {
+                    Check(ruleLimits[i], other);
+                }
+            }
+
+            void Check(CompiledLimit limit, CompiledLimit other)
+            {
+                if (ReferenceEquals(limit.Counter, other.Counter) && limit.IncrementFrom?.Text != other.IncrementFrom?.Text)
+                {
+                    errors.AtValue(
+                        _limitPaths[limit],
+                        $"Counter '{limit.Counter.Name}' is also counted by {other.Pointer} ({Adds(other)}), and one call counts a counter once: "
+                        + $"here it is {Adds(limit)}. Give each amount a counter of its own, or use the same increment_from.");
                 }
             }
 
@@ -180,7 +195,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<bool>.Empty;
             }
 
-            if (!ExpectKind(hide, "$.hide", JsonValueKind.Array, "an array of tool names or globs"))
+            if (!ExpectKind(hide, HidePath, JsonValueKind.Array, "an array of tool names or globs"))
             {
                 return NameMatcher<bool>.Empty;
             }
@@ -189,7 +204,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var index = 0;
             foreach (var item in hide.EnumerateArray())
             {
-                var path = JsonPath.Index("$.hide", index++);
+                var path = HidePath.Index(index++);
                 if (item.ValueKind != JsonValueKind.String)
                 {
                     errors.AtValue(path, $"Expected a tool name or glob (a string), found {Describe(item)}.");
@@ -214,14 +229,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            if (!ExpectKind(allTools, "$.all_tools", JsonValueKind.Object, "an object with \"limits\""))
+            if (!ExpectKind(allTools, AllToolsPath, JsonValueKind.Object, "an object with \"limits\""))
             {
                 return [];
             }
 
-            CheckFields(allTools, "$.all_tools", AllToolsFields);
+            CheckFields(allTools, AllToolsPath, AllToolsFields);
             return allTools.TryGetProperty("limits", out var limits)
-                ? ReadLimits(limits, "$.all_tools.limits", "/all_tools/limits")
+                ? ReadLimits(limits, AllToolsPath.Property("limits"), "/all_tools/limits")
                 : [];
         }
 
@@ -232,7 +247,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<CompiledRule>.Empty;
             }
 
-            if (!ExpectKind(tools, "$.tools", JsonValueKind.Object, "an object of rules keyed by tool name or glob"))
+            if (!ExpectKind(tools, ToolsPath, JsonValueKind.Object, "an object of rules keyed by tool name or glob"))
             {
                 return NameMatcher<CompiledRule>.Empty;
             }
@@ -240,7 +255,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var rules = new List<KeyValuePair<string, CompiledRule>>();
             foreach (var property in tools.EnumerateObject())
             {
-                var path = JsonPath.Property("$.tools", property.Name);
+                var path = ToolsPath.Property(property.Name);
                 if (string.IsNullOrWhiteSpace(property.Name))
                 {
                     errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
@@ -261,14 +276,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         {
             var rules = new CompiledRule?[Categories.Count];
             if (!root.TryGetProperty("risk", out var risk)
-                || !ExpectKind(risk, "$.risk", JsonValueKind.Object, "an object of rules keyed by risk category"))
+                || !ExpectKind(risk, RiskPath, JsonValueKind.Object, "an object of rules keyed by risk category"))
             {
                 return rules;
             }
 
             foreach (var property in risk.EnumerateObject())
             {
-                var path = JsonPath.Property("$.risk", property.Name);
+                var path = RiskPath.Property(property.Name);
                 if (!Categories.TryGetValue(property.Name, out var category))
                 {
                     errors.AtKey(path, $"Unknown risk category '{property.Name}'. Expected one of: {string.Join(", ", Categories.Keys.Order(StringComparer.Ordinal))}.");
@@ -284,7 +299,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private NameMatcher<ClassifyEntry> ReadClassify(JsonElement root)
         {
             if (!root.TryGetProperty("classify", out var classify)
-                || !ExpectKind(classify, "$.classify", JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
+                || !ExpectKind(classify, ClassifyPath, JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
             {
                 return NameMatcher<ClassifyEntry>.Empty;
             }
@@ -292,7 +307,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var entries = new List<KeyValuePair<string, ClassifyEntry>>();
             foreach (var property in classify.EnumerateObject())
             {
-                var path = JsonPath.Property("$.classify", property.Name);
+                var path = ClassifyPath.Property(property.Name);
                 if (string.IsNullOrWhiteSpace(property.Name))
                 {
                     errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
@@ -310,7 +325,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return new NameMatcher<ClassifyEntry>(entries);
         }
 
-        private CompiledRule? ReadRule(JsonElement rule, string path, string pointer)
+        private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, string pointer)
         {
             if (!ExpectKind(rule, path, JsonValueKind.Object, "a rule object ({} allows the tool)"))
             {
@@ -323,25 +338,25 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var action = PolicyAction.Allow;
             if (rule.TryGetProperty("action", out var actionElement))
             {
-                action = ReadAction(actionElement, path + ".action") ?? PolicyAction.Allow;
+                action = ReadAction(actionElement, path.Property("action")) ?? PolicyAction.Allow;
             }
 
             string? reason = null;
             if (rule.TryGetProperty("reason", out var reasonElement))
             {
-                reason = ReadString(reasonElement, path + ".reason", "a reason (text shown to the agent)");
+                reason = ReadString(reasonElement, path.Property("reason"), "a reason (text shown to the agent)");
             }
 
             var require = ReadPredicates(rule, "require", path, pointer);
             var denyIf = ReadPredicates(rule, "deny_if", path, pointer);
             var approvalIf = ReadPredicates(rule, "require_approval_if", path, pointer);
             var limits = rule.TryGetProperty("limits", out var limitsElement)
-                ? ReadLimits(limitsElement, path + ".limits", pointer + "/limits")
+                ? ReadLimits(limitsElement, path.Property("limits"), pointer + "/limits")
                 : [];
 
             if (rule.TryGetProperty("rate_limit", out var rateLimit))
             {
-                var shorthand = ReadRateLimit(rateLimit, path + ".rate_limit", pointer + "/rate_limit");
+                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer + "/rate_limit");
                 if (shorthand is not null)
                 {
                     limits = [.. limits, shorthand];
@@ -353,7 +368,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             if (action == PolicyAction.Deny && (rule.TryGetProperty("limits", out _) || rule.TryGetProperty("rate_limit", out _)))
             {
                 errors.AtKey(
-                    JsonPath.Property(path, rule.TryGetProperty("limits", out _) ? "limits" : "rate_limit"),
+                    path.Property(rule.TryGetProperty("limits", out _) ? "limits" : "rate_limit"),
                     "A rule whose action is \"deny\" cannot have limits: a denied call never counts. Remove the limits or change the action.");
             }
 
@@ -374,14 +389,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private Predicate[] ReadPredicates(JsonElement rule, string field, string rulePath, string rulePointer)
+        private Predicate[] ReadPredicates(JsonElement rule, string field, LazyJsonPath rulePath, string rulePointer)
         {
             if (!rule.TryGetProperty(field, out var list))
             {
                 return [];
             }
 
-            var path = JsonPath.Property(rulePath, field);
+            var path = rulePath.Property(field);
             if (!ExpectKind(list, path, JsonValueKind.Array, "an array of conditions or predicates ({ \"conditions\": [...], \"on_deny\": \"...\" })"))
             {
                 return [];
@@ -391,26 +406,27 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>Reads each item of an array with its JSON path and pointer, keeping those that read without errors.</summary>
-        private static T[] ReadEach<T>(JsonElement list, string path, string pointer, Func<JsonElement, string, string, T?> read)
+        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath path, string pointer, Func<JsonElement, LazyJsonPath, string, T?> read)
             where T : class
         {
-            var items = new List<T>();
+            var items = new T[list.GetArrayLength()];
+            var kept = 0;
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                if (read(item, JsonPath.Index(path, index), $"{pointer}/{index}") is { } value)
+                if (read(item, path.Index(index), $"{pointer}/{index}") is { } value)
                 {
-                    items.Add(value);
+                    items[kept++] = value;
                 }
 
                 index++;
             }
 
-            return [.. items];
+            return kept == items.Length ? items : items[..kept];
         }
 
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
-        private Predicate? ReadPredicate(JsonElement element, string path, string pointer)
+        private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, string pointer)
         {
             if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions", out var list))
             {
@@ -423,10 +439,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             string? onDeny = null;
             if (element.TryGetProperty("on_deny", out var onDenyElement))
             {
-                onDeny = ReadString(onDenyElement, path + ".on_deny", "the text the agent reads");
+                onDeny = ReadString(onDenyElement, path.Property("on_deny"), "the text the agent reads");
             }
 
-            var listPath = path + ".conditions";
+            var listPath = path.Property("conditions");
             var conditions = ExpectKind(list, listPath, JsonValueKind.Array, "an array of conditions ([] matches every call)")
                 ? ReadEach(list, listPath, pointer + "/conditions", ReadCondition)
                 : [];
@@ -445,7 +461,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private Condition? ReadCondition(JsonElement element, string path, string pointer)
+        private Condition? ReadCondition(JsonElement element, LazyJsonPath path, string pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "a condition object with \"path\" and \"op\""))
             {
@@ -463,7 +479,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
             else if (opElement.ValueKind != JsonValueKind.String || !Operators.TryGetValue(opElement.GetString()!, out var parsed))
             {
-                errors.AtValue(path + ".op", $"Unknown operator {Describe(opElement)}. Expected one of: {OperatorList}.");
+                errors.AtValue(path.Property("op"), $"Unknown operator {Describe(opElement)}. Expected one of: {OperatorList}.");
             }
             else
             {
@@ -473,11 +489,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             string? reason = null;
             if (element.TryGetProperty("reason", out var reasonElement))
             {
-                reason = ReadString(reasonElement, path + ".reason", "a reason (text shown to the agent)");
+                reason = ReadString(reasonElement, path.Property("reason"), "a reason (text shown to the agent)");
             }
 
             var hasValue = element.TryGetProperty("value", out var value);
-            var valuePath = path + ".value";
             Regex? regex = null;
             var existsExpected = true;
             switch (op)
@@ -493,7 +508,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                         }
                         else
                         {
-                            errors.AtValue(valuePath, $"Operator \"exists\" takes no value, or true / false; found {Describe(value)}.");
+                            errors.AtValue(path.Property("value"), $"Operator \"exists\" takes no value, or true / false; found {Describe(value)}.");
                         }
                     }
 
@@ -505,14 +520,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     }
                     else if (value.ValueKind != JsonValueKind.Array)
                     {
-                        errors.AtValue(valuePath, $"Operator \"{opElement.GetString()}\" needs a list of values, found {Describe(value)}.");
+                        errors.AtValue(path.Property("value"), $"Operator \"{opElement.GetString()}\" needs a list of values, found {Describe(value)}.");
                     }
 
                     break;
                 case ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Gt or ConditionOperator.Gte:
                     if (conditionPath is { IsCaller: true })
                     {
-                        errors.AtValue(path + ".op", $"Operator \"{opElement.GetString()}\" compares numbers, and {conditionPath.Text} is text. Use eq, neq, in, not_in, regex, contains or exists.");
+                        errors.AtValue(path.Property("op"), $"Operator \"{opElement.GetString()}\" compares numbers, and {conditionPath.Text} is text. Use eq, neq, in, not_in, regex, contains or exists.");
                     }
                     else if (!hasValue)
                     {
@@ -520,18 +535,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     }
                     else if (value.ValueKind != JsonValueKind.Number)
                     {
-                        errors.AtValue(valuePath, $"Operator \"{opElement.GetString()}\" compares numbers, found {Describe(value)}.");
+                        errors.AtValue(path.Property("value"), $"Operator \"{opElement.GetString()}\" compares numbers, found {Describe(value)}.");
                     }
 
                     break;
                 case ConditionOperator.Regex:
                     if (!hasValue || value.ValueKind != JsonValueKind.String)
                     {
-                        errors.AtValue(hasValue ? valuePath : path, $"Operator \"regex\" needs \"value\": a regular expression (a string){(hasValue ? ", found " + Describe(value) : "")}.");
+                        errors.AtValue(hasValue ? path.Property("value") : path, $"Operator \"regex\" needs \"value\": a regular expression (a string){(hasValue ? ", found " + Describe(value) : "")}.");
                     }
                     else
                     {
-                        regex = CompileRegex(value.GetString()!, valuePath);
+                        regex = CompileRegex(value.GetString()!, path.Property("value"));
                     }
 
                     break;
@@ -565,7 +580,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private CompiledLimit[] ReadLimits(JsonElement list, string path, string pointer)
+        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath path, string pointer)
         {
             if (!ExpectKind(list, path, JsonValueKind.Array, "an array of limits"))
             {
@@ -575,7 +590,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return ReadEach(list, path, pointer, ReadLimit);
         }
 
-        private CompiledLimit? ReadLimit(JsonElement element, string path, string pointer)
+        private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, string pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "a limit object with \"counter\", \"window\" and \"max\""))
             {
@@ -591,15 +606,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
             else
             {
-                name = ReadString(counter, path + ".counter", "a counter name");
+                name = ReadString(counter, path.Property("counter"), "a counter name");
                 if (name is { Length: 0 })
                 {
-                    errors.AtValue(path + ".counter", "Expected a counter name, found an empty string.");
+                    errors.AtValue(path.Property("counter"), "Expected a counter name, found an empty string.");
                 }
                 else if (name is ['/', ..])
                 {
                     // The rate_limit shorthand names its counter after its JSON Pointer; a named counter can never share it.
-                    errors.AtValue(path + ".counter", $"Counter names starting with '/' are reserved for the counters of rate_limit shorthands (such as {name}); choose another name.");
+                    errors.AtValue(path.Property("counter"), $"Counter names starting with '/' are reserved for the counters of rate_limit shorthands (such as {name}); choose another name.");
                 }
             }
 
@@ -620,7 +635,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return definition is null ? null : Remember(new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom }, path);
         }
 
-        private CompiledLimit? ReadRateLimit(JsonElement element, string path, string pointer)
+        private CompiledLimit? ReadRateLimit(JsonElement element, LazyJsonPath path, string pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "an object such as { \"max\": 10, \"window\": 60 }"))
             {
@@ -642,13 +657,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return definition is null ? null : Remember(new CompiledLimit { Pointer = pointer, Counter = definition }, path);
         }
 
-        private CompiledLimit Remember(CompiledLimit limit, string path)
+        private CompiledLimit Remember(CompiledLimit limit, LazyJsonPath path)
         {
             _limitPaths[limit] = path;
             return limit;
         }
 
-        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, string path, CounterScope defaultScope)
+        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, LazyJsonPath path, CounterScope defaultScope)
         {
             long max = 1;
             if (!element.TryGetProperty("max", out var maxElement))
@@ -657,7 +672,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
             else if (maxElement.ValueKind != JsonValueKind.Number || !maxElement.TryGetInt64(out max) || max < 1 || max > PolicyLimits.MaxUnits)
             {
-                errors.AtValue(path + ".max", $"Expected a positive whole number no larger than {PolicyLimits.MaxUnits}, found {Describe(maxElement)}.");
+                errors.AtValue(path.Property("max"), $"Expected a positive whole number no larger than {PolicyLimits.MaxUnits}, found {Describe(maxElement)}.");
             }
 
             var window = TimeSpan.FromMinutes(1);
@@ -667,7 +682,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
             else
             {
-                window = ReadWindow(windowElement, path + ".window") ?? window;
+                window = ReadWindow(windowElement, path.Property("window")) ?? window;
             }
 
             var scope = defaultScope;
@@ -675,14 +690,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             {
                 if (scopeElement.ValueKind != JsonValueKind.String || !Scopes.TryGetValue(scopeElement.GetString()!, out scope))
                 {
-                    errors.AtValue(path + ".scope", $"Unknown scope {Describe(scopeElement)}. Expected one of: grant, session, agent, user, global.");
+                    errors.AtValue(path.Property("scope"), $"Unknown scope {Describe(scopeElement)}. Expected one of: grant, session, agent, user, global.");
                 }
             }
 
             return (max, window, scope);
         }
 
-        private TimeSpan? ReadWindow(JsonElement element, string path)
+        private TimeSpan? ReadWindow(JsonElement element, LazyJsonPath path)
         {
             TimeSpan? window = null;
             if (element.ValueKind == JsonValueKind.Number)
@@ -735,7 +750,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, string path, string? incrementFrom = null)
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, string? incrementFrom = null)
         {
             if (_counters.TryGetValue(name, out var existing))
             {
@@ -758,7 +773,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// Regular expressions run in linear time (<see cref="RegexOptions.NonBacktracking"/>): a pattern that needs
         /// backtracking (backreferences, lookarounds, atomic groups, conditionals) is a load error, never a slow match.
         /// </summary>
-        private Regex? CompileRegex(string pattern, string valuePath)
+        private Regex? CompileRegex(string pattern, LazyJsonPath valuePath)
         {
             try
             {
@@ -779,7 +794,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return null;
         }
 
-        private ConditionPath? ReadConditionPath(JsonElement element, string path)
+        private ConditionPath? ReadConditionPath(JsonElement element, LazyJsonPath path)
         {
             if (element.TryGetProperty("path", out var value) && value.ValueKind == JsonValueKind.String
                 && value.GetString()!.StartsWith("caller.", StringComparison.Ordinal))
@@ -789,7 +804,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 if (caller is null)
                 {
                     errors.AtValue(
-                        JsonPath.Property(path, "path"),
+                        path.Property("path"),
                         $"Unknown caller path \"{text}\". Expected caller.grant, caller.user, caller.agent, caller.session or caller.claims.<type>.");
                 }
 
@@ -800,9 +815,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return argument is null ? null : ConditionPath.ForArguments(argument);
         }
 
-        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, string path, string? alternatives = null)
+        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, LazyJsonPath path, string? alternatives = null)
         {
-            var fieldPath = JsonPath.Property(path, field);
+            var fieldPath = path.Property(field);
             if (!element.TryGetProperty(field, out var value))
             {
                 errors.AtValue(path, $"Missing \"{field}\": a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
@@ -832,7 +847,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return new ArgumentPath(text, segments);
         }
 
-        private PolicyAction? ReadAction(JsonElement element, string path)
+        private PolicyAction? ReadAction(JsonElement element, LazyJsonPath path)
         {
             if (element.ValueKind == JsonValueKind.String && Actions.TryGetValue(element.GetString()!, out var action))
             {
@@ -843,7 +858,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return null;
         }
 
-        private string? ReadString(JsonElement element, string path, string expected)
+        private string? ReadString(JsonElement element, LazyJsonPath path, string expected)
         {
             if (element.ValueKind == JsonValueKind.String)
             {
@@ -854,7 +869,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return null;
         }
 
-        private bool ExpectKind(JsonElement element, string path, JsonValueKind kind, string expected)
+        private bool ExpectKind(JsonElement element, LazyJsonPath path, JsonValueKind kind, string expected)
         {
             if (element.ValueKind == kind)
             {
@@ -865,18 +880,32 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return false;
         }
 
-        private void CheckFields(JsonElement element, string path, FrozenSet<string> known)
+        private void CheckFields(JsonElement element, LazyJsonPath path, FrozenSet<string> known)
         {
             foreach (var property in element.EnumerateObject())
             {
-                if (!known.Contains(property.Name))
+                if (!IsKnown(property, known))
                 {
                     var suggestion = Suggest(property.Name, known);
                     errors.AtKey(
-                        JsonPath.Property(path, property.Name),
+                        path.Property(property.Name),
                         $"Unknown field '{property.Name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. Expected one of: {string.Join(", ", known.Order(StringComparer.Ordinal))}.");
                 }
             }
+        }
+
+        /// <summary>Whether the property's name is one of <paramref name="known"/>, compared in UTF-8 so that a known name is never copied into a string.</summary>
+        private static bool IsKnown(JsonProperty property, FrozenSet<string> known)
+        {
+            foreach (var field in known.Items)
+            {
+                if (property.NameEquals(field))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));

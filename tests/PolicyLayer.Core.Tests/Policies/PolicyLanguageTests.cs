@@ -30,6 +30,61 @@ public class PolicyLanguageTests
     }
 
     [Test]
+    public void Revision_IsTheSha256OfTheCompactText_AlsoWhenAValueIsLongerThanTheHashingBuffer()
+    {
+        // 40,000 characters: longer than the 16 KiB buffer the revision is hashed through.
+        var reason = new string('r', 40_000);
+        var compact = "{\"version\":\"1\",\"tools\":{\"a\":{\"reason\":\"" + reason + "\"}}}";
+        var indented = $$"""
+            {
+              "version": "1",
+              "tools": { "a": { "reason": "{{reason}}" } }
+            }
+            """;
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(compact)))[..12];
+
+        PolicyDocument.Parse(indented).Revision.Should().Be(expected);
+    }
+
+    [Test]
+    public void ErrorDeepInADocument_NamesItsFullPath_WithQuotedKeysAndIndexes()
+    {
+        const string json = """
+            { "version": "1", "tools": { "a.b": { "deny_if": [ { "conditions": [ { "path": "args.x", "op": "eq", "value": 1 }, { "path": "args.y", "op": "lt", "value": "ten" } ] } ] } } }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>()
+            .Which.Errors.Should().ContainSingle()
+            .Which.Path.Should().Be("$.tools['a.b'].deny_if[0].conditions[1].value");
+    }
+
+    [Test]
+    public void OneCounter_CountedWithTwoAmounts_InOneRuleOrAgainstAllTools_IsALoadError_AtTheLaterLimit()
+    {
+        const string json = """
+            {
+              "version": "1",
+              "all_tools": { "limits": [ { "counter": "c", "window": "minute", "max": 10 } ] },
+              "tools": {
+                "a": { "limits": [ { "counter": "c", "window": "minute", "max": 10, "increment_from": "args.n" } ] },
+                "b": { "limits": [ { "counter": "d", "window": "minute", "max": 5 }, { "counter": "d", "window": "minute", "max": 5, "increment_from": "args.n" } ] },
+                "ok": { "limits": [ { "counter": "c", "window": "minute", "max": 10 }, { "counter": "e", "window": "minute", "max": 5 } ] }
+              }
+            }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => $"{e.Path}: {e.Message}").Should().Equal(
+            "$.tools.a.limits[0]: Counter 'c' is also counted by /all_tools/limits/0 (adding 1 per call), and one call counts a counter once: "
+            + "here it is adding args.n. Give each amount a counter of its own, or use the same increment_from.",
+            "$.tools.b.limits[1]: Counter 'd' is also counted by /tools/b/limits/0 (adding 1 per call), and one call counts a counter once: "
+            + "here it is adding args.n. Give each amount a counter of its own, or use the same increment_from.");
+    }
+
+    [Test]
     public async Task Limit_WithoutScope_CountsPerGrant_AsTheHostedGatewayDoes()
     {
         using var evaluator = new PolicyEvaluator(
