@@ -68,10 +68,10 @@ internal sealed class AuditReplay : IDisposable
         {
             // The recorded run's person approved this call; the new policy asks too, so it is approved again and counted as such.
             var approved = await _evaluator.EvaluateAsync(new ToolCall(record.Tool, caller, arguments) { IsApproved = true }, cancellationToken).ConfigureAwait(false);
-            return new ReplayedCall(record, recorded, approved.IsAllowed ? Verdict.Approval(decision.RuleId) : Verdict.Of(record.Tool, approved), null);
+            return new ReplayedCall(record, recorded, approved.IsAllowed ? Verdict.Approval(decision.RuleId) : Verdict.Of(approved), null);
         }
 
-        return new ReplayedCall(record, recorded, Verdict.Of(record.Tool, decision), null);
+        return new ReplayedCall(record, recorded, Verdict.Of(decision), null);
     }
 
     public void Dispose() => _evaluator.Dispose();
@@ -114,11 +114,11 @@ internal sealed record Verdict(string Outcome, string? Kind, string Rule)
                 ? new Verdict("allow", null, record.Rule)
                 : new Verdict("deny", record.Kind, record.Rule);
 
-    public static Verdict Of(string tool, in PolicyDecision decision) => decision.Outcome switch
+    public static Verdict Of(in PolicyDecision decision) => decision.Outcome switch
     {
         PolicyOutcome.Allow => new Verdict("allow", null, decision.RuleId),
         PolicyOutcome.RequireApproval => new Verdict("require_approval", null, decision.RuleId),
-        _ => new Verdict("deny", GateRefusal.KindName(GateRefusal.FromDecision(tool, decision).Kind), decision.RuleId),
+        _ => new Verdict("deny", GateRefusal.KindName(GateRefusal.KindOf(decision)), decision.RuleId),
     };
 
     public static Verdict Approval(string rule) => new("require_approval", null, rule);

@@ -305,13 +305,7 @@ internal static partial class ProxyCommand
     /// <summary>The stdio client in front of an HTTP server: one gateway session, until either side ends.</summary>
     private static async Task<int> RunStdioToHttpAsync(ProxySettings settings, PolicyDocument document, ProxyPolicyWatch? watch, McpUpstream upstream, StreamWriter? audit, TextWriter error, CancellationToken cancellationToken)
     {
-        var services = new ServiceCollection();
-        services.AddPolicyLayer(options =>
-        {
-            options.Policy = document;
-            options.ShadowMode = settings.Shadow;
-        });
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = EvaluatorServices(settings, document);
         var evaluator = provider.GetRequiredService<PolicyEvaluator>();
         using var session = new McpGatewaySession(
             evaluator,
@@ -320,18 +314,7 @@ internal static partial class ProxyCommand
         using var reloads = watch;
         watch?.Attach(evaluator, session.OnPolicyReloaded);
         await using var connection = await upstream.ConnectAsync(settings.MaxMessageBytes, cancellationToken).ConfigureAwait(false);
-        var relay = session.RunAsync(
-            McpMessageChannels.Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), settings.MaxMessageBytes),
-            connection.Channel,
-            cancellationToken);
-        try
-        {
-            await Task.WhenAny(relay, session.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await error.WriteLineAsync("policylayer proxy: stopping.").ConfigureAwait(false);
-        }
+        var relay = await RelayStdioClientAsync(session, connection.Channel, settings, error, "stopping.", cancellationToken).ConfigureAwait(false);
 
         await session.CloseServerInputAsync().ConfigureAwait(false);
         try

@@ -326,14 +326,7 @@ internal static partial class ProxyCommand
 
         try
         {
-            // The evaluator is built by the library's own registration, as a host application would build it.
-            var services = new ServiceCollection();
-            services.AddPolicyLayer(options =>
-            {
-                options.Policy = document;
-                options.ShadowMode = settings.Shadow;
-            });
-            await using var provider = services.BuildServiceProvider();
+            await using var provider = EvaluatorServices(settings, document);
             var evaluator = provider.GetRequiredService<PolicyEvaluator>();
 
             var gatewayOptions = SessionOptions(settings, audit);
@@ -361,21 +354,8 @@ internal static partial class ProxyCommand
             }
 
             // The child's stderr is inherited: it reaches the proxy's stderr unchanged.
-            var relay = session.RunAsync(
-                McpMessageChannels.Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), settings.MaxMessageBytes),
-                McpMessageChannels.Stdio(child.StandardOutput.BaseStream, child.StandardInput.BaseStream),
-                cancellationToken);
-
-            // Waits until the child's output ends (it exited, or closed stdout), the client stops reading or closes
-            // its input, or SIGINT/SIGTERM arrives (System.CommandLine cancels the token).
-            try
-            {
-                await Task.WhenAny(relay, session.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                await error.WriteLineAsync("policylayer proxy: stopping the server.").ConfigureAwait(false);
-            }
+            var relay = await RelayStdioClientAsync(
+                session, McpMessageChannels.Stdio(child.StandardOutput.BaseStream, child.StandardInput.BaseStream), settings, error, "stopping the server.", cancellationToken).ConfigureAwait(false);
 
             // Closing the child's input is MCP's stdio shutdown; its last answers are still relayed while it exits,
             // and a child that does not exit within the grace period is killed.
@@ -530,6 +510,41 @@ internal static partial class ProxyCommand
         seconds > 0 && seconds <= MaxSeconds
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{option} must be a positive number of seconds, at most {MaxSeconds} (one day); got {seconds}.");
+
+    /// <summary>The evaluator, built by the library's own registration as a host application would build it.</summary>
+    private static ServiceProvider EvaluatorServices(ProxySettings settings, PolicyDocument document)
+    {
+        var services = new ServiceCollection();
+        services.AddPolicyLayer(options =>
+        {
+            options.Policy = document;
+            options.ShadowMode = settings.Shadow;
+        });
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>
+    /// Relays between the proxy's own stdin/stdout (the client) and <paramref name="server"/> until the server's side
+    /// ends, the client stops reading or closes its input, or SIGINT/SIGTERM arrives (System.CommandLine cancels the
+    /// token; then "policylayer proxy: <paramref name="stopping"/>" goes to stderr). Returns the relay, still running
+    /// while the server's last answers come back.
+    /// </summary>
+    private static async Task<Task> RelayStdioClientAsync(
+        McpGatewaySession session, IMcpMessageChannel server, ProxySettings settings, TextWriter error, string stopping, CancellationToken cancellationToken)
+    {
+        var relay = session.RunAsync(
+            McpMessageChannels.Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), settings.MaxMessageBytes), server, cancellationToken);
+        try
+        {
+            await Task.WhenAny(relay, session.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync("policylayer proxy: " + stopping).ConfigureAwait(false);
+        }
+
+        return relay;
+    }
 
     /// <summary>
     /// Opens <c>--audit-log</c> for appending (readers such as <c>policylayer audit</c> may read it meanwhile); no writer

@@ -84,14 +84,17 @@ internal sealed class GateRefusal
             return FromLimit(toolName, decision, limit);
         }
 
-        var kind = decision.Kind switch
-        {
-            DecisionKind.Arguments => RefusalKind.InvalidArguments,
-            DecisionKind.Failure => RefusalKind.Error,
-            _ => RefusalKind.Denied,
-        };
-        return new GateRefusal(toolName, kind, PolicyOutcome.Deny, decision.RuleId, decision.Reason, null, null, null) { PolicyRevision = decision.PolicyRevision };
+        return new GateRefusal(toolName, KindOf(decision), PolicyOutcome.Deny, decision.RuleId, decision.Reason, null, null, null) { PolicyRevision = decision.PolicyRevision };
     }
+
+    /// <summary>The kind of the refusal <see cref="FromDecision"/> makes of <paramref name="decision"/>, without making it.</summary>
+    public static RefusalKind KindOf(in PolicyDecision decision) => decision.Kind switch
+    {
+        DecisionKind.Limit when decision.BlockedLimit is { } limit => limit.IncrementFrom is null ? RefusalKind.RateLimited : RefusalKind.SpendCapReached,
+        DecisionKind.Arguments => RefusalKind.InvalidArguments,
+        DecisionKind.Failure => RefusalKind.Error,
+        _ => RefusalKind.Denied,
+    };
 
     /// <summary>The refusal of a call held for approval that was not approved, with why (<paramref name="why"/>, a sentence).</summary>
     public static GateRefusal ForApproval(string toolName, in PolicyDecision held, RefusalKind kind, string why) =>

@@ -162,7 +162,7 @@ internal sealed class ToolCallHandler(
     private static string ShadowKind(in PolicyDecision decision) =>
         decision.ShadowedOutcome == PolicyOutcome.RequireApproval
             ? ApprovalRequiredKind
-            : GateRefusal.KindName(GateRefusal.FromDecision(string.Empty, decision).Kind);
+            : GateRefusal.KindName(GateRefusal.KindOf(decision));
 
     private void Audit(in AuditEntry entry) =>
         audit?.Write(entry with { Shadowed = entry.Shadowed || gate.Evaluator.ShadowMode, PolicyRevision = gate.Evaluator.Policy.Revision });
