@@ -56,13 +56,13 @@ public sealed partial class ApprovalInbox
     public ApprovalStore Store { get; }
 
     /// <summary>How long a held call waits, and how long its record lives.</summary>
-    public TimeSpan Timeout { get; }
+    internal TimeSpan Timeout { get; }
 
     /// <summary>How often a waiting call sends a progress notification.</summary>
-    public TimeSpan ProgressInterval { get; }
+    internal TimeSpan ProgressInterval { get; }
 
     /// <summary>The longest note an answer may carry, in characters.</summary>
-    public int MaxNoteLength { get; }
+    internal int MaxNoteLength { get; }
 
     internal TimeProvider Time { get; }
 
