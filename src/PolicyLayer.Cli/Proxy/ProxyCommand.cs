@@ -326,10 +326,20 @@ internal static partial class ProxyCommand
 
         try
         {
+            var (approvals, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
+            if (!approvalsStarted)
+            {
+                watch?.Dispose();
+                CloseQuietly(child);
+                await StopAsync(child, SignalGrace).ConfigureAwait(false);
+                return UsageError;
+            }
+
+            await using var inboxHost = approvals;
             await using var provider = EvaluatorServices(settings, document);
             var evaluator = provider.GetRequiredService<PolicyEvaluator>();
 
-            var gatewayOptions = SessionOptions(settings, audit);
+            var gatewayOptions = SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>());
             using var session = new McpGatewaySession(
                 evaluator,
                 gatewayOptions,
@@ -383,7 +393,7 @@ internal static partial class ProxyCommand
     }
 
     /// <summary>The gateway options the proxy's settings make, for a stdio session or as every HTTP session's template.</summary>
-    private static McpGatewayOptions SessionOptions(ProxySettings settings, TextWriter? audit)
+    private static McpGatewayOptions SessionOptions(ProxySettings settings, TextWriter? audit, ApprovalInbox? inbox = null)
     {
         var options = new McpGatewayOptions
         {
@@ -396,6 +406,7 @@ internal static partial class ProxyCommand
             AuditLog = audit,
             AuditArgumentValues = settings.AuditArguments,
             AnnounceToolListChanges = settings.Watch,
+            ApprovalInbox = inbox,
         };
         foreach (var path in settings.AuditRedact)
         {
