@@ -237,6 +237,9 @@ internal static partial class ProxyCommand
         AppDomain.CurrentDomain.ProcessExit += killChild;
         try
         {
+            // The policy loads on another thread while this one starts the server: starting a process and loading a
+            // policy (whose first hash loads OpenSSL) each take milliseconds, and with a free core they overlap.
+            var loading = Task.Run(() => LoadPolicyAsync(settings, error), CancellationToken.None);
             string? cannotStart = null;
             try
             {
@@ -247,7 +250,7 @@ internal static partial class ProxyCommand
                 cannotStart = $"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}";
             }
 
-            var (document, watch, policyProblem) = await LoadPolicyAsync(settings, error).ConfigureAwait(false);
+            var (document, watch, policyProblem) = await loading.ConfigureAwait(false);
             if (policyProblem is not null || cannotStart is not null)
             {
                 // A policy that does not load is reported first: it is the proxy's own problem, and the server never ran under it.
