@@ -17,6 +17,7 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 /// signs (the user, and the contract's grant as the <c>grant_id</c> claim).
 /// </summary>
 [NonParallelizable]
+[Category(Policylayer.ProcessLevel)]
 public sealed partial class HttpProxyContractTests : HostContractTests
 {
     private const string SigningKey = "policylayer-http-contract-signing-key-32+";
@@ -49,7 +50,7 @@ public sealed partial class HttpProxyContractTests : HostContractTests
             var work = Directory.CreateTempSubdirectory("policylayer-http-contract-").FullName;
             var policy = Path.Combine(work, "policy.json");
             await File.WriteAllTextAsync(policy, settings.Policy);
-            var info = new ProcessStartInfo("dotnet")
+            var info = new ProcessStartInfo(Policylayer.Program)
             {
                 RedirectStandardError = true,
                 RedirectStandardInput = true,
@@ -58,7 +59,7 @@ public sealed partial class HttpProxyContractTests : HostContractTests
             };
             info.Environment["POLICYLAYER_GRANT"] = null;
             info.Environment["DOTNET_NOLOGO"] = "1";
-            List<string> arguments = [Policylayer.Dll, "proxy", "--listen", "http://127.0.0.1:0/mcp", "--policy", policy, "--approval-timeout", settings.ApprovalTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)];
+            List<string> arguments = [.. Policylayer.ProgramArguments, "proxy", "--listen", "http://127.0.0.1:0/mcp", "--policy", policy, "--approval-timeout", settings.ApprovalTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)];
 
             // Over HTTP every caller is named by a credential: here a JWT, whose grant claim is the contract's grant.
             arguments.AddRange(["--jwt-signing-key", SigningKey, "--jwt-audience", Audience, "--jwt-issuer", Issuer]);

@@ -9,6 +9,7 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 
 /// <summary><c>policylayer grants add</c> and <c>policylayer proxy --listen --grants</c>, as processes.</summary>
 [NonParallelizable]
+[Category(Policylayer.ProcessLevel)]
 public sealed partial class HttpProxyProcessTests
 {
     private string _work = null!;
@@ -46,8 +47,8 @@ public sealed partial class HttpProxyProcessTests
         var policy = Path.Combine(_work, "policy.json");
         await File.WriteAllTextAsync(policy, """{ "version": "1", "default": "allow" }""");
         var token = (await Policylayer.RunAsync("grants", "add", "--file", grants, "--grant", "team-a")).Out.Trim();
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Policylayer.Dll, "proxy", "--listen", "http://127.0.0.1:0/mcp", "--policy", policy, "--grants", grants, "--", "dotnet", Path.Combine(AppContext.BaseDirectory, "PolicyLayer.ContractServer.dll") })
+        var info = new ProcessStartInfo(Policylayer.Program) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in (string[])[.. Policylayer.ProgramArguments, "proxy", "--listen", "http://127.0.0.1:0/mcp", "--policy", policy, "--grants", grants, "--", "dotnet", Path.Combine(AppContext.BaseDirectory, "PolicyLayer.ContractServer.dll")])
         {
             info.ArgumentList.Add(argument);
         }
