@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -194,20 +193,35 @@ internal sealed class ArgumentPath
 /// </summary>
 internal sealed class NameMatcher<T>
 {
-    private readonly FrozenDictionary<string, T> _exact;
+    private readonly Dictionary<string, T> _exact;
     private readonly (GlobPattern Glob, T Value)[] _globs;
     private readonly GlobIndex _index;
 
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
+        : this((entries as KeyValuePair<string, T>[] ?? [.. entries]).AsSpan())
     {
-        var exact = new Dictionary<string, T>(StringComparer.Ordinal);
-        var globs = new List<(GlobPattern, T, int)>();
-        var order = 0;
+    }
+
+    /// <summary>Builds the matcher from the document's entries in document order, sized from them: no collection grows or is copied.</summary>
+    public NameMatcher(ReadOnlySpan<KeyValuePair<string, T>> entries)
+    {
+        var globCount = 0;
+        foreach (var entry in entries)
+        {
+            if (GlobPattern.IsGlob(entry.Key))
+            {
+                globCount++;
+            }
+        }
+
+        var exact = new Dictionary<string, T>(entries.Length - globCount, StringComparer.Ordinal);
+        var inDocumentOrder = new (GlobPattern Glob, T Value)[globCount];
+        var g = 0;
         foreach (var (key, value) in entries)
         {
             if (GlobPattern.IsGlob(key))
             {
-                globs.Add((new GlobPattern(key), value, order++));
+                inDocumentOrder[g++] = (new GlobPattern(key), value);
             }
             else
             {
@@ -215,13 +229,25 @@ internal sealed class NameMatcher<T>
             }
         }
 
-        _exact = exact.ToFrozenDictionary(StringComparer.Ordinal);
-        _globs = [.. globs
-            .OrderBy(g => g.Item1.WildcardCount)
-            .ThenByDescending(g => g.Item1.Pattern.Length)
-            .ThenBy(g => g.Item3)
-            .Select(g => (g.Item1, g.Item2))];
-        _index = new GlobIndex([.. _globs.Select(g => g.Glob)]);
+        // Most specific first (fewest wildcards, then the longest pattern), then document order.
+        var order = new int[globCount];
+        for (var i = 0; i < globCount; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) => GlobPattern.CompareSpecificity(inDocumentOrder[a].Glob, inDocumentOrder[b].Glob) is var c and not 0 ? c : a.CompareTo(b));
+        var globs = new (GlobPattern Glob, T Value)[globCount];
+        var patterns = new GlobPattern[globCount];
+        for (var rank = 0; rank < globCount; rank++)
+        {
+            globs[rank] = inDocumentOrder[order[rank]];
+            patterns[rank] = globs[rank].Glob;
+        }
+
+        _exact = exact;
+        _globs = globs;
+        _index = new GlobIndex(patterns);
     }
 
     public static NameMatcher<T> Empty { get; } = new([]);
@@ -286,6 +312,10 @@ internal sealed class GlobPattern
     public int WildcardCount { get; }
 
     public static bool IsGlob(string key) => key.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
+    public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>
+        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Pattern.Length.CompareTo(a.Pattern.Length);
 
     /// <summary>Iterative matching with backtracking to the last star: linear in practice, no regex.</summary>
     public bool IsMatch(string text)
