@@ -283,7 +283,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             CheckFields(allTools, AllToolsPath, AllToolsFields);
             return allTools.TryGetProperty("limits", out var limits)
-                ? ReadLimits(limits, AllToolsPath.Property("limits"), "/all_tools")
+                ? ReadLimits(limits, AllToolsPath, "/all_tools")
                 : [];
         }
 
@@ -402,7 +402,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var denyIf = ReadPredicates(rule, "deny_if", path, pointer);
             var approvalIf = ReadPredicates(rule, "require_approval_if", path, pointer);
             var limits = rule.TryGetProperty("limits", out var limitsElement)
-                ? ReadLimits(limitsElement, path.Property("limits"), pointer)
+                ? ReadLimits(limitsElement, path, pointer)
                 : [];
 
             if (rule.TryGetProperty("rate_limit", out var rateLimit))
@@ -447,20 +447,19 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            var path = rulePath.Property(field);
-            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of conditions or predicates ({ \"conditions\": [...], \"on_deny\": \"...\" })"))
+            if (!ExpectKind(list, rulePath, field, JsonValueKind.Array, "an array of conditions or predicates ({ \"conditions\": [...], \"on_deny\": \"...\" })"))
             {
                 return [];
             }
 
-            return ReadEach(list, path, rulePointer, field, _readPredicate ??= ReadPredicate);
+            return ReadEach(list, rulePath, rulePointer, field, _readPredicate ??= ReadPredicate);
         }
 
         /// <summary>
-        /// Reads each item of the array <paramref name="field"/> of the object at <paramref name="ownerPointer"/> with its
-        /// JSON path and pointer (<c>/tools/x/deny_if/0</c>), keeping those that read without errors.
+        /// Reads each item of the array <paramref name="field"/> of the object at <paramref name="ownerPath"/> with its
+        /// JSON path (<c>$.tools.x.deny_if[0]</c>) and pointer (<c>/tools/x/deny_if/0</c>), keeping those that read without errors.
         /// </summary>
-        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath path, string ownerPointer, string field, Func<JsonElement, LazyJsonPath, string, T?> read)
+        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath ownerPath, string ownerPointer, string field, Func<JsonElement, LazyJsonPath, string, T?> read)
             where T : class
         {
             var items = new T[list.GetArrayLength()];
@@ -468,7 +467,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                if (read(item, path.Index(index), $"{ownerPointer}/{field}/{index}") is { } value)
+                if (read(item, ownerPath.Item(field, index), $"{ownerPointer}/{field}/{index}") is { } value)
                 {
                     items[kept++] = value;
                 }
@@ -496,9 +495,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 onDeny = ReadString(onDenyElement, path, "on_deny", "the text the agent reads");
             }
 
-            var listPath = path.Property("conditions");
-            var conditions = ExpectKind(list, listPath, JsonValueKind.Array, "an array of conditions ([] matches every call)")
-                ? ReadEach(list, listPath, pointer, "conditions", _readCondition ??= ReadCondition)
+            var conditions = ExpectKind(list, path, "conditions", JsonValueKind.Array, "an array of conditions ([] matches every call)")
+                ? ReadEach(list, path, pointer, "conditions", _readCondition ??= ReadCondition)
                 : [];
 
             if (errors.Count > before)
@@ -638,14 +636,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The <c>limits</c> of the rule (or all_tools) at <paramref name="ownerPointer"/>.</summary>
-        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath path, string ownerPointer)
+        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath ownerPath, string ownerPointer)
         {
-            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of limits"))
+            if (!ExpectKind(list, ownerPath, "limits", JsonValueKind.Array, "an array of limits"))
             {
                 return [];
             }
 
-            return ReadEach(list, path, ownerPointer, "limits", _readLimit ??= ReadLimit);
+            return ReadEach(list, ownerPath, ownerPointer, "limits", _readLimit ??= ReadLimit);
         }
 
         private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, string pointer)
@@ -989,6 +987,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             errors.AtValue(parent.Property(field), $"Expected {expected} (a string), found {Describe(element)}.");
             return null;
+        }
+
+        /// <summary>Whether the field <paramref name="field"/> of the object at <paramref name="parent"/> is of <paramref name="kind"/>; its path is made only for the error.</summary>
+        private bool ExpectKind(JsonElement element, LazyJsonPath parent, string field, JsonValueKind kind, string expected)
+        {
+            if (element.ValueKind == kind)
+            {
+                return true;
+            }
+
+            errors.AtValue(parent.Property(field), $"Expected {expected}, found {Describe(element)}.");
+            return false;
         }
 
         private bool ExpectKind(JsonElement element, LazyJsonPath path, JsonValueKind kind, string expected)
