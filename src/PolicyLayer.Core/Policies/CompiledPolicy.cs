@@ -108,8 +108,23 @@ internal sealed class Condition
 
     public string? Reason { get; init; }
 
-    /// <summary>The condition in words, for reasons and explanations: <c>args.amount gt 10000</c>.</summary>
-    public required string Text { get; init; }
+    /// <summary>
+    /// The condition in words, for reasons and explanations: <c>args.amount gt 10000</c>, the value as the document
+    /// writes it. Made on first use (a refusal or an explanation), not for every condition at load.
+    /// </summary>
+    public string Text
+    {
+        // Two threads may both make it; they make equal texts, and either may win.
+        get => _text ??= Operator switch
+        {
+            ConditionOperator.Exists => $"{Path.Text} {(ExistsExpected ? "exists" : "does not exist")}",
+            ConditionOperator.Regex => $"{Path.Text} regex {Regex}",
+            _ => WithRawValue(Path.Text, PolicyReaderV1.OperatorNames[(int)Operator], Value),
+        };
+        init => _text = value;
+    }
+
+    private string? _text;
 
     /// <summary>For <c>in</c> and <c>not_in</c>: a list longer than <see cref="JsonValueSet.Threshold"/> as a hash set, made on first use; else null.</summary>
     public JsonValueSet? ValueSet
@@ -129,6 +144,21 @@ internal sealed class Condition
 
     private JsonValueSet? _valueSet;
     private bool _valueSetMade;
+
+    /// <summary><c>path op value</c>, with the value's raw JSON (its spacing, number spelling and escapes as written), made as one string.</summary>
+    private static string WithRawValue(string path, string op, JsonElement value)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        return string.Create(path.Length + 1 + op.Length + 1 + System.Text.Encoding.UTF8.GetCharCount(raw), (path, op, value), static (text, state) =>
+        {
+            var (path, op, value) = state;
+            path.CopyTo(text);
+            text[path.Length] = ' ';
+            op.CopyTo(text[(path.Length + 1)..]);
+            text[path.Length + 1 + op.Length] = ' ';
+            System.Text.Encoding.UTF8.GetChars(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value), text[(path.Length + op.Length + 2)..]);
+        });
+    }
 }
 
 /// <summary>A dotted path into a call's arguments (<c>args.customer.id</c>), split once at load.</summary>

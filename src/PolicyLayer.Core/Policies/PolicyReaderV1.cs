@@ -80,7 +80,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Each operator's name as the document spells it, indexed by <see cref="ConditionOperator"/>.</summary>
-    private static readonly string[] OperatorNames = NamesOf(Operators);
+    internal static readonly string[] OperatorNames = NamesOf(Operators);
+
+    /// <summary>Longer than any field name of the format: a longer unescaped name is unknown without a look.</summary>
+    private const int MaxFieldNameLength = 32;
 
     /// <summary>Strings up to this length are looked up among those already read without first being made into a string.</summary>
     private const int MaxSharedTextLength = 128;
@@ -116,12 +119,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             _counters = new(ExpectedCounters(root), StringComparer.Ordinal);
 
             var defaultAction = PolicyAction.Deny;
-            if (root.TryGetProperty("default", out var def))
+            if (root.TryGetProperty("default"u8, out var def))
             {
                 defaultAction = ReadAction(def, LazyJsonPath.Root, "default") ?? PolicyAction.Deny;
             }
 
-            if (root.TryGetProperty("$schema", out var schema) && schema.ValueKind != JsonValueKind.String)
+            if (root.TryGetProperty("$schema"u8, out var schema) && schema.ValueKind != JsonValueKind.String)
             {
                 errors.AtValue("$.$schema", $"Expected a string (the schema's URL or path), found {Describe(schema)}.");
             }
@@ -184,7 +187,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private string? ReadRevision(JsonElement root)
         {
-            if (!root.TryGetProperty("revision", out var element))
+            if (!root.TryGetProperty("revision"u8, out var element))
             {
                 return null;
             }
@@ -236,7 +239,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private NameMatcher<bool> ReadHide(JsonElement root)
         {
-            if (!root.TryGetProperty("hide", out var hide))
+            if (!root.TryGetProperty("hide"u8, out var hide))
             {
                 return NameMatcher<bool>.Empty;
             }
@@ -271,7 +274,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private CompiledLimit[] ReadAllTools(JsonElement root)
         {
-            if (!root.TryGetProperty("all_tools", out var allTools))
+            if (!root.TryGetProperty("all_tools"u8, out var allTools))
             {
                 return [];
             }
@@ -282,14 +285,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             CheckFields(allTools, AllToolsPath, AllToolsFields);
-            return allTools.TryGetProperty("limits", out var limits)
+            return allTools.TryGetProperty("limits"u8, out var limits)
                 ? ReadLimits(limits, AllToolsPath, "/all_tools")
                 : [];
         }
 
         private NameMatcher<CompiledRule> ReadTools(JsonElement root)
         {
-            if (!root.TryGetProperty("tools", out var tools))
+            if (!root.TryGetProperty("tools"u8, out var tools))
             {
                 return NameMatcher<CompiledRule>.Empty;
             }
@@ -324,7 +327,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private CompiledRule?[] ReadRisk(JsonElement root)
         {
             var rules = new CompiledRule?[Categories.Count];
-            if (!root.TryGetProperty("risk", out var risk)
+            if (!root.TryGetProperty("risk"u8, out var risk)
                 || !ExpectKind(risk, RiskPath, JsonValueKind.Object, "an object of rules keyed by risk category"))
             {
                 return rules;
@@ -347,7 +350,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private NameMatcher<ClassifyEntry> ReadClassify(JsonElement root)
         {
-            if (!root.TryGetProperty("classify", out var classify)
+            if (!root.TryGetProperty("classify"u8, out var classify)
                 || !ExpectKind(classify, ClassifyPath, JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
             {
                 return NameMatcher<ClassifyEntry>.Empty;
@@ -387,13 +390,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             CheckFields(rule, path, RuleFields);
 
             var action = PolicyAction.Allow;
-            if (rule.TryGetProperty("action", out var actionElement))
+            if (rule.TryGetProperty("action"u8, out var actionElement))
             {
                 action = ReadAction(actionElement, path, "action") ?? PolicyAction.Allow;
             }
 
             string? reason = null;
-            if (rule.TryGetProperty("reason", out var reasonElement))
+            if (rule.TryGetProperty("reason"u8, out var reasonElement))
             {
                 reason = ReadString(reasonElement, path, "reason", "a reason (text shown to the agent)");
             }
@@ -401,11 +404,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var require = ReadPredicates(rule, "require", path, pointer);
             var denyIf = ReadPredicates(rule, "deny_if", path, pointer);
             var approvalIf = ReadPredicates(rule, "require_approval_if", path, pointer);
-            var limits = rule.TryGetProperty("limits", out var limitsElement)
+            var limits = rule.TryGetProperty("limits"u8, out var limitsElement)
                 ? ReadLimits(limitsElement, path, pointer)
                 : [];
 
-            if (rule.TryGetProperty("rate_limit", out var rateLimit))
+            if (rule.TryGetProperty("rate_limit"u8, out var rateLimit))
             {
                 var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer + "/rate_limit");
                 if (shorthand is not null)
@@ -416,10 +419,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             CheckOneAmountPerCounter(limits);
 
-            if (action == PolicyAction.Deny && (rule.TryGetProperty("limits", out _) || rule.TryGetProperty("rate_limit", out _)))
+            if (action == PolicyAction.Deny && (rule.TryGetProperty("limits"u8, out _) || rule.TryGetProperty("rate_limit"u8, out _)))
             {
                 errors.AtKey(
-                    path.Property(rule.TryGetProperty("limits", out _) ? "limits" : "rate_limit"),
+                    path.Property(rule.TryGetProperty("limits"u8, out _) ? "limits" : "rate_limit"),
                     "A rule whose action is \"deny\" cannot have limits: a denied call never counts. Remove the limits or change the action.");
             }
 
@@ -481,16 +484,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
         private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, string pointer)
         {
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions", out var list))
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions"u8, out var list))
             {
                 var bare = ReadCondition(element, path, pointer);
-                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason, Text = bare.Text };
+                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason };
             }
 
             var before = errors.Count;
             CheckFields(element, path, PredicateFields);
             string? onDeny = null;
-            if (element.TryGetProperty("on_deny", out var onDenyElement))
+            if (element.TryGetProperty("on_deny"u8, out var onDenyElement))
             {
                 onDeny = ReadString(onDenyElement, path, "on_deny", "the text the agent reads");
             }
@@ -509,7 +512,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 Pointer = pointer,
                 Conditions = conditions,
                 Reason = onDeny,
-                Text = conditions.Length == 0 ? "every call matches (no conditions)" : string.Join(" and ", conditions.Select(c => c.Text)),
             };
         }
 
@@ -526,7 +528,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             ConditionOperator? op = null;
             var opName = "";
-            if (!element.TryGetProperty("op", out var opElement))
+            if (!element.TryGetProperty("op"u8, out var opElement))
             {
                 errors.AtValue(path, $"Missing \"op\". Expected one of: {OperatorList}.");
             }
@@ -541,12 +543,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             string? reason = null;
-            if (element.TryGetProperty("reason", out var reasonElement))
+            if (element.TryGetProperty("reason"u8, out var reasonElement))
             {
                 reason = ReadString(reasonElement, path, "reason", "a reason (text shown to the agent)");
             }
 
-            var hasValue = element.TryGetProperty("value", out var value);
+            var hasValue = element.TryGetProperty("value"u8, out var value);
             Regex? regex = null;
             var existsExpected = true;
             switch (op)
@@ -618,10 +620,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
-            var text = op == ConditionOperator.Exists
-                ? $"{conditionPath.Text} {(existsExpected ? "exists" : "does not exist")}"
-                : regex is not null ? $"{conditionPath.Text} {opName} {value.GetString()}"
-                : ConditionText(conditionPath.Text, opName, value);
             return new Condition
             {
                 Pointer = pointer,
@@ -631,7 +629,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 Regex = regex,
                 ExistsExpected = existsExpected,
                 Reason = reason,
-                Text = text,
             };
         }
 
@@ -656,7 +653,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var before = errors.Count;
             CheckFields(element, path, LimitFields);
             string? name = null;
-            if (!element.TryGetProperty("counter", out var counter))
+            if (!element.TryGetProperty("counter"u8, out var counter))
             {
                 errors.AtValue(path, "Missing \"counter\": the name of the counter this limit counts in.");
             }
@@ -677,7 +674,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             // As in the hosted gateway, whose limits are per-grant quotas: a limit without a scope counts per grant.
             var (max, window, scope) = ReadBudget(element, path, CounterScope.Grant);
             ArgumentPath? incrementFrom = null;
-            if (element.TryGetProperty("increment_from", out _))
+            if (element.TryGetProperty("increment_from"u8, out _))
             {
                 incrementFrom = RequireArgumentPath(element, "increment_from", path);
             }
@@ -729,7 +726,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, LazyJsonPath path, CounterScope defaultScope)
         {
             long max = 1;
-            if (!element.TryGetProperty("max", out var maxElement))
+            if (!element.TryGetProperty("max"u8, out var maxElement))
             {
                 errors.AtValue(path, "Missing \"max\": the most units the window may hold (a positive whole number).");
             }
@@ -739,7 +736,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var window = TimeSpan.FromMinutes(1);
-            if (!element.TryGetProperty("window", out var windowElement))
+            if (!element.TryGetProperty("window"u8, out var windowElement))
             {
                 errors.AtValue(path, "Missing \"window\": second, minute, hour, day, a number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\".");
             }
@@ -749,7 +746,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var scope = defaultScope;
-            if (element.TryGetProperty("scope", out var scopeElement))
+            if (element.TryGetProperty("scope"u8, out var scopeElement))
             {
                 if (!TryKeyword(scopeElement, Scopes, out scope))
                 {
@@ -1026,18 +1023,31 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
         }
 
-        /// <summary>Whether the property's name is one of <paramref name="known"/>, compared in UTF-8 so that a known name is never copied into a string.</summary>
+        /// <summary>Whether the property's name is one of <paramref name="known"/>, found without copying the name into a string.</summary>
         private static bool IsKnown(JsonProperty property, FrozenSet<string> known)
         {
-            foreach (var field in known.Items)
+            var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (utf8.Length >= 2 && utf8[0] == (byte)'"')
             {
-                if (property.NameEquals(field))
-                {
-                    return true;
-                }
+                utf8 = utf8[1..^1];
             }
 
-            return false;
+            if (utf8.Contains((byte)'\\'))
+            {
+                // Escaped: compared unescaped, one known name at a time.
+                foreach (var field in known.Items)
+                {
+                    if (property.NameEquals(field))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            Span<char> name = stackalloc char[MaxFieldNameLength];
+            return utf8.Length <= name.Length && known.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name[..Encoding.UTF8.GetChars(utf8, name)]);
         }
 
         private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));
@@ -1095,20 +1105,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         return length >= 0
             ? keywords.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out value!)
             : keywords.TryGetValue(element.GetString()!, out value!);
-    }
-
-    /// <summary><c>path op value</c>, with the value as the document writes it (its raw JSON), made as one string.</summary>
-    private static string ConditionText(string path, string op, JsonElement value)
-    {
-        var raw = JsonMarshal.GetRawUtf8Value(value);
-        return string.Create(path.Length + 1 + op.Length + 1 + Encoding.UTF8.GetCharCount(raw), (path, op, value), static (text, state) =>
-        {
-            state.path.CopyTo(text);
-            text[state.path.Length] = ' ';
-            state.op.CopyTo(text[(state.path.Length + 1)..]);
-            text[state.path.Length + 1 + state.op.Length] = ' ';
-            Encoding.UTF8.GetChars(JsonMarshal.GetRawUtf8Value(state.value), text[(state.path.Length + state.op.Length + 2)..]);
-        });
     }
 
     /// <summary>The segments of <c>args.a.b</c> after <c>args.</c>; null when one is empty.</summary>

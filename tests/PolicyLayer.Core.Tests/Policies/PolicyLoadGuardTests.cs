@@ -110,6 +110,18 @@ public sealed class PolicyLoadGuardTests
     }
 
     [Test]
+    public void FieldNames_WrittenWithEscapes_AreKnown_AndAnUnknownOneIsNamedUnescaped()
+    {
+        PolicyDocument.Parse("""{ "version": "1", "tools": { "a": { "\u0061ction": "deny" } } }""").Compiled.Tools.TryMatch("a", out var rule, out _).Should().BeTrue();
+        rule.Action.Should().Be(PolicyAction.Deny);
+
+        var act = () => PolicyDocument.Parse("""{ "version": "1", "tools": { "a": { "limit\u0073x": [] } } }""");
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Should().ContainSingle()
+            .Which.Message.Should().StartWith("Unknown field 'limitsx' (did you mean 'limits'?).");
+    }
+
+    [Test]
     public void ConditionText_KeepsTheValueAsWritten_SpacingNumbersEscapesAndNonAscii()
     {
         var policy = PolicyDocument.Parse("""
