@@ -98,8 +98,11 @@ internal sealed class Condition
 
     public required ConditionOperator Operator { get; init; }
 
-    /// <summary>The operand (a detached clone of the document's value); default for <c>exists</c>.</summary>
-    public JsonElement Value { get; init; }
+    /// <summary>
+    /// The operand, detached from the document being read (the reader copies every condition's value into one
+    /// document of the policy's own); default for <c>exists</c> without a value. Set once, before the policy is used.
+    /// </summary>
+    public JsonElement Value { get; set; }
 
     public Regex? Regex { get; init; }
 

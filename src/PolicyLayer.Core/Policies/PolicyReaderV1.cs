@@ -105,6 +105,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private Dictionary<string, (CounterDefinition Definition, string Pointer)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
 
+        // The conditions whose value is still the read document's, in reading order (see DetachValues).
+        private readonly List<Condition> _valued = [];
+
         // The condition paths read so far, by text (valid ones only).
         private readonly Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
 
@@ -142,6 +145,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
+            DetachValues();
             return new CompiledPolicy
             {
                 Version = "1",
@@ -620,16 +624,69 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
-            return new Condition
+            var condition = new Condition
             {
                 Pointer = pointer,
                 Path = conditionPath,
                 Operator = op.Value,
-                Value = hasValue ? value.Clone() : default,
+                // Still the read document's value: DetachValues copies it out before the document goes.
+                Value = hasValue ? value : default,
                 Regex = regex,
                 ExistsExpected = existsExpected,
                 Reason = reason,
             };
+            if (hasValue)
+            {
+                _valued.Add(condition);
+            }
+
+            return condition;
+        }
+
+        /// <summary>
+        /// Copies every condition's value out of the document being read (whose pooled memory is returned after the
+        /// load) into one array document of the policy's own, instead of a cloned document per value.
+        /// </summary>
+        private void DetachValues()
+        {
+            if (_valued.Count == 0)
+            {
+                return;
+            }
+
+            var length = _valued.Count + 1;
+            foreach (var condition in _valued)
+            {
+                length += JsonMarshal.GetRawUtf8Value(condition.Value).Length;
+            }
+
+            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                // [v1,v2,...]: each value's raw text as written; ParseValue copies what it keeps.
+                var written = 0;
+                foreach (var condition in _valued)
+                {
+                    rented[written] = written == 0 ? (byte)'[' : (byte)',';
+                    written++;
+                    var raw = JsonMarshal.GetRawUtf8Value(condition.Value);
+                    raw.CopyTo(rented.AsSpan(written));
+                    written += raw.Length;
+                }
+
+                rented[written++] = (byte)']';
+                var reader = new Utf8JsonReader(rented.AsSpan(0, written), new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth + 1 });
+                var values = JsonElement.ParseValue(ref reader);
+                var index = 0;
+                foreach (var value in values.EnumerateArray())
+                {
+                    _valued[index++].Value = value;
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
 
         /// <summary>The <c>limits</c> of the rule (or all_tools) at <paramref name="ownerPointer"/>.</summary>

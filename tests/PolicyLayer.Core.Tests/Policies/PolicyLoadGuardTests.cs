@@ -139,6 +139,34 @@ public sealed class PolicyLoadGuardTests
     }
 
     [Test]
+    public void ConditionValues_OutliveTheLoad_WhenItsPooledBytesAreReusedByTheNextLoad()
+    {
+        static string Policy(string secret) => $$"""
+            { "version": "1", "tools": { "t": { "deny_if": [
+              { "path": "args.a", "op": "eq", "value": "{{secret}}" },
+              { "path": "args.b", "op": "in", "value": [ { "k": "{{secret}}" }, 2 ] },
+              { "path": "args.c", "op": "exists", "value": false },
+              { "path": "args.d", "op": "regex", "value": "^{{secret}}$" }
+            ] } } }
+            """;
+
+        var first = PolicyDocument.Parse(Policy("aaaa"));
+        for (var i = 0; i < 20; i++)
+        {
+            _ = PolicyDocument.Parse(Policy("zzzz"));
+        }
+
+        var conditions = Rule(first, "t").DenyIf.Select(p => p.Conditions[0]).ToArray();
+        conditions[0].Value.GetString().Should().Be("aaaa");
+        conditions[1].Value[0].GetProperty("k").GetString().Should().Be("aaaa");
+        conditions[1].Value[1].GetInt32().Should().Be(2);
+        conditions[2].Value.GetBoolean().Should().BeFalse();
+        conditions[3].Value.GetString().Should().Be("^aaaa$");
+        conditions.Select(c => c.Text).Should().Equal(
+            "args.a eq \"aaaa\"", "args.b in [ { \"k\": \"aaaa\" }, 2 ]", "args.c does not exist", "args.d regex ^aaaa$");
+    }
+
+    [Test]
     public void GlobsOfEqualSpecificity_ThatAllMatch_TheFirstInDocumentOrderWins()
     {
         // Same wildcard count and length: only document order tells them apart, whatever the sort does with equals.
