@@ -24,4 +24,42 @@ internal static class PolicyFixtures
 
         return json.Append("\n} }").ToString();
     }
+
+    /// <summary>
+    /// A policy of <paramref name="tools"/> rules written compactly, half exact names and half globs, most of them empty
+    /// (allowed) and every tenth with a condition and a limit: the shape that fits 100,000 tools under the 4 MiB limit.
+    /// </summary>
+    public static string Mixed(int tools)
+    {
+        var json = new StringBuilder("{\"version\":\"1\",\"default\":\"deny\",\"tools\":{");
+        for (var i = 0; i < tools; i++)
+        {
+            var key = i % 2 == 0 ? $"tool_{i:D6}" : $"family_{i:D6}_*";
+            json.Append(i == 0 ? "" : ",").Append('\n').Append($"\"{key}\":{{");
+            if (i % 10 == 0)
+            {
+                json.Append("\"deny_if\":[{\"path\":\"args.env\",\"op\":\"in\",\"value\":[\"prod\",\"live\"]}],");
+                json.Append($"\"limits\":[{{\"counter\":\"c_{i}\",\"window\":\"minute\",\"max\":30,\"scope\":\"grant\"}}]");
+            }
+
+            json.Append('}');
+        }
+
+        return json.Append("\n}}").ToString();
+    }
+
+    /// <summary>The policies the load benchmarks measure, by name: <c>large 1000</c> (<see cref="Large"/>) or <c>mixed 100000</c> (<see cref="Mixed"/>).</summary>
+    public static byte[] ForLoad(string name)
+    {
+        var (shape, tools) = name.Split(' ') is [var s, var t] ? (s, int.Parse(t, System.Globalization.CultureInfo.InvariantCulture)) : throw new ArgumentException($"Expected 'large N' or 'mixed N', found '{name}'.", nameof(name));
+        return Encoding.UTF8.GetBytes(shape switch
+        {
+            "large" => Large(tools),
+            "mixed" => Mixed(tools),
+            _ => throw new ArgumentException($"Unknown policy shape '{shape}'; expected large or mixed.", nameof(name)),
+        });
+    }
+
+    /// <summary>Every policy the load benchmarks measure: the shape at 1k and 10k tools, and the compact shape from 1k to 100k.</summary>
+    public static IEnumerable<string> LoadCases => ["large 1000", "large 10000", "mixed 1000", "mixed 10000", "mixed 100000"];
 }

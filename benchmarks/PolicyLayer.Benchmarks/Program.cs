@@ -11,7 +11,14 @@ if (args is ["counter-memory", ..])
 
 if (args is ["policy-load-memory", ..])
 {
-    PolicyLoadMemory.Run();
+    PolicyLoadMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return 0;
+}
+
+// Allocation by type while loading one policy (the runtime's sampled allocation ticks): `-- policy-load-profile ["mixed 100000"] [LOADS]`.
+if (args is ["policy-load-profile", ..])
+{
+    PolicyLoadProfile.Run(args.Length > 1 ? args[1] : "large 10000", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 50);
     return 0;
 }
 

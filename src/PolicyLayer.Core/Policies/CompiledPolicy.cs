@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -99,8 +98,11 @@ internal sealed class Condition
 
     public required ConditionOperator Operator { get; init; }
 
-    /// <summary>The operand (a detached clone of the document's value); default for <c>exists</c>.</summary>
-    public JsonElement Value { get; init; }
+    /// <summary>
+    /// The operand, detached from the document being read (the reader copies every condition's value into one
+    /// document of the policy's own); default for <c>exists</c> without a value. Set once, before the policy is used.
+    /// </summary>
+    public JsonElement Value { get; set; }
 
     public Regex? Regex { get; init; }
 
@@ -109,8 +111,23 @@ internal sealed class Condition
 
     public string? Reason { get; init; }
 
-    /// <summary>The condition in words, for reasons and explanations: <c>args.amount gt 10000</c>.</summary>
-    public required string Text { get; init; }
+    /// <summary>
+    /// The condition in words, for reasons and explanations: <c>args.amount gt 10000</c>, the value as the document
+    /// writes it. Made on first use (a refusal or an explanation), not for every condition at load.
+    /// </summary>
+    public string Text
+    {
+        // Two threads may both make it; they make equal texts, and either may win.
+        get => _text ??= Operator switch
+        {
+            ConditionOperator.Exists => $"{Path.Text} {(ExistsExpected ? "exists" : "does not exist")}",
+            ConditionOperator.Regex => $"{Path.Text} regex {Regex}",
+            _ => WithRawValue(Path.Text, PolicyReaderV1.OperatorNames[(int)Operator], Value),
+        };
+        init => _text = value;
+    }
+
+    private string? _text;
 
     /// <summary>For <c>in</c> and <c>not_in</c>: a list longer than <see cref="JsonValueSet.Threshold"/> as a hash set, made on first use; else null.</summary>
     public JsonValueSet? ValueSet
@@ -130,6 +147,21 @@ internal sealed class Condition
 
     private JsonValueSet? _valueSet;
     private bool _valueSetMade;
+
+    /// <summary><c>path op value</c>, with the value's raw JSON (its spacing, number spelling and escapes as written), made as one string.</summary>
+    private static string WithRawValue(string path, string op, JsonElement value)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        return string.Create(path.Length + 1 + op.Length + 1 + System.Text.Encoding.UTF8.GetCharCount(raw), (path, op, value), static (text, state) =>
+        {
+            var (path, op, value) = state;
+            path.CopyTo(text);
+            text[path.Length] = ' ';
+            op.CopyTo(text[(path.Length + 1)..]);
+            text[path.Length + 1 + op.Length] = ' ';
+            System.Text.Encoding.UTF8.GetChars(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value), text[(path.Length + op.Length + 2)..]);
+        });
+    }
 }
 
 /// <summary>A dotted path into a call's arguments (<c>args.customer.id</c>), split once at load.</summary>
@@ -194,20 +226,35 @@ internal sealed class ArgumentPath
 /// </summary>
 internal sealed class NameMatcher<T>
 {
-    private readonly FrozenDictionary<string, T> _exact;
+    private readonly Dictionary<string, T> _exact;
     private readonly (GlobPattern Glob, T Value)[] _globs;
     private readonly GlobIndex _index;
 
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
+        : this((entries as KeyValuePair<string, T>[] ?? [.. entries]).AsSpan())
     {
-        var exact = new Dictionary<string, T>(StringComparer.Ordinal);
-        var globs = new List<(GlobPattern, T, int)>();
-        var order = 0;
+    }
+
+    /// <summary>Builds the matcher from the document's entries in document order, sized from them: no collection grows or is copied.</summary>
+    public NameMatcher(ReadOnlySpan<KeyValuePair<string, T>> entries)
+    {
+        var globCount = 0;
+        foreach (var entry in entries)
+        {
+            if (GlobPattern.IsGlob(entry.Key))
+            {
+                globCount++;
+            }
+        }
+
+        var exact = new Dictionary<string, T>(entries.Length - globCount, StringComparer.Ordinal);
+        var inDocumentOrder = new (GlobPattern Glob, T Value)[globCount];
+        var g = 0;
         foreach (var (key, value) in entries)
         {
             if (GlobPattern.IsGlob(key))
             {
-                globs.Add((new GlobPattern(key), value, order++));
+                inDocumentOrder[g++] = (new GlobPattern(key), value);
             }
             else
             {
@@ -215,13 +262,25 @@ internal sealed class NameMatcher<T>
             }
         }
 
-        _exact = exact.ToFrozenDictionary(StringComparer.Ordinal);
-        _globs = [.. globs
-            .OrderBy(g => g.Item1.WildcardCount)
-            .ThenByDescending(g => g.Item1.Pattern.Length)
-            .ThenBy(g => g.Item3)
-            .Select(g => (g.Item1, g.Item2))];
-        _index = new GlobIndex([.. _globs.Select(g => g.Glob)]);
+        // Most specific first (fewest wildcards, then the longest pattern), then document order.
+        var order = new int[globCount];
+        for (var i = 0; i < globCount; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(order, (a, b) => GlobPattern.CompareSpecificity(inDocumentOrder[a].Glob, inDocumentOrder[b].Glob) is var c and not 0 ? c : a.CompareTo(b));
+        var globs = new (GlobPattern Glob, T Value)[globCount];
+        var patterns = new GlobPattern[globCount];
+        for (var rank = 0; rank < globCount; rank++)
+        {
+            globs[rank] = inDocumentOrder[order[rank]];
+            patterns[rank] = globs[rank].Glob;
+        }
+
+        _exact = exact;
+        _globs = globs;
+        _index = new GlobIndex(patterns);
     }
 
     public static NameMatcher<T> Empty { get; } = new([]);
@@ -286,6 +345,10 @@ internal sealed class GlobPattern
     public int WildcardCount { get; }
 
     public static bool IsGlob(string key) => key.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
+    public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>
+        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Pattern.Length.CompareTo(a.Pattern.Length);
 
     /// <summary>Iterative matching with backtracking to the last star: linear in practice, no regex.</summary>
     public bool IsMatch(string text)

@@ -14,44 +14,98 @@ namespace PolicyLayer.Policies;
 internal sealed class GlobIndex
 {
     private readonly GlobPattern[] _globs;
-    private readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _byPrefix;
-    private readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _bySuffix;
-    private readonly int[] _prefixLengths;
-    private readonly int[] _suffixLengths;
+    private readonly LiteralEnds _byPrefix;
+    private readonly LiteralEnds _bySuffix;
     private readonly int[] _unanchored;
 
     /// <param name="globs">The globs in precedence order: index 0 wins over every other that matches.</param>
     public GlobIndex(GlobPattern[] globs)
     {
         _globs = globs;
-        var byPrefix = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        var bySuffix = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        var unanchored = new List<int>();
-        for (var rank = 0; rank < globs.Length; rank++)
+        int prefixed = 0, suffixed = 0, unanchored = 0;
+        foreach (var glob in globs)
         {
-            var pattern = globs[rank].Pattern;
-            var prefix = pattern.AsSpan().IndexOfAny('*', '?');
-            var suffix = pattern.Length - 1 - pattern.AsSpan().LastIndexOfAny('*', '?');
-            if (prefix == 0 && suffix == 0)
+            switch (Anchor(glob.Pattern, out _))
             {
-                unanchored.Add(rank);
-            }
-            else if (prefix >= suffix)
-            {
-                AddTo(byPrefix, pattern[..prefix], rank);
-            }
-            else
-            {
-                AddTo(bySuffix, pattern[^suffix..], rank);
+                case Ends.Prefix:
+                    prefixed++;
+                    break;
+                case Ends.Suffix:
+                    suffixed++;
+                    break;
+                default:
+                    unanchored++;
+                    break;
             }
         }
 
-        // Ranks were added in ascending order, so each list is already in precedence order.
-        _byPrefix = byPrefix.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
-        _bySuffix = bySuffix.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
-        _prefixLengths = [.. byPrefix.Keys.Select(k => k.Length).Distinct().Order()];
-        _suffixLengths = [.. bySuffix.Keys.Select(k => k.Length).Distinct().Order()];
-        _unanchored = [.. unanchored];
+        // Sized from the counts so that nothing grows: at most one distinct end per glob.
+        var prefixes = new LiteralEnds.Builder(prefixed);
+        var suffixes = new LiteralEnds.Builder(suffixed);
+        foreach (var glob in globs)
+        {
+            switch (Anchor(glob.Pattern, out var end))
+            {
+                case Ends.Prefix:
+                    prefixes.Count(end);
+                    break;
+                case Ends.Suffix:
+                    suffixes.Count(end);
+                    break;
+            }
+        }
+
+        // Second pass, in rank order, so that each end's ranks come out ascending (precedence order).
+        prefixes.StartFilling();
+        suffixes.StartFilling();
+        _unanchored = new int[unanchored];
+        unanchored = 0;
+        for (var rank = 0; rank < globs.Length; rank++)
+        {
+            switch (Anchor(globs[rank].Pattern, out var end))
+            {
+                case Ends.Prefix:
+                    prefixes.Fill(end, rank);
+                    break;
+                case Ends.Suffix:
+                    suffixes.Fill(end, rank);
+                    break;
+                default:
+                    _unanchored[unanchored++] = rank;
+                    break;
+            }
+        }
+
+        _byPrefix = prefixes.Build();
+        _bySuffix = suffixes.Build();
+    }
+
+    private enum Ends
+    {
+        None,
+        Prefix,
+        Suffix,
+    }
+
+    /// <summary>Which literal end a glob is filed under: the longer of the text before its first wildcard and after its last (the prefix on a tie).</summary>
+    private static Ends Anchor(string pattern, out ReadOnlySpan<char> end)
+    {
+        var prefix = pattern.AsSpan().IndexOfAny('*', '?');
+        var suffix = pattern.Length - 1 - pattern.AsSpan().LastIndexOfAny('*', '?');
+        if (prefix == 0 && suffix == 0)
+        {
+            end = default;
+            return Ends.None;
+        }
+
+        if (prefix >= suffix)
+        {
+            end = pattern.AsSpan(0, prefix);
+            return Ends.Prefix;
+        }
+
+        end = pattern.AsSpan(pattern.Length - suffix);
+        return Ends.Suffix;
     }
 
     /// <summary>The rank of the first glob that matches <paramref name="name"/>; false when none does.</summary>
@@ -59,27 +113,27 @@ internal sealed class GlobIndex
     {
         var best = int.MaxValue;
         var span = name.AsSpan();
-        foreach (var length in _prefixLengths)
+        foreach (var length in _byPrefix.Lengths)
         {
             if (length > span.Length)
             {
                 break;
             }
 
-            if (_byPrefix.TryGetValue(span[..length], out var ranks))
+            if (_byPrefix.TryGetRanks(span[..length], out var ranks))
             {
                 best = FirstMatch(ranks, name, best);
             }
         }
 
-        foreach (var length in _suffixLengths)
+        foreach (var length in _bySuffix.Lengths)
         {
             if (length > span.Length)
             {
                 break;
             }
 
-            if (_bySuffix.TryGetValue(span[^length..], out var ranks))
+            if (_bySuffix.TryGetRanks(span[^length..], out var ranks))
             {
                 best = FirstMatch(ranks, name, best);
             }
@@ -91,7 +145,7 @@ internal sealed class GlobIndex
     }
 
     /// <summary>The lowest rank in <paramref name="ranks"/> (ascending) below <paramref name="best"/> whose glob matches, else <paramref name="best"/>.</summary>
-    private int FirstMatch(int[] ranks, string name, int best)
+    private int FirstMatch(ReadOnlySpan<int> ranks, string name, int best)
     {
         foreach (var rank in ranks)
         {
@@ -109,13 +163,99 @@ internal sealed class GlobIndex
         return best;
     }
 
-    private static void AddTo(Dictionary<string, List<int>> index, string key, int rank)
+    /// <summary>
+    /// Glob ranks filed by literal end: each distinct end maps to a run of one shared array of ranks. Built in two passes
+    /// over the globs (count, then fill), so that nothing grows or is copied; an end's text is made into a string once.
+    /// </summary>
+    private sealed class LiteralEnds
     {
-        if (!index.TryGetValue(key, out var ranks))
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _runs;
+        private readonly int[] _starts;
+        private readonly int[] _ranks;
+
+        private LiteralEnds(Dictionary<string, int> runs, int[] starts, int[] ranks, int[] lengths)
         {
-            index[key] = ranks = [];
+            _runs = runs.GetAlternateLookup<ReadOnlySpan<char>>();
+            _starts = starts;
+            _ranks = ranks;
+            Lengths = lengths;
         }
 
-        ranks.Add(rank);
+        /// <summary>The distinct lengths of the ends, ascending.</summary>
+        public int[] Lengths { get; }
+
+        /// <summary>The ranks (ascending) of the globs filed under <paramref name="end"/>.</summary>
+        public bool TryGetRanks(ReadOnlySpan<char> end, out ReadOnlySpan<int> ranks)
+        {
+            if (_runs.TryGetValue(end, out var run))
+            {
+                ranks = _ranks.AsSpan(_starts[run], _starts[run + 1] - _starts[run]);
+                return true;
+            }
+
+            ranks = default;
+            return false;
+        }
+
+        public sealed class Builder
+        {
+            private readonly Dictionary<string, int> _runs;
+            private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+            private readonly List<int> _sizes;
+            private int[] _next = [];
+            private int[] _ranks = [];
+            private int _total;
+
+            /// <param name="capacity">The most globs that can be filed here (each a distinct end at most).</param>
+            public Builder(int capacity)
+            {
+                _runs = new(capacity, StringComparer.Ordinal);
+                _lookup = _runs.GetAlternateLookup<ReadOnlySpan<char>>();
+                _sizes = new(capacity);
+            }
+
+            /// <summary>First pass: one more glob filed under <paramref name="end"/>.</summary>
+            public void Count(ReadOnlySpan<char> end)
+            {
+                ref var run = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lookup, end, out var exists);
+                if (!exists)
+                {
+                    run = _sizes.Count;
+                    _sizes.Add(0);
+                }
+
+                _sizes[run]++;
+                _total++;
+            }
+
+            /// <summary>Between the passes: each end's run starts where the previous one's ends.</summary>
+            public void StartFilling()
+            {
+                _next = new int[_sizes.Count + 1];
+                for (var run = 0; run < _sizes.Count; run++)
+                {
+                    _next[run + 1] = _next[run] + _sizes[run];
+                }
+
+                _ranks = new int[_total];
+            }
+
+            /// <summary>Second pass, in rank order: the glob of <paramref name="rank"/> is filed under <paramref name="end"/>.</summary>
+            public void Fill(ReadOnlySpan<char> end, int rank) => _ranks[_next[_lookup[end]]++] = rank;
+
+            public LiteralEnds Build()
+            {
+                // Filling moved each run's start to the next run's; the starts are the ends shifted by one.
+                var starts = new int[_sizes.Count + 1];
+                Array.Copy(_next, 0, starts, 1, _sizes.Count);
+                var lengths = new SortedSet<int>();
+                foreach (var end in _runs.Keys)
+                {
+                    lengths.Add(end.Length);
+                }
+
+                return new LiteralEnds(_runs, starts, _ranks, [.. lengths]);
+            }
+        }
     }
 }

@@ -243,29 +243,45 @@ internal sealed class LazyJsonPath
     private readonly LazyJsonPath? _parent;
     private readonly string? _key;
     private readonly int _index;
-    private string? _text;
 
-    private LazyJsonPath(LazyJsonPath? parent, string? key, int index, string? text)
+    /// <param name="parent">The path this one extends; null for the root.</param>
+    /// <param name="key">A property of the parent, or null.</param>
+    /// <param name="index">An index into the array at the parent (or at its <paramref name="key"/>), or -1.</param>
+    private LazyJsonPath(LazyJsonPath? parent, string? key, int index)
     {
         _parent = parent;
         _key = key;
         _index = index;
-        _text = text;
     }
 
     /// <summary>The document itself: <c>$</c>.</summary>
-    public static LazyJsonPath Root { get; } = new(null, null, 0, "$");
+    public static LazyJsonPath Root { get; } = new(null, null, -1);
 
     /// <summary>The value of <paramref name="key"/> in the object at this path.</summary>
-    public LazyJsonPath Property(string key) => new(this, key, 0, null);
+    public LazyJsonPath Property(string key) => new(this, key, -1);
 
     /// <summary>The item at <paramref name="index"/> in the array at this path.</summary>
-    public LazyJsonPath Index(int index) => new(this, null, index, null);
+    public LazyJsonPath Index(int index) => new(this, null, index);
 
-    /// <summary>The path's text, such as <c>$.tools.search.limits[0]</c>, in the form <see cref="JsonPath"/> writes.</summary>
-    public override string ToString() => _text ??= _key is null
-        ? JsonPath.Index(_parent!.ToString(), _index)
-        : JsonPath.Property(_parent!.ToString(), _key);
+    /// <summary>The item at <paramref name="index"/> of the array in property <paramref name="key"/>: one node for <c>.key[index]</c>.</summary>
+    public LazyJsonPath Item(string key, int index) => new(this, key, index);
+
+    /// <summary>The path's text, such as <c>$.tools.search.limits[0]</c>, in the form <see cref="JsonPath"/> writes (made anew each time: errors are rare).</summary>
+    public override string ToString()
+    {
+        if (_parent is null)
+        {
+            return "$";
+        }
+
+        var text = _parent.ToString();
+        if (_key is not null)
+        {
+            text = JsonPath.Property(text, _key);
+        }
+
+        return _index >= 0 ? JsonPath.Index(text, _index) : text;
+    }
 }
 
 /// <summary>The limits a policy document must keep to.</summary>

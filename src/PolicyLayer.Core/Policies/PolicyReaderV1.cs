@@ -1,5 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -77,6 +79,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         ["day"] = TimeSpan.FromDays(1),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    /// <summary>Each operator's name as the document spells it, indexed by <see cref="ConditionOperator"/>.</summary>
+    internal static readonly string[] OperatorNames = NamesOf(Operators);
+
+    /// <summary>Longer than any field name of the format: a longer unescaped name is unknown without a look.</summary>
+    private const int MaxFieldNameLength = 32;
+
+    /// <summary>Strings up to this length are looked up among those already read without first being made into a string.</summary>
+    private const int MaxSharedTextLength = 128;
+
     private static readonly LazyJsonPath HidePath = LazyJsonPath.Root.Property("hide");
     private static readonly LazyJsonPath AllToolsPath = LazyJsonPath.Root.Property("all_tools");
     private static readonly LazyJsonPath ToolsPath = LazyJsonPath.Root.Property("tools");
@@ -90,21 +101,33 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
     private sealed class Session(PolicyErrorList errors)
     {
-        private readonly Dictionary<string, (CounterDefinition Definition, LazyJsonPath Path)> _counters = new(StringComparer.Ordinal);
+        // Each counter with the pointer of the limit that defined it first; sized once the document's size is known.
+        private Dictionary<string, (CounterDefinition Definition, string Pointer)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
-        private readonly Dictionary<CompiledLimit, LazyJsonPath> _limitPaths = new(ReferenceEqualityComparer.Instance);
+
+        // The conditions whose value is still the read document's, in reading order (see DetachValues).
+        private readonly List<Condition> _valued = [];
+
+        // The condition paths read so far, by text (valid ones only).
+        private readonly Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
+
+        // The item readers as delegates, made once per read rather than once per list.
+        private Func<JsonElement, LazyJsonPath, string, Predicate?>? _readPredicate;
+        private Func<JsonElement, LazyJsonPath, string, Condition?>? _readCondition;
+        private Func<JsonElement, LazyJsonPath, string, CompiledLimit?>? _readLimit;
 
         public CompiledPolicy? Read(JsonElement root)
         {
             CheckFields(root, LazyJsonPath.Root, RootFields);
+            _counters = new(ExpectedCounters(root), StringComparer.Ordinal);
 
             var defaultAction = PolicyAction.Deny;
-            if (root.TryGetProperty("default", out var def))
+            if (root.TryGetProperty("default"u8, out var def))
             {
-                defaultAction = ReadAction(def, LazyJsonPath.Root.Property("default")) ?? PolicyAction.Deny;
+                defaultAction = ReadAction(def, LazyJsonPath.Root, "default") ?? PolicyAction.Deny;
             }
 
-            if (root.TryGetProperty("$schema", out var schema) && schema.ValueKind != JsonValueKind.String)
+            if (root.TryGetProperty("$schema"u8, out var schema) && schema.ValueKind != JsonValueKind.String)
             {
                 errors.AtValue("$.$schema", $"Expected a string (the schema's URL or path), found {Describe(schema)}.");
             }
@@ -122,6 +145,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
+            DetachValues();
             return new CompiledPolicy
             {
                 Version = "1",
@@ -132,13 +156,42 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 RiskRules = risk,
                 Classify = classify,
                 AllToolsLimits = allToolsLimits,
-                Counters = [.. _counters.Values.Select(c => c.Definition).OrderBy(c => c.Ordinal)],
+                Counters = CountersInDocumentOrder(),
             };
+        }
+
+        /// <summary>About as many counters as the document will define: one per tool rule (the usual shape) and per all_tools limit.</summary>
+        private static int ExpectedCounters(JsonElement root)
+        {
+            var expected = 0;
+            if (root.TryGetProperty("tools"u8, out var tools) && tools.ValueKind == JsonValueKind.Object)
+            {
+                expected += tools.GetPropertyCount();
+            }
+
+            if (root.TryGetProperty("all_tools"u8, out var allTools) && allTools.ValueKind == JsonValueKind.Object
+                && allTools.TryGetProperty("limits"u8, out var limits) && limits.ValueKind == JsonValueKind.Array)
+            {
+                expected += limits.GetArrayLength();
+            }
+
+            return expected;
+        }
+
+        private CounterDefinition[] CountersInDocumentOrder()
+        {
+            var counters = new CounterDefinition[_counters.Count];
+            foreach (var (definition, _) in _counters.Values)
+            {
+                counters[definition.Ordinal] = definition;
+            }
+
+            return counters;
         }
 
         private string? ReadRevision(JsonElement root)
         {
-            if (!root.TryGetProperty("revision", out var element))
+            if (!root.TryGetProperty("revision"u8, out var element))
             {
                 return null;
             }
@@ -179,7 +232,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 if (ReferenceEquals(limit.Counter, other.Counter) && limit.IncrementFrom?.Text != other.IncrementFrom?.Text)
                 {
                     errors.AtValue(
-                        _limitPaths[limit],
+                        LimitPath(limit.Pointer),
                         $"Counter '{limit.Counter.Name}' is also counted by {other.Pointer} ({Adds(other)}), and one call counts a counter once: "
                         + $"here it is {Adds(limit)}. Give each amount a counter of its own, or use the same increment_from.");
                 }
@@ -190,7 +243,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private NameMatcher<bool> ReadHide(JsonElement root)
         {
-            if (!root.TryGetProperty("hide", out var hide))
+            if (!root.TryGetProperty("hide"u8, out var hide))
             {
                 return NameMatcher<bool>.Empty;
             }
@@ -200,7 +253,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<bool>.Empty;
             }
 
-            var entries = new List<KeyValuePair<string, bool>>();
+            var entries = new KeyValuePair<string, bool>[hide.GetArrayLength()];
+            var kept = 0;
             var index = 0;
             foreach (var item in hide.EnumerateArray())
             {
@@ -209,22 +263,22 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 {
                     errors.AtValue(path, $"Expected a tool name or glob (a string), found {Describe(item)}.");
                 }
-                else if (string.IsNullOrWhiteSpace(item.GetString()))
+                else if (item.GetString() is not { } name || string.IsNullOrWhiteSpace(name))
                 {
                     errors.AtValue(path, "Expected a tool name or glob, found an empty string. Use \"*\" to hide every tool.");
                 }
                 else
                 {
-                    entries.Add(new(item.GetString()!, true));
+                    entries[kept++] = new(name, true);
                 }
             }
 
-            return new NameMatcher<bool>(entries);
+            return new NameMatcher<bool>(entries.AsSpan(0, kept));
         }
 
         private CompiledLimit[] ReadAllTools(JsonElement root)
         {
-            if (!root.TryGetProperty("all_tools", out var allTools))
+            if (!root.TryGetProperty("all_tools"u8, out var allTools))
             {
                 return [];
             }
@@ -235,14 +289,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             CheckFields(allTools, AllToolsPath, AllToolsFields);
-            return allTools.TryGetProperty("limits", out var limits)
-                ? ReadLimits(limits, AllToolsPath.Property("limits"), "/all_tools/limits")
+            return allTools.TryGetProperty("limits"u8, out var limits)
+                ? ReadLimits(limits, AllToolsPath, "/all_tools")
                 : [];
         }
 
         private NameMatcher<CompiledRule> ReadTools(JsonElement root)
         {
-            if (!root.TryGetProperty("tools", out var tools))
+            if (!root.TryGetProperty("tools"u8, out var tools))
             {
                 return NameMatcher<CompiledRule>.Empty;
             }
@@ -252,30 +306,32 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<CompiledRule>.Empty;
             }
 
-            var rules = new List<KeyValuePair<string, CompiledRule>>();
+            var rules = new KeyValuePair<string, CompiledRule>[tools.GetPropertyCount()];
+            var kept = 0;
             foreach (var property in tools.EnumerateObject())
             {
-                var path = ToolsPath.Property(property.Name);
-                if (string.IsNullOrWhiteSpace(property.Name))
+                var name = property.Name;
+                var path = ToolsPath.Property(name);
+                if (string.IsNullOrWhiteSpace(name))
                 {
                     errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
                     continue;
                 }
 
-                var rule = ReadRule(property.Value, path, "/tools/" + EscapePointer(property.Name));
+                var rule = ReadRule(property.Value, path, "/tools/" + EscapePointer(name));
                 if (rule is not null)
                 {
-                    rules.Add(new(property.Name, rule));
+                    rules[kept++] = new(name, rule);
                 }
             }
 
-            return new NameMatcher<CompiledRule>(rules);
+            return new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
         }
 
         private CompiledRule?[] ReadRisk(JsonElement root)
         {
             var rules = new CompiledRule?[Categories.Count];
-            if (!root.TryGetProperty("risk", out var risk)
+            if (!root.TryGetProperty("risk"u8, out var risk)
                 || !ExpectKind(risk, RiskPath, JsonValueKind.Object, "an object of rules keyed by risk category"))
             {
                 return rules;
@@ -298,31 +354,33 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private NameMatcher<ClassifyEntry> ReadClassify(JsonElement root)
         {
-            if (!root.TryGetProperty("classify", out var classify)
+            if (!root.TryGetProperty("classify"u8, out var classify)
                 || !ExpectKind(classify, ClassifyPath, JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
             {
                 return NameMatcher<ClassifyEntry>.Empty;
             }
 
-            var entries = new List<KeyValuePair<string, ClassifyEntry>>();
+            var entries = new KeyValuePair<string, ClassifyEntry>[classify.GetPropertyCount()];
+            var kept = 0;
             foreach (var property in classify.EnumerateObject())
             {
-                var path = ClassifyPath.Property(property.Name);
-                if (string.IsNullOrWhiteSpace(property.Name))
+                var name = property.Name;
+                var path = ClassifyPath.Property(name);
+                if (string.IsNullOrWhiteSpace(name))
                 {
                     errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
                 }
-                else if (property.Value.ValueKind != JsonValueKind.String || !Categories.TryGetValue(property.Value.GetString()!, out var category))
+                else if (!TryKeyword(property.Value, Categories, out var category))
                 {
                     errors.AtValue(path, $"Expected a risk category ({string.Join(", ", Categories.Keys.Order(StringComparer.Ordinal))}), found {Describe(property.Value)}.");
                 }
                 else
                 {
-                    entries.Add(new(property.Name, new ClassifyEntry(category, "/classify/" + EscapePointer(property.Name))));
+                    entries[kept++] = new(name, new ClassifyEntry(category, "/classify/" + EscapePointer(name)));
                 }
             }
 
-            return new NameMatcher<ClassifyEntry>(entries);
+            return new NameMatcher<ClassifyEntry>(entries.AsSpan(0, kept));
         }
 
         private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, string pointer)
@@ -336,25 +394,25 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             CheckFields(rule, path, RuleFields);
 
             var action = PolicyAction.Allow;
-            if (rule.TryGetProperty("action", out var actionElement))
+            if (rule.TryGetProperty("action"u8, out var actionElement))
             {
-                action = ReadAction(actionElement, path.Property("action")) ?? PolicyAction.Allow;
+                action = ReadAction(actionElement, path, "action") ?? PolicyAction.Allow;
             }
 
             string? reason = null;
-            if (rule.TryGetProperty("reason", out var reasonElement))
+            if (rule.TryGetProperty("reason"u8, out var reasonElement))
             {
-                reason = ReadString(reasonElement, path.Property("reason"), "a reason (text shown to the agent)");
+                reason = ReadString(reasonElement, path, "reason", "a reason (text shown to the agent)");
             }
 
             var require = ReadPredicates(rule, "require", path, pointer);
             var denyIf = ReadPredicates(rule, "deny_if", path, pointer);
             var approvalIf = ReadPredicates(rule, "require_approval_if", path, pointer);
-            var limits = rule.TryGetProperty("limits", out var limitsElement)
-                ? ReadLimits(limitsElement, path.Property("limits"), pointer + "/limits")
+            var limits = rule.TryGetProperty("limits"u8, out var limitsElement)
+                ? ReadLimits(limitsElement, path, pointer)
                 : [];
 
-            if (rule.TryGetProperty("rate_limit", out var rateLimit))
+            if (rule.TryGetProperty("rate_limit"u8, out var rateLimit))
             {
                 var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer + "/rate_limit");
                 if (shorthand is not null)
@@ -365,10 +423,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             CheckOneAmountPerCounter(limits);
 
-            if (action == PolicyAction.Deny && (rule.TryGetProperty("limits", out _) || rule.TryGetProperty("rate_limit", out _)))
+            if (action == PolicyAction.Deny && (rule.TryGetProperty("limits"u8, out _) || rule.TryGetProperty("rate_limit"u8, out _)))
             {
                 errors.AtKey(
-                    path.Property(rule.TryGetProperty("limits", out _) ? "limits" : "rate_limit"),
+                    path.Property(rule.TryGetProperty("limits"u8, out _) ? "limits" : "rate_limit"),
                     "A rule whose action is \"deny\" cannot have limits: a denied call never counts. Remove the limits or change the action.");
             }
 
@@ -396,17 +454,19 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            var path = rulePath.Property(field);
-            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of conditions or predicates ({ \"conditions\": [...], \"on_deny\": \"...\" })"))
+            if (!ExpectKind(list, rulePath, field, JsonValueKind.Array, "an array of conditions or predicates ({ \"conditions\": [...], \"on_deny\": \"...\" })"))
             {
                 return [];
             }
 
-            return ReadEach(list, path, $"{rulePointer}/{field}", ReadPredicate);
+            return ReadEach(list, rulePath, rulePointer, field, _readPredicate ??= ReadPredicate);
         }
 
-        /// <summary>Reads each item of an array with its JSON path and pointer, keeping those that read without errors.</summary>
-        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath path, string pointer, Func<JsonElement, LazyJsonPath, string, T?> read)
+        /// <summary>
+        /// Reads each item of the array <paramref name="field"/> of the object at <paramref name="ownerPath"/> with its
+        /// JSON path (<c>$.tools.x.deny_if[0]</c>) and pointer (<c>/tools/x/deny_if/0</c>), keeping those that read without errors.
+        /// </summary>
+        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath ownerPath, string ownerPointer, string field, Func<JsonElement, LazyJsonPath, string, T?> read)
             where T : class
         {
             var items = new T[list.GetArrayLength()];
@@ -414,7 +474,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                if (read(item, path.Index(index), $"{pointer}/{index}") is { } value)
+                if (read(item, ownerPath.Item(field, index), $"{ownerPointer}/{field}/{index}") is { } value)
                 {
                     items[kept++] = value;
                 }
@@ -428,23 +488,22 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
         private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, string pointer)
         {
-            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions", out var list))
+            if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions"u8, out var list))
             {
                 var bare = ReadCondition(element, path, pointer);
-                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason, Text = bare.Text };
+                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason };
             }
 
             var before = errors.Count;
             CheckFields(element, path, PredicateFields);
             string? onDeny = null;
-            if (element.TryGetProperty("on_deny", out var onDenyElement))
+            if (element.TryGetProperty("on_deny"u8, out var onDenyElement))
             {
-                onDeny = ReadString(onDenyElement, path.Property("on_deny"), "the text the agent reads");
+                onDeny = ReadString(onDenyElement, path, "on_deny", "the text the agent reads");
             }
 
-            var listPath = path.Property("conditions");
-            var conditions = ExpectKind(list, listPath, JsonValueKind.Array, "an array of conditions ([] matches every call)")
-                ? ReadEach(list, listPath, pointer + "/conditions", ReadCondition)
+            var conditions = ExpectKind(list, path, "conditions", JsonValueKind.Array, "an array of conditions ([] matches every call)")
+                ? ReadEach(list, path, pointer, "conditions", _readCondition ??= ReadCondition)
                 : [];
 
             if (errors.Count > before)
@@ -457,7 +516,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 Pointer = pointer,
                 Conditions = conditions,
                 Reason = onDeny,
-                Text = conditions.Length == 0 ? "every call matches (no conditions)" : string.Join(" and ", conditions.Select(c => c.Text)),
             };
         }
 
@@ -473,26 +531,28 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var conditionPath = ReadConditionPath(element, path);
 
             ConditionOperator? op = null;
-            if (!element.TryGetProperty("op", out var opElement))
+            var opName = "";
+            if (!element.TryGetProperty("op"u8, out var opElement))
             {
                 errors.AtValue(path, $"Missing \"op\". Expected one of: {OperatorList}.");
             }
-            else if (opElement.ValueKind != JsonValueKind.String || !Operators.TryGetValue(opElement.GetString()!, out var parsed))
+            else if (!TryKeyword(opElement, Operators, out var parsed))
             {
                 errors.AtValue(path.Property("op"), $"Unknown operator {Describe(opElement)}. Expected one of: {OperatorList}.");
             }
             else
             {
                 op = parsed;
+                opName = OperatorNames[(int)parsed];
             }
 
             string? reason = null;
-            if (element.TryGetProperty("reason", out var reasonElement))
+            if (element.TryGetProperty("reason"u8, out var reasonElement))
             {
-                reason = ReadString(reasonElement, path.Property("reason"), "a reason (text shown to the agent)");
+                reason = ReadString(reasonElement, path, "reason", "a reason (text shown to the agent)");
             }
 
-            var hasValue = element.TryGetProperty("value", out var value);
+            var hasValue = element.TryGetProperty("value"u8, out var value);
             Regex? regex = null;
             var existsExpected = true;
             switch (op)
@@ -516,26 +576,26 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 case ConditionOperator.In or ConditionOperator.NotIn:
                     if (!hasValue)
                     {
-                        errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\": a list of values.");
+                        errors.AtValue(path, $"Operator \"{opName}\" needs \"value\": a list of values.");
                     }
                     else if (value.ValueKind != JsonValueKind.Array)
                     {
-                        errors.AtValue(path.Property("value"), $"Operator \"{opElement.GetString()}\" needs a list of values, found {Describe(value)}.");
+                        errors.AtValue(path.Property("value"), $"Operator \"{opName}\" needs a list of values, found {Describe(value)}.");
                     }
 
                     break;
                 case ConditionOperator.Lt or ConditionOperator.Lte or ConditionOperator.Gt or ConditionOperator.Gte:
                     if (conditionPath is { IsCaller: true })
                     {
-                        errors.AtValue(path.Property("op"), $"Operator \"{opElement.GetString()}\" compares numbers, and {conditionPath.Text} is text. Use eq, neq, in, not_in, regex, contains or exists.");
+                        errors.AtValue(path.Property("op"), $"Operator \"{opName}\" compares numbers, and {conditionPath.Text} is text. Use eq, neq, in, not_in, regex, contains or exists.");
                     }
                     else if (!hasValue)
                     {
-                        errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\": a number.");
+                        errors.AtValue(path, $"Operator \"{opName}\" needs \"value\": a number.");
                     }
                     else if (value.ValueKind != JsonValueKind.Number)
                     {
-                        errors.AtValue(path.Property("value"), $"Operator \"{opElement.GetString()}\" compares numbers, found {Describe(value)}.");
+                        errors.AtValue(path.Property("value"), $"Operator \"{opName}\" compares numbers, found {Describe(value)}.");
                     }
 
                     break;
@@ -553,7 +613,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 default:
                     if (!hasValue)
                     {
-                        errors.AtValue(path, $"Operator \"{opElement.GetString()}\" needs \"value\".");
+                        errors.AtValue(path, $"Operator \"{opName}\" needs \"value\".");
                     }
 
                     break;
@@ -564,30 +624,80 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
-            var text = op == ConditionOperator.Exists
-                ? $"{conditionPath.Text} {(existsExpected ? "exists" : "does not exist")}"
-                : $"{conditionPath.Text} {opElement.GetString()} {(regex is not null ? value.GetString() : value.GetRawText())}";
-            return new Condition
+            var condition = new Condition
             {
                 Pointer = pointer,
                 Path = conditionPath,
                 Operator = op.Value,
-                Value = hasValue ? value.Clone() : default,
+                // Still the read document's value: DetachValues copies it out before the document goes.
+                Value = hasValue ? value : default,
                 Regex = regex,
                 ExistsExpected = existsExpected,
                 Reason = reason,
-                Text = text,
             };
+            if (hasValue)
+            {
+                _valued.Add(condition);
+            }
+
+            return condition;
         }
 
-        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath path, string pointer)
+        /// <summary>
+        /// Copies every condition's value out of the document being read (whose pooled memory is returned after the
+        /// load) into one array document of the policy's own, instead of a cloned document per value.
+        /// </summary>
+        private void DetachValues()
         {
-            if (!ExpectKind(list, path, JsonValueKind.Array, "an array of limits"))
+            if (_valued.Count == 0)
+            {
+                return;
+            }
+
+            var length = _valued.Count + 1;
+            foreach (var condition in _valued)
+            {
+                length += JsonMarshal.GetRawUtf8Value(condition.Value).Length;
+            }
+
+            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                // [v1,v2,...]: each value's raw text as written; ParseValue copies what it keeps.
+                var written = 0;
+                foreach (var condition in _valued)
+                {
+                    rented[written] = written == 0 ? (byte)'[' : (byte)',';
+                    written++;
+                    var raw = JsonMarshal.GetRawUtf8Value(condition.Value);
+                    raw.CopyTo(rented.AsSpan(written));
+                    written += raw.Length;
+                }
+
+                rented[written++] = (byte)']';
+                var reader = new Utf8JsonReader(rented.AsSpan(0, written), new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth + 1 });
+                var values = JsonElement.ParseValue(ref reader);
+                var index = 0;
+                foreach (var value in values.EnumerateArray())
+                {
+                    _valued[index++].Value = value;
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        /// <summary>The <c>limits</c> of the rule (or all_tools) at <paramref name="ownerPointer"/>.</summary>
+        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath ownerPath, string ownerPointer)
+        {
+            if (!ExpectKind(list, ownerPath, "limits", JsonValueKind.Array, "an array of limits"))
             {
                 return [];
             }
 
-            return ReadEach(list, path, pointer, ReadLimit);
+            return ReadEach(list, ownerPath, ownerPointer, "limits", _readLimit ??= ReadLimit);
         }
 
         private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, string pointer)
@@ -600,13 +710,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var before = errors.Count;
             CheckFields(element, path, LimitFields);
             string? name = null;
-            if (!element.TryGetProperty("counter", out var counter))
+            if (!element.TryGetProperty("counter"u8, out var counter))
             {
                 errors.AtValue(path, "Missing \"counter\": the name of the counter this limit counts in.");
             }
             else
             {
-                name = ReadString(counter, path.Property("counter"), "a counter name");
+                name = ReadCounterName(counter, path);
                 if (name is { Length: 0 })
                 {
                     errors.AtValue(path.Property("counter"), "Expected a counter name, found an empty string.");
@@ -621,7 +731,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             // As in the hosted gateway, whose limits are per-grant quotas: a limit without a scope counts per grant.
             var (max, window, scope) = ReadBudget(element, path, CounterScope.Grant);
             ArgumentPath? incrementFrom = null;
-            if (element.TryGetProperty("increment_from", out _))
+            if (element.TryGetProperty("increment_from"u8, out _))
             {
                 incrementFrom = RequireArgumentPath(element, "increment_from", path);
             }
@@ -631,8 +741,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return null;
             }
 
-            var definition = DefineCounter(name, max, window, scope, path, incrementFrom?.Text);
-            return definition is null ? null : Remember(new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom }, path);
+            var definition = DefineCounter(name, max, window, scope, path, pointer, incrementFrom?.Text);
+            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom };
         }
 
         private CompiledLimit? ReadRateLimit(JsonElement element, LazyJsonPath path, string pointer)
@@ -653,20 +763,27 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             // The shorthand's counter belongs to its rule alone: named after the rule's pointer, which no policy key can clash with.
-            var definition = DefineCounter(pointer, max, window, scope, path);
-            return definition is null ? null : Remember(new CompiledLimit { Pointer = pointer, Counter = definition }, path);
+            var definition = DefineCounter(pointer, max, window, scope, path, pointer);
+            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition };
         }
 
-        private CompiledLimit Remember(CompiledLimit limit, LazyJsonPath path)
+        /// <summary>A limit's counter name: the string of a counter already defined when it names one (a counter named by many rules is one string).</summary>
+        private string? ReadCounterName(JsonElement element, LazyJsonPath limitPath)
         {
-            _limitPaths[limit] = path;
-            return limit;
+            Span<char> buffer = stackalloc char[MaxSharedTextLength];
+            var length = DecodePlain(element, buffer);
+            if (length >= 0 && _counters.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out var known, out _))
+            {
+                return known;
+            }
+
+            return ReadString(element, limitPath, "counter", "a counter name");
         }
 
         private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, LazyJsonPath path, CounterScope defaultScope)
         {
             long max = 1;
-            if (!element.TryGetProperty("max", out var maxElement))
+            if (!element.TryGetProperty("max"u8, out var maxElement))
             {
                 errors.AtValue(path, "Missing \"max\": the most units the window may hold (a positive whole number).");
             }
@@ -676,19 +793,19 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var window = TimeSpan.FromMinutes(1);
-            if (!element.TryGetProperty("window", out var windowElement))
+            if (!element.TryGetProperty("window"u8, out var windowElement))
             {
                 errors.AtValue(path, "Missing \"window\": second, minute, hour, day, a number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\".");
             }
             else
             {
-                window = ReadWindow(windowElement, path.Property("window")) ?? window;
+                window = ReadWindow(windowElement, path) ?? window;
             }
 
             var scope = defaultScope;
-            if (element.TryGetProperty("scope", out var scopeElement))
+            if (element.TryGetProperty("scope"u8, out var scopeElement))
             {
-                if (scopeElement.ValueKind != JsonValueKind.String || !Scopes.TryGetValue(scopeElement.GetString()!, out scope))
+                if (!TryKeyword(scopeElement, Scopes, out scope))
                 {
                     errors.AtValue(path.Property("scope"), $"Unknown scope {Describe(scopeElement)}. Expected one of: grant, session, agent, user, global.");
                 }
@@ -697,9 +814,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return (max, window, scope);
         }
 
-        private TimeSpan? ReadWindow(JsonElement element, LazyJsonPath path)
+        /// <summary>The <c>window</c> of the limit at <paramref name="limitPath"/>.</summary>
+        private TimeSpan? ReadWindow(JsonElement element, LazyJsonPath limitPath)
         {
             TimeSpan? window = null;
+            if (TryKeyword(element, NamedWindows, out var named))
+            {
+                return named;
+            }
+
             if (element.ValueKind == JsonValueKind.Number)
             {
                 if (element.TryGetInt64(out var seconds) && seconds > 0 && seconds <= (long)PolicyLimits.MaxWindow.TotalSeconds)
@@ -714,7 +837,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             if (window is null || window <= TimeSpan.Zero || window > PolicyLimits.MaxWindow)
             {
-                errors.AtValue(path, $"Unknown window {Describe(element)}. Expected second, minute, hour, day, a whole number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\" (at most 366 days).");
+                errors.AtValue(limitPath.Property("window"), $"Unknown window {Describe(element)}. Expected second, minute, hour, day, a whole number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\" (at most 366 days).");
                 return null;
             }
 
@@ -750,14 +873,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, string? incrementFrom = null)
+        /// <summary>The counter <paramref name="name"/>, defined here by the limit at <paramref name="path"/> (<paramref name="pointer"/>) or before.</summary>
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, string pointer, string? incrementFrom = null)
         {
             if (_counters.TryGetValue(name, out var existing))
             {
                 var d = existing.Definition;
                 if (d.Max != max || d.Window != window || d.Scope != scope)
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {existing.Path} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(existing.Pointer)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
                     return null;
                 }
 
@@ -765,7 +889,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count, IncrementFrom = incrementFrom };
-            _counters[name] = (definition, path);
+            _counters[name] = (definition, pointer);
             return definition;
         }
 
@@ -796,77 +920,139 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private ConditionPath? ReadConditionPath(JsonElement element, LazyJsonPath path)
         {
-            if (element.TryGetProperty("path", out var value) && value.ValueKind == JsonValueKind.String
-                && value.GetString()!.StartsWith("caller.", StringComparison.Ordinal))
+            const string CallerPaths = "or caller.grant, caller.user, caller.agent, caller.session, caller.claims.<type>";
+            if (!TryReadPathText(element, "path", path, CallerPaths, out var value))
             {
-                var text = value.GetString()!;
-                var caller = ConditionPath.ForCaller(text);
-                if (caller is null)
+                return null;
+            }
+
+            // One object per distinct path: rules that test the same argument share it (it is immutable).
+            Span<char> buffer = stackalloc char[MaxSharedTextLength];
+            var length = DecodePlain(value, buffer);
+            if (length >= 0 && _paths.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out var known))
+            {
+                return known;
+            }
+
+            var text = value.GetString()!;
+            ConditionPath? read;
+            if (text.StartsWith("caller.", StringComparison.Ordinal))
+            {
+                read = ConditionPath.ForCaller(text);
+                if (read is null)
                 {
                     errors.AtValue(
                         path.Property("path"),
                         $"Unknown caller path \"{text}\". Expected caller.grant, caller.user, caller.agent, caller.session or caller.claims.<type>.");
                 }
-
-                return caller;
+            }
+            else
+            {
+                var argument = ParseArgumentPath(text, path, "path", CallerPaths);
+                read = argument is null ? null : ConditionPath.ForArguments(argument);
             }
 
-            var argument = RequireArgumentPath(element, "path", path, "or caller.grant, caller.user, caller.agent, caller.session, caller.claims.<type>");
-            return argument is null ? null : ConditionPath.ForArguments(argument);
+            if (read is not null)
+            {
+                _paths[text] = read;
+            }
+
+            return read;
         }
 
-        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, LazyJsonPath path, string? alternatives = null)
+        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, LazyJsonPath path)
         {
-            var fieldPath = path.Property(field);
-            if (!element.TryGetProperty(field, out var value))
+            if (!TryReadPathText(element, field, path, null, out var value))
+            {
+                return null;
+            }
+
+            Span<char> buffer = stackalloc char[MaxSharedTextLength];
+            var length = DecodePlain(value, buffer);
+            if (length >= 0 && _paths.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out var known) && known.Argument is { } shared)
+            {
+                return shared;
+            }
+
+            var text = value.GetString()!;
+            var argument = ParseArgumentPath(text, path, field, null);
+            if (argument is not null)
+            {
+                _paths[text] = ConditionPath.ForArguments(argument);
+            }
+
+            return argument;
+        }
+
+        /// <summary>The field <paramref name="field"/> of the object at <paramref name="path"/>, when it is there and a string.</summary>
+        private bool TryReadPathText(JsonElement element, string field, LazyJsonPath path, string? alternatives, out JsonElement value)
+        {
+            if (!element.TryGetProperty(field, out value))
             {
                 errors.AtValue(path, $"Missing \"{field}\": a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
-                return null;
+                return false;
             }
 
             if (value.ValueKind != JsonValueKind.String)
             {
-                errors.AtValue(fieldPath, $"Expected a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}, found {Describe(value)}.");
-                return null;
+                errors.AtValue(path.Property(field), $"Expected a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}, found {Describe(value)}.");
+                return false;
             }
 
-            var text = value.GetString()!;
+            return true;
+        }
+
+        /// <summary><paramref name="text"/>, the value of <paramref name="field"/> at <paramref name="path"/>, as a path into the arguments.</summary>
+        private ArgumentPath? ParseArgumentPath(string text, LazyJsonPath path, string field, string? alternatives)
+        {
             if (!text.StartsWith("args.", StringComparison.Ordinal) || text.Length == 5)
             {
-                errors.AtValue(fieldPath, $"The path \"{text}\" must start with \"args.\" followed by an argument name, such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
+                errors.AtValue(path.Property(field), $"The path \"{text}\" must start with \"args.\" followed by an argument name, such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
                 return null;
             }
 
-            var segments = text[5..].Split('.');
-            if (segments.Any(s => s.Length == 0))
+            if (SplitArgumentPath(text) is not { } segments)
             {
-                errors.AtValue(fieldPath, $"The path \"{text}\" has an empty segment; use dots only between names, such as \"args.customer.id\".");
+                errors.AtValue(path.Property(field), $"The path \"{text}\" has an empty segment; use dots only between names, such as \"args.customer.id\".");
                 return null;
             }
 
             return new ArgumentPath(text, segments);
         }
 
-        private PolicyAction? ReadAction(JsonElement element, LazyJsonPath path)
+        private PolicyAction? ReadAction(JsonElement element, LazyJsonPath parent, string field)
         {
-            if (element.ValueKind == JsonValueKind.String && Actions.TryGetValue(element.GetString()!, out var action))
+            if (TryKeyword(element, Actions, out var action))
             {
                 return action;
             }
 
-            errors.AtValue(path, $"Unknown action {Describe(element)}. Expected one of: allow, deny, require_approval.");
+            errors.AtValue(parent.Property(field), $"Unknown action {Describe(element)}. Expected one of: allow, deny, require_approval.");
             return null;
         }
 
-        private string? ReadString(JsonElement element, LazyJsonPath path, string expected)
+        /// <summary>The string <paramref name="field"/> of the object at <paramref name="parent"/>.</summary>
+        private string? ReadString(JsonElement element, LazyJsonPath parent, string field, string expected)
         {
             if (element.ValueKind == JsonValueKind.String)
             {
                 return element.GetString();
             }
 
-            errors.AtValue(path, $"Expected {expected} (a string), found {Describe(element)}.");
+            errors.AtValue(parent.Property(field), $"Expected {expected} (a string), found {Describe(element)}.");
             return null;
+        }
+
+        /// <summary>Whether the field <paramref name="field"/> of the object at <paramref name="parent"/> is of <paramref name="kind"/>; its path is made only for the error.</summary>
+        private bool ExpectKind(JsonElement element, LazyJsonPath parent, string field, JsonValueKind kind, string expected)
+        {
+            if (element.ValueKind == kind)
+            {
+                return true;
+            }
+
+            errors.AtValue(parent.Property(field), $"Expected {expected}, found {Describe(element)}.");
+            return false;
         }
 
         private bool ExpectKind(JsonElement element, LazyJsonPath path, JsonValueKind kind, string expected)
@@ -894,22 +1080,134 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
         }
 
-        /// <summary>Whether the property's name is one of <paramref name="known"/>, compared in UTF-8 so that a known name is never copied into a string.</summary>
+        /// <summary>Whether the property's name is one of <paramref name="known"/>, found without copying the name into a string.</summary>
         private static bool IsKnown(JsonProperty property, FrozenSet<string> known)
         {
-            foreach (var field in known.Items)
+            var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (utf8.Length >= 2 && utf8[0] == (byte)'"')
             {
-                if (property.NameEquals(field))
-                {
-                    return true;
-                }
+                utf8 = utf8[1..^1];
             }
 
-            return false;
+            if (utf8.Contains((byte)'\\'))
+            {
+                // Escaped: compared unescaped, one known name at a time.
+                foreach (var field in known.Items)
+                {
+                    if (property.NameEquals(field))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            Span<char> name = stackalloc char[MaxFieldNameLength];
+            return utf8.Length <= name.Length && known.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name[..Encoding.UTF8.GetChars(utf8, name)]);
         }
 
         private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));
 
+    }
+
+    private static string[] NamesOf(FrozenDictionary<string, ConditionOperator> operators)
+    {
+        var names = new string[operators.Count];
+        foreach (var (name, op) in operators)
+        {
+            names[(int)op] = name;
+        }
+
+        return names;
+    }
+
+    /// <summary>
+    /// Decodes a JSON string with no escapes into <paramref name="buffer"/> and gives its length, without making a
+    /// string; -1 when the value is not a string, has escapes or does not fit (the caller then reads it with GetString).
+    /// </summary>
+    private static int DecodePlain(JsonElement element, Span<char> buffer)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return -1;
+        }
+
+        var utf8 = JsonMarshal.GetRawUtf8Value(element);
+        if (utf8.Length >= 2 && utf8[0] == (byte)'"')
+        {
+            utf8 = utf8[1..^1];
+        }
+
+        // A UTF-8 text never has more characters than bytes.
+        if (utf8.Length > buffer.Length || utf8.Contains((byte)'\\'))
+        {
+            return -1;
+        }
+
+        return Encoding.UTF8.GetChars(utf8, buffer);
+    }
+
+    /// <summary>The keyword (an action, operator, scope, window or category) that a JSON string spells, found without making a string of it.</summary>
+    private static bool TryKeyword<T>(JsonElement element, FrozenDictionary<string, T> keywords, out T value)
+    {
+        value = default!;
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return false;
+        }
+
+        Span<char> buffer = stackalloc char[MaxSharedTextLength];
+        var length = DecodePlain(element, buffer);
+        return length >= 0
+            ? keywords.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out value!)
+            : keywords.TryGetValue(element.GetString()!, out value!);
+    }
+
+    /// <summary>The segments of <c>args.a.b</c> after <c>args.</c>; null when one is empty.</summary>
+    private static string[]? SplitArgumentPath(string text)
+    {
+        var rest = text.AsSpan(5);
+        var segments = new string[rest.Count('.') + 1];
+        var start = 5;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            var end = text.IndexOf('.', start);
+            if (end < 0)
+            {
+                end = text.Length;
+            }
+
+            if (end == start)
+            {
+                return null;
+            }
+
+            segments[i] = text[start..end];
+            start = end + 1;
+        }
+
+        return segments;
+    }
+
+    /// <summary>
+    /// The JSON path of the limit whose pointer is <paramref name="pointer"/>: <c>/tools/x/limits/0</c> is
+    /// <c>$.tools.x.limits[0]</c> and <c>/tools/x/rate_limit</c> is <c>$.tools.x.rate_limit</c>. Limits keep their
+    /// pointer only; the path is made from it when an error names it.
+    /// </summary>
+    internal static LazyJsonPath LimitPath(string pointer)
+    {
+        var path = LazyJsonPath.Root;
+        var segments = pointer.Split('/');
+        for (var i = 1; i < segments.Length; i++)
+        {
+            // Every segment names a property but the last of a limits list's pointer, its index.
+            path = i == segments.Length - 1 && segments[i] != "rate_limit"
+                ? path.Index(int.Parse(segments[i], NumberStyles.None, CultureInfo.InvariantCulture))
+                : path.Property(segments[i].Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal));
+        }
+
+        return path;
     }
 
     internal static string Describe(JsonElement element) => element.ValueKind switch

@@ -16,8 +16,20 @@ internal sealed class Predicate
     /// <summary><c>on_deny</c> of the hosted shape, or the bare condition's <c>reason</c>; null when the document gives none.</summary>
     public string? Reason { get; init; }
 
-    /// <summary>The predicate in words: its conditions joined by "and", or "every call" for an empty list.</summary>
-    public required string Text { get; init; }
+    /// <summary>The predicate in words: its conditions joined by "and", or "every call" for an empty list; made on first use.</summary>
+    public string Text
+    {
+        // Two threads may both make it; they make equal texts, and either may win.
+        get => _text ??= Conditions switch
+        {
+            [] => "every call matches (no conditions)",
+            [var only] => only.Text,
+            _ => string.Join(" and ", Conditions.Select(c => c.Text)),
+        };
+        init => _text = value;
+    }
+
+    private string? _text;
 }
 
 /// <summary>Where a condition reads its value: the call's arguments, or a property of the caller.</summary>

@@ -1,0 +1,195 @@
+using CsCheck;
+using PolicyLayer.Policies;
+
+namespace PolicyLayer.Core.Tests.Policies;
+
+/// <summary>
+/// What loading with little garbage must keep exactly: limits keep only their pointer (the path an error names is made
+/// from it), names and condition paths are shared between rules, keywords are matched without strings, condition texts
+/// are written in one go, and globs of equal specificity keep document order.
+/// </summary>
+public sealed class PolicyLoadGuardTests
+{
+    [Test]
+    public void CounterErrors_InToolsWhoseNamesHoldSlashTildeDotAndQuote_NameBothLimitsFullPaths()
+    {
+        const string json = """
+            {
+              "version": "1",
+              "tools": {
+                "a/b~c.d": { "limits": [ { "counter": "c", "window": "minute", "max": 10 }, { "counter": "c", "window": "minute", "max": 10, "increment_from": "args.n" } ] },
+                "it's~1": { "limits": [ { "counter": "e", "window": "minute", "max": 1 }, { "counter": "c", "window": "hour", "max": 10 } ] }
+              }
+            }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => $"{e.Path}: {e.Message}").Should().Equal(
+            "$.tools['a/b~c.d'].limits[1]: Counter 'c' is also counted by /tools/a~1b~0c.d/limits/0 (adding 1 per call), and one call counts a counter once: "
+            + "here it is adding args.n. Give each amount a counter of its own, or use the same increment_from.",
+            "$.tools['it\\'s~1'].limits[1]: Counter 'c' is defined two ways: here 10 per 1 h per grant, at $.tools['a/b~c.d'].limits[0] 10 per 1 min per grant. "
+            + "A counter has one window, max and scope wherever it is named.");
+    }
+
+    [Test]
+    public void LimitPath_FromAPointer_IsThePathTheReaderGivesThatLimit()
+    {
+        PolicyReaderV1.LimitPath("/all_tools/limits/3").ToString().Should().Be("$.all_tools.limits[3]");
+        PolicyReaderV1.LimitPath("/tools/rate_limit/rate_limit").ToString().Should().Be("$.tools.rate_limit.rate_limit");
+        PolicyReaderV1.LimitPath("/tools/7/limits/12").ToString().Should().Be("$.tools.7.limits[12]");
+        PolicyReaderV1.LimitPath("/tools/~01/limits/0").ToString().Should().Be("$.tools['~1'].limits[0]");
+        PolicyReaderV1.LimitPath("/risk/read/limits/0").ToString().Should().Be("$.risk.read.limits[0]");
+    }
+
+    [Test]
+    public void ConditionPaths_AndCounterNames_NamedByManyRules_AreOneObjectEach()
+    {
+        var policy = PolicyDocument.Parse("""
+            {
+              "version": "1",
+              "all_tools": { "limits": [ { "counter": "spend", "window": "day", "max": 100, "increment_from": "args.amount" } ] },
+              "tools": {
+                "a": { "deny_if": [ { "path": "args.amount", "op": "gt", "value": 5 } ], "limits": [ { "counter": "shared", "window": "minute", "max": 3 } ] },
+                "b": { "require": [ { "path": "args.amount", "op": "exists" } ], "limits": [ { "counter": "shared", "window": "minute", "max": 3 } ] }
+              }
+            }
+            """);
+
+        var a = Rule(policy, "a");
+        var b = Rule(policy, "b");
+        a.DenyIf[0].Conditions[0].Path.Should().BeSameAs(b.Require[0].Conditions[0].Path);
+        a.DenyIf[0].Conditions[0].Path.Argument.Should().BeSameAs(policy.Compiled.AllToolsLimits[0].IncrementFrom);
+        a.Limits[0].Counter.Should().BeSameAs(b.Limits[0].Counter);
+        policy.Counters.Select(c => c.Name).Should().Equal("spend", "shared");
+        a.DenyIf[0].Conditions[0].Text.Should().Be("args.amount gt 5");
+    }
+
+    [Test]
+    public void InvalidPaths_RepeatedInSeveralRules_AreReportedAtEachOne_EvenAfterTheSameTextReadAsACondition()
+    {
+        const string json = """
+            {
+              "version": "1",
+              "tools": {
+                "a": { "deny_if": [ { "path": "args.x..y", "op": "exists" }, { "path": "caller.grant", "op": "eq", "value": "g" } ] },
+                "b": { "deny_if": [ { "path": "args.x..y", "op": "exists" } ], "limits": [ { "counter": "c", "window": "minute", "max": 1, "increment_from": "caller.grant" } ] }
+              }
+            }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => e.Path).Should().Equal(
+            "$.tools.a.deny_if[0].path", "$.tools.b.deny_if[0].path", "$.tools.b.limits[0].increment_from");
+    }
+
+    [Test]
+    public void Keywords_AndCounterNames_WrittenWithEscapes_MeanWhatTheyUnescapeTo()
+    {
+        var policy = PolicyDocument.Parse("""
+            {
+              "version": "1",
+              "default": "\u0061llow",
+              "tools": {
+                "a": { "action": "require_\u0061pproval", "deny_if": [ { "path": "args.\u0078", "op": "\u0065q", "value": 1 } ],
+                       "limits": [ { "counter": "c\u0061", "window": "\u006dinute", "max": 2, "scope": "\u0067lobal" } ] },
+                "b": { "limits": [ { "counter": "ca", "window": "minute", "max": 2, "scope": "global" } ] }
+              },
+              "classify": { "a": "fin\u0061ncial" }
+            }
+            """);
+
+        policy.Default.Should().Be(PolicyAction.Allow);
+        Rule(policy, "a").Action.Should().Be(PolicyAction.RequireApproval);
+        Rule(policy, "a").DenyIf[0].Conditions[0].Text.Should().Be("args.x eq 1");
+        Rule(policy, "a").Limits[0].Counter.Should().BeSameAs(Rule(policy, "b").Limits[0].Counter);
+        policy.Counters.Should().ContainSingle().Which.Should().Match<CounterDefinition>(c => c.Name == "ca" && c.Scope == CounterScope.Global && c.Window == TimeSpan.FromMinutes(1));
+        policy.Compiled.Classify.TryMatch("a", out var entry, out _).Should().BeTrue();
+        entry.Category.Should().Be(RiskCategory.Financial);
+    }
+
+    [Test]
+    public void FieldNames_WrittenWithEscapes_AreKnown_AndAnUnknownOneIsNamedUnescaped()
+    {
+        PolicyDocument.Parse("""{ "version": "1", "tools": { "a": { "\u0061ction": "deny" } } }""").Compiled.Tools.TryMatch("a", out var rule, out _).Should().BeTrue();
+        rule.Action.Should().Be(PolicyAction.Deny);
+
+        var act = () => PolicyDocument.Parse("""{ "version": "1", "tools": { "a": { "limit\u0073x": [] } } }""");
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Should().ContainSingle()
+            .Which.Message.Should().StartWith("Unknown field 'limitsx' (did you mean 'limits'?).");
+    }
+
+    [Test]
+    public void ConditionText_KeepsTheValueAsWritten_SpacingNumbersEscapesAndNonAscii()
+    {
+        var policy = PolicyDocument.Parse("""
+            { "version": "1", "tools": { "a": { "deny_if": [
+              { "path": "args.x", "op": "in", "value": [ 1.50,  "café", "\u00e9\n" ] },
+              { "path": "args.y", "op": "eq", "value": "日本" },
+              { "path": "args.z", "op": "gte", "value": 1e3 }
+            ] } } }
+            """);
+
+        Rule(policy, "a").DenyIf.Select(p => p.Text).Should().Equal(
+            """args.x in [ 1.50,  "café", "\u00e9\n" ]""",
+            """args.y eq "日本" """.TrimEnd(),
+            "args.z gte 1e3");
+    }
+
+    [Test]
+    public void ConditionValues_OutliveTheLoad_WhenItsPooledBytesAreReusedByTheNextLoad()
+    {
+        static string Policy(string secret) => $$"""
+            { "version": "1", "tools": { "t": { "deny_if": [
+              { "path": "args.a", "op": "eq", "value": "{{secret}}" },
+              { "path": "args.b", "op": "in", "value": [ { "k": "{{secret}}" }, 2 ] },
+              { "path": "args.c", "op": "exists", "value": false },
+              { "path": "args.d", "op": "regex", "value": "^{{secret}}$" }
+            ] } } }
+            """;
+
+        var first = PolicyDocument.Parse(Policy("aaaa"));
+        for (var i = 0; i < 20; i++)
+        {
+            _ = PolicyDocument.Parse(Policy("zzzz"));
+        }
+
+        var conditions = Rule(first, "t").DenyIf.Select(p => p.Conditions[0]).ToArray();
+        conditions[0].Value.GetString().Should().Be("aaaa");
+        conditions[1].Value[0].GetProperty("k").GetString().Should().Be("aaaa");
+        conditions[1].Value[1].GetInt32().Should().Be(2);
+        conditions[2].Value.GetBoolean().Should().BeFalse();
+        conditions[3].Value.GetString().Should().Be("^aaaa$");
+        conditions.Select(c => c.Text).Should().Equal(
+            "args.a eq \"aaaa\"", "args.b in [ { \"k\": \"aaaa\" }, 2 ]", "args.c does not exist", "args.d regex ^aaaa$");
+    }
+
+    [Test]
+    public void GlobsOfEqualSpecificity_ThatAllMatch_TheFirstInDocumentOrderWins()
+    {
+        // Same wildcard count and length: only document order tells them apart, whatever the sort does with equals.
+        var patterns = Gen.Select(Gen.Char["ab"].Array[3], Gen.Int[0, 3]).Select((chars, at) => new string(chars).Insert(at, "*"));
+        Gen.Select(patterns.Array[2, 60], Gen.Char["ab"].Array[3, 8].Select(c => new string(c)).Array[1, 20]).Sample((list, names) =>
+        {
+            var distinct = list.Distinct().ToArray();
+            var matcher = new NameMatcher<int>(distinct.Select((p, i) => new KeyValuePair<string, int>(p, i)));
+            foreach (var name in names)
+            {
+                var expected = Array.FindIndex(distinct, p => new GlobPattern(p).IsMatch(name));
+                var found = matcher.TryMatch(name, out var index, out _) ? index : -1;
+                if (found != expected)
+                {
+                    throw new InvalidOperationException($"'{name}': chose #{found}, the first in document order is #{expected}, among [{string.Join(", ", distinct)}]");
+                }
+            }
+        }, iter: 1_000);
+    }
+
+    private static CompiledRule Rule(PolicyDocument policy, string name)
+    {
+        policy.Compiled.Tools.TryMatch(name, out var rule, out _).Should().BeTrue();
+        return rule;
+    }
+}
