@@ -60,7 +60,7 @@ public static class HttpGatewayLatency
             var direct = d1.Merge(d2);
             var through = g1.Merge(g2);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct"));
+                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct; CPU per call {direct.CpuPerCall:F0} → {through.CpuPerCall:F0} µs, context switches per call {direct.SwitchesPerCall:F1} → {through.SwitchesPerCall:F1}, allocated per call {direct.AllocatedPerCall:F0} → {through.AllocatedPerCall:F0} B"));
         }
 
         // Memory per idle session: sessions opened (initialize, initialized) and left idle, managed heap after a full GC.
@@ -95,9 +95,16 @@ public static class HttpGatewayLatency
         // Warm-up, then the timed calls.
         await Task.WhenAll(sessions.Select(s => CallManyAsync(http, endpoint, s.Session, Math.Max(50, callsEach / 5), null)));
         var samples = new double[clients][];
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var switchesBefore = ContextSwitches();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async i => samples[i] = await CallManyAsync(http, endpoint, sessions[i].Session, callsEach, new double[callsEach])));
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var total = clients * callsEach;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / total;
+        var switches = (ContextSwitches() - switchesBefore) / (double)total;
+        var allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)total;
         foreach (var (session, _) in sessions)
         {
             using var delete = new HttpRequestMessage(HttpMethod.Delete, endpoint);
@@ -105,7 +112,32 @@ public static class HttpGatewayLatency
             using var _ = await http.SendAsync(delete);
         }
 
-        return new Result([.. samples.SelectMany(s => s)], clients * callsEach / elapsed.TotalSeconds);
+        return new Result([.. samples.SelectMany(s => s)], total / elapsed.TotalSeconds, cpu, switches, allocated);
+    }
+
+    /// <summary>The context switches of every thread of this process so far (each one a thread that slept and was woken, or was preempted).</summary>
+    private static long ContextSwitches()
+    {
+        long sum = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        sum += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return sum;
     }
 
     private static async Task<double[]> CallManyAsync(HttpClient http, Uri endpoint, string? session, int count, double[]? samples)
@@ -201,13 +233,16 @@ public static class HttpGatewayLatency
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private sealed record Result(double[] Samples, double Throughput)
+    /// <param name="CpuPerCall">The process's CPU time per call (client, server and, through the gateway, the gateway), µs.</param>
+    /// <param name="SwitchesPerCall">The process's context switches per call: how often a thread had to be woken or was preempted.</param>
+    /// <param name="AllocatedPerCall">Bytes allocated in this process per call.</param>
+    private sealed record Result(double[] Samples, double Throughput, double CpuPerCall, double SwitchesPerCall, double AllocatedPerCall)
     {
         public Result Merge(Result other)
         {
             double[] all = [.. Samples, .. other.Samples];
             Array.Sort(all);
-            return new Result(all, (Throughput + other.Throughput) / 2);
+            return new Result(all, (Throughput + other.Throughput) / 2, (CpuPerCall + other.CpuPerCall) / 2, (SwitchesPerCall + other.SwitchesPerCall) / 2, (AllocatedPerCall + other.AllocatedPerCall) / 2);
         }
 
         public double P(int percentile)
