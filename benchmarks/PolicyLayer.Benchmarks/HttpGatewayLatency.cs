@@ -21,7 +21,7 @@ namespace PolicyLayer.Benchmarks;
 /// the order direct, gateway, gateway, direct. 1 client, then 50 concurrent clients (each its own session); p50, p99 and
 /// throughput; then the managed memory of idle sessions.
 /// </summary>
-/// <remarks><c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N]</c></remarks>
+/// <remarks><c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N]</c></remarks>
 public static class HttpGatewayLatency
 {
     private const string Policy = """
@@ -32,6 +32,7 @@ public static class HttpGatewayLatency
     {
         var calls = Option(args, "--calls", 5_000);
         var idleSessions = Option(args, "--sessions", 500);
+        var warmupRounds = Option(args, "--warmup-rounds", 1);
         await using var server = await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
         var upstream = Endpoint(server);
         await using var gatewayApp = await StartAsync(
@@ -48,7 +49,20 @@ public static class HttpGatewayLatency
             });
         var gateway = Endpoint(gatewayApp);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
-        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {calls / 5} warm-up; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {warmupRounds} untimed round(s) of both paths and {calls / 5} warm-up calls; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+
+        // Warm-up of both paths at both concurrencies first, untimed, so that the JIT's tiers are settled (as in a
+        // long-running gateway, or the NativeAOT binary) before anything is measured: a short run otherwise times tier-0
+        // code on the path that ran last.
+        foreach (var clients in new[] { 1, 50 })
+        {
+            for (var round = 0; round < warmupRounds; round++)
+            {
+                var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
+                await MeasureAsync(http, upstream, clients, perClient);
+                await MeasureAsync(http, gateway, clients, perClient);
+            }
+        }
 
         foreach (var clients in new[] { 1, 50 })
         {
