@@ -112,6 +112,7 @@ public sealed class McpGatewayOptions
         TimeProvider = TimeProvider,
         AuditLog = AuditLog,
         AuditArgumentValues = AuditArgumentValues,
+        ApprovalInbox = ApprovalInbox,
     }.WithRedacted(AuditRedactedArguments);
 
     private McpGatewayOptions WithRedacted(IList<string> paths)

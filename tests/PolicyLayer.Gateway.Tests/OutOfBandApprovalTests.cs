@@ -49,4 +49,25 @@ public sealed class OutOfBandApprovalTests
         replayed.DeniedText().Should().Contain("already used");
         proxy.Child.CalledTools.Should().Equal("approve_me");
     }
+
+    [Test]
+    public async Task HttpSessions_TakeTheInboxOfTheSessionTemplate_AndTheHeldCallRunsOnceApproved()
+    {
+        var inbox = new ApprovalInbox(new InMemoryApprovalStore());
+        using var gateway = await HttpGatewayHarness.StartAsync(configure: o => o.Session.ApprovalInbox = inbox);
+        await gateway.InitializeAsync();
+
+        var held = await gateway.RequestAsync(Call("1", "approve_me", """{"path":"/tmp/x"}"""));
+        var decision = held.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision");
+        var id = decision.GetProperty("approvalId").GetString()!;
+        var record = (await inbox.ListAsync()).Single();
+        await inbox.DecideAsync(id, approve: true, "bob", null);
+        var retried = await gateway.RequestAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"approve_me","arguments":{"path":"/tmp/x"},"_meta":{"policylayer/approval":""" + JsonSerializer.Serialize(id) + "}}}");
+
+        decision.GetProperty("kind").GetString().Should().Be("approval_pending", "the call is held in the inbox, not refused as impossible to ask");
+        record.Id.Should().Be(id);
+        record.GrantId.Should().Be("local", "the record names the session's caller");
+        retried.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran approve_me");
+        gateway.Child.CalledTools.Should().Equal("approve_me");
+    }
 }

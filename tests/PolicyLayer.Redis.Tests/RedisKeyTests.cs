@@ -99,14 +99,15 @@ public sealed class RedisKeyTests
     public async Task Reserve_AfterTheScopeWentQuiet_KeysAreGone()
     {
         var prefix = RedisTestServer.UniquePrefix();
-        var shortWindow = new CounterDefinition("tiny", 1, TimeSpan.FromMilliseconds(20), CounterScope.Session);
+        var shortWindow = new CounterDefinition("tiny", 1, TimeSpan.FromMilliseconds(300), CounterScope.Session);
         var store = new RedisCounterStore(RedisTestServer.Connection, new RedisCounterStoreOptions { KeyPrefix = prefix, ExpirySlack = TimeSpan.Zero });
 
         await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(shortWindow, "s", 1));
         (await KeysAsync(prefix)).Should().ContainSingle();
 
-        // Redis's own clock expires the keys; nothing to fake here, so wait out the 20 ms once.
-        await Task.Delay(150);
+        // Redis's own clock expires the keys; nothing to fake here, so wait out the 300 ms once (long enough that a
+        // loaded machine still sees the key before it expires).
+        await Task.Delay(1000);
         (await KeysAsync(prefix)).Should().BeEmpty();
     }
 

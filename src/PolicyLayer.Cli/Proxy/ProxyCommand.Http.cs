@@ -41,6 +41,10 @@ internal static partial class ProxyCommand
 
         public Option<double> IdleTimeout { get; } = new("--idle-timeout") { Description = "With --listen: seconds a session may go without a request before it (and its server) is ended.", DefaultValueFactory = _ => new PolicyLayerGatewayOptions().IdleTimeout.TotalSeconds };
 
+        public Option<string?> Approvals { get; } = new("--approvals") { Description = "With --listen: hold require_approval calls for a person in the approvals inbox, served at this path of the same host (such as /approvals); approvers sign in with a JWT carrying the role approver (needs --jwt-*)." };
+
+        public Option<string?> ApprovalsListen { get; } = new("--approvals-listen") { Description = "Over stdio: hold require_approval calls for a person in the approvals inbox, served at this URL (http://HOST:PORT/PATH); approvers sign in with a JWT carrying the role approver (needs --jwt-*)." };
+
         public void AddTo(Command command)
         {
             command.Options.Add(Listen);
@@ -53,6 +57,8 @@ internal static partial class ProxyCommand
             command.Options.Add(JwtIssuer);
             command.Options.Add(MaxSessions);
             command.Options.Add(IdleTimeout);
+            command.Options.Add(Approvals);
+            command.Options.Add(ApprovalsListen);
         }
 
         public HttpSettings Read(ParseResult result) => new(
@@ -65,7 +71,9 @@ internal static partial class ProxyCommand
             result.GetValue(JwtAudience),
             result.GetValue(JwtIssuer),
             result.GetValue(MaxSessions),
-            result.GetValue(IdleTimeout));
+            result.GetValue(IdleTimeout),
+            result.GetValue(Approvals),
+            result.GetValue(ApprovalsListen));
     }
 
     private sealed record HttpSettings(
@@ -78,7 +86,9 @@ internal static partial class ProxyCommand
         string? JwtAudience,
         string? JwtIssuer,
         int MaxSessions,
-        double IdleTimeoutSeconds)
+        double IdleTimeoutSeconds,
+        string? Approvals,
+        string? ApprovalsListen)
     {
         public bool UsesHttp => Listen is not null || Upstream is not null;
     }
@@ -105,9 +115,18 @@ internal static partial class ProxyCommand
                 return $"--listen must be an http URL with a path, such as http://127.0.0.1:8080/mcp (put TLS in front with a reverse proxy); got '{http.Listen}'.";
             }
         }
-        else if (http.Grants is not null || http.JwtAuthority is not null || http.JwtSigningKey is not null || http.JwtAudience is not null)
+        else if (http.Grants is not null)
         {
-            return "--grants and --jwt-* need --listen: over stdio the caller is the one who started the proxy (--grant).";
+            return "--grants needs --listen: over stdio the caller is the one who started the proxy (--grant).";
+        }
+        else if ((http.JwtAuthority is not null || http.JwtSigningKey is not null || http.JwtAudience is not null) && http.ApprovalsListen is null)
+        {
+            return "--jwt-* need --listen (or --approvals-listen, whose approvers they authenticate): over stdio the caller is the one who started the proxy (--grant).";
+        }
+
+        if (ApprovalsProblem(http, listen, out _) is { } approvals)
+        {
+            return approvals;
         }
 
         if ((http.JwtAuthority is not null || http.JwtSigningKey is not null) && http.JwtAudience is null)
@@ -200,46 +219,24 @@ internal static partial class ProxyCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new StderrLoggerProvider(error));
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.WebHost.UseKestrel(kestrel =>
-        {
-            var port = listen.Port;
-            if (listen.Host is "localhost")
-            {
-                kestrel.ListenLocalhost(port);
-            }
-            else if (listen.Host is "0.0.0.0" or "*" or "+")
-            {
-                kestrel.ListenAnyIP(port);
-            }
-            else
-            {
-                kestrel.Listen(IPAddress.Parse(listen.Host.Trim('[', ']')), port);
-            }
-        });
+        ListenOn(builder, listen);
         builder.Services.AddPolicyLayer(options =>
         {
             options.Policy = document;
             options.ShadowMode = settings.Shadow;
         });
         var jwt = http.JwtAuthority is not null || http.JwtSigningKey is not null;
+        var approvalsPath = http.Approvals is { } given ? "/" + given.Trim('/') : null;
         if (jwt)
         {
-            builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
-            {
-                o.MapInboundClaims = false;
-                o.Authority = http.JwtAuthority;
-                o.RequireHttpsMetadata = http.JwtAuthority?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) ?? true;
-                o.TokenValidationParameters = new TokenValidationParameters
-                {
-                    ValidAudience = http.JwtAudience,
-                    ValidateAudience = true,
-                    ValidIssuer = http.JwtIssuer,
-                    ValidateIssuer = http.JwtIssuer is not null || http.JwtAuthority is not null,
-                    IssuerSigningKey = http.JwtSigningKey is { } key ? new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)) : null,
-                    ValidateIssuerSigningKey = true,
-                    NameClaimType = "sub",
-                };
-            });
+            AddJwtBearer(builder.Services, http, approvalsPath);
+        }
+
+        if (approvalsPath is not null)
+        {
+            AddApprovalInbox(builder.Services, settings);
+            // After the gateway's own configuration, which sets the session template.
+            builder.Services.AddOptions<PolicyLayerGatewayOptions>().PostConfigure<ApprovalInbox>((options, inbox) => options.Session.ApprovalInbox = inbox);
         }
 
         builder.Services.AddPolicyLayerGateway(options =>
@@ -253,6 +250,8 @@ internal static partial class ProxyCommand
                 options.AuthorizationServers.Add(new Uri(authority));
             }
 
+            options.WatchGrantPolicies = settings.Watch;
+            options.GrantPolicyPollInterval = TimeSpan.FromSeconds(settings.WatchIntervalSeconds);
             options.MaxSessions = http.MaxSessions;
             options.IdleTimeout = TimeSpan.FromSeconds(http.IdleTimeoutSeconds);
             // Every session from the proxy's settings; the grant is the caller's (--grant only names the trusted local one).
@@ -263,6 +262,12 @@ internal static partial class ProxyCommand
         if (jwt)
         {
             app.UseAuthentication();
+        }
+
+        if (approvalsPath is not null)
+        {
+            app.UseAuthorization();
+            MapApprovalInbox(app, approvalsPath);
         }
 
         try
@@ -287,8 +292,12 @@ internal static partial class ProxyCommand
             return UsageError;
         }
 
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"policylayer proxy: listening on http://{listen.Host}:{address.Port}{listen.AbsolutePath} (upstream {upstream.Description})")).ConfigureAwait(false);
+        var served = ServedAt(app, listen);
+        await error.WriteLineAsync($"policylayer proxy: listening on {served} (upstream {upstream.Description})").ConfigureAwait(false);
+        if (approvalsPath is not null)
+        {
+            await error.WriteLineAsync($"policylayer proxy: approvals inbox at {new Uri(new Uri(served), approvalsPath)}").ConfigureAwait(false);
+        }
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -305,11 +314,19 @@ internal static partial class ProxyCommand
     /// <summary>The stdio client in front of an HTTP server: one gateway session, until either side ends.</summary>
     private static async Task<int> RunStdioToHttpAsync(ProxySettings settings, PolicyDocument document, ProxyPolicyWatch? watch, McpUpstream upstream, StreamWriter? audit, TextWriter error, CancellationToken cancellationToken)
     {
+        var (approvals, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
+        if (!approvalsStarted)
+        {
+            watch?.Dispose();
+            return UsageError;
+        }
+
+        await using var inboxHost = approvals;
         await using var provider = EvaluatorServices(settings, document);
         var evaluator = provider.GetRequiredService<PolicyEvaluator>();
         using var session = new McpGatewaySession(
             evaluator,
-            SessionOptions(settings, audit),
+            SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>()),
             new StderrLogger(error));
         using var reloads = watch;
         watch?.Attach(evaluator, session.OnPolicyReloaded);

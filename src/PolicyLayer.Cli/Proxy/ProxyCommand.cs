@@ -237,6 +237,9 @@ internal static partial class ProxyCommand
         AppDomain.CurrentDomain.ProcessExit += killChild;
         try
         {
+            // The policy loads on another thread while this one starts the server: starting a process and loading a
+            // policy (whose first hash loads OpenSSL) each take milliseconds, and with a free core they overlap.
+            var loading = Task.Run(() => LoadPolicyAsync(settings, error), CancellationToken.None);
             string? cannotStart = null;
             try
             {
@@ -247,7 +250,7 @@ internal static partial class ProxyCommand
                 cannotStart = $"policylayer proxy: cannot start '{settings.Command[0]}': {ex.Message}";
             }
 
-            var (document, watch, policyProblem) = await LoadPolicyAsync(settings, error).ConfigureAwait(false);
+            var (document, watch, policyProblem) = await loading.ConfigureAwait(false);
             if (policyProblem is not null || cannotStart is not null)
             {
                 // A policy that does not load is reported first: it is the proxy's own problem, and the server never ran under it.
@@ -326,10 +329,20 @@ internal static partial class ProxyCommand
 
         try
         {
+            var (approvals, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
+            if (!approvalsStarted)
+            {
+                watch?.Dispose();
+                CloseQuietly(child);
+                await StopAsync(child, SignalGrace).ConfigureAwait(false);
+                return UsageError;
+            }
+
+            await using var inboxHost = approvals;
             await using var provider = EvaluatorServices(settings, document);
             var evaluator = provider.GetRequiredService<PolicyEvaluator>();
 
-            var gatewayOptions = SessionOptions(settings, audit);
+            var gatewayOptions = SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>());
             using var session = new McpGatewaySession(
                 evaluator,
                 gatewayOptions,
@@ -383,7 +396,7 @@ internal static partial class ProxyCommand
     }
 
     /// <summary>The gateway options the proxy's settings make, for a stdio session or as every HTTP session's template.</summary>
-    private static McpGatewayOptions SessionOptions(ProxySettings settings, TextWriter? audit)
+    private static McpGatewayOptions SessionOptions(ProxySettings settings, TextWriter? audit, ApprovalInbox? inbox = null)
     {
         var options = new McpGatewayOptions
         {
@@ -396,6 +409,7 @@ internal static partial class ProxyCommand
             AuditLog = audit,
             AuditArgumentValues = settings.AuditArguments,
             AnnounceToolListChanges = settings.Watch,
+            ApprovalInbox = inbox,
         };
         foreach (var path in settings.AuditRedact)
         {

@@ -283,6 +283,11 @@ internal static class PolicyLimits
     /// <summary>The largest <c>max</c> accepted: 2^53 - 1, the largest whole number every JSON reader keeps exactly.</summary>
     public const long MaxUnits = 9_007_199_254_740_991;
 
-    /// <summary>How long one regex match may run before the condition counts as failed (fail closed).</summary>
-    public static readonly TimeSpan RegexTimeout = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How long one regex match may run before the condition counts as failed (fail closed). Matching is linear in the
+    /// input (<see cref="System.Text.RegularExpressions.RegexOptions.NonBacktracking"/>) and inputs are bounded, so this is
+    /// defence in depth, measured in wall-clock time: one second, as 100 ms was used up by threads merely waiting for a
+    /// core on a saturated host (the first match of a pattern also builds its automaton), refusing legitimate calls.
+    /// </summary>
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
 }

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace PolicyLayer.Gateway;
 
@@ -8,18 +9,23 @@ namespace PolicyLayer.Gateway;
 /// validated (a JWT), or, with no credential at all, the trusted local grant. A credential that is presented and not
 /// valid is refused even where the trusted grant is set.
 /// </summary>
-internal sealed class GatewayCallers
+internal sealed class GatewayCallers : IDisposable
 {
     private readonly PolicyLayerGatewayOptions _options;
     private readonly PolicyEvaluator _evaluator;
     private readonly GrantTokens? _grants;
 
-    public GatewayCallers(PolicyLayerGatewayOptions options, PolicyEvaluator evaluator)
+    public GatewayCallers(PolicyLayerGatewayOptions options, PolicyEvaluator evaluator, ILogger? logger = null)
     {
         _options = options;
         _evaluator = evaluator;
-        _grants = options.GrantsFile is { } file ? GrantTokens.Load(file, evaluator, options.Session.TimeProvider) : null;
+        _grants = options.GrantsFile is { } file
+            ? GrantTokens.Load(file, evaluator, options.Session.TimeProvider, options.WatchGrantPolicies ? options.GrantPolicyPollInterval : null, logger)
+            : null;
     }
+
+    /// <summary>Stops watching the grants' policy files.</summary>
+    public void Dispose() => _grants?.Dispose();
 
     /// <summary>The caller, or <see langword="null"/> when the request carries no valid credential.</summary>
     public GatewayCaller? Resolve(HttpContext context)

@@ -1,23 +1,32 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PolicyLayer.Policies;
 
 namespace PolicyLayer.Gateway;
 
 /// <summary>
 /// A grants file: bearer tokens, stored as the lowercase hex of their SHA-256, mapped to a grant id and optionally a
 /// policy file of the grant's own (relative paths are relative to the grants file). A token is looked up by its hash,
-/// so the file holds nothing that would let its reader call the gateway.
+/// so the file holds nothing that would let its reader call the gateway. When watched, each grant's policy file is
+/// polled and a valid new version put in force for that grant (the file is the unit: grants that name the same file
+/// share one evaluator and one watcher).
 /// </summary>
 /// <remarks>
 /// <code>
 /// { "grants": [ { "token_sha256": "9f86d0…", "grant": "team-a", "policy": "team-a.policy.json" } ] }
 /// </code>
 /// </remarks>
-internal sealed class GrantTokens
+internal sealed class GrantTokens : IDisposable
 {
     private readonly Dictionary<string, Grant> _byHash;
+    private readonly List<PolicyFileWatcher> _watchers;
 
-    private GrantTokens(Dictionary<string, Grant> byHash) => _byHash = byHash;
+    private GrantTokens(Dictionary<string, Grant> byHash, List<PolicyFileWatcher> watchers)
+    {
+        _byHash = byHash;
+        _watchers = watchers;
+    }
 
     /// <summary>How many grants the file holds.</summary>
     public int Count => _byHash.Count;
@@ -29,8 +38,30 @@ internal sealed class GrantTokens
     public Grant? Find(string token) => _byHash.GetValueOrDefault(Hash(token));
 
     /// <summary>Loads a grants file; each grant's policy is loaded into an evaluator of its own on <paramref name="defaultEvaluator"/>'s counter store.</summary>
+    /// <param name="path">The grants file.</param>
+    /// <param name="defaultEvaluator">The gateway's evaluator: grants without a policy of their own use it.</param>
+    /// <param name="timeProvider">The clock of the grants' evaluators and of the watchers' polls.</param>
+    /// <param name="watchInterval">When set, each per-grant policy file is watched, polled at this interval.</param>
+    /// <param name="logger">Where the watchers report reloads and refused versions.</param>
     /// <exception cref="InvalidDataException">The file is not a valid grants file; the message names the entry and what is wrong.</exception>
-    public static GrantTokens Load(string path, PolicyEvaluator defaultEvaluator, TimeProvider timeProvider)
+    public static GrantTokens Load(string path, PolicyEvaluator defaultEvaluator, TimeProvider timeProvider, TimeSpan? watchInterval = null, ILogger? logger = null)
+    {
+        var watchers = new List<PolicyFileWatcher>();
+        try
+        {
+            return new GrantTokens(Read(path, defaultEvaluator, timeProvider, watchInterval, logger, watchers), watchers);
+        }
+        catch
+        {
+            watchers.ForEach(w => w.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>Stops watching the grants' policy files.</summary>
+    public void Dispose() => _watchers.ForEach(w => w.Dispose());
+
+    private static Dictionary<string, Grant> Read(string path, PolicyEvaluator defaultEvaluator, TimeProvider timeProvider, TimeSpan? watchInterval, ILogger? logger, List<PolicyFileWatcher> watchers)
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 16 });
         var root = document.RootElement;
@@ -74,9 +105,19 @@ internal sealed class GrantTokens
                 if (!evaluators.TryGetValue(full, out evaluator))
                 {
                     PolicyDocument policy;
+                    PolicyFileWatcher? watcher = null;
                     try
                     {
-                        policy = PolicyDocument.Load(full);
+                        if (watchInterval is { } interval)
+                        {
+                            watcher = new PolicyFileWatcher(full, interval, timeProvider, logger);
+                            watchers.Add(watcher);
+                            policy = watcher.Initial;
+                        }
+                        else
+                        {
+                            policy = PolicyDocument.Load(full);
+                        }
                     }
                     catch (PolicyValidationException ex)
                     {
@@ -93,6 +134,7 @@ internal sealed class GrantTokens
                         ShadowMode = defaultEvaluator.ShadowMode,
                     });
                     evaluators.Add(full, evaluator);
+                    watcher?.Attach(evaluator);
                 }
             }
 
@@ -102,7 +144,7 @@ internal sealed class GrantTokens
             }
         }
 
-        return new GrantTokens(byHash);
+        return byHash;
     }
 
     private static string? Text(JsonElement entry, string name, string where, bool required)

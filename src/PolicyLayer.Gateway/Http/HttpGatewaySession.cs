@@ -49,6 +49,12 @@ internal sealed class HttpGatewaySession
         var client = new HttpClientChannel(template.MaxPendingRequests, logger);
         var gateway = new McpGatewaySession(caller.Evaluator, template.ForSession(id, caller.GrantId, caller.UserId, caller.Claims), logger);
         var session = new HttpGatewaySession(id, caller, client, gateway, upstream, template.TimeProvider, logger);
+        if (template.AnnounceToolListChanges)
+        {
+            // A reload of the caller's policy (the gateway's, or its grant's own) reaches this session while it is open.
+            caller.Evaluator.ListingMayHaveChanged += gateway.OnPolicyReloaded;
+        }
+
         var run = gateway.RunAsync(client, upstream.Channel, CancellationToken.None);
         _ = session.WhenServerEndsAsync(run, onEnded);
         GatewayLog.SessionStarted(logger, id, caller.ToString(), options.Upstream.Description);
@@ -106,6 +112,7 @@ internal sealed class HttpGatewaySession
         }
         finally
         {
+            Caller.Evaluator.ListingMayHaveChanged -= Gateway.OnPolicyReloaded;
             onEnded(this);
             Client.Close();
             await Upstream.DisposeAsync().ConfigureAwait(false);

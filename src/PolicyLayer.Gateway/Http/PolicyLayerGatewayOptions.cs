@@ -40,6 +40,20 @@ public sealed class PolicyLayerGatewayOptions
     public string? GrantsFile { get; set; }
 
     /// <summary>
+    /// Whether the per-grant policy files of <see cref="GrantsFile"/> are watched as <c>PolicyLayerOptions.WatchPolicyFile</c>
+    /// watches the gateway's own: a valid new version is put in force atomically for that grant's calls, an invalid one is
+    /// refused (logged) and the last good version stays. Open sessions of the grant whose visible tool list changed are
+    /// sent <c>notifications/tools/list_changed</c> when <see cref="McpGatewayOptions.AnnounceToolListChanges"/> is on.
+    /// The grants file itself is read once.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool WatchGrantPolicies { get; set; }
+
+    /// <summary>How often a watched per-grant policy file is looked at (see <see cref="WatchGrantPolicies"/>).</summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan GrantPolicyPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Accept callers whom the host's own ASP.NET Core authentication has authenticated (JWT bearer, for one): the user is
     /// the <see cref="UserClaim"/> claim, the grant the <see cref="GrantClaim"/> claim, and every claim reaches
     /// <c>caller.claims</c> conditions.
@@ -79,6 +93,7 @@ public sealed class PolicyLayerGatewayOptions
         Require(MaxSessions >= 1, nameof(MaxSessions), "at least 1");
         Require(IdleTimeout > TimeSpan.Zero && IdleTimeout <= TimeSpan.FromDays(1), nameof(IdleTimeout), "positive and at most one day");
         Require(GrantsFile is not null || AcceptAuthenticatedUsers || TrustedGrant is not null, nameof(GrantsFile), "set, or AcceptAuthenticatedUsers or TrustedGrant: the gateway serves nobody it cannot name");
+        Require(GrantPolicyPollInterval > TimeSpan.Zero && GrantPolicyPollInterval <= TimeSpan.FromDays(1), nameof(GrantPolicyPollInterval), "positive and at most one day");
         Require(TrustedGrant is null || TrustedGrant.Length > 0, nameof(TrustedGrant), "a non-empty grant id");
         Require(!string.IsNullOrEmpty(UserClaim), nameof(UserClaim), "a claim type");
         Require(!string.IsNullOrEmpty(GrantClaim), nameof(GrantClaim), "a claim type");

@@ -10,7 +10,9 @@ namespace PolicyLayer.Cli.Tests.Proxy;
 /// Streamable HTTP client (tests/e2e-gateway/client.mjs), the MCP Inspector's CLI and @modelcontextprotocol/server-everything,
 /// all from npm, the server once as the gateway's stdio child and once as its Streamable HTTP upstream. Each client runs
 /// the same requests through the gateway and straight to the server, so "unchanged" is checked against what the server
-/// itself answers.
+/// itself answers: lists, calls with progress, resources/read, prompts/get, the server's own sampling and elicitation
+/// requests answered by the client mid-call, logging (setLevel, then messages that only the GET stream can carry), and
+/// a call the policy holds for approval, asked of the client by elicitation over HTTP.
 /// Needs node and `npm ci --prefix tests/e2e-gateway`: under CI=true their absence fails the tests.
 /// </summary>
 [TestFixture("stdio")]
@@ -21,12 +23,15 @@ public sealed partial class HttpEndToEndTests(string upstream)
 {
     private const string DeniedTool = "get-env";
 
+    private const string HeldTool = "get-sum";
+
     private const string Policy = """
         {
           "version": "1",
           "default": "allow",
           "tools": {
-            "get-env": { "action": "deny", "reason": "The environment is not for agents." }
+            "get-env": { "action": "deny", "reason": "The environment is not for agents." },
+            "get-sum": { "action": "require_approval", "reason": "Sums need a person." }
           }
         }
         """;
@@ -84,7 +89,7 @@ public sealed partial class HttpEndToEndTests(string upstream)
             GatewayListening(),
             []);
 
-        _output = await NodeScript.RunAsync("e2e-gateway", "client.mjs", ["--gateway", _gateway, "--denied", DeniedTool, .. direct], TimeSpan.FromSeconds(90));
+        _output = await NodeScript.RunAsync("e2e-gateway", "client.mjs", ["--gateway", _gateway, "--denied", DeniedTool, "--held", HeldTool, .. direct], TimeSpan.FromSeconds(90));
     }
 
     [OneTimeTearDown]
@@ -171,6 +176,94 @@ public sealed partial class HttpEndToEndTests(string upstream)
     }
 
     [Test]
+    public void ResourcesRead_ReturnsTheServersContentsUnchanged()
+    {
+        var direct = Direct.GetProperty("resourceRead");
+        direct.GetProperty("result").GetProperty("contents").GetArrayLength().Should().BePositive();
+
+        JsonElement.DeepEquals(Gateway.GetProperty("resourceRead"), direct).Should().BeTrue(
+            "resources/read is relayed as the server answered it:\n{0}\n{1}", Gateway.GetProperty("resourceRead"), direct);
+    }
+
+    [TestCase("simplePrompt")]
+    [TestCase("argsPrompt")]
+    public void PromptsGet_ReturnsTheServersPromptUnchanged(string prompt)
+    {
+        var direct = Direct.GetProperty(prompt);
+        direct.GetProperty("messages").GetArrayLength().Should().BePositive();
+
+        JsonElement.DeepEquals(Gateway.GetProperty(prompt), direct).Should().BeTrue(
+            "prompts/get is relayed as the server answered it:\n{0}\n{1}", Gateway.GetProperty(prompt), direct);
+    }
+
+    [Test]
+    public void Sampling_TheServersRequestReachesTheClientMidCall_AndTheClientsAnswerReachesTheServer()
+    {
+        var requests = Gateway.GetProperty("samplingRequests");
+
+        requests.GetArrayLength().Should().Be(1, "the server asked the client once, through the gateway");
+        JsonElement.DeepEquals(requests, Direct.GetProperty("samplingRequests")).Should().BeTrue(
+            "the server's sampling/createMessage reaches the client as the server sent it:\n{0}\n{1}", requests, Direct.GetProperty("samplingRequests"));
+        Gateway.GetProperty("sampling").GetProperty("content")[0].GetProperty("text").GetString().Should()
+            .Contain("sampled by the e2e client", "the tool's result carries the client's answer, so the answer reached the server");
+        JsonElement.DeepEquals(Gateway.GetProperty("sampling"), Direct.GetProperty("sampling")).Should().BeTrue(
+            "{0}\n{1}", Gateway.GetProperty("sampling"), Direct.GetProperty("sampling"));
+    }
+
+    [Test]
+    public void Elicitation_TheServersOwnRequestIsRelayed_AndTheAcceptedAnswerReachesTheServer()
+    {
+        var requests = Gateway.GetProperty("serverElicitations");
+
+        requests.GetArrayLength().Should().Be(1);
+        JsonElement.DeepEquals(requests, Direct.GetProperty("serverElicitations")).Should().BeTrue(
+            "the server's elicitation/create reaches the client as the server sent it:\n{0}\n{1}", requests, Direct.GetProperty("serverElicitations"));
+        Gateway.GetProperty("elicitation").GetProperty("content")[1].GetProperty("text").GetString().Should()
+            .Contain("- Name: Ada Lovelace", "the server read the client's answer");
+        JsonElement.DeepEquals(Gateway.GetProperty("elicitation"), Direct.GetProperty("elicitation")).Should().BeTrue(
+            "{0}\n{1}", Gateway.GetProperty("elicitation"), Direct.GetProperty("elicitation"));
+    }
+
+    [Test]
+    public void Logging_SetLevelReachesTheServer_AndItsMessagesReachTheClient_AlsoOnTheGetStream()
+    {
+        JsonElement.DeepEquals(Gateway.GetProperty("setLevel"), Direct.GetProperty("setLevel")).Should().BeTrue();
+        var logs = Gateway.GetProperty("logs").EnumerateArray().ToList();
+        Direct.GetProperty("logs").EnumerateArray().Should().Contain(log => log.GetProperty("afterResult").GetBoolean(), "server-everything logs every 5 s");
+
+        logs.Should().Contain(log => log.GetProperty("afterResult").GetBoolean(),
+            "a message the server sends while no request is open reaches the client on the session's GET stream");
+        logs.Should().OnlyContain(log => LogMessage().IsMatch(log.GetProperty("data").GetString()!)
+            && log.GetProperty("data").GetString()!.StartsWith(log.GetProperty("level").GetString()!, StringComparison.OrdinalIgnoreCase),
+            "each message is server-everything's, relayed unchanged: {0}", Gateway.GetProperty("logs"));
+    }
+
+    [Test]
+    public void HeldCall_IsAskedOfTheClientByElicitation_AndRunsWhenAccepted()
+    {
+        var approvals = Gateway.GetProperty("approvalRequests");
+
+        approvals.GetArrayLength().Should().Be(2, "the gateway asked once per held call");
+        approvals[0].GetProperty("message").GetString().Should().Contain(HeldTool).And.Contain("Sums need a person.");
+        Direct.GetProperty("approvalRequests").GetArrayLength().Should().Be(0, "the server itself asks nothing");
+        Gateway.GetProperty("heldAccepted").GetProperty("content")[0].GetProperty("text").GetString().Should().Contain("5");
+        JsonElement.DeepEquals(Gateway.GetProperty("heldAccepted"), Direct.GetProperty("heldAccepted")).Should().BeTrue(
+            "an approved call is the server's own result:\n{0}\n{1}", Gateway.GetProperty("heldAccepted"), Direct.GetProperty("heldAccepted"));
+    }
+
+    [Test]
+    public void HeldCall_WhenTheClientDeclines_IsTheGatesRefusal()
+    {
+        var declined = Gateway.GetProperty("heldDeclined");
+
+        declined.GetProperty("isError").GetBoolean().Should().BeTrue();
+        var decision = declined.GetProperty("_meta").GetProperty("policylayer/decision");
+        decision.GetProperty("kind").GetString().Should().Be("approval_declined");
+        decision.GetProperty("ruleId").GetString().Should().Be("/tools/get-sum");
+        Direct.GetProperty("heldDeclined").GetProperty("content")[0].GetProperty("text").GetString().Should().Contain("9", "directly the server ran it");
+    }
+
+    [Test]
     public async Task InspectorCli_ToolsList_IsTheServersListWithoutTheDeniedTool()
     {
         using var through = await InspectAsync([_gateway, "--transport", "http"], "--method", "tools/list");
@@ -236,6 +329,9 @@ public sealed partial class HttpEndToEndTests(string upstream)
 
     [GeneratedRegex(@"listening on (http://\S+)")]
     private static partial Regex GatewayListening();
+
+    [GeneratedRegex(@"^\w+[ -]level[ -]message$", RegexOptions.IgnoreCase)]
+    private static partial Regex LogMessage();
 
     [GeneratedRegex("listening on port")]
     private static partial Regex ServerListening();
