@@ -21,7 +21,7 @@ namespace PolicyLayer.Benchmarks;
 /// the order direct, gateway, gateway, direct. 1 client, then 50 concurrent clients (each its own session); p50, p99 and
 /// throughput; then the managed memory of idle sessions.
 /// </summary>
-/// <remarks><c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N]</c></remarks>
+/// <remarks><c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N]</c></remarks>
 public static class HttpGatewayLatency
 {
     private const string Policy = """
@@ -32,6 +32,7 @@ public static class HttpGatewayLatency
     {
         var calls = Option(args, "--calls", 5_000);
         var idleSessions = Option(args, "--sessions", 500);
+        var warmupRounds = Option(args, "--warmup-rounds", 1);
         await using var server = await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
         var upstream = Endpoint(server);
         await using var gatewayApp = await StartAsync(
@@ -48,7 +49,20 @@ public static class HttpGatewayLatency
             });
         var gateway = Endpoint(gatewayApp);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
-        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {calls / 5} warm-up; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {warmupRounds} untimed round(s) of both paths and {calls / 5} warm-up calls; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+
+        // Warm-up of both paths at both concurrencies first, untimed, so that the JIT's tiers are settled (as in a
+        // long-running gateway, or the NativeAOT binary) before anything is measured: a short run otherwise times tier-0
+        // code on the path that ran last.
+        foreach (var clients in new[] { 1, 50 })
+        {
+            for (var round = 0; round < warmupRounds; round++)
+            {
+                var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
+                await MeasureAsync(http, upstream, clients, perClient);
+                await MeasureAsync(http, gateway, clients, perClient);
+            }
+        }
 
         foreach (var clients in new[] { 1, 50 })
         {
@@ -60,7 +74,7 @@ public static class HttpGatewayLatency
             var direct = d1.Merge(d2);
             var through = g1.Merge(g2);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct"));
+                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct; CPU per call {direct.CpuPerCall:F0} → {through.CpuPerCall:F0} µs, context switches per call {direct.SwitchesPerCall:F1} → {through.SwitchesPerCall:F1}, allocated per call {direct.AllocatedPerCall:F0} → {through.AllocatedPerCall:F0} B"));
         }
 
         // Memory per idle session: sessions opened (initialize, initialized) and left idle, managed heap after a full GC.
@@ -95,9 +109,16 @@ public static class HttpGatewayLatency
         // Warm-up, then the timed calls.
         await Task.WhenAll(sessions.Select(s => CallManyAsync(http, endpoint, s.Session, Math.Max(50, callsEach / 5), null)));
         var samples = new double[clients][];
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var switchesBefore = ContextSwitches();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async i => samples[i] = await CallManyAsync(http, endpoint, sessions[i].Session, callsEach, new double[callsEach])));
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var total = clients * callsEach;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / total;
+        var switches = (ContextSwitches() - switchesBefore) / (double)total;
+        var allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)total;
         foreach (var (session, _) in sessions)
         {
             using var delete = new HttpRequestMessage(HttpMethod.Delete, endpoint);
@@ -105,7 +126,32 @@ public static class HttpGatewayLatency
             using var _ = await http.SendAsync(delete);
         }
 
-        return new Result([.. samples.SelectMany(s => s)], clients * callsEach / elapsed.TotalSeconds);
+        return new Result([.. samples.SelectMany(s => s)], total / elapsed.TotalSeconds, cpu, switches, allocated);
+    }
+
+    /// <summary>The context switches of every thread of this process so far (each one a thread that slept and was woken, or was preempted).</summary>
+    private static long ContextSwitches()
+    {
+        long sum = 0;
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        sum += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return sum;
     }
 
     private static async Task<double[]> CallManyAsync(HttpClient http, Uri endpoint, string? session, int count, double[]? samples)
@@ -201,13 +247,16 @@ public static class HttpGatewayLatency
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private sealed record Result(double[] Samples, double Throughput)
+    /// <param name="CpuPerCall">The process's CPU time per call (client, server and, through the gateway, the gateway), µs.</param>
+    /// <param name="SwitchesPerCall">The process's context switches per call: how often a thread had to be woken or was preempted.</param>
+    /// <param name="AllocatedPerCall">Bytes allocated in this process per call.</param>
+    private sealed record Result(double[] Samples, double Throughput, double CpuPerCall, double SwitchesPerCall, double AllocatedPerCall)
     {
         public Result Merge(Result other)
         {
             double[] all = [.. Samples, .. other.Samples];
             Array.Sort(all);
-            return new Result(all, (Throughput + other.Throughput) / 2);
+            return new Result(all, (Throughput + other.Throughput) / 2, (CpuPerCall + other.CpuPerCall) / 2, (SwitchesPerCall + other.SwitchesPerCall) / 2, (AllocatedPerCall + other.AllocatedPerCall) / 2);
         }
 
         public double P(int percentile)

@@ -46,6 +46,12 @@ if (args is ["--mcp-overhead", ..])
     return await McpOverhead.RunAsync(args[1..]);
 }
 
+// A minimal byte relay in front of a stdio server (`--byte-relay -- CMD ARGS`): what --proxy-latency --relay-rounds compares the proxy with.
+if (args is ["--byte-relay", "--", _, ..])
+{
+    return ProxyLatency.RunByteRelay(args[2..]);
+}
+
 // The trivial stdio MCP server that --proxy-latency calls.
 if (args is ["--trivial-mcp-server"])
 {

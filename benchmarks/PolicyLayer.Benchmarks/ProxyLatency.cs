@@ -11,7 +11,7 @@ namespace PolicyLayer.Benchmarks;
 /// the answer's read. Reports p50, p90, p99 and the differences.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--baseline-proxy OTHER/policylayer.dll]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--proxy PATH/policylayer.dll] [--baseline-proxy OTHER/policylayer.dll] [--relay-rounds N]</c>
 /// </remarks>
 public static class ProxyLatency
 {
@@ -30,14 +30,23 @@ public static class ProxyLatency
         var calls = IntOption(args, "--calls", 20_000);
         var warmup = IntOption(args, "--warmup", 5_000);
         var self = typeof(ProxyLatency).Assembly.Location;
-        var proxyDll = Path.Combine(AppContext.BaseDirectory, "policylayer.dll");
+        // --proxy PATH: the policylayer.dll to measure (src/PolicyLayer.Cli/bin/Release/net10.0/policylayer.dll, which runs
+        // with its own dependencies); by default the copy next to this program.
+        var proxyDll = StringOption(args, "--proxy") ?? Path.Combine(AppContext.BaseDirectory, "policylayer.dll");
         var policy = Path.Combine(Path.GetTempPath(), "policylayer-proxy-latency.policy.json");
         await File.WriteAllTextAsync(policy, Policy);
         var dotnet = Environment.ProcessPath ?? "dotnet";
 
-        Console.WriteLine($"calls: {calls} measured after {warmup} warm-up, one at a time; {Environment.ProcessorCount} cores; .NET {Environment.Version}");
-        var direct = Measure("direct", dotnet, [self, "--trivial-mcp-server"], calls, warmup);
+        Console.WriteLine($"calls: {calls} measured after {warmup} warm-up, one at a time; {Environment.ProcessorCount} cores; .NET {Environment.Version}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
         string[] Proxy(string dll) => [dll, "proxy", "--policy", policy, "--", dotnet, self, "--trivial-mcp-server"];
+
+        // --relay-rounds N: the proxy against a minimal byte relay in the same topology (client, relay, server over pipes).
+        if (IntOption(args, "--relay-rounds", 0) is > 0 and var rounds)
+        {
+            return CompareWithRelay(dotnet, [self, "--byte-relay", "--", dotnet, self, "--trivial-mcp-server"], Proxy(proxyDll), rounds, calls, warmup);
+        }
+
+        var direct = Measure("direct", dotnet, [self, "--trivial-mcp-server"], calls, warmup);
 
         // --baseline-proxy PATH: another build of policylayer.dll measured in the same run, in the order A B B A, so that
         // a drift of the machine's speed during the run falls on both alike.
@@ -76,6 +85,89 @@ public static class ProxyLatency
         return 0;
     }
 
+    /// <summary>
+    /// The proxy against a minimal byte relay: <paramref name="rounds"/> pairs, each the relay and the proxy measured one
+    /// after the other with <paramref name="calls"/> calls (alternating which goes first, so that a drift of the machine's
+    /// speed falls on both alike); the ratio of their p50 per pair, and the median of those ratios.
+    /// </summary>
+    private static int CompareWithRelay(string dotnet, string[] relay, string[] proxy, int rounds, int calls, int warmup)
+    {
+        var ratios = new List<double>();
+        var relayAll = new List<double>();
+        var proxyAll = new List<double>();
+        Console.WriteLine();
+        Console.WriteLine("| pair | byte relay p50 / p99 (µs) | policylayer proxy p50 / p99 (µs) | proxy ÷ relay, p50 | CPU per call, relay → proxy (µs) | context switches per call, relay → proxy |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        for (var round = 1; round <= rounds; round++)
+        {
+            double[] relayed, proxied;
+            (double CpuMicroseconds, double Switches) relayCost, proxyCost;
+            if (round % 2 == 1)
+            {
+                relayed = Measure("relay", dotnet, relay, calls, warmup, out relayCost);
+                proxied = Measure("proxied", dotnet, proxy, calls, warmup, out proxyCost);
+            }
+            else
+            {
+                proxied = Measure("proxied", dotnet, proxy, calls, warmup, out proxyCost);
+                relayed = Measure("relay", dotnet, relay, calls, warmup, out relayCost);
+            }
+
+            var ratio = Pct(proxied, 0.50) / Pct(relayed, 0.50);
+            ratios.Add(ratio);
+            relayAll.AddRange(relayed);
+            proxyAll.AddRange(proxied);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {round} | {Pct(relayed, 0.50):0.0} / {Pct(relayed, 0.99):0.0} | {Pct(proxied, 0.50):0.0} / {Pct(proxied, 0.99):0.0} | {ratio:0.00}× | {relayCost.CpuMicroseconds:0} → {proxyCost.CpuMicroseconds:0} | {relayCost.Switches:0.0} → {proxyCost.Switches:0.0} |"));
+        }
+
+        ratios.Sort();
+        double[] relaySorted = [.. relayAll.Order()];
+        double[] proxySorted = [.. proxyAll.Order()];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| all | {Pct(relaySorted, 0.50):0.0} / {Pct(relaySorted, 0.99):0.0} | {Pct(proxySorted, 0.50):0.0} / {Pct(proxySorted, 0.99):0.0} | **median of pairs {ratios[ratios.Count / 2]:0.00}×** (range {ratios[0]:0.00}–{ratios[^1]:0.00}) | | |"));
+        Console.WriteLine($"load at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
+        return 0;
+    }
+
+    /// <summary>
+    /// A minimal byte relay: starts <paramref name="command"/> and copies bytes both ways as they arrive (a blocking read,
+    /// then one write, on a thread per direction), parsing nothing. The floor any stdio proxy's latency is set against.
+    /// </summary>
+    public static int RunByteRelay(string[] command)
+    {
+        var start = new ProcessStartInfo(command[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in command[1..])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var server = Process.Start(start)!;
+        var toServer = new Thread(() => Copy(Console.OpenStandardInput(), server.StandardInput.BaseStream, closeAtEnd: true)) { IsBackground = true };
+        var toClient = new Thread(() => Copy(server.StandardOutput.BaseStream, Console.OpenStandardOutput(), closeAtEnd: false));
+        toServer.Start();
+        toClient.Start();
+        toClient.Join();
+        server.WaitForExit();
+        return 0;
+
+        static void Copy(Stream from, Stream to, bool closeAtEnd)
+        {
+            var buffer = new byte[64 * 1024];
+            int read;
+            while ((read = from.Read(buffer)) > 0)
+            {
+                to.Write(buffer, 0, read);
+                to.Flush();
+            }
+
+            if (closeAtEnd)
+            {
+                to.Close();
+            }
+        }
+    }
+
     /// <summary>A trivial MCP server on stdio: answers initialize, tools/list (one read-only tool) and tools/call.</summary>
     public static int RunTrivialServer()
     {
@@ -104,7 +196,11 @@ public static class ProxyLatency
         return 0;
     }
 
-    private static double[] Measure(string label, string command, string[] arguments, int calls, int warmup)
+    private static double[] Measure(string label, string command, string[] arguments, int calls, int warmup) =>
+        Measure(label, command, arguments, calls, warmup, out _);
+
+    /// <param name="cost">The started process's CPU time (µs) and context switches per timed call: what it spends, not only how long it takes.</param>
+    private static double[] Measure(string label, string command, string[] arguments, int calls, int warmup, out (double CpuMicroseconds, double Switches) cost)
     {
         var start = new ProcessStartInfo(command) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -120,8 +216,14 @@ public static class ProxyLatency
         Send(toServer, """{"jsonrpc":"2.0","method":"notifications/initialized"}""");
 
         var samples = new double[calls];
+        var before = Counters(server.Id);
         for (var i = -warmup; i < calls; i++)
         {
+            if (i == 0)
+            {
+                before = Counters(server.Id);
+            }
+
             var request = Encoding.UTF8.GetBytes(
                 "{\"jsonrpc\":\"2.0\",\"id\":" + (i + warmup + 1).ToString(CultureInfo.InvariantCulture) +
                 ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"text\":\"hello\"}}}\n");
@@ -141,10 +243,40 @@ public static class ProxyLatency
             }
         }
 
+        var after = Counters(server.Id);
+        cost = ((after.CpuTicks - before.CpuTicks) * 1e6 / 100 / calls, (after.Switches - before.Switches) / (double)calls);
         toServer.Close();
         server.WaitForExit(5000);
         Array.Sort(samples);
         return samples;
+    }
+
+    /// <summary>A process's CPU time so far (in clock ticks of 10 ms: utime + stime) and the context switches of all its threads.</summary>
+    private static (long CpuTicks, long Switches) Counters(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        long switches = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        switches += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
+        }
+
+        return (ticks, switches);
     }
 
     private static void Call(Stream to, StreamReader from, string line)

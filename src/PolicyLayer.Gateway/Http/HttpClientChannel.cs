@@ -32,7 +32,9 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
 
     public HttpClientChannel(int maxQueuedMessages, ILogger logger)
     {
-        _inbox = Channel.CreateBounded<HttpExchange>(new BoundedChannelOptions(maxQueuedMessages) { SingleReader = true });
+        // The gateway's reading loop resumes on the request handler's thread that posted the message: the message is
+        // decided (and forwarded, or answered) on the handler's path, with no thread-pool hop in between.
+        _inbox = Channel.CreateBounded<HttpExchange>(new BoundedChannelOptions(maxQueuedMessages) { SingleReader = true, AllowSynchronousContinuations = true });
         _logger = logger;
     }
 

@@ -14,7 +14,9 @@ internal sealed class HttpExchange
 
     public HttpExchange(byte[] body, bool tooLong, string? idKey, byte[]? id, bool acceptsStream, int capacity = 64)
     {
-        _outbox = Channel.CreateBounded<OutgoingMessage>(new BoundedChannelOptions(capacity) { SingleReader = true });
+        // The request handler waiting for its answer resumes on the thread that delivers it (the upstream's reader, or
+        // the handler itself when the gateway answered at once), with no thread-pool hop in between.
+        _outbox = Channel.CreateBounded<OutgoingMessage>(new BoundedChannelOptions(capacity) { SingleReader = true, AllowSynchronousContinuations = true });
         Body = body;
         TooLong = tooLong;
         IdKey = idKey;

@@ -20,6 +20,10 @@ internal sealed class StreamableHttpEndpoint
 
     private static readonly string[] SupportedVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 
+    /// <summary>The scanner that reads a POST's id and method, one per thread: it is not thread-safe, and it keeps its working sets.</summary>
+    [ThreadStatic]
+    private static JsonRpcScanner? t_scanner;
+
     private readonly PolicyLayerGatewayOptions _options;
     private readonly GatewaySessions _sessions;
     private readonly GatewayCallers _callers;
@@ -103,7 +107,7 @@ internal sealed class StreamableHttpEndpoint
         string? idKey = null;
         byte[]? id = null;
         string? method = null;
-        if (!tooLong && new JsonRpcScanner(strict: true).Scan(body, out var scanned) == ScanStatus.Message && scanned.Kind == MessageKind.Request)
+        if (!tooLong && (t_scanner ??= new JsonRpcScanner(strict: true)).Scan(body, out var scanned) == ScanStatus.Message && scanned.Kind == MessageKind.Request)
         {
             idKey = scanned.IdKey;
             id = body.AsSpan(scanned.IdStart, scanned.IdLength).ToArray();
@@ -297,23 +301,8 @@ internal sealed class StreamableHttpEndpoint
             size.MaxRequestBodySize = null;
         }
 
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp(request.ContentLength ?? 4096, 256, Math.Min(limit + 1L, 1024 * 1024)));
-        var stream = request.Body;
-        while (true)
-        {
-            var memory = buffer.GetMemory(8192);
-            var read = await stream.ReadAsync(memory, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return (buffer.WrittenSpan.ToArray(), false);
-            }
-
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit)
-            {
-                return ([], true);
-            }
-        }
+        var body = await HttpBody.ReadAsync(request.Body, request.ContentLength, limit, cancellationToken).ConfigureAwait(false);
+        return body is null ? ([], true) : (body, false);
     }
 
     private static Task StartStreamAsync(HttpContext context)

@@ -21,7 +21,11 @@ internal sealed class StdioMessageChannel(Stream input, Stream output, int maxMe
         _scratch.Write(message.Span);
         _scratch.Write("\n"u8);
         await output.WriteAsync(_scratch.WrittenMemory, cancellationToken).ConfigureAwait(false);
-        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        // Flushed in place: stdio's streams (the console's, a child's pipes) buffer nothing, so Flush returns at once,
+        // where Stream's default FlushAsync would queue that same Flush to the thread pool and wait for it: a thread
+        // hop per message, most of the proxy's latency over a byte relay (docs/benchmarks.md).
+        output.Flush();
         if (_scratch.Capacity > 1024 * 1024)
         {
             // One large message must not pin its buffer for the whole session.

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Threading.Channels;
 
@@ -26,7 +25,8 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
     private readonly Uri _endpoint;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly int _maxMessageBytes;
-    private readonly Channel<byte[]> _incoming = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { SingleReader = true });
+    // The gateway's server loop resumes on the thread that read the server's message: no thread-pool hop in between.
+    private readonly Channel<byte[]> _incoming = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly JsonRpcScanner _scanner = new(strict: false);
     private int _openExchanges = 1; // the channel itself holds one until it is completed
@@ -124,7 +124,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         {
             using var request = NewRequest(HttpMethod.Post, _sessionId);
             request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token).ConfigureAwait(false);
             if (method == "initialize" && response.Headers.TryGetValues(SessionHeader, out var sessions))
             {
@@ -171,9 +171,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         Interlocked.Increment(ref _openExchanges);
         try
         {
-            using var request = NewRequest(HttpMethod.Get, _sessionId);
-            request.Headers.Accept.Clear();
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            using var request = NewRequest(HttpMethod.Get, _sessionId, accept: "text/event-stream");
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
@@ -204,22 +202,11 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
             return;
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, _stop.Token).ConfigureAwait(false)) > 0)
+        var body = await HttpBody.ReadAsync(stream, response.Content.Headers.ContentLength, _maxMessageBytes, _stop.Token).ConfigureAwait(false)
+            ?? throw new InvalidDataException($"The upstream's answer is longer than {_maxMessageBytes} bytes.");
+        if (body.Length > 0)
         {
-            if (buffer.Length + read > _maxMessageBytes)
-            {
-                throw new InvalidDataException($"The upstream's answer is longer than {_maxMessageBytes} bytes.");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length > 0)
-        {
-            await OnMessageAsync(buffer.ToArray()).ConfigureAwait(false);
+            await OnMessageAsync(body).ConfigureAwait(false);
         }
     }
 
@@ -278,11 +265,11 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         }
     }
 
-    private HttpRequestMessage NewRequest(HttpMethod method, string? session)
+    private HttpRequestMessage NewRequest(HttpMethod method, string? session, string accept = "application/json, text/event-stream")
     {
+        // Headers as text: nothing parsed or built per request.
         var request = new HttpRequestMessage(method, _endpoint);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        request.Headers.TryAddWithoutValidation("Accept", accept);
         if (session is not null)
         {
             request.Headers.TryAddWithoutValidation(SessionHeader, session);
