@@ -11,7 +11,7 @@ namespace PolicyLayer.Benchmarks;
 /// the answer's read. Reports p50, p90, p99 and the differences.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--proxy PATH/policylayer.dll] [--baseline-proxy OTHER/policylayer.dll] [--relay-rounds N]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--proxy PATH/policylayer.dll | PATH/policylayer (native)] [--baseline-proxy OTHER/policylayer.dll] [--relay-rounds N]</c>
 /// </remarks>
 public static class ProxyLatency
 {
@@ -43,7 +43,9 @@ public static class ProxyLatency
         // --relay-rounds N: the proxy against a minimal byte relay in the same topology (client, relay, server over pipes).
         if (IntOption(args, "--relay-rounds", 0) is > 0 and var rounds)
         {
-            return CompareWithRelay(dotnet, [self, "--byte-relay", "--", dotnet, self, "--trivial-mcp-server"], Proxy(proxyDll), rounds, calls, warmup);
+            // A proxy that is not a .dll is an executable (the NativeAOT build, artifacts/native/linux-x64/policylayer), run as is.
+            var native = !proxyDll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+            return CompareWithRelay(dotnet, [self, "--byte-relay", "--", dotnet, self, "--trivial-mcp-server"], native ? proxyDll : dotnet, native ? Proxy(proxyDll)[1..] : Proxy(proxyDll), rounds, calls, warmup);
         }
 
         var direct = Measure("direct", dotnet, [self, "--trivial-mcp-server"], calls, warmup);
@@ -90,7 +92,7 @@ public static class ProxyLatency
     /// after the other with <paramref name="calls"/> calls (alternating which goes first, so that a drift of the machine's
     /// speed falls on both alike); the ratio of their p50 per pair, and the median of those ratios.
     /// </summary>
-    private static int CompareWithRelay(string dotnet, string[] relay, string[] proxy, int rounds, int calls, int warmup)
+    private static int CompareWithRelay(string dotnet, string[] relay, string proxyProgram, string[] proxy, int rounds, int calls, int warmup)
     {
         var ratios = new List<double>();
         var relayAll = new List<double>();
@@ -105,11 +107,11 @@ public static class ProxyLatency
             if (round % 2 == 1)
             {
                 relayed = Measure("relay", dotnet, relay, calls, warmup, out relayCost);
-                proxied = Measure("proxied", dotnet, proxy, calls, warmup, out proxyCost);
+                proxied = Measure("proxied", proxyProgram, proxy, calls, warmup, out proxyCost);
             }
             else
             {
-                proxied = Measure("proxied", dotnet, proxy, calls, warmup, out proxyCost);
+                proxied = Measure("proxied", proxyProgram, proxy, calls, warmup, out proxyCost);
                 relayed = Measure("relay", dotnet, relay, calls, warmup, out relayCost);
             }
 
