@@ -68,6 +68,15 @@ if (args is ["profile-evaluate", ..])
     return 0;
 }
 
+// A long loop of one McpFilterBenchmarks row, to profile with `perf record` (DOTNET_PerfMapEnabled=1):
+// `-- profile-filters [SECONDS] [ROW]`, ROW one of the benchmark's method names (default Call_PolicyLayer_Allowed).
+if (args is ["profile-filters", ..])
+{
+    return await McpFilterBenchmarks.ProfileAsync(
+        args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10,
+        args.Length > 2 ? args[2] : nameof(McpFilterBenchmarks.Call_PolicyLayer_Allowed));
+}
+
 // Every benchmark class in this assembly; pick with --filter, e.g. --filter '*Evaluate*'.
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
