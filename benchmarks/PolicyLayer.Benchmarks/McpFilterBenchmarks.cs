@@ -10,11 +10,10 @@ using PolicyLayer.Mcp;
 namespace PolicyLayer.Benchmarks;
 
 /// <summary>
-/// What the middleware's filters cost per call without a transport: the outer call filter and the tool's wrapper
-/// (<see cref="PolicyFilters.GateAsync"/> and <see cref="PolicyFilters.WrapToolAsync"/>, with the gate and evaluator
-/// behind them) around a tool that returns at once, and the tools/list filter on a list of 20 tools. Beside them, the
-/// same pipeline with pass-through filters of the same shape (an invocation filter outside, a call filter inside),
-/// and with no filter at all.
+/// What the middleware's filters cost per call without a transport: the filters a server with PolicyLayer registered
+/// (the outer call filter and the tool's wrapper of <see cref="PolicyFilters"/>, with the gate and evaluator behind
+/// them) around a tool that returns at once, and its tools/list filter on a list of 20 tools. Beside them, a server
+/// with pass-through filters in the same places (the control of <see cref="McpOverhead"/>), and one with no filter.
 /// </summary>
 /// <remarks>
 /// The request is what the SDK hands the filters: a fresh <see cref="JsonRpcRequest"/> and
@@ -34,6 +33,7 @@ public class McpFilterBenchmarks
     };
 
     private McpRoundTripBenchmarks.Harness _plain = null!;
+    private McpRoundTripBenchmarks.Harness _passThroughHarness = null!;
     private McpRoundTripBenchmarks.Harness _allowed = null!;
     private McpRoundTripBenchmarks.Harness _limited = null!;
     private Pipeline _none = null!;
@@ -48,12 +48,13 @@ public class McpFilterBenchmarks
     public async Task SetupAsync()
     {
         _plain = await McpRoundTripBenchmarks.Harness.StartAsync(null);
+        _passThroughHarness = await McpRoundTripBenchmarks.Harness.StartAsync(null, passThroughFilters: true);
         _allowed = await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.AllowPolicy);
         _limited = await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.LimitPolicy);
-        _none = Pipeline.Without(_plain.Services);
-        _passThrough = Pipeline.PassThrough(_plain.Services);
-        _allowedPipeline = Pipeline.WithPolicyLayer(_allowed.Services);
-        _limitedPipeline = Pipeline.WithPolicyLayer(_limited.Services);
+        _none = Pipeline.Of(_plain, NewList);
+        _passThrough = Pipeline.Of(_passThroughHarness, NewList);
+        _allowedPipeline = Pipeline.Of(_allowed, NewList);
+        _limitedPipeline = Pipeline.Of(_limited, NewList);
         _principal = new ClaimsPrincipal(new ClaimsIdentity(
         [
             new Claim("sub", "user-42"),
@@ -68,13 +69,14 @@ public class McpFilterBenchmarks
         _listed = [.. Enumerable.Range(0, 20).Select(i => new Tool { Name = i == 0 ? "echo" : $"tool_{i}", Description = $"Tool number {i}.", InputSchema = JsonDocument.Parse("""{"type":"object","properties":{"text":{"type":"string"}}}""").RootElement })];
 
         // Every tool's descriptor is made on first sight; a list's tools are the same instances each time, as the SDK's are.
-        _allowedPipeline.Filters!.FilterList(NewList());
+        await _allowedPipeline.ListAsync(NewListContext());
     }
 
     [GlobalCleanup]
     public async Task CleanupAsync()
     {
         await _plain.DisposeAsync();
+        await _passThroughHarness.DisposeAsync();
         await _allowed.DisposeAsync();
         await _limited.DisposeAsync();
     }
@@ -95,10 +97,13 @@ public class McpFilterBenchmarks
     public ValueTask<ResultOrAlternate<CallToolResult>> Call_PolicyLayer_Allowed_Authenticated() => _allowedPipeline.CallAsync(NewContext(_principal));
 
     [Benchmark]
-    public ListToolsResult List20_NoFilter() => NewList();
+    public ValueTask<ListToolsResult> List20_NoFilters() => _none.ListAsync(NewListContext());
 
     [Benchmark]
-    public ListToolsResult List20_PolicyLayer() => _allowedPipeline.Filters!.FilterList(NewList());
+    public ValueTask<ListToolsResult> List20_PassThroughFilters() => _passThrough.ListAsync(NewListContext());
+
+    [Benchmark]
+    public ValueTask<ListToolsResult> List20_PolicyLayer() => _allowedPipeline.ListAsync(NewListContext());
 
     /// <summary>Runs one row in a loop for <paramref name="seconds"/>, for a profiler.</summary>
     public static async Task<int> ProfileAsync(double seconds, string row)
@@ -112,7 +117,7 @@ public class McpFilterBenchmarks
             nameof(Call_PolicyLayer_Allowed) => async () => await bench.Call_PolicyLayer_Allowed(),
             nameof(Call_PolicyLayer_CountedLimit) => async () => await bench.Call_PolicyLayer_CountedLimit(),
             nameof(Call_PolicyLayer_Allowed_Authenticated) => async () => await bench.Call_PolicyLayer_Allowed_Authenticated(),
-            nameof(List20_PolicyLayer) => () => Task.FromResult(bench.List20_PolicyLayer()),
+            nameof(List20_PolicyLayer) => async () => await bench.List20_PolicyLayer(),
             _ => throw new ArgumentException($"No benchmark row named {row}."),
         };
         var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
@@ -141,70 +146,64 @@ public class McpFilterBenchmarks
         return new RequestContext<CallToolRequestParams>(Pipeline.Server(_allowed.Services), request, parameters) { User = user };
     }
 
-    /// <summary>The SDK's tools/call pipeline around a tool that answers at once: outer invocation filter, then call filter.</summary>
+    private RequestContext<ListToolsRequestParams> NewListContext() =>
+        new(Pipeline.Server(_allowed.Services), new JsonRpcRequest { Id = new RequestId(++_nextId), Method = RequestMethods.ToolsList }, new ListToolsRequestParams());
+
+    /// <summary>
+    /// A server's tools/call and tools/list pipelines as the SDK composes them from the filters registered on it,
+    /// around a tool (and a list handler) that answers at once.
+    /// </summary>
     private sealed class Pipeline
     {
         private readonly McpServer _server;
         private readonly McpServerTool _tool;
-        private readonly McpRequestInvocationFilter<CallToolRequestParams, ResultOrAlternate<CallToolResult>>? _outer;
+        private readonly IList<McpRequestInvocationFilter<CallToolRequestParams, ResultOrAlternate<CallToolResult>>> _outer;
         private readonly McpRequestHandler<CallToolRequestParams, ResultOrAlternate<CallToolResult>> _ordinary;
+        private readonly McpRequestHandler<ListToolsRequestParams, ListToolsResult> _list;
 
-        private Pipeline(
-            IServiceProvider services,
-            McpRequestInvocationFilter<CallToolRequestParams, ResultOrAlternate<CallToolResult>>? outer,
-            McpRequestFilter<CallToolRequestParams, CallToolResult>? inner,
-            PolicyFilters? filters)
+        private Pipeline(IServiceProvider services, Func<ListToolsResult> list)
         {
             _server = Server(services);
-            _tool = _server.ServerOptions.ToolCollection!.TryGetPrimitive("echo", out var tool) ? tool : throw new InvalidOperationException("No echo tool.");
-            _outer = outer;
-            Filters = filters;
+            var options = _server.ServerOptions;
+            _tool = options.ToolCollection!.TryGetPrimitive("echo", out var tool) ? tool : throw new InvalidOperationException("No echo tool.");
+            _outer = options.Filters.Request.CallToolWithAlternateFilters;
             McpRequestHandler<CallToolRequestParams, CallToolResult> handler = static (_, _) => new ValueTask<CallToolResult>(EchoResult);
-            if (inner is not null)
+            foreach (var filter in options.Filters.Request.CallToolFilters.Reverse())
             {
-                handler = inner(handler);
+                handler = filter(handler);
             }
 
             // As the SDK's ordinary pipeline: an async step that awaits the call filters and wraps the result.
             _ordinary = async (request, cancellationToken) => await handler(request, cancellationToken).ConfigureAwait(false);
+            _list = (_, _) => new ValueTask<ListToolsResult>(list());
+            foreach (var filter in options.Filters.Request.ListToolsFilters.Reverse())
+            {
+                _list = filter(_list);
+            }
         }
-
-        public PolicyFilters? Filters { get; }
 
         public static McpServer Server(IServiceProvider services) => services.GetRequiredService<McpServer>();
 
-        public static Pipeline Without(IServiceProvider services) => new(services, null, null, null);
-
-        public static Pipeline PassThrough(IServiceProvider services) => new(
-            services,
-            static async (context, next, cancellationToken) => await next(context, cancellationToken).ConfigureAwait(false),
-            static next => async (context, cancellationToken) => await next(context, cancellationToken).ConfigureAwait(false),
-            null);
-
-        public static Pipeline WithPolicyLayer(IServiceProvider services)
-        {
-            var filters = services.GetRequiredService<PolicyFilters>();
-            return new(
-                services,
-                filters.GateAsync,
-                static next => (context, cancellationToken) => context.Services!.GetRequiredService<PolicyFilters>().WrapToolAsync(context, next, cancellationToken),
-                filters);
-        }
+        public static Pipeline Of(McpRoundTripBenchmarks.Harness harness, Func<ListToolsResult> list) => new(harness.Services, list);
 
         public ValueTask<ResultOrAlternate<CallToolResult>> CallAsync(RequestContext<CallToolRequestParams> context)
         {
             context.Server = _server;
             context.Services = _server.Services;
             context.MatchedPrimitive = _tool;
-            if (_outer is null)
+
+            // As the SDK does for every call: the invocation filters bound to their next steps by closures made now.
+            var current = _ordinary;
+            for (var i = _outer.Count - 1; i >= 0; i--)
             {
-                return _ordinary(context, CancellationToken.None);
+                var next = current;
+                var filter = _outer[i];
+                current = (request, cancellationToken) => filter(request, next, cancellationToken);
             }
 
-            var outer = _outer;
-            var next = _ordinary;
-            McpRequestHandler<CallToolRequestParams, ResultOrAlternate<CallToolResult>> bound = (request, cancellationToken) => outer(request, next, cancellationToken);
-            return bound(context, CancellationToken.None);
+            return current(context, CancellationToken.None);
         }
+
+        public ValueTask<ListToolsResult> ListAsync(RequestContext<ListToolsRequestParams> context) => _list(context, CancellationToken.None);
     }
 }

@@ -144,10 +144,10 @@ public static class McpOverhead
             $"{(Quantile(sorted, 0.5) - 1) * 100:+0.0;-0.0} % [{(Quantile(sorted, 0.25) - 1) * 100:+0.0;-0.0}, {(Quantile(sorted, 0.75) - 1) * 100:+0.0;-0.0}]");
     }
 
-    private static double Median(List<double> values) => Quantile([.. values.Order()], 0.5);
+    internal static double Median(List<double> values) => Quantile([.. values.Order()], 0.5);
 
     // Linear interpolation between the closest ranks.
-    private static double Quantile(double[] sorted, double q)
+    internal static double Quantile(double[] sorted, double q)
     {
         var position = q * (sorted.Length - 1);
         var below = (int)Math.Floor(position);
@@ -155,7 +155,7 @@ public static class McpOverhead
         return sorted[below] + ((position - below) * (sorted[above] - sorted[below]));
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {

@@ -39,6 +39,12 @@ if (args is ["--mcp-overhead", ..])
     return await McpOverhead.RunAsync(args[1..]);
 }
 
+// What the middleware's filters cost per call in CPU time and bytes, without a transport, paired with the baseline.
+if (args is ["--mcp-filter-cost", ..])
+{
+    return await McpFilterCost.RunAsync(args[1..]);
+}
+
 // The trivial stdio MCP server that --proxy-latency calls.
 if (args is ["--trivial-mcp-server"])
 {
