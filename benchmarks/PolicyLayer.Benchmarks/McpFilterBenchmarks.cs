@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 using PolicyLayer.Mcp;
@@ -104,6 +105,16 @@ public class McpFilterBenchmarks
 
     [Benchmark]
     public ValueTask<ListToolsResult> List20_PolicyLayer() => _allowedPipeline.ListAsync(NewListContext());
+
+    /// <summary>The server options a stateless HTTP server builds for every request (every Configure and PostConfigure runs).</summary>
+    [Benchmark]
+    public McpServerOptions StatelessOptions_NoFilters() => _plain.Services.GetRequiredService<IOptionsFactory<McpServerOptions>>().Create(Options.DefaultName);
+
+    [Benchmark]
+    public McpServerOptions StatelessOptions_PassThroughFilters() => _passThroughHarness.Services.GetRequiredService<IOptionsFactory<McpServerOptions>>().Create(Options.DefaultName);
+
+    [Benchmark]
+    public McpServerOptions StatelessOptions_PolicyLayer() => _allowed.Services.GetRequiredService<IOptionsFactory<McpServerOptions>>().Create(Options.DefaultName);
 
     /// <summary>Runs one row in a loop for <paramref name="seconds"/>, for a profiler.</summary>
     public static async Task<int> ProfileAsync(double seconds, string row)

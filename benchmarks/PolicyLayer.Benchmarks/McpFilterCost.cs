@@ -16,8 +16,8 @@ public static class McpFilterCost
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var rounds = IntOption(args, "--rounds", 30);
-        var calls = IntOption(args, "--calls", 20_000);
+        var rounds = McpOverhead.IntOption(args, "--rounds", 30);
+        var calls = McpOverhead.IntOption(args, "--calls", 20_000);
         var bench = new McpFilterBenchmarks();
         await bench.SetupAsync();
         (string Name, Func<ValueTask> Call)[] callRows =
@@ -35,9 +35,16 @@ public static class McpFilterCost
             ("tools/list of 20, PolicyLayer", async () => await bench.List20_PolicyLayer()),
         ];
 
+        (string Name, Func<ValueTask> Call)[] optionsRows =
+        [
+            ("server options per stateless request, no filters (baseline)", () => { bench.StatelessOptions_NoFilters(); return ValueTask.CompletedTask; }),
+            ("server options per stateless request, pass-through filters (control)", () => { bench.StatelessOptions_PassThroughFilters(); return ValueTask.CompletedTask; }),
+            ("server options per stateless request, PolicyLayer", () => { bench.StatelessOptions_PolicyLayer(); return ValueTask.CompletedTask; }),
+        ];
+
         var loadBefore = McpOverhead.LoadAverage();
         var results = new List<string>();
-        foreach (var rows in new[] { callRows, listRows })
+        foreach (var rows in new[] { callRows, listRows, optionsRows })
         {
             foreach (var (_, call) in rows)
             {
@@ -107,12 +114,6 @@ public static class McpFilterCost
         var sorted = differences.Order().ToArray();
         return string.Create(CultureInfo.InvariantCulture,
             $"{McpOverhead.Quantile(sorted, 0.5):+0;-0} ns [{McpOverhead.Quantile(sorted, 0.25):+0;-0}, {McpOverhead.Quantile(sorted, 0.75):+0;-0}]");
-    }
-
-    private static int IntOption(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
     private readonly record struct Block(double CpuNanoseconds, double Bytes);

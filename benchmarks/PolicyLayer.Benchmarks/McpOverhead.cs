@@ -173,7 +173,7 @@ public static class McpOverhead
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
-    private static int IntOption(string[] args, string name, int fallback)
+    internal static int IntOption(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
