@@ -13,14 +13,15 @@ namespace PolicyLayer.Benchmarks;
 /// it reports the median of those per-pair ratios, which a drift of the machine between pairs does not move.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --mcp-overhead [--transport stdio|http-stateful|http-stateless] [--rounds N] [--block-ms N | --calls N]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --mcp-overhead [--transport stdio|http-stateful|http-stateless] [--rounds N] [--block-ms N | --calls N] [--twin]</c>
 /// <para>
 /// Configurations: no filter at all (the baseline); a control of pass-through filters in the places PolicyLayer puts
 /// its own (the method is only as good as the control reads close to zero); PolicyLayer allowing the call; PolicyLayer
 /// with a counted limit. <c>stdio</c> (the default) is the SDK's stream transport over in-process pipes; the
 /// <c>http-*</c> transports are a real ASP.NET Core Streamable HTTP server on a loopback port with the SDK's HTTP
 /// client, in that session mode. CPU time is the whole process's (client, server and runtime), read from the
-/// operating system's accounting at microsecond resolution (<see cref="Environment.CpuUsage"/>).
+/// operating system's accounting at microsecond resolution (<see cref="Environment.CpuUsage"/>). <c>--twin</c> adds a
+/// second server without PolicyLayer: what one server reads against another when nothing differs.
 /// </para>
 /// </remarks>
 public static class McpOverhead
@@ -33,7 +34,10 @@ public static class McpOverhead
         var blockMilliseconds = IntOption(args, "--block-ms", 200);
         var fixedCalls = IntOption(args, "--calls", 0);
         var transport = StringOption(args, "--transport", "stdio");
-        string[] names = ["without PolicyLayer (baseline)", "control: pass-through filters", "PolicyLayer, allowed", "PolicyLayer, counted limit"];
+        var twin = args.Contains("--twin");
+        string[] names = twin
+            ? ["without PolicyLayer (baseline)", "control: pass-through filters", "PolicyLayer, allowed", "PolicyLayer, counted limit", "twin: without PolicyLayer, a server of its own"]
+            : ["without PolicyLayer (baseline)", "control: pass-through filters", "PolicyLayer, allowed", "PolicyLayer, counted limit"];
         var mode = transport switch
         {
             "stdio" => (ModelContextProtocol.AspNetCore.HttpServerSessionMode?)null,
@@ -48,6 +52,7 @@ public static class McpOverhead
                 await McpRoundTripBenchmarks.Harness.StartAsync(null, passThroughFilters: true),
                 await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.AllowPolicy),
                 await McpRoundTripBenchmarks.Harness.StartAsync(McpRoundTripBenchmarks.LimitPolicy),
+                .. twin ? [await McpRoundTripBenchmarks.Harness.StartAsync(null)] : Array.Empty<IMcpHarness>(),
             ]
             :
             [
@@ -55,6 +60,7 @@ public static class McpOverhead
                 await McpHttpHarness.StartAsync(null, httpMode, passThroughFilters: true),
                 await McpHttpHarness.StartAsync(McpRoundTripBenchmarks.AllowPolicy, httpMode),
                 await McpHttpHarness.StartAsync(McpHttpHarness.LimitPolicy, httpMode),
+                .. twin ? [await McpHttpHarness.StartAsync(null, httpMode)] : Array.Empty<IMcpHarness>(),
             ];
 
         var loadBefore = LoadAverage();
