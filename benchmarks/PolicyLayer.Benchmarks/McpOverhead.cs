@@ -13,7 +13,7 @@ namespace PolicyLayer.Benchmarks;
 /// it reports the median of those per-pair ratios, which a drift of the machine between pairs does not move.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --mcp-overhead [--transport stdio|http-stateful|http-stateless] [--rounds N] [--block-ms N | --calls N] [--twin]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --mcp-overhead [--transport stdio|http-stateful|http-stateless] [--rounds N] [--block-ms N | --calls N] [--twin] [--reverse]</c>
 /// <para>
 /// Configurations: no filter at all (the baseline); a control of pass-through filters in the places PolicyLayer puts
 /// its own (the method is only as good as the control reads close to zero); PolicyLayer allowing the call; PolicyLayer
@@ -62,6 +62,14 @@ public static class McpOverhead
                 await McpHttpHarness.StartAsync(McpHttpHarness.LimitPolicy, httpMode),
                 .. twin ? [await McpHttpHarness.StartAsync(null, httpMode)] : Array.Empty<IMcpHarness>(),
             ];
+
+        // --reverse: the compared configurations paired with the baseline in the opposite order within each round, to
+        // tell a configuration's cost from its place in the program.
+        if (args.Contains("--reverse"))
+        {
+            Array.Reverse(harnesses, 1, harnesses.Length - 1);
+            Array.Reverse(names, 1, names.Length - 1);
+        }
 
         var loadBefore = LoadAverage();
 
