@@ -50,13 +50,7 @@ internal sealed class McpHttpHarness : IMcpHarness
             .WithTools([McpServerTool.Create((string text) => text, new() { Name = "echo" })]);
         if (passThroughFilters)
         {
-            mcp.WithRequestFilters(static filters =>
-            {
-                filters.AddCallToolFilter(static next => next);
-                filters.AddListToolsFilter(static next => next);
-            });
-            mcp.Services.AddOptions<McpServerOptions>().Configure(static options =>
-                options.Filters.Request.CallToolWithAlternateFilters.Insert(0, static (context, next, cancellationToken) => next(context, cancellationToken)));
+            PassThroughFilters.Add(mcp);
         }
 
         if (policy is not null)

@@ -62,13 +62,23 @@ public class McpRoundTripBenchmarks
 
         public McpClient Client { get; private set; } = null!;
 
-        public static async Task<Harness> StartAsync(string? policy)
+        /// <summary>The server's services: its <see cref="McpServer"/>, options and (with a policy) PolicyLayer's filters.</summary>
+        public IServiceProvider Services => _provider;
+
+        /// <param name="policy">The policy; <see langword="null"/> runs without PolicyLayer.</param>
+        /// <param name="passThroughFilters">Without PolicyLayer, filters that only call the next one where PolicyLayer puts its own.</param>
+        public static async Task<Harness> StartAsync(string? policy, bool passThroughFilters = false)
         {
             var h = new Harness();
             var services = new ServiceCollection();
             var builder = services.AddMcpServer()
                 .WithStreamServerTransport(h._toServer.Reader.AsStream(), h._toClient.Writer.AsStream())
                 .WithTools([McpServerTool.Create((string text) => text, new() { Name = "echo" })]);
+            if (passThroughFilters)
+            {
+                PassThroughFilters.Add(builder);
+            }
+
             if (policy is not null)
             {
                 builder.WithPolicyLayer(o =>

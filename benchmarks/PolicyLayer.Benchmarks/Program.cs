@@ -52,6 +52,12 @@ if (args is ["--byte-relay", "--", _, ..])
     return ProxyLatency.RunByteRelay(args[2..]);
 }
 
+// What the middleware's filters cost per call in CPU time and bytes, without a transport, paired with the baseline.
+if (args is ["--mcp-filter-cost", ..])
+{
+    return await McpFilterCost.RunAsync(args[1..]);
+}
+
 // The trivial stdio MCP server that --proxy-latency calls.
 if (args is ["--trivial-mcp-server"])
 {
@@ -79,6 +85,15 @@ if (args is ["profile-evaluate", ..])
 
     Console.WriteLine($"{calls:N0} calls");
     return 0;
+}
+
+// A long loop of one McpFilterBenchmarks row, to profile with `perf record` (DOTNET_PerfMapEnabled=1):
+// `-- profile-filters [SECONDS] [ROW]`, ROW one of the benchmark's method names (default Call_PolicyLayer_Allowed).
+if (args is ["profile-filters", ..])
+{
+    return await McpFilterBenchmarks.ProfileAsync(
+        args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10,
+        args.Length > 2 ? args[2] : nameof(McpFilterBenchmarks.Call_PolicyLayer_Allowed));
 }
 
 // Every benchmark class in this assembly; pick with --filter, e.g. --filter '*Evaluate*'.

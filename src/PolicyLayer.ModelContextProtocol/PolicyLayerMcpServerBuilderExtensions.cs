@@ -89,16 +89,16 @@ public static class PolicyLayerMcpServerBuilderExtensions
         services.AddOptions<McpServerOptions>().PostConfigure<IServiceProvider>(static (options, sp) =>
             sp.GetRequiredService<ToolListAnnouncer>().Adopt(options));
 
-        return builder.WithRequestFilters(static filters =>
+        // Around the tool and around tools/list, in the order the host registered its own filters; bound to the one
+        // PolicyFilters of the server's services here, not looked up per call.
+        services.AddOptions<McpServerOptions>().Configure<IServiceProvider>(static (options, sp) =>
         {
-            filters.AddCallToolFilter(static next => (context, cancellationToken) =>
-                GetGate(context).WrapToolAsync(context, next, cancellationToken));
-            filters.AddListToolsFilter(static next => async (context, cancellationToken) =>
-                GetGate(context).FilterList(await next(context, cancellationToken).ConfigureAwait(false)));
+            var gate = sp.GetRequiredService<PolicyFilters>();
+            options.Filters.Request.CallToolFilters.Add(next => (context, cancellationToken) => gate.WrapToolAsync(context, next, cancellationToken));
+            options.Filters.Request.ListToolsFilters.Add(next => async (context, cancellationToken) =>
+                gate.FilterList(await next(context, cancellationToken).ConfigureAwait(false)));
         });
-    }
 
-    private static PolicyFilters GetGate(MessageContext context) =>
-        (context.Services ?? context.Server.Services ?? throw new InvalidOperationException("The MCP request has no services."))
-        .GetRequiredService<PolicyFilters>();
+        return builder;
+    }
 }

@@ -29,6 +29,52 @@ internal static class ArgumentNames
             return null;
         }
 
+        // The SDK reads arguments into a Dictionary: walk it without boxing its enumerator, and compare a few names
+        // pairwise instead of hashing them into a set made for the call.
+        if (arguments is Dictionary<string, JsonElement> dictionary)
+        {
+            return dictionary.Count <= PairwiseLimit ? FindAmbiguityPairwise(dictionary) : FindAmbiguityHashed(dictionary);
+        }
+
+        return FindAmbiguityHashed(arguments);
+    }
+
+    // Up to this many names, comparing each with those before it (at most 28 comparisons) is cheaper than a hash set,
+    // and the bound keeps the whole check linear.
+    private const int PairwiseLimit = 8;
+
+    private static string? FindAmbiguityPairwise(Dictionary<string, JsonElement> arguments)
+    {
+        var index = 0;
+        foreach (var (name, value) in arguments)
+        {
+            var before = 0;
+            foreach (var earlier in arguments.Keys)
+            {
+                if (before++ == index)
+                {
+                    break;
+                }
+
+                if (string.Equals(earlier, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return Describe(name);
+                }
+            }
+
+            if (Check(value) is { } nested)
+            {
+                return nested;
+            }
+
+            index++;
+        }
+
+        return null;
+    }
+
+    private static string? FindAmbiguityHashed(IEnumerable<KeyValuePair<string, JsonElement>> arguments)
+    {
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in arguments)
         {

@@ -74,19 +74,44 @@ internal sealed partial class ToolCallGate
     /// for an approval asked through an input request, to be answered with an input-required result. Never throws for
     /// a failure while deciding (that refuses the call); throws <see cref="OperationCanceledException"/> when cancelled.
     /// </summary>
-    public async ValueTask<GateVerdict> DecideAsync(GateCall request, IGateClient client, CancellationToken cancellationToken)
+    public ValueTask<GateVerdict> DecideAsync(GateCall request, IGateClient client, CancellationToken cancellationToken)
     {
         var call = request.Call;
         if (request.ArgumentProblem is { } ambiguous)
         {
             var refusal = GateRefusal.ForArguments(call.ToolName, ambiguous);
             LogRefused(_logger, call.ToolName, refusal.RuleId, refusal.Reason);
-            return GateVerdict.Refused(default, refusal);
+            return new(GateVerdict.Refused(default, refusal));
         }
 
+        ValueTask<PolicyDecision> deciding;
         try
         {
-            var decision = await _evaluator.EvaluateAsync(call, cancellationToken).ConfigureAwait(false);
+            deciding = _evaluator.EvaluateAsync(call, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return new(Failed(call.ToolName, ex));
+        }
+
+        if (!deciding.IsCompletedSuccessfully)
+        {
+            return DecideAsync(request, deciding, client, cancellationToken);
+        }
+
+        // Most calls are decided at once (the in-memory store) and involve no approval: answered without an async frame.
+        var decision = deciding.Result;
+        return decision.Outcome != PolicyOutcome.RequireApproval && decision.ShadowedOutcome != PolicyOutcome.RequireApproval
+            ? new(Conclude(call, decision))
+            : DecideAsync(request, new ValueTask<PolicyDecision>(decision), client, cancellationToken);
+    }
+
+    private async ValueTask<GateVerdict> DecideAsync(GateCall request, ValueTask<PolicyDecision> deciding, IGateClient client, CancellationToken cancellationToken)
+    {
+        var call = request.Call;
+        try
+        {
+            var decision = await deciding.ConfigureAwait(false);
             if (decision.Outcome == PolicyOutcome.RequireApproval)
             {
                 // Held calls cost nothing; an approved call is decided again, so every limit still applies, counted once.
@@ -105,14 +130,7 @@ internal sealed partial class ToolCallGate
                 decision = await _evaluator.EvaluateAsync(Approved(call), cancellationToken).ConfigureAwait(false);
             }
 
-            if (!decision.IsAllowed)
-            {
-                var refusal = GateRefusal.FromDecision(call.ToolName, decision);
-                LogRefused(_logger, call.ToolName, refusal.RuleId, refusal.Reason);
-                return GateVerdict.Refused(decision, refusal);
-            }
-
-            return GateVerdict.Admitted(decision);
+            return Conclude(call, decision);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -120,24 +138,43 @@ internal sealed partial class ToolCallGate
         }
         catch (Exception ex)
         {
-            // Fail closed: a failure while deciding refuses the call.
-            LogDecisionFailed(_logger, call.ToolName, ex);
-            return GateVerdict.Refused(default, GateRefusal.ForError(call.ToolName));
+            return Failed(call.ToolName, ex);
         }
+    }
+
+    private GateVerdict Conclude(ToolCall call, in PolicyDecision decision)
+    {
+        if (!decision.IsAllowed)
+        {
+            var refusal = GateRefusal.FromDecision(call.ToolName, decision);
+            LogRefused(_logger, call.ToolName, refusal.RuleId, refusal.Reason);
+            return GateVerdict.Refused(decision, refusal);
+        }
+
+        return GateVerdict.Admitted(decision);
+    }
+
+    // Fail closed: a failure while deciding refuses the call.
+    private GateVerdict Failed(string toolName, Exception ex)
+    {
+        LogDecisionFailed(_logger, toolName, ex);
+        return GateVerdict.Refused(default, GateRefusal.ForError(toolName));
     }
 
     /// <summary>
     /// Ends an admitted call: gives its units back when the tool failed, asked for input, or never started; keeps them when
     /// it succeeded, or was cancelled after it started (it may have acted). Idempotent through the lease; never throws.
     /// </summary>
-    public async ValueTask SettleAsync(GateVerdict verdict, ToolRunOutcome outcome)
+    public ValueTask SettleAsync(GateVerdict verdict, ToolRunOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(verdict);
-        if (outcome is ToolRunOutcome.Succeeded or ToolRunOutcome.CancelledAfterStart || verdict.Lease is not { } lease)
-        {
-            return;
-        }
+        return outcome is ToolRunOutcome.Succeeded or ToolRunOutcome.CancelledAfterStart || verdict.Lease is not { } lease
+            ? ValueTask.CompletedTask
+            : ReleaseAsync(lease);
+    }
 
+    private async ValueTask ReleaseAsync(CounterLease lease)
+    {
         try
         {
             await lease.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);

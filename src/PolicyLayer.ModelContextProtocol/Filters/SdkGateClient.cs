@@ -9,15 +9,25 @@ namespace PolicyLayer.Mcp;
 /// <summary>The client of one tools/call as the SDK's session knows it, for the gate.</summary>
 internal sealed class SdkGateClient : IGateClient
 {
-    private readonly McpServer _server;
-    private readonly ProgressToken? _progressToken;
+    // Not a combination of features; one field, so a read is never torn.
+    private const GateClientFeatures Unread = (GateClientFeatures)(-1);
+
+    private readonly RequestContext<CallToolRequestParams> _context;
+    private GateClientFeatures _features = Unread;
 
     public SdkGateClient(RequestContext<CallToolRequestParams> context)
     {
-        _server = context.Server;
-        _progressToken = context.Params?.ProgressToken;
+        _context = context;
+    }
+
+    /// <summary>Read when a call is held for approval, so that an allowed call does not ask the session what it supports.</summary>
+    public GateClientFeatures Features => _features != Unread ? _features : _features = ReadFeatures(_context);
+
+    private static GateClientFeatures ReadFeatures(RequestContext<CallToolRequestParams> context)
+    {
+        var server = context.Server;
         var features = GateClientFeatures.None;
-        if (_server.ClientCapabilities?.Elicitation is not null)
+        if (server.ClientCapabilities?.Elicitation is not null)
         {
             features |= GateClientFeatures.Elicitation;
         }
@@ -30,23 +40,21 @@ internal sealed class SdkGateClient : IGateClient
             features |= GateClientFeatures.ServerRequests;
         }
 
-        if (_server.IsMrtrSupported)
+        if (server.IsMrtrSupported)
         {
             features |= GateClientFeatures.InputRequests;
         }
 
-        Features = features;
+        return features;
     }
 
-    public GateClientFeatures Features { get; }
-
-    public bool CanReportProgress => _progressToken is not null;
+    public bool CanReportProgress => _context.Params?.ProgressToken is not null;
 
     public async ValueTask ReportProgressAsync(double progress, string message, CancellationToken cancellationToken)
     {
-        if (_progressToken is { } token)
+        if (_context.Params?.ProgressToken is { } token)
         {
-            await _server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = (float)progress, Message = message }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _context.Server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = (float)progress, Message = message }, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -56,7 +64,7 @@ internal sealed class SdkGateClient : IGateClient
         ElicitResult result;
         try
         {
-            result = await _server.ElicitAsync(request, cancellationToken).ConfigureAwait(false);
+            result = await _context.Server.ElicitAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is McpException or InvalidOperationException)
         {

@@ -39,8 +39,9 @@ internal sealed class DefaultCallerIdentityResolver : ICallerIdentityResolver
         IReadOnlyDictionary<string, IReadOnlyList<string>>? claims = null;
         if (principal?.Identity is { IsAuthenticated: true } identity)
         {
-            // Every claim of the authenticated principal, for caller.claims.<type> conditions (multi-valued claims keep every value).
-            claims = CallerIdentity.GroupClaims(principal.Claims.Select(static c => new KeyValuePair<string, string>(c.Type, c.Value)));
+            // Every claim of the authenticated principal, for caller.claims.<type> conditions (multi-valued claims keep
+            // every value), grouped when a condition first reads them.
+            claims = new PrincipalClaims(principal);
             user = _userClaimType is not null
                 ? principal.FindFirst(_userClaimType)?.Value
                 : principal.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? principal.FindFirst("sub")?.Value ?? identity.Name;

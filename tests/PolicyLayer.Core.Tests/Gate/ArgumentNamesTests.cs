@@ -47,6 +47,47 @@ public sealed class ArgumentNamesTests
         ArgumentNames.FindAmbiguity(arguments).Should().NotBeNull();
     }
 
+    // Up to eight names are compared pairwise, more through a hash set: both ways find the same repeated name.
+    [TestCase(2, 0)]
+    [TestCase(8, 0)]
+    [TestCase(8, 6)]
+    [TestCase(9, 0)]
+    [TestCase(9, 7)]
+    [TestCase(40, 20)]
+    public void Dictionary_OfAnySize_NamesTheSecondSpellingOfARepeatedName(int count, int repeated)
+    {
+        var arguments = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        for (var i = 0; i < count - 1; i++)
+        {
+            arguments[$"name{i}"] = JsonSerializer.SerializeToElement(i);
+        }
+
+        arguments[$"NAME{repeated}"] = JsonSerializer.SerializeToElement(-1);
+
+        ArgumentNames.FindAmbiguity(arguments).Should().Contain($"\"NAME{repeated}\"");
+    }
+
+    [TestCase(8)]
+    [TestCase(9)]
+    public void Dictionary_OfAnySize_WithDistinctNames_IsNotAmbiguous(int count)
+    {
+        var arguments = Enumerable.Range(0, count).ToDictionary(i => $"name{i}", i => JsonSerializer.SerializeToElement(i), StringComparer.Ordinal);
+
+        ArgumentNames.FindAmbiguity(arguments).Should().BeNull();
+    }
+
+    [Test]
+    public void ReadOnlyDictionaryOfAnotherKind_IsCheckedToo()
+    {
+        var arguments = new SortedList<string, JsonElement>(StringComparer.Ordinal)
+        {
+            ["amount"] = JsonSerializer.SerializeToElement(1),
+            ["AMOUNT"] = JsonSerializer.SerializeToElement(1000),
+        };
+
+        ArgumentNames.FindAmbiguity(arguments).Should().NotBeNull();
+    }
+
     [Test]
     public void LongName_IsShortenedInTheMessage()
     {
