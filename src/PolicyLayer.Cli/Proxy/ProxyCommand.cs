@@ -547,7 +547,7 @@ internal static partial class ProxyCommand
         McpGatewaySession session, IMcpMessageChannel server, ProxySettings settings, TextWriter error, string stopping, CancellationToken cancellationToken)
     {
         var relay = session.RunAsync(
-            McpMessageChannels.Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), settings.MaxMessageBytes), server, cancellationToken);
+            McpMessageChannels.Stdio(new InlineStream(Console.OpenStandardInput()), new InlineStream(Console.OpenStandardOutput()), settings.MaxMessageBytes), server, cancellationToken);
         try
         {
             await Task.WhenAny(relay, session.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);
