@@ -94,10 +94,4 @@ internal sealed class InlineStream(Stream inner) : Stream
 
         base.Dispose(disposing);
     }
-
-    public override ValueTask DisposeAsync()
-    {
-        inner.Dispose();
-        return base.DisposeAsync();
-    }
 }

@@ -141,9 +141,8 @@ internal static partial class ProxyCommand
     }
 
     /// <summary>What is wrong with the approvals options, or <see langword="null"/>.</summary>
-    private static string? ApprovalsProblem(HttpSettings http, Uri? listen, out Uri? approvalsListen)
+    private static string? ApprovalsProblem(HttpSettings http, Uri? listen)
     {
-        approvalsListen = null;
         var jwt = http.JwtAuthority is not null || http.JwtSigningKey is not null;
         if (http.Approvals is { } path)
         {
@@ -166,7 +165,7 @@ internal static partial class ProxyCommand
                 return "--approvals-listen is for the stdio front; with --listen serve the inbox on the same host with --approvals PATH.";
             }
 
-            if (!Uri.TryCreate(url, UriKind.Absolute, out approvalsListen) || approvalsListen.Scheme != Uri.UriSchemeHttp || approvalsListen.AbsolutePath.Length < 2)
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var approvalsListen) || approvalsListen.Scheme != Uri.UriSchemeHttp || approvalsListen.AbsolutePath.Length < 2)
             {
                 return $"--approvals-listen must be an http URL with a path, such as http://127.0.0.1:8081/approvals; got '{url}'.";
             }

@@ -124,7 +124,7 @@ internal static partial class ProxyCommand
             return "--jwt-* need --listen (or --approvals-listen, whose approvers they authenticate): over stdio the caller is the one who started the proxy (--grant).";
         }
 
-        if (ApprovalsProblem(http, listen, out _) is { } approvals)
+        if (ApprovalsProblem(http, listen) is { } approvals)
         {
             return approvals;
         }
