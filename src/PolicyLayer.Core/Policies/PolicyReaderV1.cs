@@ -645,7 +645,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         /// <summary>
         /// Copies every condition's value out of the document being read (whose pooled memory is returned after the
-        /// load) into one array document of the policy's own, instead of a cloned document per value.
+        /// load) into one array document of the policy's own, instead of a cloned document per value. A value written
+        /// the same way by many conditions (the same <c>in</c> list in every rule) is copied once and shared.
         /// </summary>
         private void DetachValues()
         {
@@ -654,22 +655,40 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return;
             }
 
-            var length = _valued.Count + 1;
-            foreach (var condition in _valued)
+            // Each condition's index among the distinct values; the distinct ones by the hash of their raw text.
+            var distinctOf = new int[_valued.Count];
+            var firstByHash = new Dictionary<int, int>();
+            var distinct = new List<int>();
+            var length = 1;
+            for (var i = 0; i < _valued.Count; i++)
             {
-                length += JsonMarshal.GetRawUtf8Value(condition.Value).Length;
+                var raw = JsonMarshal.GetRawUtf8Value(_valued[i].Value);
+                var hash = default(HashCode);
+                hash.AddBytes(raw);
+                var key = hash.ToHashCode();
+                if (firstByHash.TryGetValue(key, out var known) && raw.SequenceEqual(JsonMarshal.GetRawUtf8Value(_valued[distinct[known]].Value)))
+                {
+                    distinctOf[i] = known;
+                    continue;
+                }
+
+                // A new value (or one whose hash another value has: then it is simply not shared).
+                firstByHash.TryAdd(key, distinct.Count);
+                distinctOf[i] = distinct.Count;
+                distinct.Add(i);
+                length += raw.Length + 1;
             }
 
             var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
             try
             {
-                // [v1,v2,...]: each value's raw text as written; ParseValue copies what it keeps.
+                // [v1,v2,...]: each distinct value's raw text as written; ParseValue copies what it keeps.
                 var written = 0;
-                foreach (var condition in _valued)
+                foreach (var index in distinct)
                 {
                     rented[written] = written == 0 ? (byte)'[' : (byte)',';
                     written++;
-                    var raw = JsonMarshal.GetRawUtf8Value(condition.Value);
+                    var raw = JsonMarshal.GetRawUtf8Value(_valued[index].Value);
                     raw.CopyTo(rented.AsSpan(written));
                     written += raw.Length;
                 }
@@ -677,10 +696,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 rented[written++] = (byte)']';
                 var reader = new Utf8JsonReader(rented.AsSpan(0, written), new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth + 1 });
                 var values = JsonElement.ParseValue(ref reader);
-                var index = 0;
+                var copies = new JsonElement[distinct.Count];
+                var at = 0;
                 foreach (var value in values.EnumerateArray())
                 {
-                    _valued[index++].Value = value;
+                    copies[at++] = value;
+                }
+
+                for (var i = 0; i < _valued.Count; i++)
+                {
+                    _valued[i].Value = copies[distinctOf[i]];
                 }
             }
             finally

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using CsCheck;
 using PolicyLayer.Policies;
 
@@ -164,6 +165,34 @@ public sealed class PolicyLoadGuardTests
         conditions[3].Value.GetString().Should().Be("^aaaa$");
         conditions.Select(c => c.Text).Should().Equal(
             "args.a eq \"aaaa\"", "args.b in [ { \"k\": \"aaaa\" }, 2 ]", "args.c does not exist", "args.d regex ^aaaa$");
+    }
+
+    [Test]
+    public void ConditionValues_WrittenAlikeByManyRules_AreOneCopy_AndDifferentOnesStayApart()
+    {
+        var policy = PolicyDocument.Parse("""
+            { "version": "1", "tools": {
+              "a": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod", "live"] } ] },
+              "b": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod", "test"] } ] },
+              "c": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod", "live"] } ] },
+              "d": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod",  "live"] } ] },
+              "e": { "deny_if": [ { "path": "args.n", "op": "eq", "value": 2 }, { "path": "args.m", "op": "eq", "value": 2 } ] }
+            } }
+            """);
+
+        JsonElement Value(string tool, int at = 0) => Rule(policy, tool).DenyIf[at].Conditions[0].Value;
+        static bool SameCopy(JsonElement x, JsonElement y) => System.Runtime.CompilerServices.Unsafe.AreSame(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(x)),
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(y)));
+
+        SameCopy(Value("a"), Value("c")).Should().BeTrue("the same text is copied once");
+        SameCopy(Value("e", 0), Value("e", 1)).Should().BeTrue();
+        SameCopy(Value("a"), Value("b")).Should().BeFalse();
+        Value("a").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "live");
+        Value("b").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "test");
+        Value("c").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "live");
+        Value("d").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "live");
+        Value("e", 1).GetInt32().Should().Be(2);
     }
 
     [Test]
