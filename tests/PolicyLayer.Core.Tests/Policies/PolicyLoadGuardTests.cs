@@ -196,6 +196,39 @@ public sealed class PolicyLoadGuardTests
     }
 
     [Test]
+    public void Fields_ReadInOnePass_SpelledWithEscapes_AreTheFieldsTheyName()
+    {
+        var policy = PolicyDocument.Parse("""
+            { "version": "1", "tools": { "t": {
+              "\u0061ction": "require_approval",
+              "deny_if": [ { "p\u0061th": "args.n", "op": "gt", "v\u0061lue": 5 } ],
+              "limits": [ { "counter": "c", "w\u0069ndow": "hour", "m\u0061x": 7, "sc\u006fpe": "user" } ]
+            } } }
+            """);
+
+        var rule = Rule(policy, "t");
+        rule.Action.Should().Be(PolicyAction.RequireApproval);
+        rule.DenyIf[0].Conditions[0].Text.Should().Be("args.n gt 5");
+        rule.Limits[0].Counter.Should().Match<CounterDefinition>(c => c.Max == 7 && c.Window == TimeSpan.FromHours(1) && c.Scope == CounterScope.User);
+    }
+
+    [Test]
+    public void Fields_ReadInOnePass_UnknownOnesAreEachReported_AndTheKnownOnesStillRead()
+    {
+        var act = () => PolicyDocument.Parse("""
+            { "version": "1", "tools": { "t": {
+              "limits": [ { "countr": "c", "window": "fortnight", "max": 7, "maxx": 8 } ]
+            } } }
+            """);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => $"{e.Path}: {e.Message}").Should().Equal(
+            "$.tools.t.limits[0]: Missing \"counter\": the name of the counter this limit counts in.",
+            "$.tools.t.limits[0].countr: Unknown field 'countr' (did you mean 'counter'?). Expected one of: counter, increment_from, max, scope, window.",
+            "$.tools.t.limits[0].window: Unknown window the string \"fortnight\". Expected second, minute, hour, day, a whole number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\" (at most 366 days).",
+            "$.tools.t.limits[0].maxx: Unknown field 'maxx' (did you mean 'max'?). Expected one of: counter, increment_from, max, scope, window.");
+    }
+
+    [Test]
     public void GlobsOfEqualSpecificity_ThatAllMatch_TheFirstInDocumentOrderWins()
     {
         // Same wildcard count and length: only document order tells them apart, whatever the sort does with equals.
