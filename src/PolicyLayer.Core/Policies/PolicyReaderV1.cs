@@ -318,7 +318,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<CompiledRule>.Empty;
             }
 
-            var rules = new KeyValuePair<string, CompiledRule>[tools.GetPropertyCount()];
+            // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
+            var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
             var kept = 0;
             foreach (var property in tools.EnumerateObject())
             {
@@ -337,7 +338,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 }
             }
 
-            return new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            var matcher = new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Return(rules, clearArray: true);
+            return matcher;
         }
 
         private CompiledRule?[] ReadRisk(JsonElement root)
