@@ -26,6 +26,73 @@ if redis.replicate_commands then
   redis.replicate_commands() -- Redis 5/6: replicate effects, so TIME may precede writes (a no-op on 7+)
 end
 
+-- The fast path: a reservation of one unit on one counter of at most 1,024 (one entry per unit, format 1), the
+-- decision of an allowed call with one limit. Straight-line code with no closures or tables until the answer, on
+-- exactly the log the general code below reads and writes, so that both (and older instances that have only the
+-- general code) share every key. Anything else, or a log that needs rebasing, falls through to the general code
+-- before anything is written.
+-- fast path: begin
+if ARGV[1] == 'r' and #KEYS == 1 and ARGV[7] == '1' then
+  local max = tonumber(ARGV[4])
+  if max >= 1 and max <= 1024 then
+    local clock
+    if ARGV[2] == '' then
+      local t = redis.call('TIME')
+      clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    else
+      clock = tonumber(ARGV[2])
+    end
+    local key = KEYS[1]
+    local blob = redis.call('GET', key)
+    local base, latest, used, seqbase, seq, gone, format, tombs = clock, clock, 0, clock, 0, 0, 1, 0
+    local pos, stop = 43, 43
+    if blob then
+      base, latest, used, seqbase, seq, gone, format, tombs = struct.unpack('<ddddI4I4BB', blob)
+      stop = #blob + 1
+    end
+    if format == 1 and tombs == 0 then
+      local window, quantum = tonumber(ARGV[5]), tonumber(ARGV[6])
+      local now = clock
+      if latest > now then now = latest end
+      -- Entries that left the window at now go; each holds one unit and the sequences rise along the log.
+      while pos < stop do
+        local offset, s = struct.unpack('<I3I4', blob, pos)
+        if base + offset * quantum + window > now then break end
+        used = used - 1
+        if s > gone then gone = s end
+        pos = pos + 7
+      end
+      if pos == stop then
+        seqbase, seq, gone, used = seqbase + seq, 0, 0, 0
+      end
+      if used + 1 > max then
+        -- Refused: the (used + 1 - max)th live entry is the one whose leaving makes room.
+        local at = pos + (used - max) * 7
+        local retry = -1
+        if at < stop then
+          retry = base + struct.unpack('<I3', blob, at) * quantum + window - now
+        end
+        return { 0, max - used, retry, 0 }
+      end
+      if pos == stop then
+        base = now
+      end
+      local offset = math.ceil((now - base) / quantum)
+      if offset <= 16777215 and seq < 2147483647 then
+        seq = seq + 1
+        used = used + 1
+        local live = ''
+        if pos < stop then live = string.sub(blob, pos) end
+        redis.call('SET', key, struct.pack('<ddddI4I4BB', base, now, used, seqbase, seq, gone, 1, 0) .. live
+          .. struct.pack('<I3I4', offset, seq), 'PX',
+          string.format('%.0f', math.ceil((base + offset * quantum + window - now) / 1000) + tonumber(ARGV[3])))
+        return { -1, max - used, 0, seqbase + seq }
+      end
+    end
+  end
+end
+-- fast path: end
+
 local HEADER = '<ddddI4I4BB'
 local HEADER_SIZE = 42
 local OFFSET_LIMIT = 16777215 -- 2^24 - 1, the largest I3
