@@ -26,15 +26,16 @@ if redis.replicate_commands then
   redis.replicate_commands() -- Redis 5/6: replicate effects, so TIME may precede writes (a no-op on 7+)
 end
 
--- The fast path: a reservation of one unit on one counter of at most 1,024 (one entry per unit, format 1), the
--- decision of an allowed call with one limit. Straight-line code with no closures or tables until the answer, on
--- exactly the log the general code below reads and writes, so that both (and older instances that have only the
--- general code) share every key. Anything else, or a log that needs rebasing, falls through to the general code
--- before anything is written.
+-- The fast path: a reservation on one counter, the decision of an allowed call with one limit. Straight-line code
+-- with no closures or tables until the answer, on exactly the log the general code below reads and writes (the same
+-- bytes), so that both, and older instances that have only the general code, share every key. It takes a log of one
+-- unit per entry (format 1) for one unit on a counter of at most 1,024, and a log of amounts without tombstones
+-- (format 2) for any amount up to max; anything else (a log to convert, tombstones, a log that needs rebasing, an
+-- amount of 0 or above max) falls through to the general code before anything is written.
 -- fast path: begin
-if ARGV[1] == 'r' and #KEYS == 1 and ARGV[7] == '1' then
-  local max = tonumber(ARGV[4])
-  if max >= 1 and max <= 1024 then
+if ARGV[1] == 'r' and #KEYS == 1 then
+  local max, amount = tonumber(ARGV[4]), tonumber(ARGV[7])
+  if amount >= 1 and amount <= max then
     local clock
     if ARGV[2] == '' then
       local t = redis.call('TIME')
@@ -44,33 +45,44 @@ if ARGV[1] == 'r' and #KEYS == 1 and ARGV[7] == '1' then
     end
     local key = KEYS[1]
     local blob = redis.call('GET', key)
+    local wide = amount ~= 1 or max > 1024 -- the general code keeps such a counter's log in format 2
     local base, latest, used, seqbase, seq, gone, format, tombs = clock, clock, 0, clock, 0, 0, 1, 0
+    if wide then format = 2 end
     local pos, stop = 43, 43
     if blob then
       base, latest, used, seqbase, seq, gone, format, tombs = struct.unpack('<ddddI4I4BB', blob)
       stop = #blob + 1
     end
-    if format == 1 and tombs == 0 then
+    if tombs == 0 and (format == 2 or not wide) then
       local window, quantum = tonumber(ARGV[5]), tonumber(ARGV[6])
+      local layout, w = '<I3I4', 7
+      if format == 2 then layout, w = '<I3I4d', 15 end
       local now = clock
       if latest > now then now = latest end
-      -- Entries that left the window at now go; each holds one unit and the sequences rise along the log.
+      -- Entries that left the window at now go; the sequences rise along the log.
       while pos < stop do
-        local offset, s = struct.unpack('<I3I4', blob, pos)
+        local offset, s, units = struct.unpack(layout, blob, pos)
         if base + offset * quantum + window > now then break end
-        used = used - 1
+        if format == 1 then units = 1 end
+        used = used - units
         if s > gone then gone = s end
-        pos = pos + 7
+        pos = pos + w
       end
       if pos == stop then
         seqbase, seq, gone, used = seqbase + seq, 0, 0, 0
       end
-      if used + 1 > max then
-        -- Refused: the (used + 1 - max)th live entry is the one whose leaving makes room.
-        local at = pos + (used - max) * 7
-        local retry = -1
-        if at < stop then
-          retry = base + struct.unpack('<I3', blob, at) * quantum + window - now
+      if used + amount > max then
+        -- Refused: room comes when enough of the oldest live entries have left.
+        local need, freed, retry, at = used + amount - max, 0, -1, pos
+        while at < stop do
+          local offset, _, units = struct.unpack(layout, blob, at)
+          if format == 1 then units = 1 end
+          freed = freed + units
+          if freed >= need then
+            retry = base + offset * quantum + window - now
+            break
+          end
+          at = at + w
         end
         return { 0, max - used, retry, 0 }
       end
@@ -80,12 +92,25 @@ if ARGV[1] == 'r' and #KEYS == 1 and ARGV[7] == '1' then
       local offset = math.ceil((now - base) / quantum)
       if offset <= 16777215 and seq < 2147483647 then
         seq = seq + 1
-        used = used + 1
-        local live = ''
-        if pos < stop then live = string.sub(blob, pos) end
-        redis.call('SET', key, struct.pack('<ddddI4I4BB', base, now, used, seqbase, seq, gone, 1, 0) .. live
-          .. struct.pack('<I3I4', offset, seq), 'PX',
-          string.format('%.0f', math.ceil((base + offset * quantum + window - now) / 1000) + tonumber(ARGV[3])))
+        used = used + amount
+        local live, entry = '', nil
+        if format == 1 then
+          if pos < stop then live = string.sub(blob, pos) end
+          entry = struct.pack('<I3I4', offset, seq)
+        else
+          local newest, last, units = -1, 0, 0
+          if pos < stop then newest, last, units = struct.unpack('<I3I4d', blob, stop - 15) end
+          if newest == offset then
+            -- Units of the same stamp share an entry; the entry now ends at this reservation's sequence.
+            live = string.sub(blob, pos, stop - 16)
+            entry = struct.pack('<I3I4d', offset, seq, units + amount)
+          else
+            if pos < stop then live = string.sub(blob, pos) end
+            entry = struct.pack('<I3I4d', offset, seq, amount)
+          end
+        end
+        redis.call('SET', key, struct.pack('<ddddI4I4BB', base, now, used, seqbase, seq, gone, format, 0) .. live .. entry,
+          'PX', string.format('%.0f', math.ceil((base + offset * quantum + window - now) / 1000) + tonumber(ARGV[3])))
         return { -1, max - used, 0, seqbase + seq }
       end
     end
