@@ -150,8 +150,7 @@ public sealed class RedisFastPathTests
     [Test]
     public async Task Reserve_OneUnitAtTheWindowsEdge_IsRefusedOneMicrosecondBefore_AndAcquiredAtIt()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-        var store = RedisCounterStoreTests.CreateStore(time);
+        var (time, _, store) = NewStore();
         (await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(PerSecond, "s", 1))).Result.IsAcquired.Should().BeTrue();
         time.Advance(TimeSpan.FromMilliseconds(500));
         (await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(PerSecond, "s", 1))).Result.IsAcquired.Should().BeTrue();
@@ -175,9 +174,7 @@ public sealed class RedisFastPathTests
     [Test]
     public async Task Reserve_AtMax_IsRefused_AndLeavesTheLogAsItWas()
     {
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-        var prefix = RedisTestServer.UniquePrefix();
-        var store = RedisCounterStoreTests.CreateStore(time, prefix);
+        var (time, prefix, store) = NewStore();
         var key = RedisCounterKeys.CounterKey(prefix, PerSecond, "s");
         var database = RedisTestServer.Connection.GetDatabase();
         await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(PerSecond, "s", 1));
@@ -203,9 +200,7 @@ public sealed class RedisFastPathTests
     public async Task Release_AfterTheFastPath_GivesTheUnitBackOnce()
     {
         var counter = new CounterDefinition("calls", 3, TimeSpan.FromMinutes(1), CounterScope.Session);
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-        var prefix = RedisTestServer.UniquePrefix();
-        var store = RedisCounterStoreTests.CreateStore(time, prefix);
+        var (time, prefix, store) = NewStore();
         var taken = new List<CounterBudget[]>();
         for (var i = 0; i < 3; i++)
         {
@@ -230,16 +225,14 @@ public sealed class RedisFastPathTests
     }
 
     [Test]
-    public async Task Reserve_AfterAnAmountOfTwo_FallsBackToTheGeneralCode_AndStaysExact()
+    public async Task Reserve_OneUnitAfterAnAmountOfTwo_OnTheLogOfAmounts_StaysExact()
     {
         var counter = new CounterDefinition("calls", 4, TimeSpan.FromMinutes(1), CounterScope.Session);
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-        var prefix = RedisTestServer.UniquePrefix();
-        var store = RedisCounterStoreTests.CreateStore(time, prefix);
+        var (time, prefix, store) = NewStore();
         (await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "s", 1))).Result.IsAcquired.Should().BeTrue();
         (await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "s", 2))).Result.IsAcquired.Should().BeTrue();
         var log = await RedisCounterLog.ReadAsync(RedisTestServer.Connection.GetDatabase(), prefix, counter, "s");
-        log!.Format.Should().Be(2, "an amount other than 1 turns the log into one of amounts, which the fast path leaves alone");
+        log!.Format.Should().Be(2, "an amount other than 1 turns the log into one of amounts (the general code converts it)");
 
         var (last, budgets) = await RedisCounterStoreTests.ReserveOnAsync(store, new CounterRequest(counter, "s", 1));
         last.IsAcquired.Should().BeTrue();
@@ -254,9 +247,7 @@ public sealed class RedisFastPathTests
     {
         // A rolling upgrade: instances with the fast path and instances of the previous release share one key.
         var counter = new CounterDefinition("calls", 50, TimeSpan.FromMinutes(1), CounterScope.Session);
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
-        var prefix = RedisTestServer.UniquePrefix();
-        var store = RedisCounterStoreTests.CreateStore(time, prefix);
+        var (time, prefix, store) = NewStore();
         var key = RedisCounterKeys.CounterKey(prefix, counter, "s");
         var database = RedisTestServer.Connection.GetDatabase();
         var admittedNew = new List<long>();
@@ -340,6 +331,13 @@ public sealed class RedisFastPathTests
         // 320 attempts, 160 of each version, against a max of 100.
         (admitted[0] + admitted[1]).Should().Be(100);
         admitted.Should().OnlyContain(n => n > 0);
+    }
+
+    private static (FakeTimeProvider Time, string Prefix, RedisCounterStore Store) NewStore()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var prefix = RedisTestServer.UniquePrefix();
+        return (time, prefix, RedisCounterStoreTests.CreateStore(time, prefix));
     }
 
     private static RedisValue[] ReserveArgs(CounterDefinition counter, TimeProvider time, long amount) =>
