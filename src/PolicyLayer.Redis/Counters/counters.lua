@@ -33,7 +33,7 @@ end
 -- log to convert, tombstones, a log that needs rebasing, an amount of 0 or above max) falls through to the general
 -- code before anything is written. Writes wait until every counter has said yes.
 -- fast path: begin
-if ARGV[1] == 'r' then
+if ARGV[1] == 'r' and #KEYS > 0 then
   local clock
   if ARGV[2] == '' then
     local t = redis.call('TIME')
@@ -41,7 +41,9 @@ if ARGV[1] == 'r' then
   else
     clock = tonumber(ARGV[2])
   end
-  local result, values, ttls, ids = { -1 }, {}, {}, {}
+  -- The first counter's write waits in locals and any others' in one table made only for them: tables cost here.
+  local result, pending = { -1, 0, 0, 0 }, nil
+  local value1, ttl1, id1
   local longest, fast = 0, true
   for i = 1, #KEYS do
     local max, window, quantum, amount = tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2]), tonumber(ARGV[4 * i + 3])
@@ -123,9 +125,15 @@ if ARGV[1] == 'r' then
           entry = struct.pack('<I3I4d', offset, seq, amount)
         end
       end
-      values[i] = struct.pack('<ddddI4I4BB', base, now, used + amount, seqbase, seq, gone, format, 0) .. live .. entry
-      ttls[i] = string.format('%.0f', math.ceil((base + offset * quantum + window - now) / 1000) + tonumber(ARGV[3]))
-      ids[i] = seqbase + seq
+      local value = struct.pack('<ddddI4I4BB', base, now, used + amount, seqbase, seq, gone, format, 0) .. live .. entry
+      -- A whole number of milliseconds, which redis.call passes on exactly (%.17g), as a number: no string made here.
+      local ttl = math.ceil((base + offset * quantum + window - now) / 1000) + tonumber(ARGV[3])
+      if i == 1 then
+        value1, ttl1, id1 = value, ttl, seqbase + seq
+      else
+        pending = pending or {}
+        pending[3 * i - 5], pending[3 * i - 4], pending[3 * i - 3] = value, ttl, seqbase + seq
+      end
     end
     result[3 * i - 1] = max - used
     result[3 * i] = retry
@@ -133,10 +141,13 @@ if ARGV[1] == 'r' then
   end
   if fast then
     if result[1] == -1 then
-      for i = 1, #KEYS do
-        redis.call('SET', KEYS[i], values[i], 'PX', ttls[i])
+      redis.call('SET', KEYS[1], value1, 'PX', ttl1)
+      result[2] = result[2] - tonumber(ARGV[7])
+      result[4] = id1
+      for i = 2, #KEYS do
+        redis.call('SET', KEYS[i], pending[3 * i - 5], 'PX', pending[3 * i - 4])
         result[3 * i - 1] = result[3 * i - 1] - tonumber(ARGV[4 * i + 3])
-        result[3 * i + 1] = ids[i]
+        result[3 * i + 1] = pending[3 * i - 3]
       end
     end
     return result
