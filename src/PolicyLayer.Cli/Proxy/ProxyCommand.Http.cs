@@ -220,6 +220,7 @@ internal static partial class ProxyCommand
         builder.Logging.AddProvider(new StderrLoggerProvider(error));
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         ListenOn(builder, listen);
+        builder.WebHost.UseGatewaySockets();
         builder.Services.AddPolicyLayer(options =>
         {
             options.Policy = document;
