@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace PolicyLayer.Gateway;
 
 /// <summary>A Streamable HTTP server; one <see cref="HttpClient"/> (one connection pool) for every session.</summary>
@@ -13,6 +15,9 @@ internal sealed class HttpUpstream : McpUpstream
         UseCookies = false,
         AllowAutoRedirect = false,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+
+        // Nothing of the client's reaches the upstream, its trace context (traceparent) neither; and no header is built for it per request.
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
     })
     {
         // SSE streams last as long as their request; a dead server is found by the connection, not a timer.
