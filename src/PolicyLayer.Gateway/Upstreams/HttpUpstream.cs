@@ -2,16 +2,16 @@ using System.Diagnostics;
 
 namespace PolicyLayer.Gateway;
 
-/// <summary>A Streamable HTTP server; one <see cref="HttpClient"/> (one connection pool) for every session.</summary>
+/// <summary>A Streamable HTTP server; one <see cref="SocketsHttpHandler"/> (one connection pool) for every session.</summary>
 internal sealed class HttpUpstream : McpUpstream
 {
     private readonly Uri _endpoint;
     private readonly KeyValuePair<string, string>[] _headers;
 
     /// <summary>
-    /// One connection pool for every HTTP upstream of the process. A bare invoker, not an HttpClient: no time-out, no
-    /// linked cancellation source per request, and the answer is read as it arrives (headers first, the body streamed),
-    /// which an event stream needs.
+    /// One connection pool for every HTTP upstream of the process. A bare invoker, not an HttpClient: no time-out (an
+    /// event stream lasts as long as its request; a dead server is found by the connection, not a timer), no linked
+    /// cancellation source per request, and the answer is read as it arrives (headers first, the body streamed).
     /// </summary>
     private static readonly HttpMessageInvoker SharedHttp = new(new SocketsHttpHandler
     {
