@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,8 +23,6 @@ namespace PolicyLayer.Benchmarks;
 /// </remarks>
 public static class McpStatelessProbe
 {
-    private static readonly Dictionary<string, object?> EchoArguments = new() { ["text"] = "hello" };
-
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = McpOverhead.IntOption(args, "--rounds", 10);
@@ -180,26 +177,14 @@ public static class McpStatelessProbe
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
+    // McpOverhead's block, with the whole process's allocated bytes and gen-0 collections read around it.
     private static async Task<Block> RunBlockAsync(IMcpHarness harness, int calls)
     {
-        var client = harness.Client;
         var bytesBefore = GC.GetTotalAllocatedBytes(precise: true);
         var gen0Before = GC.CollectionCount(0);
-        var cpuBefore = Environment.CpuUsage.TotalTime;
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < calls; i++)
-        {
-            await client.CallToolAsync("echo", EchoArguments);
-        }
-
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        var cpu = Environment.CpuUsage.TotalTime - cpuBefore;
+        var block = await McpOverhead.RunBlockAsync(harness, calls);
         var bytes = GC.GetTotalAllocatedBytes(precise: true) - bytesBefore;
-        return new Block(
-            elapsed.TotalMicroseconds / calls,
-            cpu.TotalMicroseconds / calls,
-            (double)bytes / calls,
-            (GC.CollectionCount(0) - gen0Before) * 1000.0 / calls);
+        return new Block(block.WallMicroseconds, block.CpuMicroseconds, (double)bytes / calls, (GC.CollectionCount(0) - gen0Before) * 1000.0 / calls);
     }
 
     private static string Spread(List<double> differences)

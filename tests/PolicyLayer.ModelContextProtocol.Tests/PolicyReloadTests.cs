@@ -98,19 +98,7 @@ public sealed class PolicyReloadTests
     public async Task ShadowModeSwitchedOff_AnnouncesTheToolsItNowHides()
     {
         await using var host = new McpTestHost(DeleteHidden, o => o.ShadowMode = true);
-        await using var client = await host.ConnectAsync(NotifiedClient);
-        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var handler = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
-        {
-            announced.TrySetResult();
-            return ValueTask.CompletedTask;
-        });
-        (await ListAsync(client)).Should().Contain("delete_flow");
-
-        host.Evaluator.ShadowMode = false;
-        await announced.Task.WaitAsync(TimeSpan.FromSeconds(20));
-
-        (await ListAsync(client)).Should().NotContain("delete_flow");
+        await ShadowModeSwitchedOff_IsAnnouncedAsync(host);
     }
 
     [Test]
@@ -127,19 +115,7 @@ public sealed class PolicyReloadTests
 
             o.ToolCollection = own;
         }));
-        await using var client = await host.ConnectAsync(NotifiedClient);
-        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var handler = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
-        {
-            announced.TrySetResult();
-            return ValueTask.CompletedTask;
-        });
-        (await ListAsync(client)).Should().Contain("delete_flow");
-
-        host.Evaluator.ShadowMode = false;
-        await announced.Task.WaitAsync(TimeSpan.FromSeconds(20));
-
-        (await ListAsync(client)).Should().NotContain("delete_flow").And.Contain("list_flows");
+        await ShadowModeSwitchedOff_IsAnnouncedAsync(host);
     }
 
     [Test]
@@ -163,6 +139,23 @@ public sealed class PolicyReloadTests
         options.Policy = null;
         options.PolicyPath = _policy;
         options.WatchPolicyFile = true;
+    }
+
+    private static async Task ShadowModeSwitchedOff_IsAnnouncedAsync(McpTestHost host)
+    {
+        await using var client = await host.ConnectAsync(NotifiedClient);
+        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var handler = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
+        {
+            announced.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        (await ListAsync(client)).Should().Contain("delete_flow");
+
+        host.Evaluator.ShadowMode = false;
+        await announced.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        (await ListAsync(client)).Should().NotContain("delete_flow").And.Contain("list_flows");
     }
 
     private static async Task<List<string>> ListAsync(McpClient client) => [.. (await client.ListToolsAsync()).Select(t => t.Name)];
