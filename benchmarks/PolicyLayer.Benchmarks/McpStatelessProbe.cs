@@ -60,33 +60,18 @@ public static class McpStatelessProbe
         var bytesDifference = Enumerable.Range(0, n).Select(_ => new List<double>()).ToArray();
         var cpuDifference = Enumerable.Range(0, n).Select(_ => new List<double>()).ToArray();
         var wallDifference = Enumerable.Range(0, n).Select(_ => new List<double>()).ToArray();
-        for (var round = 0; round < rounds; round++)
+        await PairedBlocks.RunAsync(rounds, n, k => RunBlockAsync(configurations[k].Harness, calls), (k, measured, baseline) =>
         {
-            for (var k = 1; k < n; k++)
-            {
-                Block baseline, measured;
-                if (round % 2 == 0)
-                {
-                    baseline = await RunBlockAsync(configurations[0].Harness, calls);
-                    measured = await RunBlockAsync(configurations[k].Harness, calls);
-                }
-                else
-                {
-                    measured = await RunBlockAsync(configurations[k].Harness, calls);
-                    baseline = await RunBlockAsync(configurations[0].Harness, calls);
-                }
-
-                bytes[0].Add(baseline.Bytes);
-                cpu[0].Add(baseline.CpuMicroseconds);
-                cpu[k].Add(measured.CpuMicroseconds);
-                gen0[0].Add(baseline.Gen0PerThousand);
-                bytes[k].Add(measured.Bytes);
-                gen0[k].Add(measured.Gen0PerThousand);
-                bytesDifference[k].Add(measured.Bytes - baseline.Bytes);
-                cpuDifference[k].Add(measured.CpuMicroseconds - baseline.CpuMicroseconds);
-                wallDifference[k].Add(measured.WallMicroseconds - baseline.WallMicroseconds);
-            }
-        }
+            bytes[0].Add(baseline.Bytes);
+            cpu[0].Add(baseline.CpuMicroseconds);
+            cpu[k].Add(measured.CpuMicroseconds);
+            gen0[0].Add(baseline.Gen0PerThousand);
+            bytes[k].Add(measured.Bytes);
+            gen0[k].Add(measured.Gen0PerThousand);
+            bytesDifference[k].Add(measured.Bytes - baseline.Bytes);
+            cpuDifference[k].Add(measured.CpuMicroseconds - baseline.CpuMicroseconds);
+            wallDifference[k].Add(measured.WallMicroseconds - baseline.WallMicroseconds);
+        });
 
         // The types each configuration allocates, from the runtime's allocation-tick samples.
         var types = new Dictionary<string, double>[n];
