@@ -326,8 +326,7 @@ internal static partial class ProxyCommand
         }
 
         await using var inboxHost = approvals;
-        await using var provider = EvaluatorServices(settings, document);
-        var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+        using var evaluator = Evaluator(settings, document);
         using var session = new McpGatewaySession(
             evaluator,
             SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>()),
