@@ -12,9 +12,9 @@ internal static class GatewayKestrel
     /// </summary>
     /// <remarks>
     /// It is safe for the gateway because its pipeline is asynchronous all the way (no handler blocks the thread it runs
-    /// on: the store, approvals and the upstream are awaited), and because the runtime still hands each socket
-    /// completion to a thread-pool thread (unless <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>), so "inline"
-    /// means on that pool thread, not on the socket engine's one thread.
+    /// on: the store, approvals and the upstream are awaited). The runtime hands each socket completion to a thread-pool
+    /// thread unless <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>; the <c>policylayer</c> tool sets that for
+    /// its own process, so there "inline" means on the socket engine's thread (measured faster; README, "Latency").
     /// </remarks>
     public static IWebHostBuilder UseGatewaySockets(this IWebHostBuilder webHost) =>
         webHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
