@@ -21,7 +21,11 @@ namespace PolicyLayer.Benchmarks;
 /// the order direct, gateway, gateway, direct. 1 client, then 50 concurrent clients (each its own session); p50, p99 and
 /// throughput; then the managed memory of idle sessions.
 /// </summary>
-/// <remarks><c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N]</c></remarks>
+/// <remarks>
+/// <c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N] [--gateway-cli PATH [--gateway-env NAME=VALUE]]</c>;
+/// with <c>--gateway-cli</c> the gateway is <c>policylayer proxy --listen</c> (PATH: policylayer.dll or the native
+/// executable) as a process of its own, and CPU and context switches per call are both processes' together.
+/// </remarks>
 public static class HttpGatewayLatency
 {
     private const string Policy = """
@@ -33,12 +37,33 @@ public static class HttpGatewayLatency
         var calls = Option(args, "--calls", 5_000);
         var idleSessions = Option(args, "--sessions", 500);
         var warmupRounds = Option(args, "--warmup-rounds", 1);
-        await using var server = await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
-        var upstream = Endpoint(server);
-        await using var gatewayApp = await StartAsync(
-            app => app.MapPolicyLayerGateway("/mcp"),
-            services =>
+        if (args.Contains("--server-only"))
+        {
+            // The trivial server as a process of its own (for --gateway-cli), until its input ends.
+            await using var alone = await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
+            Console.Error.WriteLine("listening on " + Endpoint(alone));
+            while (await Console.In.ReadLineAsync() is not null)
             {
+            }
+
+            return 0;
+        }
+
+        // With --gateway-cli, client, server and gateway are three processes, as they are where the gateway is used.
+        var cli = StringOption(args, "--gateway-cli");
+        await using var serverProcess = cli is null ? null : await ChildProcess.StartAsync(ServerOnly(), null);
+        await using var server = cli is not null ? null : await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
+        var upstream = serverProcess?.Endpoint ?? Endpoint(server!);
+        // The gateway: `policylayer proxy --listen` as a process of its own (--gateway-cli PATH: what users run), or
+        // MapPolicyLayerGateway in this process (the embedded library).
+        using var policyFile = cli is null ? null : new PolicyFile();
+        await using var gatewayProcess = cli is null ? null : await ChildProcess.StartAsync(GatewayCli(cli, policyFile!.Path, upstream, idleSessions + 100), StringOption(args, "--gateway-env"));
+        await using var gatewayApp = cli is not null ? null : await StartAsync(
+            app => app.MapPolicyLayerGateway("/mcp"),
+            (builder, services) =>
+            {
+                // Kestrel as `policylayer proxy --listen` runs it.
+                builder.WebHost.UseGatewaySockets();
                 services.AddPolicyLayer(o => o.Policy = PolicyDocument.Parse(Policy));
                 services.AddPolicyLayerGateway(o =>
                 {
@@ -47,9 +72,9 @@ public static class HttpGatewayLatency
                     o.MaxSessions = idleSessions + 100;
                 });
             });
-        var gateway = Endpoint(gatewayApp);
+        var gateway = gatewayProcess?.Endpoint ?? Endpoint(gatewayApp!);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
-        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {warmupRounds} untimed round(s) of both paths and {calls / 5} warm-up calls; load: {File.ReadAllText("/proc/loadavg").Trim()}");
+        Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {warmupRounds} untimed round(s) of both paths and {calls / 5} warm-up calls; gateway: {(cli is null ? "MapPolicyLayerGateway in this process" : "policylayer proxy --listen, " + cli + ", server and gateway each a process of its own")}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
 
         // Warm-up of both paths at both concurrencies first, untimed, so that the JIT's tiers are settled (as in a
         // long-running gateway, or the NativeAOT binary) before anything is measured: a short run otherwise times tier-0
@@ -59,22 +84,28 @@ public static class HttpGatewayLatency
             for (var round = 0; round < warmupRounds; round++)
             {
                 var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
-                await MeasureAsync(http, upstream, clients, perClient);
-                await MeasureAsync(http, gateway, clients, perClient);
+                await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
+                await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
             }
         }
 
         foreach (var clients in new[] { 1, 50 })
         {
             var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
-            var d1 = await MeasureAsync(http, upstream, clients, perClient);
-            var g1 = await MeasureAsync(http, gateway, clients, perClient);
-            var g2 = await MeasureAsync(http, gateway, clients, perClient);
-            var d2 = await MeasureAsync(http, upstream, clients, perClient);
+            var d1 = await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
+            var g1 = await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
+            var g2 = await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
+            var d2 = await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
             var direct = d1.Merge(d2);
             var through = g1.Merge(g2);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct; CPU per call {direct.CpuPerCall:F0} → {through.CpuPerCall:F0} µs, context switches per call {direct.SwitchesPerCall:F1} → {through.SwitchesPerCall:F1}, allocated per call {direct.AllocatedPerCall:F0} → {through.AllocatedPerCall:F0} B"));
+                $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct; CPU per call {direct.CpuPerCall:F0} → {through.CpuPerCall:F0} µs, context switches per call {direct.SwitchesPerCall:F1} → {through.SwitchesPerCall:F1}, allocated per call {direct.AllocatedPerCall:F0} → {through.AllocatedPerCall:F0} B, thread-pool work items per call {direct.WorkItemsPerCall:F1} → {through.WorkItemsPerCall:F1}"));
+        }
+
+        if (gatewayProcess is not null)
+        {
+            // The gateway's heap is in its own process, out of reach of this one's GC.
+            return 0;
         }
 
         // Memory per idle session: sessions opened (initialize, initialized) and left idle, managed heap after a full GC.
@@ -98,7 +129,7 @@ public static class HttpGatewayLatency
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    private static async Task<Result> MeasureAsync(HttpClient http, Uri endpoint, int clients, int callsEach)
+    private static async Task<Result> MeasureAsync(HttpClient http, Uri endpoint, int clients, int callsEach, ChildProcess? server, ChildProcess? gateway)
     {
         var sessions = new (string? Session, string? Version)[clients];
         for (var i = 0; i < clients; i++)
@@ -109,16 +140,18 @@ public static class HttpGatewayLatency
         // Warm-up, then the timed calls.
         await Task.WhenAll(sessions.Select(s => CallManyAsync(http, endpoint, s.Session, Math.Max(50, callsEach / 5), null)));
         var samples = new double[clients][];
-        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var switchesBefore = ContextSwitches();
+        var cpuBefore = Cpu(server, gateway);
+        var switchesBefore = ContextSwitches(server, gateway);
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var workItemsBefore = ThreadPool.CompletedWorkItemCount;
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async i => samples[i] = await CallManyAsync(http, endpoint, sessions[i].Session, callsEach, new double[callsEach])));
         var elapsed = Stopwatch.GetElapsedTime(started);
         var total = clients * callsEach;
-        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / total;
-        var switches = (ContextSwitches() - switchesBefore) / (double)total;
+        var cpu = (Cpu(server, gateway) - cpuBefore).TotalMicroseconds / total;
+        var switches = (ContextSwitches(server, gateway) - switchesBefore) / (double)total;
         var allocated = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)total;
+        var workItems = (ThreadPool.CompletedWorkItemCount - workItemsBefore) / (double)total;
         foreach (var (session, _) in sessions)
         {
             using var delete = new HttpRequestMessage(HttpMethod.Delete, endpoint);
@@ -126,14 +159,21 @@ public static class HttpGatewayLatency
             using var _ = await http.SendAsync(delete);
         }
 
-        return new Result([.. samples.SelectMany(s => s)], total / elapsed.TotalSeconds, cpu, switches, allocated);
+        return new Result([.. samples.SelectMany(s => s)], total / elapsed.TotalSeconds, cpu, switches, allocated, workItems);
     }
 
-    /// <summary>The context switches of every thread of this process so far (each one a thread that slept and was woken, or was preempted).</summary>
-    private static long ContextSwitches()
+    /// <summary>The CPU time of this process and the others of the measurement so far.</summary>
+    private static TimeSpan Cpu(ChildProcess? server, ChildProcess? gateway) =>
+        Process.GetCurrentProcess().TotalProcessorTime + (server?.Cpu() ?? TimeSpan.Zero) + (gateway?.Cpu() ?? TimeSpan.Zero);
+
+    private static long ContextSwitches(ChildProcess? server, ChildProcess? gateway) =>
+        ContextSwitches("/proc/self") + (server?.ContextSwitches() ?? 0) + (gateway?.ContextSwitches() ?? 0);
+
+    /// <summary>The context switches of every thread of a process so far (each one a thread that slept and was woken, or was preempted).</summary>
+    private static long ContextSwitches(string process)
     {
         long sum = 0;
-        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        foreach (var task in Directory.EnumerateDirectories(process + "/task"))
         {
             try
             {
@@ -226,12 +266,12 @@ public static class HttpGatewayLatency
         await context.Response.WriteAsync("""{"jsonrpc":"2.0","id":""" + id.GetRawText() + ""","result":""" + result + "}");
     }
 
-    private static async Task<WebApplication> StartAsync(Action<WebApplication> map, Action<IServiceCollection>? services = null)
+    private static async Task<WebApplication> StartAsync(Action<WebApplication> map, Action<WebApplicationBuilder, IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Logging.ClearProviders();
-        services?.Invoke(builder.Services);
+        services?.Invoke(builder, builder.Services);
         var app = builder.Build();
         map(app);
         await app.StartAsync();
@@ -240,6 +280,12 @@ public static class HttpGatewayLatency
 
     private static Uri Endpoint(WebApplication app) =>
         new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/mcp");
+
+    private static string? StringOption(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
 
     private static int Option(string[] args, string name, int fallback)
     {
@@ -250,19 +296,111 @@ public static class HttpGatewayLatency
     /// <param name="CpuPerCall">The process's CPU time per call (client, server and, through the gateway, the gateway), µs.</param>
     /// <param name="SwitchesPerCall">The process's context switches per call: how often a thread had to be woken or was preempted.</param>
     /// <param name="AllocatedPerCall">Bytes allocated in this process per call.</param>
-    private sealed record Result(double[] Samples, double Throughput, double CpuPerCall, double SwitchesPerCall, double AllocatedPerCall)
+    /// <param name="WorkItemsPerCall">Thread-pool work items run per call: each one a hop from the thread that had the data to a pool thread.</param>
+    private sealed record Result(double[] Samples, double Throughput, double CpuPerCall, double SwitchesPerCall, double AllocatedPerCall, double WorkItemsPerCall)
     {
         public Result Merge(Result other)
         {
             double[] all = [.. Samples, .. other.Samples];
             Array.Sort(all);
-            return new Result(all, (Throughput + other.Throughput) / 2, (CpuPerCall + other.CpuPerCall) / 2, (SwitchesPerCall + other.SwitchesPerCall) / 2, (AllocatedPerCall + other.AllocatedPerCall) / 2);
+            return new Result(all, (Throughput + other.Throughput) / 2, (CpuPerCall + other.CpuPerCall) / 2, (SwitchesPerCall + other.SwitchesPerCall) / 2, (AllocatedPerCall + other.AllocatedPerCall) / 2, (WorkItemsPerCall + other.WorkItemsPerCall) / 2);
         }
 
         public double P(int percentile)
         {
             var sorted = Samples.Order().ToArray();
             return sorted[Math.Clamp((int)Math.Ceiling(percentile / 100.0 * sorted.Length) - 1, 0, sorted.Length - 1)];
+        }
+    }
+
+    /// <summary>This program as the trivial server alone.</summary>
+    private static ProcessStartInfo ServerOnly() =>
+        new("dotnet") { ArgumentList = { typeof(HttpGatewayLatency).Assembly.Location, "--http-gateway-latency", "--server-only" } };
+
+    /// <summary><c>policylayer proxy --listen http://127.0.0.1:0/mcp --upstream URL --grant bench</c>: <c>dotnet PATH</c> for a .dll, else the executable.</summary>
+    private static ProcessStartInfo GatewayCli(string cli, string policyPath, Uri upstream, int maxSessions)
+    {
+        var start = cli.EndsWith(".dll", StringComparison.Ordinal) ? new ProcessStartInfo("dotnet") { ArgumentList = { cli } } : new ProcessStartInfo(cli);
+        foreach (var argument in new[] { "proxy", "--policy", policyPath, "--listen", "http://127.0.0.1:0/mcp", "--upstream", upstream.ToString(), "--grant", "bench", "--max-sessions", maxSessions.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return start;
+    }
+
+    private sealed class PolicyFile : IDisposable
+    {
+        public PolicyFile() => File.WriteAllText(Path, Policy);
+
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"bench-gateway-{Guid.NewGuid():N}.json");
+
+        public void Dispose() => File.Delete(Path);
+    }
+
+    /// <summary>A process of the measurement that says "listening on URL" on stderr; its CPU and context switches count with this process's.</summary>
+    private sealed class ChildProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        private ChildProcess(Process process, Uri endpoint)
+        {
+            _process = process;
+            Endpoint = endpoint;
+        }
+
+        public Uri Endpoint { get; }
+
+        public static async Task<ChildProcess> StartAsync(ProcessStartInfo start, string? environment)
+        {
+            if (environment?.Split('=', 2) is [var name, var value])
+            {
+                // Such as DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, for that process only.
+                start.Environment[name] = value;
+            }
+
+            start.RedirectStandardError = true;
+            start.RedirectStandardInput = true;
+            start.UseShellExecute = false;
+            var process = Process.Start(start)!;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (await process.StandardError.ReadLineAsync(timeout.Token) is { } line)
+            {
+                const string Listening = "listening on ";
+                var at = line.IndexOf(Listening, StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    var url = line[(at + Listening.Length)..].Split(' ')[0];
+                    _ = DrainAsync(process);
+                    return new ChildProcess(process, new Uri(url));
+                }
+            }
+
+            throw new InvalidOperationException($"{start.FileName} {string.Join(' ', start.ArgumentList)} ended before it listened; exit code {(process.HasExited ? process.ExitCode : -1)}");
+        }
+
+        /// <summary>The process's CPU time (user and system) so far.</summary>
+        public TimeSpan Cpu()
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+
+        public long ContextSwitches() => HttpGatewayLatency.ContextSwitches("/proc/" + _process.Id.ToString(CultureInfo.InvariantCulture));
+
+        public async ValueTask DisposeAsync()
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+        }
+
+        private static async Task DrainAsync(Process process)
+        {
+            // Its log goes nowhere, but must not fill the pipe.
+            while (await process.StandardError.ReadLineAsync() is not null)
+            {
+            }
         }
     }
 }

@@ -40,7 +40,9 @@ internal sealed class McpHttpHarness : IMcpHarness
     /// Without PolicyLayer, three SDK request filters that only call the next one, where PolicyLayer puts its own: what
     /// any filter costs, since a stateless server builds its pipeline anew for every request.
     /// </param>
-    public static async Task<McpHttpHarness> StartAsync(string? policy, HttpServerSessionMode mode, bool passThroughFilters = false)
+    /// <param name="adjust">Changes the server's services after everything else registered them (a probe's variant).</param>
+    /// <param name="inProcess">The client's requests go straight to the endpoint (<see cref="InProcessHttpHandler"/>), not over a socket.</param>
+    public static async Task<McpHttpHarness> StartAsync(string? policy, HttpServerSessionMode mode, bool passThroughFilters = false, Action<IServiceCollection>? adjust = null, bool inProcess = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -62,12 +64,16 @@ internal sealed class McpHttpHarness : IMcpHarness
             });
         }
 
+        adjust?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapMcp("/mcp");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var transportOptions = new HttpClientTransportOptions { Endpoint = new Uri(address.TrimEnd('/') + "/mcp"), TransportMode = HttpTransportMode.StreamableHttp };
         var client = await McpClient.CreateAsync(
-            new HttpClientTransport(new HttpClientTransportOptions { Endpoint = new Uri(address.TrimEnd('/') + "/mcp"), TransportMode = HttpTransportMode.StreamableHttp }),
+            inProcess
+                ? new HttpClientTransport(transportOptions, new HttpClient(new InProcessHttpHandler(app)), ownsHttpClient: true)
+                : new HttpClientTransport(transportOptions),
             new McpClientOptions { ClientInfo = new Implementation { Name = "bench", Version = "1" } });
         return new McpHttpHarness(app, client);
     }

@@ -136,7 +136,7 @@ public static class McpOverhead
         return 0;
     }
 
-    private static async Task<Block> RunBlockAsync(IMcpHarness harness, int calls)
+    internal static async Task<Block> RunBlockAsync(IMcpHarness harness, int calls)
     {
         var client = harness.Client;
         var cpuBefore = Environment.CpuUsage.TotalTime;
@@ -193,7 +193,7 @@ public static class McpOverhead
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private readonly record struct Block(double WallMicroseconds, double CpuMicroseconds);
+    internal readonly record struct Block(double WallMicroseconds, double CpuMicroseconds);
 }
 
 /// <summary>

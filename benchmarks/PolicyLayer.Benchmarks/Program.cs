@@ -53,6 +53,12 @@ if (args is ["--mcp-overhead", ..])
     return await McpOverhead.RunAsync(args[1..]);
 }
 
+// What a stateless Streamable HTTP request costs with and without PolicyLayer, counted: bytes, types, heap kept.
+if (args is ["--mcp-stateless-probe", ..])
+{
+    return await McpStatelessProbe.RunAsync(args[1..]);
+}
+
 // A minimal byte relay in front of a stdio server (`--byte-relay -- CMD ARGS`): what --proxy-latency --relay-rounds compares the proxy with.
 if (args is ["--byte-relay", "--", _, ..])
 {

@@ -22,6 +22,7 @@ SCRIPT = 'src/PolicyLayer.Redis/Counters/counters.lua'
 ROUNDS = int(os.environ.get('ROUNDS', 9))
 N = int(os.environ.get('N', 4000))
 BASELINE_REV = os.environ.get('BASELINE_REV', '')
+# ALT_SCRIPT=path adds a third script (a variant under study) to every workload.
 
 s = socket.socket()
 s.bind(('127.0.0.1', 0))
@@ -70,6 +71,8 @@ try:
     scripts = {'new': load(open(SCRIPT).read())}
     if BASELINE_REV:
         scripts['old'] = load(subprocess.run(['git', 'show', f'{BASELINE_REV}:{SCRIPT}'], capture_output=True, text=True, check=True).stdout)
+    if os.environ.get('ALT_SCRIPT'):
+        scripts['alt'] = load(open(os.environ['ALT_SCRIPT']).read())
 
     # Arguments as RedisCounterStore sends them: r, server clock, 1 s slack, then max, window (us), quantum (us), amount.
     session = ['1000', '30', '60000000', '15', '1']                   # 30 a minute, exact: 15 us quantum

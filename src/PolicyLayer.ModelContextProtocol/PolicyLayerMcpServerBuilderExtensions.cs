@@ -75,29 +75,25 @@ public static class PolicyLayerMcpServerBuilderExtensions
         services.TryAddSingleton(sp => new PolicyFilters(
             sp.GetRequiredService<ToolCallGate>(),
             sp.GetRequiredService<ICallerIdentityResolver>(),
-            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value));
+            sp.GetRequiredService<IOptions<PolicyLayerMcpOptions>>().Value,
+            sp.GetRequiredService<ToolListAnnouncer>()));
 
-        // The gate goes first in the alternate-result pipeline, which runs before the Tasks extension creates a
-        // task: a task-backed call is decided before it starts. The policy loads when the server is built.
-        services.AddOptions<McpServerOptions>().Configure<IServiceProvider>(static (options, sp) =>
+        // A stateless server builds these options for every request, so each step below costs per request there: none
+        // looks a service up more than once, copies the tools or lists them against the policy.
+        // First of all set-ups, before the SDK collects the server's tools: it fills the announcing collection it finds,
+        // so that a reload that changes what tools/list shows can be announced without copying the tools.
+        if (!services.Any(static d => d.ServiceType == typeof(IConfigureOptions<McpServerOptions>) && d.ImplementationType == typeof(ToolCollectionSeed)))
         {
-            var gate = sp.GetRequiredService<PolicyFilters>();
-            options.Filters.Request.CallToolWithAlternateFilters.Insert(0, gate.GateAsync);
-        });
+            services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<McpServerOptions>, ToolCollectionSeed>());
+        }
 
-        // After the SDK's own set-up has filled the tool collection: a reload that changes what tools/list shows is announced.
-        services.AddOptions<McpServerOptions>().PostConfigure<IServiceProvider>(static (options, sp) =>
-            sp.GetRequiredService<ToolListAnnouncer>().Adopt(options));
-
-        // Around the tool and around tools/list, in the order the host registered its own filters; bound to the one
-        // PolicyFilters of the server's services here, not looked up per call.
+        // The filters, in the order the host registered its own; bound to the one PolicyFilters of the server's services
+        // (the policy loads when the server is built), not looked up per call.
         services.AddOptions<McpServerOptions>().Configure<IServiceProvider>(static (options, sp) =>
-        {
-            var gate = sp.GetRequiredService<PolicyFilters>();
-            options.Filters.Request.CallToolFilters.Add(next => (context, cancellationToken) => gate.WrapToolAsync(context, next, cancellationToken));
-            options.Filters.Request.ListToolsFilters.Add(next => async (context, cancellationToken) =>
-                gate.FilterList(await next(context, cancellationToken).ConfigureAwait(false)));
-        });
+            sp.GetRequiredService<PolicyFilters>().AddTo(options.Filters.Request));
+
+        // After every other set-up: a tool collection the host made itself is made able to announce (a copy).
+        services.AddOptions<McpServerOptions>().PostConfigure(static options => ToolListAnnouncer.Adopt(options));
 
         return builder;
     }

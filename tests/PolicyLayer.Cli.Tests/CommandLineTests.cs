@@ -58,6 +58,57 @@ public class CommandLineTests
         ServerCommandLine.SeparateServerCommand(ProxyCommand.Create(), args).Should().Equal(args);
     }
 
+    [TestCase("", true)]
+    [TestCase("--help", true)]
+    [TestCase("proxy -h", true)]
+    [TestCase("validate -?", true)]
+    [TestCase("--version", true)]
+    [TestCase("[suggest:3] pol", true)]
+    [TestCase("proxy --policy p.json -- node server.js --help", true)]
+    [TestCase("proxy --policy p.json -- node server.js", false)]
+    [TestCase("validate p.json", false)]
+    [TestCase("nosuch", false)]
+    public void NeedsRootOptions_OnlyWhenHelpVersionADirectiveOrNothingIsAsked(string commandLine, bool needed)
+    {
+        var args = commandLine.Length == 0 ? [] : commandLine.Split(' ');
+
+        CliApp.NeedsRootOptions(args).Should().Be(needed);
+    }
+
+    [TestCase("nosuch")]
+    [TestCase("validate")]
+    [TestCase("validate a.json b.json")]
+    [TestCase("validate --bogus x")]
+    [TestCase("proxy")]
+    [TestCase("proxy --policy")]
+    [TestCase("proxy --policy p.json --watch --shadow --listen http://127.0.0.1:0/mcp -- node server.js -v")]
+    [TestCase("proxy --policy p.json --max-message-bytes lots -- node")]
+    [TestCase("schema extra")]
+    [TestCase("explain --policy p.json --tool t --args {}")]
+    [TestCase("audit summary log.jsonl --json")]
+    public void CommandLines_WithoutHelpOrVersion_ParseTheSameUnderThePlainRootAsUnderRootCommand(string commandLine)
+    {
+        var args = commandLine.Split(' ');
+        var configuration = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        var (fullRoot, fullProxy) = CommandTree.Create(withRootOptions: true);
+        var (plainRoot, plainProxy) = CommandTree.Create(withRootOptions: false);
+
+        var full = fullRoot.Parse(ServerCommandLine.SeparateServerCommand(fullProxy, args), configuration);
+        var plain = plainRoot.Parse(ServerCommandLine.SeparateServerCommand(plainProxy, args), configuration);
+
+        plain.Errors.Select(e => e.Message).Should().Equal(full.Errors.Select(e => e.Message));
+        // The roots' own names differ in a test host (RootCommand takes the executable's name); the commands' do not.
+        (plain.CommandResult.Command == plainRoot).Should().Be(full.CommandResult.Command == fullRoot);
+        if (full.CommandResult.Command != fullRoot)
+        {
+            plain.CommandResult.Command.Name.Should().Be(full.CommandResult.Command.Name);
+        }
+
+        plain.UnmatchedTokens.Should().Equal(full.UnmatchedTokens);
+        plain.Tokens.Select(t => $"{t.Type}:{t.Value}").Should().Equal(full.Tokens.Select(t => $"{t.Type}:{t.Value}"));
+        (plain.Action is null).Should().Be(full.Action is null);
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task Proxy_ServerArguments_ArePassedVerbatim_WithOrWithoutDoubleDash_AndAtSignsAreNotResponseFiles(bool doubleDash)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
 using PolicyLayer.Mcp;
 
 namespace PolicyLayer.ModelContextProtocol.Tests;
@@ -97,19 +98,34 @@ public sealed class PolicyReloadTests
     public async Task ShadowModeSwitchedOff_AnnouncesTheToolsItNowHides()
     {
         await using var host = new McpTestHost(DeleteHidden, o => o.ShadowMode = true);
-        await using var client = await host.ConnectAsync(NotifiedClient);
-        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var handler = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
+        await ShadowModeSwitchedOff_IsAnnouncedAsync(host);
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task ShadowModeSwitchedOff_OnAToolCollectionTheHostMadeItself_IsAnnouncedToo()
+    {
+        await using var host = new McpTestHost(DeleteHidden, o => o.ShadowMode = true, beforePolicyLayer: b => b.Services.Configure<McpServerOptions>(o =>
         {
-            announced.TrySetResult();
-            return ValueTask.CompletedTask;
-        });
-        (await ListAsync(client)).Should().Contain("delete_flow");
+            var own = new McpServerPrimitiveCollection<McpServerTool>();
+            foreach (var tool in o.ToolCollection!)
+            {
+                own.Add(tool);
+            }
 
-        host.Evaluator.ShadowMode = false;
-        await announced.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            o.ToolCollection = own;
+        }));
+        await ShadowModeSwitchedOff_IsAnnouncedAsync(host);
+    }
 
-        (await ListAsync(client)).Should().NotContain("delete_flow");
+    [Test]
+    public void ServerWithoutTools_HasNoToolCollection_AsWithoutPolicyLayer()
+    {
+        var services = new ServiceCollection();
+        services.AddMcpServer().WithPolicyLayer(o => o.Policy = PolicyDocument.Parse(AllAllowed));
+        using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<McpServerOptions>>().Value.ToolCollection.Should().BeNull();
     }
 
     // Clients of 2025-11-25 and earlier get list changes as notifications on the session (2026-07-28 ones listen for them
@@ -123,6 +139,23 @@ public sealed class PolicyReloadTests
         options.Policy = null;
         options.PolicyPath = _policy;
         options.WatchPolicyFile = true;
+    }
+
+    private static async Task ShadowModeSwitchedOff_IsAnnouncedAsync(McpTestHost host)
+    {
+        await using var client = await host.ConnectAsync(NotifiedClient);
+        var announced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var handler = client.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) =>
+        {
+            announced.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        (await ListAsync(client)).Should().Contain("delete_flow");
+
+        host.Evaluator.ShadowMode = false;
+        await announced.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        (await ListAsync(client)).Should().NotContain("delete_flow").And.Contain("list_flows");
     }
 
     private static async Task<List<string>> ListAsync(McpClient client) => [.. (await client.ListToolsAsync()).Select(t => t.Name)];

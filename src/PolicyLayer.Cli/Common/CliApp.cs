@@ -28,6 +28,30 @@ internal static class CliApp
     }
 
     /// <summary>
+    /// Whether <paramref name="args"/> need what only <see cref="RootCommand"/> has: no arguments (the usage is shown),
+    /// a help or version option anywhere (a server's own <c>-h</c> after the proxy's options counts too: it costs
+    /// start-up time, never a different parse), or a directive such as <c>[suggest]</c>.
+    /// </summary>
+    public static bool NeedsRootOptions(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Count == 0)
+        {
+            return true;
+        }
+
+        foreach (var arg in args)
+        {
+            if (arg is "--help" or "-h" or "-?" or "/h" or "/?" or "--version" || arg.StartsWith('['))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
     /// Sets <paramref name="command"/>'s action, mapping the errors that are the user's input rather than a bug
     /// (a missing file, unreadable JSON, a server that will not start) to a one-line message and exit code 2.
     /// </summary>

@@ -219,7 +219,11 @@ internal static partial class ProxyCommand
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new StderrLoggerProvider(error));
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // Hosting starts an Activity and a logging scope for every request when this category is enabled at all, and it
+        // logs nothing at Warning or above that the proxy does not report itself (a failed start is printed).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         ListenOn(builder, listen);
+        builder.WebHost.UseGatewaySockets();
         builder.Services.AddPolicyLayer(options =>
         {
             options.Policy = document;
@@ -322,8 +326,7 @@ internal static partial class ProxyCommand
         }
 
         await using var inboxHost = approvals;
-        await using var provider = EvaluatorServices(settings, document);
-        var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+        using var evaluator = Evaluator(settings, document);
         using var session = new McpGatewaySession(
             evaluator,
             SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>()),

@@ -339,8 +339,7 @@ internal static partial class ProxyCommand
             }
 
             await using var inboxHost = approvals;
-            await using var provider = EvaluatorServices(settings, document);
-            var evaluator = provider.GetRequiredService<PolicyEvaluator>();
+            using var evaluator = Evaluator(settings, document);
 
             var gatewayOptions = SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>());
             using var session = new McpGatewaySession(
@@ -525,17 +524,13 @@ internal static partial class ProxyCommand
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{option} must be a positive number of seconds, at most {MaxSeconds} (one day); got {seconds}.");
 
-    /// <summary>The evaluator, built by the library's own registration as a host application would build it.</summary>
-    private static ServiceProvider EvaluatorServices(ProxySettings settings, PolicyDocument document)
-    {
-        var services = new ServiceCollection();
-        services.AddPolicyLayer(options =>
-        {
-            options.Policy = document;
-            options.ShadowMode = settings.Shadow;
-        });
-        return services.BuildServiceProvider();
-    }
+    /// <summary>
+    /// The proxy's evaluator: the policy, shadow mode, the system clock and an in-memory counter store the evaluator
+    /// owns. Built directly rather than through <c>AddPolicyLayer</c>: its options pipeline makes generic types at run
+    /// time, which in the native binary costs milliseconds of every start (docs/benchmarks.md, "Start-up, session 4").
+    /// </summary>
+    private static PolicyEvaluator Evaluator(ProxySettings settings, PolicyDocument document) =>
+        new(document, new PolicyEvaluatorOptions { ShadowMode = settings.Shadow });
 
     /// <summary>
     /// Relays between the proxy's own stdin/stdout (the client) and <paramref name="server"/> until the server's side

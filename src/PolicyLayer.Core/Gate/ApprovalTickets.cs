@@ -31,14 +31,16 @@ internal sealed class ApprovalTickets
     /// </summary>
     private static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(1);
 
-    private readonly byte[] _key;
+    private byte[]? _key;
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeout;
     private readonly CounterDefinition _usedNonces;
 
     public ApprovalTickets(ReadOnlyMemory<byte>? key, TimeSpan timeout, TimeProvider time)
     {
-        _key = key is { } k ? k.ToArray() : RandomNumberGenerator.GetBytes(32);
+        // A random key is drawn on first use: every gate has tickets, few sessions ask for an approval, and the first
+        // random bytes of a process load OpenSSL on Linux, milliseconds of every proxy's start (docs/benchmarks.md).
+        _key = key?.ToArray();
         _time = time;
         _timeout = timeout;
 
@@ -46,6 +48,9 @@ internal sealed class ApprovalTickets
         var window = TimeSpan.FromMilliseconds(Math.Ceiling((timeout + ClockSkewAllowance).TotalMilliseconds));
         _usedNonces = new CounterDefinition(NonceCounterName, 1, window, CounterScope.Global);
     }
+
+    /// <summary>The signing key: the one given, or random bytes drawn once, on first use, by whichever thread gets there first.</summary>
+    private byte[] Key => Volatile.Read(ref _key) ?? Interlocked.CompareExchange(ref _key, RandomNumberGenerator.GetBytes(32), null) ?? _key!;
 
     /// <summary>A new state for an approval of <paramref name="call"/> asked now.</summary>
     public string Issue(ToolCall call) =>
@@ -91,7 +96,7 @@ internal sealed class ApprovalTickets
     {
         var issued = issuedAt.ToString(CultureInfo.InvariantCulture);
         var text = string.Join('\u001f', StateVersion, call.ToolName, ArgumentsText(call.Arguments), call.Caller.GrantId, call.Caller.UserId, issued, nonce);
-        var mac = HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(text));
+        var mac = HMACSHA256.HashData(Key, Encoding.UTF8.GetBytes(text));
         return string.Join('.', StateVersion, issued, nonce, Base64Url.EncodeToString(mac));
     }
 

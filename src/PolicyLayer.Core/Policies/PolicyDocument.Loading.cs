@@ -181,7 +181,7 @@ public sealed partial class PolicyDocument
             return null;
         }
 
-        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision(root);
+        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision(root, bytes.Length);
         return compiled;
     }
 
@@ -257,26 +257,27 @@ public sealed partial class PolicyDocument
     /// The first 12 hex digits of the SHA-256 of the document written without insignificant whitespace: the same
     /// content gives the same revision however it is indented, and any change of content gives another.
     /// </summary>
-    private static string ContentRevision(JsonElement root)
+    private static string ContentRevision(JsonElement root, int sourceLength)
     {
-        // Hashed as it is written, through one small buffer: the compact form is never held whole.
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        // Hashed as it is written, through one small buffer: the compact form is never held whole. A small source is
+        // hashed in managed code, so that loading it does not load OpenSSL (the digest is the same either way).
+        using var hash = new ContentHash(sourceLength);
         using (var writer = new Utf8JsonWriter(new HashingBufferWriter(hash), new JsonWriterOptions { Indented = false, SkipValidation = true }))
         {
             root.WriteTo(writer);
         }
 
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
+        Span<byte> digest = stackalloc byte[ManagedSha256.HashSizeInBytes];
+        hash.GetHash(digest);
         return Convert.ToHexStringLower(digest[..6]);
     }
 
     /// <summary>Feeds what a <see cref="Utf8JsonWriter"/> writes to a hash, reusing one buffer instead of keeping the output.</summary>
-    private sealed class HashingBufferWriter(System.Security.Cryptography.IncrementalHash hash) : System.Buffers.IBufferWriter<byte>
+    private sealed class HashingBufferWriter(ContentHash hash) : System.Buffers.IBufferWriter<byte>
     {
         private byte[] _buffer = new byte[16 * 1024];
 
-        public void Advance(int count) => hash.AppendData(_buffer, 0, count);
+        public void Advance(int count) => hash.Append(_buffer.AsSpan(0, count));
 
         public Memory<byte> GetMemory(int sizeHint = 0)
         {

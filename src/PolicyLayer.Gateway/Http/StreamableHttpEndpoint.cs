@@ -196,6 +196,8 @@ internal sealed class StreamableHttpEndpoint
                 : exchange.Id is not null ? StatusCodes.Status200OK
                 : StatusCodes.Status400BadRequest;
             response.ContentType = "application/json";
+            // With its length, in one write: headers and body leave in one send, with no chunked framing to end after it.
+            response.ContentLength = first.Message.Length;
             await response.Body.WriteAsync(first.Message, cancellationToken).ConfigureAwait(false);
             return;
         }

@@ -1,23 +1,28 @@
+using System.Diagnostics;
+
 namespace PolicyLayer.Gateway;
 
-/// <summary>A Streamable HTTP server; one <see cref="HttpClient"/> (one connection pool) for every session.</summary>
+/// <summary>A Streamable HTTP server; one <see cref="SocketsHttpHandler"/> (one connection pool) for every session.</summary>
 internal sealed class HttpUpstream : McpUpstream
 {
     private readonly Uri _endpoint;
     private readonly KeyValuePair<string, string>[] _headers;
 
-    /// <summary>One connection pool for every HTTP upstream of the process, as HttpClient is meant to be used.</summary>
-    private static readonly HttpClient SharedHttp = new(new SocketsHttpHandler
+    /// <summary>
+    /// One connection pool for every HTTP upstream of the process. A bare invoker, not an HttpClient: no time-out (an
+    /// event stream lasts as long as its request; a dead server is found by the connection, not a timer), no linked
+    /// cancellation source per request, and the answer is read as it arrives (headers first, the body streamed).
+    /// </summary>
+    private static readonly HttpMessageInvoker SharedHttp = new(new SocketsHttpHandler
     {
         // The client's cookies never reach the upstream, and the upstream's are not kept either.
         UseCookies = false,
         AllowAutoRedirect = false,
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-    })
-    {
-        // SSE streams last as long as their request; a dead server is found by the connection, not a timer.
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
+
+        // Nothing of the client's reaches the upstream, its trace context (traceparent) neither; and no header is built for it per request.
+        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
+    });
 
     public HttpUpstream(Uri endpoint, KeyValuePair<string, string>[] headers)
     {

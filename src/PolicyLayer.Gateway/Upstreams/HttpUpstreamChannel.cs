@@ -21,7 +21,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
     private const string SessionHeader = "Mcp-Session-Id";
     private const string VersionHeader = "MCP-Protocol-Version";
 
-    private readonly HttpClient _http;
+    private readonly HttpMessageInvoker _http;
     private readonly Uri _endpoint;
     private readonly KeyValuePair<string, string>[] _headers;
     private readonly int _maxMessageBytes;
@@ -36,7 +36,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
     private int _listening;
     private int _completed;
 
-    public HttpUpstreamChannel(HttpClient http, Uri endpoint, KeyValuePair<string, string>[] headers, int maxMessageBytes)
+    public HttpUpstreamChannel(HttpMessageInvoker http, Uri endpoint, KeyValuePair<string, string>[] headers, int maxMessageBytes)
     {
         _http = http;
         _endpoint = endpoint;
@@ -125,7 +125,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
             using var request = NewRequest(HttpMethod.Post, _sessionId);
             request.Content = new ByteArrayContent(body);
             request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, _stop.Token).ConfigureAwait(false);
             if (method == "initialize" && response.Headers.TryGetValues(SessionHeader, out var sessions))
             {
                 _sessionId = sessions.FirstOrDefault();
@@ -172,7 +172,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         try
         {
             using var request = NewRequest(HttpMethod.Get, _sessionId, accept: "text/event-stream");
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, _stop.Token).ConfigureAwait(false);
+            using var response = await _http.SendAsync(request, _stop.Token).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
                 await ReadBodyAsync(response).ConfigureAwait(false);

@@ -9,6 +9,20 @@ namespace PolicyLayer.Mcp;
 /// </summary>
 internal sealed class AnnouncingToolCollection : McpServerPrimitiveCollection<McpServerTool>
 {
+    // What tools/list showed of these tools when a client with a session first listed them, then after each change;
+    // null until then. Written under the announcer's lock.
+    private volatile string[]? _listed;
+
+    /// <summary>Whether <see cref="ToolListAnnouncer"/> tracks this collection: a client with a session listed its tools.</summary>
+    public bool IsTracked => _listed is not null;
+
+    /// <summary>The names tools/list showed last; set by <see cref="ToolListAnnouncer"/> under its lock.</summary>
+    internal string[]? Listed
+    {
+        get => _listed;
+        set => _listed = value;
+    }
+
     /// <summary>Raises <see cref="McpServerPrimitiveCollection{T}.Changed"/>.</summary>
     public void Announce() => RaiseChanged();
 }

@@ -17,16 +17,38 @@ internal sealed class PolicyFilters
 
     private readonly ToolCallGate _gate;
     private readonly ICallerIdentityResolver _identity;
+    private readonly ToolListAnnouncer _announcer;
     private readonly bool _filterToolsList;
 
-    public PolicyFilters(ToolCallGate gate, ICallerIdentityResolver identity, PolicyLayerMcpOptions options)
+    // The filters as the SDK takes them, made once: a stateless server builds its options and pipelines per request.
+    private readonly McpRequestInvocationFilter<CallToolRequestParams, ResultOrAlternate<CallToolResult>> _gateFilter;
+    private readonly McpRequestFilter<CallToolRequestParams, CallToolResult> _toolFilter;
+    private readonly McpRequestFilter<ListToolsRequestParams, ListToolsResult> _listFilter;
+
+    public PolicyFilters(ToolCallGate gate, ICallerIdentityResolver identity, PolicyLayerMcpOptions options, ToolListAnnouncer announcer)
     {
         _gate = gate;
         _identity = identity;
+        _announcer = announcer;
         _filterToolsList = options.FilterToolsList;
+        _gateFilter = GateAsync;
+        _toolFilter = next => (context, cancellationToken) => WrapToolAsync(context, next, cancellationToken);
+        _listFilter = next => async (context, cancellationToken) => FilterList(context, await next(context, cancellationToken).ConfigureAwait(false));
     }
 
     public ToolCallGate Gate => _gate;
+
+    /// <summary>
+    /// Puts the filters in a server's options: the gate first in the alternate-result pipeline (which runs before the Tasks
+    /// extension creates a task, so a task-backed call is decided before it starts), then around the tool and around
+    /// tools/list, in the order the host registered its own filters.
+    /// </summary>
+    public void AddTo(McpRequestFilters filters)
+    {
+        filters.CallToolWithAlternateFilters.Insert(0, _gateFilter);
+        filters.CallToolFilters.Add(_toolFilter);
+        filters.ListToolsFilters.Add(_listFilter);
+    }
 
     /// <summary>
     /// The outer filter, first in the alternate-result pipeline: it runs before any task is created, so a task-backed
@@ -113,10 +135,16 @@ internal sealed class PolicyFilters
 
     /// <summary>
     /// Removes from a tools/list result the tools the gate does not list: those the policy hides, always, and those it
-    /// denies outright unless <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off; in shadow mode, none.
+    /// denies outright unless <see cref="PolicyLayerMcpOptions.FilterToolsList"/> is off; in shadow mode, none. The first
+    /// list on a server with a session makes a later change of that list announced to its clients.
     /// </summary>
-    public ListToolsResult FilterList(ListToolsResult result)
+    public ListToolsResult FilterList(RequestContext<ListToolsRequestParams> context, ListToolsResult result)
     {
+        if (context.Server.ServerOptions.ToolCollection is AnnouncingToolCollection { IsTracked: false } announcing && !RequestSession.IsSessionless(context))
+        {
+            _announcer.Track(announcing);
+        }
+
         if (result.Tools is not { Count: > 0 } tools)
         {
             return result;

@@ -26,6 +26,135 @@ if redis.replicate_commands then
   redis.replicate_commands() -- Redis 5/6: replicate effects, so TIME may precede writes (a no-op on 7+)
 end
 
+-- The fast path: a reservation, the decision of every allowed call. Straight-line code with no closures, on exactly
+-- the logs the general code below reads and writes (the same bytes), so that both, and older instances that have
+-- only the general code, share every key. It takes a log of one unit per entry (format 1) for one unit on a counter
+-- of at most 1,024, and a log of amounts without tombstones (format 2) for any amount up to max; anything else (a
+-- log to convert, tombstones, a log that needs rebasing, an amount of 0 or above max) falls through to the general
+-- code before anything is written. Writes wait until every counter has said yes.
+-- fast path: begin
+if ARGV[1] == 'r' and #KEYS > 0 then
+  local clock
+  if ARGV[2] == '' then
+    local t = redis.call('TIME')
+    clock = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  else
+    clock = tonumber(ARGV[2])
+  end
+  -- The first counter's write waits in locals and any others' in one table made only for them: tables cost here.
+  local result, pending = { -1, 0, 0, 0 }, nil
+  local value1, ttl1, id1
+  local longest, fast = 0, true
+  for i = 1, #KEYS do
+    local max, window, quantum, amount = tonumber(ARGV[4 * i]), tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2]), tonumber(ARGV[4 * i + 3])
+    if amount < 1 or amount > max then
+      fast = false
+      break
+    end
+    local blob = redis.call('GET', KEYS[i])
+    local wide = amount ~= 1 or max > 1024 -- the general code keeps such a counter's log in format 2
+    local base, latest, used, seqbase, seq, gone, format, tombs = clock, clock, 0, clock, 0, 0, 1, 0
+    if wide then format = 2 end
+    local pos, stop = 43, 43
+    if blob then
+      base, latest, used, seqbase, seq, gone, format, tombs = struct.unpack('<ddddI4I4BB', blob)
+      stop = #blob + 1
+    end
+    if tombs ~= 0 or (wide and format == 1) then
+      fast = false
+      break
+    end
+    local layout, w = '<I3I4', 7
+    if format == 2 then layout, w = '<I3I4d', 15 end
+    local now = clock
+    if latest > now then now = latest end
+    -- Entries that left the window at now go; the sequences rise along the log.
+    while pos < stop do
+      local offset, s, units = struct.unpack(layout, blob, pos)
+      if base + offset * quantum + window > now then break end
+      if format == 1 then units = 1 end
+      used = used - units
+      if s > gone then gone = s end
+      pos = pos + w
+    end
+    if pos == stop then
+      seqbase, seq, gone, used = seqbase + seq, 0, 0, 0
+    end
+    local retry = 0
+    if used + amount > max then
+      -- Room comes when enough of the oldest live entries have left; the counter that frees up last decides.
+      local need, freed, at = used + amount - max, 0, pos
+      retry = -1
+      while at < stop do
+        local offset, _, units = struct.unpack(layout, blob, at)
+        if format == 1 then units = 1 end
+        freed = freed + units
+        if freed >= need then
+          retry = base + offset * quantum + window - now
+          break
+        end
+        at = at + w
+      end
+      if result[1] == -1 or (longest ~= -1 and (retry == -1 or retry > longest)) then
+        result[1] = i - 1
+        longest = retry
+      end
+    elseif result[1] == -1 then
+      if pos == stop then
+        base = now
+      end
+      local offset = math.ceil((now - base) / quantum)
+      if offset > 16777215 or seq >= 2147483647 then
+        fast = false
+        break
+      end
+      seq = seq + 1
+      local live, entry = '', nil
+      if format == 1 then
+        if pos < stop then live = string.sub(blob, pos) end
+        entry = struct.pack('<I3I4', offset, seq)
+      else
+        local newest, last, units = -1, 0, 0
+        if pos < stop then newest, last, units = struct.unpack('<I3I4d', blob, stop - 15) end
+        if newest == offset then
+          -- Units of the same stamp share an entry; the entry now ends at this reservation's sequence.
+          live = string.sub(blob, pos, stop - 16)
+          entry = struct.pack('<I3I4d', offset, seq, units + amount)
+        else
+          if pos < stop then live = string.sub(blob, pos) end
+          entry = struct.pack('<I3I4d', offset, seq, amount)
+        end
+      end
+      local value = struct.pack('<ddddI4I4BB', base, now, used + amount, seqbase, seq, gone, format, 0) .. live .. entry
+      -- A whole number of milliseconds, which redis.call passes on exactly (%.17g), as a number: no string made here.
+      local ttl = math.ceil((base + offset * quantum + window - now) / 1000) + tonumber(ARGV[3])
+      if i == 1 then
+        value1, ttl1, id1 = value, ttl, seqbase + seq
+      else
+        pending = pending or {}
+        pending[3 * i - 5], pending[3 * i - 4], pending[3 * i - 3] = value, ttl, seqbase + seq
+      end
+    end
+    result[3 * i - 1] = max - used
+    result[3 * i] = retry
+    result[3 * i + 1] = 0
+  end
+  if fast then
+    if result[1] == -1 then
+      redis.call('SET', KEYS[1], value1, 'PX', ttl1)
+      result[2] = result[2] - tonumber(ARGV[7])
+      result[4] = id1
+      for i = 2, #KEYS do
+        redis.call('SET', KEYS[i], pending[3 * i - 5], 'PX', pending[3 * i - 4])
+        result[3 * i - 1] = result[3 * i - 1] - tonumber(ARGV[4 * i + 3])
+        result[3 * i + 1] = pending[3 * i - 3]
+      end
+    end
+    return result
+  end
+end
+-- fast path: end
+
 local HEADER = '<ddddI4I4BB'
 local HEADER_SIZE = 42
 local OFFSET_LIMIT = 16777215 -- 2^24 - 1, the largest I3

@@ -47,6 +47,21 @@ public class PolicyLanguageTests
     }
 
     [Test]
+    public void Revision_OfASmallDocument_HashedWithoutThePlatform_IsTheSha256OfTheCompactText()
+    {
+        const string indented = """
+            {
+              "version": "1",
+              "tools": { "delete_*": { "action": "deny", "reason": "People delete, agents do not." } }
+            }
+            """;
+        var compact = "{\"version\":\"1\",\"tools\":{\"delete_*\":{\"action\":\"deny\",\"reason\":\"People delete, agents do not.\"}}}";
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(compact)))[..12];
+
+        PolicyDocument.Parse(indented).Revision.Should().Be(expected);
+    }
+
+    [Test]
     public void ErrorDeepInADocument_NamesItsFullPath_WithQuotedKeysAndIndexes()
     {
         const string json = """

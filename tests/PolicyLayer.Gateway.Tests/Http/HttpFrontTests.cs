@@ -1,5 +1,9 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using PolicyLayer.TestUtils.Gateway;
 using static PolicyLayer.TestUtils.Gateway.GatewayHarness;
 
@@ -36,5 +40,31 @@ public class HttpFrontTests
         denied.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision").GetProperty("outcome").GetString().Should().Be("deny");
         allowed.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran echo");
         gateway.Child.CalledTools.Should().Equal("echo");
+    }
+
+    [Test]
+    public async Task AnAnswerInJson_IsSentWithItsContentLength_NotChunked()
+    {
+        using var gateway = await HttpGatewayHarness.StartAsync();
+        await gateway.InitializeAsync();
+
+        using var response = await gateway.PostRawAsync(Call("3", "echo"));
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        response.Headers.TransferEncodingChunked.Should().NotBe(true, "a JSON answer is written in one piece with its length");
+        response.Content.Headers.ContentLength.Should().Be(body.Length);
+        JsonDocument.Parse(body).RootElement.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran echo");
+    }
+
+    [Test]
+    public async Task TheGatewaysKestrel_HandlesRequestsInline_AsTheProxyRunsIt()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseGatewaySockets();
+        await using var app = builder.Build();
+
+        app.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling.Should().BeTrue();
     }
 }

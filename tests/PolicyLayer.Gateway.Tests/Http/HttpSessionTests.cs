@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -216,6 +217,33 @@ public class HttpSessionTests
         allowed.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran echo");
         server.Child.CalledTools.Should().Equal("echo");
         seen.Should().NotBeEmpty().And.OnlyContain(h => h["X-Upstream-Key"] == "gateway-secret" && !h.ContainsKey("Authorization") && !h.ContainsKey("Cookie"));
+    }
+
+    [Test]
+    public async Task HttpUpstream_GetsNoTraceContext_EvenWhenTheClientSendsOne_AndTheGatewayTraces()
+    {
+        using var tracing = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(tracing);
+        var seen = new ConcurrentQueue<IHeaderDictionary>();
+        using var server = await HttpGatewayHarness.StartAsync(
+            policy: """{ "version": "1", "default": "allow" }""",
+            beforeMap: app => app.Use(async (context, next) =>
+            {
+                seen.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
+                await next(context);
+            }));
+        using var gateway = await HttpGatewayHarness.StartAsync(configure: o => o.Upstream = McpUpstream.Http(server.Endpoint));
+        await gateway.InitializeAsync();
+
+        using var call = await gateway.PostRawAsync(Call("3", "echo"), r => r.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+
+        (await call.Content.ReadAsStringAsync()).Should().Contain("ran echo");
+        server.Child.CalledTools.Should().Equal("echo");
+        seen.Should().NotBeEmpty().And.OnlyContain(h => !h.ContainsKey("traceparent") && !h.ContainsKey("tracestate") && !h.ContainsKey("Request-Id"));
     }
 
     private string WriteGrants(params (string Token, string Grant, string? Policy)[] grants)

@@ -86,6 +86,8 @@ public sealed class HttpGatewayHarness : IGatewayTestClient
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        // Kestrel as `policylayer proxy --listen` runs it (inline scheduling), so that every test runs the gateway that way.
+        builder.WebHost.UseGatewaySockets();
         builder.Logging.ClearProviders();
         builder.Services.AddPolicyLayer(o => o.Policy = PolicyDocument.Parse(policy));
         HttpGatewayHarness? harness = null;
