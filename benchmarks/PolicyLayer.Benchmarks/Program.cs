@@ -15,6 +15,13 @@ if (args is ["policy-load-memory", ..])
     return 0;
 }
 
+// Load time against JsonDocument.Parse in CPU time, which a busy machine disturbs less than wall time: `-- policy-load-cpu [ROUNDS]`.
+if (args is ["policy-load-cpu", ..])
+{
+    PolicyLoadCpu.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return 0;
+}
+
 // Allocation by type while loading one policy (the runtime's sampled allocation ticks): `-- policy-load-profile ["mixed 100000"] [LOADS]`.
 if (args is ["policy-load-profile", ..])
 {

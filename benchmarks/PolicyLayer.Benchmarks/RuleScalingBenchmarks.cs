@@ -113,6 +113,90 @@ internal static class PolicyLoadMemory
 }
 
 /// <summary>
+/// Loading against <c>JsonDocument.Parse</c> of the same bytes in the process's CPU time (all threads, the garbage
+/// collector's included): on a machine whose cores other processes share, wall time counts the waits for a core, CPU
+/// time does not. Each round times a batch of at least 0.2 s of CPU per method, Parse and load alternated; the figures
+/// are medians of the rounds. Run with <c>-- policy-load-cpu [ROUNDS]</c>.
+/// </summary>
+internal static class PolicyLoadCpu
+{
+    public static void Run(int rounds)
+    {
+        Console.WriteLine($"{"policy",-14} {"Parse µs",10} {"load µs",10} {"ratio",6} {"ns/tool",8}   (CPU time, median of {rounds} rounds)");
+        foreach (var name in PolicyFixtures.LoadCases)
+        {
+            var bytes = PolicyFixtures.ForLoad(name);
+            var tools = int.Parse(name.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            Func<object> parse = () =>
+            {
+                using var document = JsonDocument.Parse(bytes);
+                return document.RootElement.GetPropertyCount();
+            };
+            Func<object> load = () => PolicyDocument.Parse(bytes);
+
+            // Warm up until the JIT has done its tiers, and learn how many operations make a batch.
+            var parseBatch = BatchSize(parse);
+            var loadBatch = BatchSize(load);
+            var parses = new double[rounds];
+            var loads = new double[rounds];
+            var ratios = new double[rounds];
+            for (var round = 0; round < rounds; round++)
+            {
+                parses[round] = MicrosecondsEach(parse, parseBatch);
+                loads[round] = MicrosecondsEach(load, loadBatch);
+                ratios[round] = loads[round] / parses[round];
+            }
+
+            var p = Median(parses);
+            var l = Median(loads);
+            Console.WriteLine($"{name,-14} {p,10:N0} {l,10:N0} {Median(ratios),6:F2} {l * 1000 / tools,8:N0}");
+        }
+    }
+
+    private static int BatchSize(Func<object> operation)
+    {
+        var batch = 1;
+        var warm = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var each = MicrosecondsEach(operation, batch);
+            if (warm.Elapsed > TimeSpan.FromSeconds(3) && each * batch >= 200_000)
+            {
+                return batch;
+            }
+
+            batch = Math.Max(batch, (int)Math.Ceiling(200_000 / Math.Max(each, 1)));
+        }
+    }
+
+    private static double MicrosecondsEach(Func<object> operation, int batch)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var before = CpuTime();
+        for (var i = 0; i < batch; i++)
+        {
+            var result = operation();
+            (result as IDisposable)?.Dispose();
+        }
+
+        return (CpuTime() - before).TotalMicroseconds / batch;
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+}
+
+/// <summary>
 /// Where loading allocates, by type: the runtime's allocation ticks (one sample about every 100 KB) over repeated loads
 /// of one policy. Run with <c>-- policy-load-profile ["mixed 100000"] [LOADS]</c>.
 /// </summary>

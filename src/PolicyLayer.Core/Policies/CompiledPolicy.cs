@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -248,7 +249,10 @@ internal sealed class NameMatcher<T>
         }
 
         var exact = new Dictionary<string, T>(entries.Length - globCount, StringComparer.Ordinal);
-        var inDocumentOrder = new (GlobPattern Glob, T Value)[globCount];
+
+        // Working arrays from the pool: at 100,000 rules they would be large objects, whose allocation starts full collections.
+        var inDocumentOrder = ArrayPool<(GlobPattern Glob, T Value)>.Shared.Rent(globCount);
+        var order = ArrayPool<int>.Shared.Rent(globCount);
         var g = 0;
         foreach (var (key, value) in entries)
         {
@@ -263,13 +267,12 @@ internal sealed class NameMatcher<T>
         }
 
         // Most specific first (fewest wildcards, then the longest pattern), then document order.
-        var order = new int[globCount];
         for (var i = 0; i < globCount; i++)
         {
             order[i] = i;
         }
 
-        Array.Sort(order, (a, b) => GlobPattern.CompareSpecificity(inDocumentOrder[a].Glob, inDocumentOrder[b].Glob) is var c and not 0 ? c : a.CompareTo(b));
+        order.AsSpan(0, globCount).Sort((a, b) => GlobPattern.CompareSpecificity(inDocumentOrder[a].Glob, inDocumentOrder[b].Glob) is var c and not 0 ? c : a.CompareTo(b));
         var globs = new (GlobPattern Glob, T Value)[globCount];
         var patterns = new GlobPattern[globCount];
         for (var rank = 0; rank < globCount; rank++)
@@ -277,6 +280,9 @@ internal sealed class NameMatcher<T>
             globs[rank] = inDocumentOrder[order[rank]];
             patterns[rank] = globs[rank].Glob;
         }
+
+        ArrayPool<(GlobPattern Glob, T Value)>.Shared.Return(inDocumentOrder, clearArray: true);
+        ArrayPool<int>.Shared.Return(order);
 
         _exact = exact;
         _globs = globs;

@@ -192,18 +192,25 @@ public sealed partial class PolicyDocument
     /// </summary>
     private static JsonDocument? ParseDocument(ReadOnlyMemory<byte> bytes, PolicyErrorList errors)
     {
-        if (!MayHoldLoneSurrogate(bytes.Span))
+        if (!MayHoldLoneSurrogate(bytes.Span) && TryParse(bytes, allowDuplicateKeys: true) is { } document)
         {
-            try
+            // Duplicate keys are looked for here rather than by the parser, whose check costs more than the parse itself.
+            var duplicates = DuplicateKeys.Find(document.RootElement, bytes.Span);
+            if (duplicates == DuplicateKeys.Outcome.Unsure)
             {
-                var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth, AllowDuplicateProperties = false });
+                document.Dispose();
+                document = TryParse(bytes, allowDuplicateKeys: false);
+                duplicates = document is null ? DuplicateKeys.Outcome.Found : DuplicateKeys.Outcome.None;
+            }
+
+            if (duplicates == DuplicateKeys.Outcome.None)
+            {
                 errors.MapOnDemand(bytes);
                 return document;
             }
-            catch (JsonException)
-            {
-                // Malformed, too deep or a duplicate key: the scan below says where.
-            }
+
+            // A duplicate key: the scan below says where.
+            document?.Dispose();
         }
 
         var map = JsonSourceMap.Scan(bytes, errors);
@@ -214,6 +221,20 @@ public sealed partial class PolicyDocument
 
         errors.Map = map;
         return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
+    }
+
+    /// <summary>The document, or null when it is malformed, too deep or (unless allowed) has a key twice in one object.</summary>
+    private static JsonDocument? TryParse(ReadOnlyMemory<byte> bytes, bool allowDuplicateKeys)
+    {
+        try
+        {
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth, AllowDuplicateProperties = allowDuplicateKeys });
+        }
+        catch (JsonException)
+        {
+            // The scan that follows says what and where.
+            return null;
+        }
     }
 
     /// <summary>Whether the text has a <c>\uD800</c>-<c>\uDFFF</c> escape, which the parser accepts but no .NET string can hold alone.</summary>

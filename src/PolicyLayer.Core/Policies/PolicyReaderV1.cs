@@ -79,6 +79,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         ["day"] = TimeSpan.FromDays(1),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    // The same fields in the order the reader indexes them (see ReadFields); the constants below are their positions.
+    private static readonly FieldList RuleFieldList = new(RuleFields, "action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
+    private const int RuleAction = 0, RuleReason = 1, RuleRequire = 2, RuleDenyIf = 3, RuleApprovalIf = 4, RuleLimits = 5, RuleRateLimit = 6;
+
+    private static readonly FieldList ConditionFieldList = new(ConditionFields, "path", "op", "value", "reason");
+    private const int ConditionPathField = 0, ConditionOp = 1, ConditionValue = 2, ConditionReason = 3;
+
+    // A limit's budget fields come first, at the positions the rate_limit shorthand has them (see ReadBudget).
+    private static readonly FieldList LimitFieldList = new(LimitFields, "max", "window", "scope", "counter", "increment_from");
+    private static readonly FieldList RateLimitFieldList = new(RateLimitFields, "max", "window", "scope");
+    private const int BudgetMax = 0, BudgetWindow = 1, BudgetScope = 2, LimitCounter = 3, LimitIncrementFrom = 4;
+
     /// <summary>Each operator's name as the document spells it, indexed by <see cref="ConditionOperator"/>.</summary>
     internal static readonly string[] OperatorNames = NamesOf(Operators);
 
@@ -306,7 +318,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<CompiledRule>.Empty;
             }
 
-            var rules = new KeyValuePair<string, CompiledRule>[tools.GetPropertyCount()];
+            // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
+            var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
             var kept = 0;
             foreach (var property in tools.EnumerateObject())
             {
@@ -325,7 +338,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 }
             }
 
-            return new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            var matcher = new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Return(rules, clearArray: true);
+            return matcher;
         }
 
         private CompiledRule?[] ReadRisk(JsonElement root)
@@ -391,28 +406,28 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var before = errors.Count;
-            CheckFields(rule, path, RuleFields);
+            var fields = ReadFields(rule, path, RuleFieldList);
 
             var action = PolicyAction.Allow;
-            if (rule.TryGetProperty("action"u8, out var actionElement))
+            if (Has(fields[RuleAction]))
             {
-                action = ReadAction(actionElement, path, "action") ?? PolicyAction.Allow;
+                action = ReadAction(fields[RuleAction], path, "action") ?? PolicyAction.Allow;
             }
 
             string? reason = null;
-            if (rule.TryGetProperty("reason"u8, out var reasonElement))
+            if (Has(fields[RuleReason]))
             {
-                reason = ReadString(reasonElement, path, "reason", "a reason (text shown to the agent)");
+                reason = ReadString(fields[RuleReason], path, "reason", "a reason (text shown to the agent)");
             }
 
-            var require = ReadPredicates(rule, "require", path, pointer);
-            var denyIf = ReadPredicates(rule, "deny_if", path, pointer);
-            var approvalIf = ReadPredicates(rule, "require_approval_if", path, pointer);
-            var limits = rule.TryGetProperty("limits"u8, out var limitsElement)
-                ? ReadLimits(limitsElement, path, pointer)
+            var require = ReadPredicates(fields[RuleRequire], "require", path, pointer);
+            var denyIf = ReadPredicates(fields[RuleDenyIf], "deny_if", path, pointer);
+            var approvalIf = ReadPredicates(fields[RuleApprovalIf], "require_approval_if", path, pointer);
+            var limits = Has(fields[RuleLimits])
+                ? ReadLimits(fields[RuleLimits], path, pointer)
                 : [];
 
-            if (rule.TryGetProperty("rate_limit"u8, out var rateLimit))
+            if (fields[RuleRateLimit] is var rateLimit && Has(rateLimit))
             {
                 var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer + "/rate_limit");
                 if (shorthand is not null)
@@ -423,10 +438,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             CheckOneAmountPerCounter(limits);
 
-            if (action == PolicyAction.Deny && (rule.TryGetProperty("limits"u8, out _) || rule.TryGetProperty("rate_limit"u8, out _)))
+            if (action == PolicyAction.Deny && (Has(fields[RuleLimits]) || Has(fields[RuleRateLimit])))
             {
                 errors.AtKey(
-                    path.Property(rule.TryGetProperty("limits"u8, out _) ? "limits" : "rate_limit"),
+                    path.Property(Has(fields[RuleLimits]) ? "limits" : "rate_limit"),
                     "A rule whose action is \"deny\" cannot have limits: a denied call never counts. Remove the limits or change the action.");
             }
 
@@ -447,9 +462,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        private Predicate[] ReadPredicates(JsonElement rule, string field, LazyJsonPath rulePath, string rulePointer)
+        /// <summary>The predicates of the rule's field <paramref name="field"/>, whose value is <paramref name="list"/> (undefined when the rule has none).</summary>
+        private Predicate[] ReadPredicates(JsonElement list, string field, LazyJsonPath rulePath, string rulePointer)
         {
-            if (!rule.TryGetProperty(field, out var list))
+            if (!Has(list))
             {
                 return [];
             }
@@ -527,12 +543,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var before = errors.Count;
-            CheckFields(element, path, ConditionFields);
-            var conditionPath = ReadConditionPath(element, path);
+            var fields = ReadFields(element, path, ConditionFieldList);
+            var conditionPath = ReadConditionPath(fields[ConditionPathField], path);
 
             ConditionOperator? op = null;
             var opName = "";
-            if (!element.TryGetProperty("op"u8, out var opElement))
+            var opElement = fields[ConditionOp];
+            if (!Has(opElement))
             {
                 errors.AtValue(path, $"Missing \"op\". Expected one of: {OperatorList}.");
             }
@@ -547,12 +564,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             string? reason = null;
-            if (element.TryGetProperty("reason"u8, out var reasonElement))
+            if (Has(fields[ConditionReason]))
             {
-                reason = ReadString(reasonElement, path, "reason", "a reason (text shown to the agent)");
+                reason = ReadString(fields[ConditionReason], path, "reason", "a reason (text shown to the agent)");
             }
 
-            var hasValue = element.TryGetProperty("value"u8, out var value);
+            var value = fields[ConditionValue];
+            var hasValue = Has(value);
             Regex? regex = null;
             var existsExpected = true;
             switch (op)
@@ -645,7 +663,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         /// <summary>
         /// Copies every condition's value out of the document being read (whose pooled memory is returned after the
-        /// load) into one array document of the policy's own, instead of a cloned document per value.
+        /// load) into one array document of the policy's own, instead of a cloned document per value. A value written
+        /// the same way by many conditions (the same <c>in</c> list in every rule) is copied once and shared.
         /// </summary>
         private void DetachValues()
         {
@@ -654,22 +673,40 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return;
             }
 
-            var length = _valued.Count + 1;
-            foreach (var condition in _valued)
+            // Each condition's index among the distinct values; the distinct ones by the hash of their raw text.
+            var distinctOf = new int[_valued.Count];
+            var firstByHash = new Dictionary<int, int>();
+            var distinct = new List<int>();
+            var length = 1;
+            for (var i = 0; i < _valued.Count; i++)
             {
-                length += JsonMarshal.GetRawUtf8Value(condition.Value).Length;
+                var raw = JsonMarshal.GetRawUtf8Value(_valued[i].Value);
+                var hash = default(HashCode);
+                hash.AddBytes(raw);
+                var key = hash.ToHashCode();
+                if (firstByHash.TryGetValue(key, out var known) && raw.SequenceEqual(JsonMarshal.GetRawUtf8Value(_valued[distinct[known]].Value)))
+                {
+                    distinctOf[i] = known;
+                    continue;
+                }
+
+                // A new value (or one whose hash another value has: then it is simply not shared).
+                firstByHash.TryAdd(key, distinct.Count);
+                distinctOf[i] = distinct.Count;
+                distinct.Add(i);
+                length += raw.Length + 1;
             }
 
             var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
             try
             {
-                // [v1,v2,...]: each value's raw text as written; ParseValue copies what it keeps.
+                // [v1,v2,...]: each distinct value's raw text as written; ParseValue copies what it keeps.
                 var written = 0;
-                foreach (var condition in _valued)
+                foreach (var index in distinct)
                 {
                     rented[written] = written == 0 ? (byte)'[' : (byte)',';
                     written++;
-                    var raw = JsonMarshal.GetRawUtf8Value(condition.Value);
+                    var raw = JsonMarshal.GetRawUtf8Value(_valued[index].Value);
                     raw.CopyTo(rented.AsSpan(written));
                     written += raw.Length;
                 }
@@ -677,10 +714,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 rented[written++] = (byte)']';
                 var reader = new Utf8JsonReader(rented.AsSpan(0, written), new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth + 1 });
                 var values = JsonElement.ParseValue(ref reader);
-                var index = 0;
+                var copies = new JsonElement[distinct.Count];
+                var at = 0;
                 foreach (var value in values.EnumerateArray())
                 {
-                    _valued[index++].Value = value;
+                    copies[at++] = value;
+                }
+
+                for (var i = 0; i < _valued.Count; i++)
+                {
+                    _valued[i].Value = copies[distinctOf[i]];
                 }
             }
             finally
@@ -708,9 +751,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var before = errors.Count;
-            CheckFields(element, path, LimitFields);
+            var fields = ReadFields(element, path, LimitFieldList);
             string? name = null;
-            if (!element.TryGetProperty("counter"u8, out var counter))
+            var counter = fields[LimitCounter];
+            if (!Has(counter))
             {
                 errors.AtValue(path, "Missing \"counter\": the name of the counter this limit counts in.");
             }
@@ -729,11 +773,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             // As in the hosted gateway, whose limits are per-grant quotas: a limit without a scope counts per grant.
-            var (max, window, scope) = ReadBudget(element, path, CounterScope.Grant);
+            var (max, window, scope) = ReadBudget(fields, path, CounterScope.Grant);
             ArgumentPath? incrementFrom = null;
-            if (element.TryGetProperty("increment_from"u8, out _))
+            if (Has(fields[LimitIncrementFrom]))
             {
-                incrementFrom = RequireArgumentPath(element, "increment_from", path);
+                incrementFrom = RequireArgumentPath(fields[LimitIncrementFrom], "increment_from", path);
             }
 
             if (errors.Count > before || name is null)
@@ -753,10 +797,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var before = errors.Count;
-            CheckFields(element, path, RateLimitFields);
+            var fields = ReadFields(element, path, RateLimitFieldList);
 
             // The shorthand keeps the hosted product's per-session meaning.
-            var (max, window, scope) = ReadBudget(element, path, CounterScope.Session);
+            var (max, window, scope) = ReadBudget(fields, path, CounterScope.Session);
             if (errors.Count > before)
             {
                 return null;
@@ -780,10 +824,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return ReadString(element, limitPath, "counter", "a counter name");
         }
 
-        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(JsonElement element, LazyJsonPath path, CounterScope defaultScope)
+        /// <summary>The max, window and scope of the limit or rate_limit at <paramref name="path"/>, from its fields.</summary>
+        private (long Max, TimeSpan Window, CounterScope Scope) ReadBudget(in ObjectFields fields, LazyJsonPath path, CounterScope defaultScope)
         {
             long max = 1;
-            if (!element.TryGetProperty("max"u8, out var maxElement))
+            var maxElement = fields[BudgetMax];
+            if (!Has(maxElement))
             {
                 errors.AtValue(path, "Missing \"max\": the most units the window may hold (a positive whole number).");
             }
@@ -793,7 +839,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var window = TimeSpan.FromMinutes(1);
-            if (!element.TryGetProperty("window"u8, out var windowElement))
+            var windowElement = fields[BudgetWindow];
+            if (!Has(windowElement))
             {
                 errors.AtValue(path, "Missing \"window\": second, minute, hour, day, a number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\".");
             }
@@ -803,7 +850,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var scope = defaultScope;
-            if (element.TryGetProperty("scope"u8, out var scopeElement))
+            var scopeElement = fields[BudgetScope];
+            if (Has(scopeElement))
             {
                 if (!TryKeyword(scopeElement, Scopes, out scope))
                 {
@@ -918,10 +966,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return null;
         }
 
-        private ConditionPath? ReadConditionPath(JsonElement element, LazyJsonPath path)
+        /// <summary>The condition's <c>path</c>, whose value is <paramref name="value"/> (undefined when it has none).</summary>
+        private ConditionPath? ReadConditionPath(JsonElement value, LazyJsonPath path)
         {
             const string CallerPaths = "or caller.grant, caller.user, caller.agent, caller.session, caller.claims.<type>";
-            if (!TryReadPathText(element, "path", path, CallerPaths, out var value))
+            if (!TryReadPathText(value, "path", path, CallerPaths))
             {
                 return null;
             }
@@ -960,9 +1009,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return read;
         }
 
-        private ArgumentPath? RequireArgumentPath(JsonElement element, string field, LazyJsonPath path)
+        private ArgumentPath? RequireArgumentPath(JsonElement value, string field, LazyJsonPath path)
         {
-            if (!TryReadPathText(element, field, path, null, out var value))
+            if (!TryReadPathText(value, field, path, null))
             {
                 return null;
             }
@@ -984,10 +1033,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return argument;
         }
 
-        /// <summary>The field <paramref name="field"/> of the object at <paramref name="path"/>, when it is there and a string.</summary>
-        private bool TryReadPathText(JsonElement element, string field, LazyJsonPath path, string? alternatives, out JsonElement value)
+        /// <summary>Whether <paramref name="value"/>, of the field <paramref name="field"/> of the object at <paramref name="path"/>, is there and a string.</summary>
+        private bool TryReadPathText(JsonElement value, string field, LazyJsonPath path, string? alternatives)
         {
-            if (!element.TryGetProperty(field, out value))
+            if (!Has(value))
             {
                 errors.AtValue(path, $"Missing \"{field}\": a path into the call's arguments such as \"args.amount\"{(alternatives is null ? "" : ", " + alternatives)}.");
                 return false;
@@ -1066,16 +1115,47 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return false;
         }
 
+        /// <summary>
+        /// The known fields of the object at <paramref name="path"/> by their position in <paramref name="known"/>, found
+        /// in one pass that reports every unknown field (as <see cref="CheckFields"/> does).
+        /// </summary>
+        private ObjectFields ReadFields(JsonElement element, LazyJsonPath path, FieldList known)
+        {
+            var fields = default(ObjectFields);
+            foreach (var property in element.EnumerateObject())
+            {
+                var index = known.IndexOf(property);
+                if (index >= 0)
+                {
+                    fields[index] = property.Value;
+                }
+                else
+                {
+                    ReportUnknownField(property, path, known.Known);
+                }
+            }
+
+            return fields;
+        }
+
+        private void ReportUnknownField(JsonProperty property, LazyJsonPath path, FrozenSet<string> known)
+        {
+            var suggestion = Suggest(property.Name, known);
+            errors.AtKey(
+                path.Property(property.Name),
+                $"Unknown field '{property.Name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. Expected one of: {string.Join(", ", known.Order(StringComparer.Ordinal))}.");
+        }
+
+        /// <summary>Whether a field read by <see cref="ReadFields"/> is there.</summary>
+        private static bool Has(JsonElement value) => value.ValueKind != JsonValueKind.Undefined;
+
         private void CheckFields(JsonElement element, LazyJsonPath path, FrozenSet<string> known)
         {
             foreach (var property in element.EnumerateObject())
             {
                 if (!IsKnown(property, known))
                 {
-                    var suggestion = Suggest(property.Name, known);
-                    errors.AtKey(
-                        path.Property(property.Name),
-                        $"Unknown field '{property.Name}'{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}. Expected one of: {string.Join(", ", known.Order(StringComparer.Ordinal))}.");
+                    ReportUnknownField(property, path, known);
                 }
             }
         }

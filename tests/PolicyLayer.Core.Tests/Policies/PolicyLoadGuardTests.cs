@@ -1,3 +1,4 @@
+using System.Text.Json;
 using CsCheck;
 using PolicyLayer.Policies;
 
@@ -164,6 +165,67 @@ public sealed class PolicyLoadGuardTests
         conditions[3].Value.GetString().Should().Be("^aaaa$");
         conditions.Select(c => c.Text).Should().Equal(
             "args.a eq \"aaaa\"", "args.b in [ { \"k\": \"aaaa\" }, 2 ]", "args.c does not exist", "args.d regex ^aaaa$");
+    }
+
+    [Test]
+    public void ConditionValues_WrittenAlikeByManyRules_AreOneCopy_AndDifferentOnesStayApart()
+    {
+        var policy = PolicyDocument.Parse("""
+            { "version": "1", "tools": {
+              "a": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod", "live"] } ] },
+              "b": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod", "test"] } ] },
+              "c": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod", "live"] } ] },
+              "d": { "deny_if": [ { "path": "args.env", "op": "in", "value": ["prod",  "live"] } ] },
+              "e": { "deny_if": [ { "path": "args.n", "op": "eq", "value": 2 }, { "path": "args.m", "op": "eq", "value": 2 } ] }
+            } }
+            """);
+
+        JsonElement Value(string tool, int at = 0) => Rule(policy, tool).DenyIf[at].Conditions[0].Value;
+        static bool SameCopy(JsonElement x, JsonElement y) => System.Runtime.CompilerServices.Unsafe.AreSame(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(x)),
+            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(y)));
+
+        SameCopy(Value("a"), Value("c")).Should().BeTrue("the same text is copied once");
+        SameCopy(Value("e", 0), Value("e", 1)).Should().BeTrue();
+        SameCopy(Value("a"), Value("b")).Should().BeFalse();
+        Value("a").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "live");
+        Value("b").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "test");
+        Value("c").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "live");
+        Value("d").EnumerateArray().Select(v => v.GetString()).Should().Equal("prod", "live");
+        Value("e", 1).GetInt32().Should().Be(2);
+    }
+
+    [Test]
+    public void Fields_ReadInOnePass_SpelledWithEscapes_AreTheFieldsTheyName()
+    {
+        var policy = PolicyDocument.Parse("""
+            { "version": "1", "tools": { "t": {
+              "\u0061ction": "require_approval",
+              "deny_if": [ { "p\u0061th": "args.n", "op": "gt", "v\u0061lue": 5 } ],
+              "limits": [ { "counter": "c", "w\u0069ndow": "hour", "m\u0061x": 7, "sc\u006fpe": "user" } ]
+            } } }
+            """);
+
+        var rule = Rule(policy, "t");
+        rule.Action.Should().Be(PolicyAction.RequireApproval);
+        rule.DenyIf[0].Conditions[0].Text.Should().Be("args.n gt 5");
+        rule.Limits[0].Counter.Should().Match<CounterDefinition>(c => c.Max == 7 && c.Window == TimeSpan.FromHours(1) && c.Scope == CounterScope.User);
+    }
+
+    [Test]
+    public void Fields_ReadInOnePass_UnknownOnesAreEachReported_AndTheKnownOnesStillRead()
+    {
+        var act = () => PolicyDocument.Parse("""
+            { "version": "1", "tools": { "t": {
+              "limits": [ { "countr": "c", "window": "fortnight", "max": 7, "maxx": 8 } ]
+            } } }
+            """);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => $"{e.Path}: {e.Message}").Should().Equal(
+            "$.tools.t.limits[0]: Missing \"counter\": the name of the counter this limit counts in.",
+            "$.tools.t.limits[0].countr: Unknown field 'countr' (did you mean 'counter'?). Expected one of: counter, increment_from, max, scope, window.",
+            "$.tools.t.limits[0].window: Unknown window the string \"fortnight\". Expected second, minute, hour, day, a whole number of seconds, or a duration such as \"90s\", \"5m\", \"1h\", \"1d\" (at most 366 days).",
+            "$.tools.t.limits[0].maxx: Unknown field 'maxx' (did you mean 'max'?). Expected one of: counter, increment_from, max, scope, window.");
     }
 
     [Test]
