@@ -15,20 +15,20 @@ internal sealed class FieldList
     private readonly string[] _names;
     private readonly byte[][] _utf8;
 
-    /// <param name="known">The fields, as the error messages and the schema list them.</param>
-    /// <param name="order">The same fields in the order the reader indexes them.</param>
-    public FieldList(FrozenSet<string> known, params string[] order)
+    /// <param name="order">The fields in the order the reader indexes them.</param>
+    public FieldList(params string[] order)
     {
-        if (order.Length > ObjectFields.MaxFields || !known.SetEquals(order) || order.Length != known.Count)
+        Known = order.ToFrozenSet(StringComparer.Ordinal);
+        if (order.Length > ObjectFields.MaxFields || Known.Count != order.Length)
         {
-            throw new ArgumentException($"The field order ({string.Join(", ", order)}) is not the set of known fields.", nameof(order));
+            throw new ArgumentException($"The fields ({string.Join(", ", order)}) must be distinct and at most {ObjectFields.MaxFields}.", nameof(order));
         }
 
-        Known = known;
         _names = order;
         _utf8 = [.. order.Select(Encoding.UTF8.GetBytes)];
     }
 
+    /// <summary>The fields, for error messages and the schema.</summary>
     public FrozenSet<string> Known { get; }
 
     /// <summary>The position of the property's name among the fields, found without copying the name into a string; -1 when unknown.</summary>

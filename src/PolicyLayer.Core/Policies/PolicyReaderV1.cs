@@ -13,12 +13,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     internal static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
         "$schema", "version", "revision", "default", "hide", "all_tools", "tools", "risk", "classify");
 
-    internal static readonly FrozenSet<string> RuleFields = FrozenSet.Create(StringComparer.Ordinal,
-        "action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
+    internal static FrozenSet<string> RuleFields => RuleFieldList.Known;
 
     internal static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
 
-    internal static readonly FrozenSet<string> ConditionFields = FrozenSet.Create(StringComparer.Ordinal, "path", "op", "value", "reason");
+    internal static FrozenSet<string> ConditionFields => ConditionFieldList.Known;
 
     /// <summary>The fields of a predicate in the hosted shape.</summary>
     internal static readonly FrozenSet<string> PredicateFields = FrozenSet.Create(StringComparer.Ordinal, "conditions", "on_deny");
@@ -26,10 +25,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     /// <summary>The longest declared <c>revision</c> accepted.</summary>
     internal const int MaxRevisionLength = 64;
 
-    internal static readonly FrozenSet<string> LimitFields = FrozenSet.Create(StringComparer.Ordinal,
-        "counter", "window", "max", "scope", "increment_from");
+    internal static FrozenSet<string> LimitFields => LimitFieldList.Known;
 
-    internal static readonly FrozenSet<string> RateLimitFields = FrozenSet.Create(StringComparer.Ordinal, "max", "window", "scope");
+    internal static FrozenSet<string> RateLimitFields => RateLimitFieldList.Known;
 
     internal static readonly FrozenDictionary<string, PolicyAction> Actions = new Dictionary<string, PolicyAction>(StringComparer.Ordinal)
     {
@@ -79,16 +77,17 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         ["day"] = TimeSpan.FromDays(1),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
-    // The same fields in the order the reader indexes them (see ReadFields); the constants below are their positions.
-    private static readonly FieldList RuleFieldList = new(RuleFields, "action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
+    // The fields of each kind of object, in the order the reader indexes them (see ReadFields); the constants below are
+    // their positions.
+    private static readonly FieldList RuleFieldList = new("action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
     private const int RuleAction = 0, RuleReason = 1, RuleRequire = 2, RuleDenyIf = 3, RuleApprovalIf = 4, RuleLimits = 5, RuleRateLimit = 6;
 
-    private static readonly FieldList ConditionFieldList = new(ConditionFields, "path", "op", "value", "reason");
+    private static readonly FieldList ConditionFieldList = new("path", "op", "value", "reason");
     private const int ConditionPathField = 0, ConditionOp = 1, ConditionValue = 2, ConditionReason = 3;
 
     // A limit's budget fields come first, at the positions the rate_limit shorthand has them (see ReadBudget).
-    private static readonly FieldList LimitFieldList = new(LimitFields, "max", "window", "scope", "counter", "increment_from");
-    private static readonly FieldList RateLimitFieldList = new(RateLimitFields, "max", "window", "scope");
+    private static readonly FieldList LimitFieldList = new("max", "window", "scope", "counter", "increment_from");
+    private static readonly FieldList RateLimitFieldList = new("max", "window", "scope");
     private const int BudgetMax = 0, BudgetWindow = 1, BudgetScope = 2, LimitCounter = 3, LimitIncrementFrom = 4;
 
     /// <summary>Each operator's name as the document spells it, indexed by <see cref="ConditionOperator"/>.</summary>

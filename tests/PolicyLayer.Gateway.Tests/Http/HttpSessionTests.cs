@@ -192,13 +192,7 @@ public class HttpSessionTests
     public async Task HttpUpstream_GetsTheGatewaysHeaders_NeverTheClientsCredentials_AndOnlyDecidedCalls()
     {
         var seen = new ConcurrentQueue<IHeaderDictionary>();
-        using var server = await HttpGatewayHarness.StartAsync(
-            policy: """{ "version": "1", "default": "allow" }""",
-            beforeMap: app => app.Use(async (context, next) =>
-            {
-                seen.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
-                await next(context);
-            }));
+        using var server = await StartUpstreamRecordingHeadersAsync(seen);
         var grants = WriteGrants(("token-a", "team-a", null));
         using var gateway = await HttpGatewayHarness.StartAsync(configure: o =>
         {
@@ -229,13 +223,7 @@ public class HttpSessionTests
         };
         ActivitySource.AddActivityListener(tracing);
         var seen = new ConcurrentQueue<IHeaderDictionary>();
-        using var server = await HttpGatewayHarness.StartAsync(
-            policy: """{ "version": "1", "default": "allow" }""",
-            beforeMap: app => app.Use(async (context, next) =>
-            {
-                seen.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
-                await next(context);
-            }));
+        using var server = await StartUpstreamRecordingHeadersAsync(seen);
         using var gateway = await HttpGatewayHarness.StartAsync(configure: o => o.Upstream = McpUpstream.Http(server.Endpoint));
         await gateway.InitializeAsync();
 
@@ -255,6 +243,16 @@ public class HttpSessionTests
         File.WriteAllText(path, """{"grants":[""" + string.Join(",", entries) + "]}");
         return path;
     }
+
+    /// <summary>An upstream MCP server (allowing everything) that records the headers of every request it gets.</summary>
+    private static Task<HttpGatewayHarness> StartUpstreamRecordingHeadersAsync(ConcurrentQueue<IHeaderDictionary> seen) =>
+        HttpGatewayHarness.StartAsync(
+            policy: """{ "version": "1", "default": "allow" }""",
+            beforeMap: app => app.Use(async (context, next) =>
+            {
+                seen.Enqueue(new HeaderDictionary(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value)));
+                await next(context);
+            }));
 
     private static async Task WaitForAsync(Func<bool> condition)
     {
