@@ -29,6 +29,13 @@ if (args is ["policy-load-profile", ..])
     return 0;
 }
 
+// Collections and large-object bytes per load, with the large objects' types: `-- policy-load-gc [LOADS]`.
+if (args is ["policy-load-gc", ..])
+{
+    PolicyLoadGc.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20);
+    return 0;
+}
+
 if (args is ["counter-accuracy", ..])
 {
     CounterAccuracyMeasurement.Run();

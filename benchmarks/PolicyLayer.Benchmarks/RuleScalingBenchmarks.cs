@@ -253,3 +253,93 @@ internal sealed class PolicyLoadProfile : System.Diagnostics.Tracing.EventListen
         }
     }
 }
+
+/// <summary>
+/// What one load costs the collector: per load of each policy, the collections of each generation (a gen2 counts in
+/// gen0 and gen1 too) and the bytes allocated on the large-object heap, with the types of the large objects (the
+/// runtime's allocation ticks for that heap: one about every 100 KB, so every large object of 100 KB or more is named).
+/// Run with <c>-- policy-load-gc [LOADS]</c> (default 20) after a warm-up of the same number of loads.
+/// </summary>
+internal sealed class PolicyLoadGc : System.Diagnostics.Tracing.EventListener
+{
+    private readonly Dictionary<string, (long Bytes, int Count)> _largeByType = [];
+    private bool _on;
+
+    public static void Run(int loads)
+    {
+        using var listener = new PolicyLoadGc();
+        Console.WriteLine($"GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}, {System.Runtime.GCSettings.LatencyMode}; {loads} loads each after {loads} to warm up");
+        Console.WriteLine($"{"policy",-14} {"gen0/load",10} {"gen1/load",10} {"gen2/load",10} {"LOH B/load",12} {"alloc B/load",13}");
+        foreach (var name in new[] { "mixed 1000", "mixed 10000", "mixed 100000", "large 1000", "large 10000" })
+        {
+            var bytes = PolicyFixtures.ForLoad(name);
+            for (var i = 0; i < loads; i++)
+            {
+                _ = PolicyDocument.Parse(bytes);
+            }
+
+            lock (listener._largeByType)
+            {
+                listener._largeByType.Clear();
+            }
+
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var gen0 = GC.CollectionCount(0);
+            var gen1 = GC.CollectionCount(1);
+            var gen2 = GC.CollectionCount(2);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            listener._on = true;
+            for (var i = 0; i < loads; i++)
+            {
+                _ = PolicyDocument.Parse(bytes);
+            }
+
+            listener._on = false;
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            double PerLoad(long count) => count / (double)loads;
+            lock (listener._largeByType)
+            {
+                var large = listener._largeByType.Values.Sum(v => v.Bytes);
+                Console.WriteLine($"{name,-14} {PerLoad(GC.CollectionCount(0) - gen0),10:F2} {PerLoad(GC.CollectionCount(1) - gen1),10:F2} {PerLoad(GC.CollectionCount(2) - gen2),10:F2} {large / loads,12:N0} {allocated / loads,13:N0}");
+                foreach (var (type, (sum, count)) in listener._largeByType.OrderByDescending(t => t.Value.Bytes))
+                {
+                    Console.WriteLine($"    {sum / loads,12:N0} B/load in {PerLoad(count),5:F1} ticks/load  {type}");
+                }
+            }
+        }
+    }
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+        {
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1); // GC keyword: AllocationTick
+        }
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (!_on || e.EventName is not { } eventName || !eventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null)
+        {
+            return;
+        }
+
+        // AllocationKind: 0 small, 1 large, 2 pinned.
+        var kind = e.PayloadNames!.IndexOf("AllocationKind") is var k and >= 0 ? Convert.ToInt32(e.Payload[k], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        if (kind != 1)
+        {
+            return;
+        }
+
+        var type = e.PayloadNames!.IndexOf("TypeName") is var t and >= 0 ? e.Payload[t] as string ?? "?" : "?";
+        var size = e.PayloadNames!.IndexOf("ObjectSize") is var s and >= 0 ? Convert.ToInt64(e.Payload[s], System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var amount = e.PayloadNames!.IndexOf("AllocationAmount64") is var a and >= 0 ? Convert.ToInt64(e.Payload[a], System.Globalization.CultureInfo.InvariantCulture) : 100_000;
+        lock (_largeByType)
+        {
+            var key = $"{type} ({size:N0} B last)";
+            var held = _largeByType.GetValueOrDefault(key);
+            _largeByType[key] = (held.Bytes + amount, held.Count + 1);
+        }
+    }
+}

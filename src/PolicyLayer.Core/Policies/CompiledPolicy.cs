@@ -228,7 +228,10 @@ internal sealed class ArgumentPath
 internal sealed class NameMatcher<T>
 {
     private readonly Dictionary<string, T> _exact;
-    private readonly (GlobPattern Glob, T Value)[] _globs;
+
+    // The globs most specific first, and their values at the same ranks: the index shares the globs' array.
+    private readonly GlobPattern[] _globs;
+    private readonly T[] _globValues;
     private readonly GlobIndex _index;
 
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
@@ -273,12 +276,11 @@ internal sealed class NameMatcher<T>
         }
 
         order.AsSpan(0, globCount).Sort((a, b) => GlobPattern.CompareSpecificity(inDocumentOrder[a].Glob, inDocumentOrder[b].Glob) is var c and not 0 ? c : a.CompareTo(b));
-        var globs = new (GlobPattern Glob, T Value)[globCount];
-        var patterns = new GlobPattern[globCount];
+        var globs = new GlobPattern[globCount];
+        var values = new T[globCount];
         for (var rank = 0; rank < globCount; rank++)
         {
-            globs[rank] = inDocumentOrder[order[rank]];
-            patterns[rank] = globs[rank].Glob;
+            (globs[rank], values[rank]) = inDocumentOrder[order[rank]];
         }
 
         ArrayPool<(GlobPattern Glob, T Value)>.Shared.Return(inDocumentOrder, clearArray: true);
@@ -286,7 +288,8 @@ internal sealed class NameMatcher<T>
 
         _exact = exact;
         _globs = globs;
-        _index = new GlobIndex(patterns);
+        _globValues = values;
+        _index = new GlobIndex(globs);
     }
 
     public static NameMatcher<T> Empty { get; } = new([]);
@@ -301,11 +304,11 @@ internal sealed class NameMatcher<T>
             yield return new(name, exact);
         }
 
-        foreach (var (glob, candidate) in _globs)
+        for (var rank = 0; rank < _globs.Length; rank++)
         {
-            if (glob.IsMatch(name))
+            if (_globs[rank].IsMatch(name))
             {
-                yield return new(glob.Pattern, candidate);
+                yield return new(_globs[rank].Pattern, _globValues[rank]);
             }
         }
     }
@@ -320,8 +323,8 @@ internal sealed class NameMatcher<T>
 
         if (_index.TryMatch(name, out var rank))
         {
-            (var glob, value) = _globs[rank];
-            matchedKey = glob.Pattern;
+            value = _globValues[rank];
+            matchedKey = _globs[rank].Pattern;
             return true;
         }
 

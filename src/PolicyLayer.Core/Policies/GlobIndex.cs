@@ -80,6 +80,11 @@ internal sealed class GlobIndex
         _bySuffix = suffixes.Build();
     }
 
+    /// <summary>The working arrays of a <see cref="LiteralEnds.Builder"/>, from the pool: at 100,000 globs each would be a large object.</summary>
+    private static int[] Rent(int length) => System.Buffers.ArrayPool<int>.Shared.Rent(length);
+
+    private static void Return(int[] array) => System.Buffers.ArrayPool<int>.Shared.Return(array);
+
     private enum Ends
     {
         None,
@@ -201,8 +206,9 @@ internal sealed class GlobIndex
         {
             private readonly Dictionary<string, int> _runs;
             private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-            private readonly List<int> _sizes;
-            private int[] _next = [];
+
+            // Per run: its size while counting, then where its next rank goes while filling (pooled).
+            private readonly int[] _next;
             private int[] _ranks = [];
             private int _total;
 
@@ -211,7 +217,7 @@ internal sealed class GlobIndex
             {
                 _runs = new(capacity, StringComparer.Ordinal);
                 _lookup = _runs.GetAlternateLookup<ReadOnlySpan<char>>();
-                _sizes = new(capacity);
+                _next = Rent(capacity + 1);
             }
 
             /// <summary>First pass: one more glob filed under <paramref name="end"/>.</summary>
@@ -220,21 +226,21 @@ internal sealed class GlobIndex
                 ref var run = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lookup, end, out var exists);
                 if (!exists)
                 {
-                    run = _sizes.Count;
-                    _sizes.Add(0);
+                    run = _runs.Count - 1;
+                    _next[run] = 0;
                 }
 
-                _sizes[run]++;
+                _next[run]++;
                 _total++;
             }
 
             /// <summary>Between the passes: each end's run starts where the previous one's ends.</summary>
             public void StartFilling()
             {
-                _next = new int[_sizes.Count + 1];
-                for (var run = 0; run < _sizes.Count; run++)
+                var start = 0;
+                for (var run = 0; run < _runs.Count; run++)
                 {
-                    _next[run + 1] = _next[run] + _sizes[run];
+                    (_next[run], start) = (start, start + _next[run]);
                 }
 
                 _ranks = new int[_total];
@@ -246,8 +252,9 @@ internal sealed class GlobIndex
             public LiteralEnds Build()
             {
                 // Filling moved each run's start to the next run's; the starts are the ends shifted by one.
-                var starts = new int[_sizes.Count + 1];
-                Array.Copy(_next, 0, starts, 1, _sizes.Count);
+                var starts = new int[_runs.Count + 1];
+                Array.Copy(_next, 0, starts, 1, _runs.Count);
+                Return(_next);
                 var lengths = new SortedSet<int>();
                 foreach (var end in _runs.Keys)
                 {

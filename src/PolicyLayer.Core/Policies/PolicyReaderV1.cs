@@ -96,6 +96,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     /// <summary>Longer than any field name of the format: a longer unescaped name is unknown without a look.</summary>
     private const int MaxFieldNameLength = 32;
 
+    /// <summary>Past this many tools the reader sizes its tables from the document (see ExpectedCounts).</summary>
+    private const int LargeTable = 2048;
+
     /// <summary>Strings up to this length are looked up among those already read without first being made into a string.</summary>
     private const int MaxSharedTextLength = 128;
 
@@ -116,8 +119,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private Dictionary<string, (CounterDefinition Definition, string Pointer)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
 
-        // The conditions whose value is still the read document's, in reading order (see DetachValues).
-        private readonly List<Condition> _valued = [];
+        // The conditions whose value is still the read document's, in reading order (see DetachValues); sized with the counters.
+        private List<Condition> _valued = [];
 
         // The condition paths read so far, by text (valid ones only).
         private readonly Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
@@ -130,7 +133,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         public CompiledPolicy? Read(JsonElement root)
         {
             CheckFields(root, LazyJsonPath.Root, RootFields);
-            _counters = new(ExpectedCounters(root), StringComparer.Ordinal);
+            var (counters, valued) = ExpectedCounts(root);
+            _counters = new(counters, StringComparer.Ordinal);
+            _valued = new(valued);
 
             var defaultAction = PolicyAction.Deny;
             if (root.TryGetProperty("default"u8, out var def))
@@ -171,8 +176,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             };
         }
 
-        /// <summary>About as many counters as the document will define: one per tool rule (the usual shape) and per all_tools limit.</summary>
-        private static int ExpectedCounters(JsonElement root)
+        /// <summary>
+        /// About as many counters and condition values as the document will define, so that their tables are made once at
+        /// their size: a table that grows past a few thousand entries leaves large garbage arrays behind, and large
+        /// objects start full collections. Small documents keep the defaults (nothing there is large).
+        /// </summary>
+        private static (int Counters, int Values) ExpectedCounts(JsonElement root)
         {
             var expected = 0;
             if (root.TryGetProperty("tools"u8, out var tools) && tools.ValueKind == JsonValueKind.Object)
@@ -186,7 +195,30 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 expected += limits.GetArrayLength();
             }
 
-            return expected;
+            if (expected <= LargeTable)
+            {
+                return (expected, 0);
+            }
+
+            // One counter per rule is the usual shape, but a policy of mostly empty rules defines far fewer: a counter
+            // is defined by a "counter" or "rate_limit" field and a condition value is a "value" field, so the keys
+            // written in the document bound them (bar escaped spellings, for which the tables simply grow).
+            var utf8 = JsonMarshal.GetRawUtf8Value(root);
+            var counters = Math.Min(expected, Occurrences(utf8, "\"counter\""u8) + Occurrences(utf8, "\"rate_limit\""u8));
+            return (counters, Occurrences(utf8, "\"value\""u8));
+        }
+
+        /// <summary>How many times <paramref name="text"/> is written in <paramref name="utf8"/>.</summary>
+        private static int Occurrences(ReadOnlySpan<byte> utf8, ReadOnlySpan<byte> text)
+        {
+            var count = 0;
+            for (var at = utf8.IndexOf(text); at >= 0; at = utf8.IndexOf(text))
+            {
+                count++;
+                utf8 = utf8[(at + text.Length)..];
+            }
+
+            return count;
         }
 
         private CounterDefinition[] CountersInDocumentOrder()
@@ -673,7 +705,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             // Each condition's index among the distinct values; the distinct ones by the hash of their raw text.
-            var distinctOf = new int[_valued.Count];
+            // From the pool: at 100,000 conditions this array would be a large object.
+            var distinctOf = System.Buffers.ArrayPool<int>.Shared.Rent(_valued.Count);
             var firstByHash = new Dictionary<int, int>();
             var distinct = new List<int>();
             var length = 1;
@@ -728,6 +761,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             finally
             {
                 System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                System.Buffers.ArrayPool<int>.Shared.Return(distinctOf);
             }
         }
 
