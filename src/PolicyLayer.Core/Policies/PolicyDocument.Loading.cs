@@ -181,7 +181,7 @@ public sealed partial class PolicyDocument
             return null;
         }
 
-        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision(root, bytes.Length);
+        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision.Of(root, bytes.Span);
         return compiled;
     }
 
@@ -251,45 +251,6 @@ public sealed partial class PolicyDocument
         }
 
         return false;
-    }
-
-    /// <summary>
-    /// The first 12 hex digits of the SHA-256 of the document written without insignificant whitespace: the same
-    /// content gives the same revision however it is indented, and any change of content gives another.
-    /// </summary>
-    private static string ContentRevision(JsonElement root, int sourceLength)
-    {
-        // Hashed as it is written, through one small buffer: the compact form is never held whole. A small source is
-        // hashed in managed code, so that loading it does not load OpenSSL (the digest is the same either way).
-        using var hash = new ContentHash(sourceLength);
-        using (var writer = new Utf8JsonWriter(new HashingBufferWriter(hash), new JsonWriterOptions { Indented = false, SkipValidation = true }))
-        {
-            root.WriteTo(writer);
-        }
-
-        Span<byte> digest = stackalloc byte[ManagedSha256.HashSizeInBytes];
-        hash.GetHash(digest);
-        return Convert.ToHexStringLower(digest[..6]);
-    }
-
-    /// <summary>Feeds what a <see cref="Utf8JsonWriter"/> writes to a hash, reusing one buffer instead of keeping the output.</summary>
-    private sealed class HashingBufferWriter(ContentHash hash) : System.Buffers.IBufferWriter<byte>
-    {
-        private byte[] _buffer = new byte[16 * 1024];
-
-        public void Advance(int count) => hash.Append(_buffer.AsSpan(0, count));
-
-        public Memory<byte> GetMemory(int sizeHint = 0)
-        {
-            if (sizeHint > _buffer.Length)
-            {
-                _buffer = new byte[sizeHint];
-            }
-
-            return _buffer;
-        }
-
-        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
     }
 
     private static FileStream OpenForRead(string path) =>

@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using CsCheck;
+using PolicyLayer.Policies;
+
+namespace PolicyLayer.Core.Tests.Policies;
+
+/// <summary>
+/// The content revision is hashed from the source bytes when the compact form is the source minus its whitespace, and
+/// written by the JSON writer otherwise: both ways must give, for every document, the revision the writer gives.
+/// </summary>
+public sealed class ContentRevisionTests
+{
+    // Strings: plain text, escapes of every kind, characters the writer escapes (HTML-sensitive, +, `, DEL), and
+    // non-ASCII text of one to four UTF-8 bytes.
+    private static readonly Gen<string> Text = Gen.OneOf(
+        Gen.Char["abz09 _-./:*?!#$%()[]{}|~^@=;,"].Array[0, 8].Select(c => new string(c)),
+        Gen.OneOf(
+            Gen.Const("\\n"), Gen.Const("\\\""), Gen.Const("\\\\"), Gen.Const("\\/"), Gen.Const("\\u0041"), Gen.Const("\\u00e9"), Gen.Const("\\t"),
+            Gen.Const("<"), Gen.Const(">"), Gen.Const("&"), Gen.Const("'"), Gen.Const("+"), Gen.Const("`"), Gen.Const("\u007f"),
+            Gen.Const("é"), Gen.Const("日本"), Gen.Const("😀"), Gen.Const("\u2028"), Gen.Const("ab")).Array[1, 3].Select(parts => string.Concat(parts)));
+
+    private static readonly Gen<string> Number = Gen.OneOf(
+        Gen.Const("0"), Gen.Const("-0"), Gen.Const("1E5"), Gen.Const("1e+5"), Gen.Const("1.0e-3"), Gen.Const("0.10"), Gen.Const("-12.50E+02"),
+        Gen.Const("12345678901234567890123456789"), Gen.Const("1.7976931348623157e309"), Gen.Int.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private static readonly Gen<string> Space = Gen.OneOf(Gen.Const(""), Gen.Const(" "), Gen.Const("\n  "), Gen.Const("\t"), Gen.Const("\r\n"));
+
+    [Test]
+    public void Of_IsTheWritersRevision_OnRandomDocuments()
+    {
+        var scalar = Gen.OneOf(Text.Select(t => "\"" + t + "\""), Number, Gen.Const("true"), Gen.Const("false"), Gen.Const("null"));
+        var level1 = Gen.OneOf(
+            Gen.Select(Text, Space, scalar).Array[0, 4].Select(Object),
+            Gen.Select(Space, scalar).Array[0, 4].Select(Array));
+        var level2 = Gen.OneOf(
+            Gen.Select(Text, Space, Gen.OneOf(scalar, level1)).Array[0, 5].Select(Object),
+            Gen.Select(Space, Gen.OneOf(scalar, level1)).Array[0, 5].Select(Array));
+        var document = Gen.Select(Space, Gen.OneOf(scalar, level1, level2), Space, (before, json, after) => before + json + after);
+
+        document.Sample(json =>
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            using var parsed = JsonDocument.Parse(bytes);
+
+            ContentRevision.Of(parsed.RootElement, bytes).Should().Be(ContentRevision.Written(parsed.RootElement, bytes.Length), json);
+        }, iter: 20_000);
+    }
+
+    [Test]
+    public void TryHashSource_OfAnIndentedPolicyOfPlainText_HashesTheSourceWithoutItsWhitespace()
+    {
+        var indented = "{\r\n  \"version\": \"1\",\n\t\"tools\": {\n    \"deploy_*\": { \"limits\": [ { \"counter\": \"c 1\", \"window\": 60, \"max\": 1E1 } ] }\n  }\n}\n"u8.ToArray();
+        var compact = "{\"version\":\"1\",\"tools\":{\"deploy_*\":{\"limits\":[{\"counter\":\"c 1\",\"window\":60,\"max\":1E1}]}}}"u8.ToArray();
+
+        using var hash = new ContentHash(indented.Length);
+        ContentRevision.TryHashSource(indented, hash).Should().BeTrue("no string here is one the writer writes differently");
+        var digest = new byte[32];
+        hash.GetHash(digest);
+
+        digest.Should().Equal(SHA256.HashData(compact));
+    }
+
+    [TestCase("a\\nb")]
+    [TestCase("\\u0041")]
+    [TestCase("é")]
+    [TestCase("a+b")]
+    [TestCase("<b>")]
+    [TestCase("it's")]
+    [TestCase("a&b")]
+    [TestCase("`x`")]
+    [TestCase("\u007f")]
+    public void TryHashSource_WhenAStringMayBeWrittenDifferently_GivesWayToTheWriter(string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes("{ \"tools\": { \"" + text + "\": {} } }");
+        using var parsed = JsonDocument.Parse(bytes);
+        using var hash = new ContentHash(bytes.Length);
+
+        ContentRevision.TryHashSource(bytes, hash).Should().BeFalse();
+        ContentRevision.Of(parsed.RootElement, bytes).Should().Be(ContentRevision.Written(parsed.RootElement, bytes.Length));
+    }
+
+    private static string Object((string Key, string Space, string Value)[] properties) =>
+        "{" + string.Join(",", properties.Select(p => $"{p.Space}\"{p.Key}\"{p.Space}:{p.Space}{p.Value}")) + "}";
+
+    private static string Array((string Space, string Value)[] items) =>
+        "[" + string.Join(",", items.Select(i => i.Space + i.Value + i.Space)) + "]";
+}
