@@ -521,7 +521,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                if (read(item, ownerPath.Item(field, index), $"{ownerPointer}/{field}/{index}") is { } value)
+                if (read(item, ownerPath.Item(field, index), ItemPointer(ownerPointer, field, index)) is { } value)
                 {
                     items[kept++] = value;
                 }
@@ -530,6 +530,23 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             return kept == items.Length ? items : items[..kept];
+        }
+
+        /// <summary>The pointer of item <paramref name="index"/> of the array <paramref name="field"/> of the object at <paramref name="ownerPointer"/>, made in one allocation.</summary>
+        private static string ItemPointer(string ownerPointer, string field, int index)
+        {
+            Span<char> digits = stackalloc char[11];
+            index.TryFormat(digits, out var length, provider: CultureInfo.InvariantCulture);
+            return string.Create(ownerPointer.Length + field.Length + 2 + length, (ownerPointer, field, index), static (span, item) =>
+            {
+                item.ownerPointer.CopyTo(span);
+                span = span[item.ownerPointer.Length..];
+                span[0] = '/';
+                item.field.CopyTo(span[1..]);
+                span = span[(item.field.Length + 1)..];
+                span[0] = '/';
+                item.index.TryFormat(span[1..], out _, provider: CultureInfo.InvariantCulture);
+            });
         }
 
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
@@ -957,20 +974,22 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// <summary>The counter <paramref name="name"/>, defined here by the limit at <paramref name="path"/> (<paramref name="pointer"/>) or before.</summary>
         private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, string pointer, string? incrementFrom = null)
         {
-            if (_counters.TryGetValue(name, out var existing))
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counters, name, out var exists);
+            if (exists)
             {
-                var d = existing.Definition;
+                var (d, definedAt) = slot;
                 if (d.Max != max || d.Window != window || d.Scope != scope)
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(existing.Pointer)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(definedAt)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
                     return null;
                 }
 
                 return d;
             }
 
-            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count, IncrementFrom = incrementFrom };
-            _counters[name] = (definition, pointer);
+            // Added by the look-up above: one hash of the name for a new counter, not two.
+            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count - 1, IncrementFrom = incrementFrom };
+            slot = (definition, pointer);
             return definition;
         }
 
