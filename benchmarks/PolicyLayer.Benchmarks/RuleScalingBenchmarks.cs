@@ -265,6 +265,9 @@ internal sealed class PolicyLoadGc : System.Diagnostics.Tracing.EventListener
     private readonly Dictionary<string, (long Bytes, int Count)> _largeByType = [];
     private bool _on;
 
+    // Full collections by what started them (the runtime's GCStart reason: 0 small allocations, 4 a large one, ...).
+    private readonly Dictionary<string, int> _fullByReason = [];
+
     public static void Run(int loads)
     {
         using var listener = new PolicyLoadGc();
@@ -306,6 +309,13 @@ internal sealed class PolicyLoadGc : System.Diagnostics.Tracing.EventListener
                 {
                     Console.WriteLine($"    {sum / loads,12:N0} B/load in {PerLoad(count),5:F1} ticks/load  {type}");
                 }
+
+                foreach (var (reason, count) in listener._fullByReason)
+                {
+                    Console.WriteLine($"    gen2 started by {reason}: {PerLoad(count):F2}/load");
+                }
+
+                listener._fullByReason.Clear();
             }
         }
     }
@@ -320,7 +330,28 @@ internal sealed class PolicyLoadGc : System.Diagnostics.Tracing.EventListener
 
     protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
     {
-        if (!_on || e.EventName is not { } eventName || !eventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null)
+        if (!_on || e.EventName is not { } eventName || e.Payload is null)
+        {
+            return;
+        }
+
+        if (eventName.StartsWith("GCStart", StringComparison.Ordinal))
+        {
+            var depth = e.PayloadNames!.IndexOf("Depth") is var d and >= 0 ? Convert.ToInt32(e.Payload[d], System.Globalization.CultureInfo.InvariantCulture) : -1;
+            var reason = e.PayloadNames!.IndexOf("Reason") is var r and >= 0 ? Convert.ToInt32(e.Payload[r], System.Globalization.CultureInfo.InvariantCulture) : -1;
+            if (depth == 2)
+            {
+                var name = reason switch { 0 => "small allocations (the gen2 budget, filled by promotion)", 4 => "a large-object allocation", 1 => "GC.Collect", _ => $"reason {reason}" };
+                lock (_largeByType)
+                {
+                    _fullByReason[name] = _fullByReason.GetValueOrDefault(name) + 1;
+                }
+            }
+
+            return;
+        }
+
+        if (!eventName.StartsWith("GCAllocationTick", StringComparison.Ordinal))
         {
             return;
         }
