@@ -105,12 +105,12 @@ internal sealed class StreamableHttpEndpoint
         var accept = context.Request.Headers.Accept.ToString();
         var acceptsStream = accept.Length == 0 || accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) || accept.Contains("*/*", StringComparison.Ordinal);
         string? idKey = null;
-        byte[]? id = null;
+        ReadOnlyMemory<byte>? id = null;
         string? method = null;
         if (!tooLong && (t_scanner ??= new JsonRpcScanner(strict: true)).Scan(body, out var scanned) == ScanStatus.Message && scanned.Kind == MessageKind.Request)
         {
             idKey = scanned.IdKey;
-            id = body.AsSpan(scanned.IdStart, scanned.IdLength).ToArray();
+            id = body.AsMemory(scanned.IdStart, scanned.IdLength);
             method = scanned.Method;
         }
 
@@ -180,16 +180,15 @@ internal sealed class StreamableHttpEndpoint
     private static async Task RespondAsync(HttpContext context, HttpExchange exchange)
     {
         var response = context.Response;
-        var outbox = exchange.Outbox;
         var cancellationToken = context.RequestAborted;
-        if (!await outbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false) || !outbox.TryRead(out var first))
+        if (!await exchange.WaitToReadAsync(cancellationToken).ConfigureAwait(false) || !exchange.TryRead(out var first))
         {
             // A notification or an answer, accepted.
             response.StatusCode = exchange.TooLong ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status202Accepted;
             return;
         }
 
-        if (first.Final || !exchange.AcceptsStream || (!exchange.AwaitsAnswer && !await outbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false)))
+        if (first.Final || !exchange.AcceptsStream || (!exchange.AwaitsAnswer && !await exchange.WaitToReadAsync(cancellationToken).ConfigureAwait(false)))
         {
             // One message: plain JSON. A request's answer is 200 (even an error); anything else refused is a 4xx.
             response.StatusCode = exchange.TooLong ? StatusCodes.Status413PayloadTooLarge
@@ -209,7 +208,7 @@ internal sealed class StreamableHttpEndpoint
             return;
         }
 
-        await foreach (var next in outbox.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var next in exchange.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             await WriteEventAsync(response, next.Message, cancellationToken).ConfigureAwait(false);
             if (next.Final)
@@ -243,7 +242,7 @@ internal sealed class StreamableHttpEndpoint
         try
         {
             await StartStreamAsync(context).ConfigureAwait(false);
-            await foreach (var message in listener.Outbox.ReadAllAsync(context.RequestAborted).ConfigureAwait(false))
+            await foreach (var message in listener.ReadAllAsync(context.RequestAborted).ConfigureAwait(false))
             {
                 await WriteEventAsync(context.Response, message.Message, context.RequestAborted).ConfigureAwait(false);
             }
@@ -328,7 +327,7 @@ internal sealed class StreamableHttpEndpoint
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task RefuseAsync(HttpContext context, int status, string message, byte[]? id = null)
+    private static async Task RefuseAsync(HttpContext context, int status, string message, ReadOnlyMemory<byte>? id = null)
     {
         // The body is a JSON-RPC error, with the request's id when there is one to answer.
         var response = context.Response;
@@ -344,7 +343,7 @@ internal sealed class StreamableHttpEndpoint
         else
         {
             json.WritePropertyName("id");
-            json.WriteRawValue(id, skipInputValidation: true);
+            json.WriteRawValue(id.Value.Span, skipInputValidation: true);
         }
 
         json.WriteStartObject("error");
