@@ -295,7 +295,7 @@ internal sealed class StreamableHttpEndpoint
         return Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 
-    private static async Task<(byte[] Body, bool TooLong)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    private static async ValueTask<(byte[] Body, bool TooLong)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
