@@ -14,6 +14,7 @@ internal sealed class GatewayCallers : IDisposable
     private readonly PolicyLayerGatewayOptions _options;
     private readonly PolicyEvaluator _evaluator;
     private readonly GrantTokens? _grants;
+    private GatewayCaller? _trusted;
 
     public GatewayCallers(PolicyLayerGatewayOptions options, PolicyEvaluator evaluator, ILogger? logger = null)
     {
@@ -44,7 +45,7 @@ internal sealed class GatewayCallers : IDisposable
 
         if (bearer is { Length: > 0 } && _grants?.Find(bearer) is { } grant)
         {
-            return new GatewayCaller("grant:" + grant.GrantId + "\n" + grant.UserId, grant.GrantId, grant.UserId, null, grant.Evaluator);
+            return grant.Caller;
         }
 
         if (_options.AcceptAuthenticatedUsers && context.User.Identity is { IsAuthenticated: true } && context.User is { } principal)
@@ -57,7 +58,14 @@ internal sealed class GatewayCallers : IDisposable
 
         if (authorization.Length == 0 && _options.TrustedGrant is { } trusted)
         {
-            return new GatewayCaller("trusted:" + trusted, trusted, null, null, _evaluator);
+            // Built once: the same for every request (and immutable), so not a new object per request.
+            var caller = Volatile.Read(ref _trusted);
+            if (caller is null || !ReferenceEquals(caller.GrantId, trusted))
+            {
+                Volatile.Write(ref _trusted, caller = new GatewayCaller("trusted:" + trusted, trusted, null, null, _evaluator));
+            }
+
+            return caller;
         }
 
         return null;

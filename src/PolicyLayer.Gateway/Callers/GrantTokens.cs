@@ -160,5 +160,9 @@ internal sealed class GrantTokens : IDisposable
     }
 
     /// <summary>One grant of the file.</summary>
-    internal sealed record Grant(string GrantId, string? UserId, PolicyEvaluator Evaluator);
+    internal sealed record Grant(string GrantId, string? UserId, PolicyEvaluator Evaluator)
+    {
+        /// <summary>The caller a request with this grant's token is, built once with the grant.</summary>
+        public GatewayCaller Caller { get; } = new("grant:" + GrantId + "\n" + UserId, GrantId, UserId, null, Evaluator);
+    }
 }

@@ -50,7 +50,7 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
         }
     }
 
-    /// <summary>Queues a POST's message for the gateway; its answers arrive in <see cref="HttpExchange.Outbox"/>.</summary>
+    /// <summary>Queues a POST's message for the gateway; its answers arrive in the exchange (<see cref="HttpExchange.WaitToReadAsync"/>).</summary>
     /// <returns><see langword="false"/> when the session has ended.</returns>
     public async ValueTask<bool> PostAsync(HttpExchange exchange, CancellationToken cancellationToken)
     {

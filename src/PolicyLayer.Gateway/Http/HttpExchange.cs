@@ -1,4 +1,5 @@
-using System.Threading.Channels;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace PolicyLayer.Gateway;
 
@@ -7,16 +8,35 @@ namespace PolicyLayer.Gateway;
 /// and on an event stream whatever the server sends while the request is open). A request waits for its answer;
 /// anything else (a notification, an answer, input the gateway refuses) is over once the gateway has handled it.
 /// </summary>
-internal sealed class HttpExchange
+/// <remarks>
+/// The messages wait in a small bounded queue of the exchange's own, read by the one request handler. It is built for
+/// the usual exchange, one JSON answer: nothing is allocated for it beyond the exchange, and the handler waiting for
+/// the answer resumes on the thread that delivers it (the upstream's reader, or the handler itself when the gateway
+/// answered at once), with no thread-pool hop in between. A writer that finds the queue full waits for room.
+/// </remarks>
+internal sealed class HttpExchange : IValueTaskSource<bool>
 {
-    private readonly Channel<OutgoingMessage> _outbox;
-    private int _done;
+    private readonly Lock _lock = new();
+    private readonly int _capacity;
 
-    public HttpExchange(byte[] body, bool tooLong, string? idKey, byte[]? id, bool acceptsStream, int capacity = 64)
+    // The first message waiting, then the others in order (the queue only once two wait at a time).
+    private OutgoingMessage _head;
+    private bool _hasHead;
+    private Queue<OutgoingMessage>? _rest;
+    private volatile bool _completed;
+
+    // The handler, waiting for a message; continued on the thread that delivers it.
+    private ManualResetValueTaskSourceCore<bool> _wait;
+    private bool _waiting;
+    private CancellationToken _waitToken;
+    private CancellationTokenRegistration _waitCancellation;
+
+    // Writers waiting for room (only when the handler reads slower than the server sends).
+    private TaskCompletionSource? _room;
+
+    public HttpExchange(byte[] body, bool tooLong, string? idKey, ReadOnlyMemory<byte>? id, bool acceptsStream, int capacity = 64)
     {
-        // The request handler waiting for its answer resumes on the thread that delivers it (the upstream's reader, or
-        // the handler itself when the gateway answered at once), with no thread-pool hop in between.
-        _outbox = Channel.CreateBounded<OutgoingMessage>(new BoundedChannelOptions(capacity) { SingleReader = true, AllowSynchronousContinuations = true });
+        _capacity = capacity;
         Body = body;
         TooLong = tooLong;
         IdKey = idKey;
@@ -33,8 +53,8 @@ internal sealed class HttpExchange
     /// <summary>The request's id key, when the body is a request with a usable id.</summary>
     public string? IdKey { get; }
 
-    /// <summary>The request's id as the client wrote it.</summary>
-    public byte[]? Id { get; }
+    /// <summary>The request's id as the client wrote it (a slice of <see cref="Body"/>).</summary>
+    public ReadOnlyMemory<byte>? Id { get; }
 
     /// <summary>Whether the client accepts an event stream as the answer.</summary>
     public bool AcceptsStream { get; }
@@ -43,36 +63,236 @@ internal sealed class HttpExchange
     public bool AwaitsAnswer { get; set; }
 
     /// <summary>Whether the exchange can still be sent messages.</summary>
-    public bool IsOpen => Volatile.Read(ref _done) == 0;
+    public bool IsOpen => !_completed;
 
-    public ChannelReader<OutgoingMessage> Outbox => _outbox.Reader;
-
-    /// <summary>Hands a message to the exchange's HTTP response; <paramref name="final"/> ends the exchange after it.</summary>
+    /// <summary>Hands a message to the exchange's HTTP response, waiting for room; <paramref name="final"/> ends the exchange after it.</summary>
     public async ValueTask DeliverAsync(byte[] message, bool final)
     {
-        try
+        var item = new OutgoingMessage(message, final);
+        while (true)
         {
-            await _outbox.Writer.WriteAsync(new OutgoingMessage(message, final)).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            // The client went away: what was meant for it is dropped.
+            Task room;
+            lock (_lock)
+            {
+                if (_completed)
+                {
+                    // The client went away: what was meant for it is dropped.
+                    return;
+                }
+
+                if (Count < _capacity)
+                {
+                    Enqueue(item);
+                    _completed = final;
+                    break;
+                }
+
+                room = (_room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            await room.ConfigureAwait(false);
         }
 
-        if (final)
-        {
-            Complete();
-        }
+        WakeReader();
     }
 
     /// <summary>Hands a message over if there is room at once.</summary>
-    public bool TryDeliver(byte[] message) => _outbox.Writer.TryWrite(new OutgoingMessage(message, Final: false));
+    public bool TryDeliver(byte[] message)
+    {
+        lock (_lock)
+        {
+            if (_completed || Count >= _capacity)
+            {
+                return false;
+            }
+
+            Enqueue(new OutgoingMessage(message, Final: false));
+        }
+
+        WakeReader();
+        return true;
+    }
 
     /// <summary>Ends the exchange: its response is finished with what it has been sent.</summary>
     public void Complete()
     {
-        Volatile.Write(ref _done, 1);
-        _outbox.Writer.TryComplete();
+        TaskCompletionSource? room;
+        lock (_lock)
+        {
+            if (_completed && _room is null)
+            {
+                return;
+            }
+
+            _completed = true;
+            room = _room;
+            _room = null;
+        }
+
+        // Writers waiting for room find the exchange over, and drop what they carry.
+        room?.TrySetResult();
+        WakeReader();
+    }
+
+    /// <summary>Waits until a message can be read (<see langword="true"/>) or the exchange is over with none left (<see langword="false"/>).</summary>
+    /// <remarks>One reader: the request handler.</remarks>
+    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        short version;
+        lock (_lock)
+        {
+            if (_hasHead)
+            {
+                return new ValueTask<bool>(true);
+            }
+
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<bool>(cancellationToken);
+            }
+
+            _wait.Reset();
+            version = _wait.Version;
+            _waiting = true;
+            _waitToken = cancellationToken;
+        }
+
+        // Registered outside the lock: a token cancelled meanwhile calls back at once, and the callback takes the lock.
+        var registration = cancellationToken.UnsafeRegister(static state => ((HttpExchange)state!).CancelWait(), this);
+        var stale = false;
+        lock (_lock)
+        {
+            if (_waiting)
+            {
+                _waitCancellation = registration;
+            }
+            else
+            {
+                // Woken (or cancelled) before the registration was kept: nothing will unregister it but this.
+                stale = true;
+            }
+        }
+
+        if (stale)
+        {
+            registration.Unregister();
+        }
+
+        return new ValueTask<bool>(this, version);
+    }
+
+    /// <summary>Takes the next message, if one waits.</summary>
+    public bool TryRead(out OutgoingMessage message)
+    {
+        TaskCompletionSource? room = null;
+        lock (_lock)
+        {
+            if (!_hasHead)
+            {
+                message = default;
+                return false;
+            }
+
+            message = _head;
+            if (_rest is { Count: > 0 } rest)
+            {
+                _head = rest.Dequeue();
+            }
+            else
+            {
+                _head = default;
+                _hasHead = false;
+            }
+
+            if (_room is not null)
+            {
+                room = _room;
+                _room = null;
+            }
+        }
+
+        room?.TrySetResult();
+        return true;
+    }
+
+    /// <summary>Every message until the exchange is over.</summary>
+    public async IAsyncEnumerable<OutgoingMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (TryRead(out var message))
+            {
+                yield return message;
+            }
+        }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _wait.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _wait.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _wait.OnCompleted(continuation, state, token, flags);
+
+    private int Count => !_hasHead ? 0 : 1 + (_rest?.Count ?? 0);
+
+    private void Enqueue(OutgoingMessage item)
+    {
+        // Called under the lock.
+        if (!_hasHead)
+        {
+            _head = item;
+            _hasHead = true;
+        }
+        else
+        {
+            (_rest ??= new Queue<OutgoingMessage>()).Enqueue(item);
+        }
+    }
+
+    private void WakeReader()
+    {
+        CancellationTokenRegistration registration;
+        bool result;
+        lock (_lock)
+        {
+            if (!_waiting || (!_hasHead && !_completed))
+            {
+                return;
+            }
+
+            _waiting = false;
+            result = _hasHead;
+            registration = _waitCancellation;
+            _waitCancellation = default;
+        }
+
+        // Not Dispose: that would wait for a cancellation callback running on another thread, which finds no waiter.
+        registration.Unregister();
+        _wait.SetResult(result);
+    }
+
+    private void CancelWait()
+    {
+        CancellationToken token;
+        lock (_lock)
+        {
+            if (!_waiting)
+            {
+                return;
+            }
+
+            _waiting = false;
+            token = _waitToken;
+            _waitCancellation = default;
+        }
+
+        _wait.SetException(new OperationCanceledException(token));
     }
 }
 

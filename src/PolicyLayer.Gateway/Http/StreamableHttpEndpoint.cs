@@ -37,44 +37,45 @@ internal sealed class StreamableHttpEndpoint
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context)
+    /// <remarks>
+    /// Not an async method of its own: it returns the task of what answers the request, so that a POST waiting for its
+    /// answer is one suspended method, not one per level.
+    /// </remarks>
+    public Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         if (!OriginAllowed(request))
         {
-            await RefuseAsync(context, StatusCodes.Status403Forbidden, "Forbidden: requests from this Origin are not accepted.").ConfigureAwait(false);
-            return;
+            return RefuseAsync(context, StatusCodes.Status403Forbidden, "Forbidden: requests from this Origin are not accepted.");
         }
 
         if (request.Headers.TryGetValue(VersionHeader, out var version) && !SupportedVersions.Contains(version.ToString(), StringComparer.Ordinal))
         {
-            await RefuseAsync(context, StatusCodes.Status400BadRequest, $"Bad Request: unsupported {VersionHeader} '{version}'; supported: {string.Join(", ", SupportedVersions)}.").ConfigureAwait(false);
-            return;
+            return RefuseAsync(context, StatusCodes.Status400BadRequest, $"Bad Request: unsupported {VersionHeader} '{version}'; supported: {string.Join(", ", SupportedVersions)}.");
         }
 
         if (_callers.Resolve(context) is not { } caller)
         {
-            await ChallengeAsync(context).ConfigureAwait(false);
-            return;
+            return ChallengeAsync(context);
         }
 
         if (HttpMethods.IsPost(request.Method))
         {
-            await PostAsync(context, caller).ConfigureAwait(false);
+            return PostAsync(context, caller);
         }
-        else if (HttpMethods.IsGet(request.Method))
+
+        if (HttpMethods.IsGet(request.Method))
         {
-            await GetAsync(context, caller).ConfigureAwait(false);
+            return GetAsync(context, caller);
         }
-        else if (HttpMethods.IsDelete(request.Method))
+
+        if (HttpMethods.IsDelete(request.Method))
         {
-            await DeleteAsync(context, caller).ConfigureAwait(false);
+            return DeleteAsync(context, caller);
         }
-        else
-        {
-            context.Response.Headers.Allow = "GET, POST, DELETE";
-            await RefuseAsync(context, StatusCodes.Status405MethodNotAllowed, "Method Not Allowed.").ConfigureAwait(false);
-        }
+
+        context.Response.Headers.Allow = "GET, POST, DELETE";
+        return RefuseAsync(context, StatusCodes.Status405MethodNotAllowed, "Method Not Allowed.");
     }
 
     /// <summary>The protected-resource metadata (RFC 9728) that a 401 points clients to.</summary>
@@ -105,12 +106,12 @@ internal sealed class StreamableHttpEndpoint
         var accept = context.Request.Headers.Accept.ToString();
         var acceptsStream = accept.Length == 0 || accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) || accept.Contains("*/*", StringComparison.Ordinal);
         string? idKey = null;
-        byte[]? id = null;
+        ReadOnlyMemory<byte>? id = null;
         string? method = null;
         if (!tooLong && (t_scanner ??= new JsonRpcScanner(strict: true)).Scan(body, out var scanned) == ScanStatus.Message && scanned.Kind == MessageKind.Request)
         {
             idKey = scanned.IdKey;
-            id = body.AsSpan(scanned.IdStart, scanned.IdLength).ToArray();
+            id = body.AsMemory(scanned.IdStart, scanned.IdLength);
             method = scanned.Method;
         }
 
@@ -164,7 +165,31 @@ internal sealed class StreamableHttpEndpoint
             }
 
             _sessions.OnPosted();
-            await RespondAsync(context, exchange).ConfigureAwait(false);
+
+            // The answer, in this method (one suspended method while it is awaited, not two).
+            var response = context.Response;
+            var cancellationToken = context.RequestAborted;
+            if (!await exchange.WaitToReadAsync(cancellationToken).ConfigureAwait(false) || !exchange.TryRead(out var first))
+            {
+                // A notification or an answer, accepted.
+                response.StatusCode = exchange.TooLong ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status202Accepted;
+                return;
+            }
+
+            if (first.Final || !exchange.AcceptsStream || (!exchange.AwaitsAnswer && !await exchange.WaitToReadAsync(cancellationToken).ConfigureAwait(false)))
+            {
+                // One message: plain JSON. A request's answer is 200 (even an error); anything else refused is a 4xx.
+                response.StatusCode = exchange.TooLong ? StatusCodes.Status413PayloadTooLarge
+                    : exchange.Id is not null ? StatusCodes.Status200OK
+                    : StatusCodes.Status400BadRequest;
+                response.ContentType = "application/json";
+                // With its length, in one write: headers and body leave in one send, with no chunked framing to end after it.
+                response.ContentLength = first.Message.Length;
+                await response.Body.WriteAsync(first.Message, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            await StreamAsync(context, exchange, first).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -177,39 +202,14 @@ internal sealed class StreamableHttpEndpoint
         }
     }
 
-    private static async Task RespondAsync(HttpContext context, HttpExchange exchange)
+    /// <summary>More than one message for the POST: an event stream, until the answer (or the end of the exchange).</summary>
+    private static async Task StreamAsync(HttpContext context, HttpExchange exchange, OutgoingMessage first)
     {
         var response = context.Response;
-        var outbox = exchange.Outbox;
         var cancellationToken = context.RequestAborted;
-        if (!await outbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false) || !outbox.TryRead(out var first))
-        {
-            // A notification or an answer, accepted.
-            response.StatusCode = exchange.TooLong ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status202Accepted;
-            return;
-        }
-
-        if (first.Final || !exchange.AcceptsStream || (!exchange.AwaitsAnswer && !await outbox.WaitToReadAsync(cancellationToken).ConfigureAwait(false)))
-        {
-            // One message: plain JSON. A request's answer is 200 (even an error); anything else refused is a 4xx.
-            response.StatusCode = exchange.TooLong ? StatusCodes.Status413PayloadTooLarge
-                : exchange.Id is not null ? StatusCodes.Status200OK
-                : StatusCodes.Status400BadRequest;
-            response.ContentType = "application/json";
-            // With its length, in one write: headers and body leave in one send, with no chunked framing to end after it.
-            response.ContentLength = first.Message.Length;
-            await response.Body.WriteAsync(first.Message, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
         await StartStreamAsync(context).ConfigureAwait(false);
         await WriteEventAsync(response, first.Message, cancellationToken).ConfigureAwait(false);
-        if (first.Final)
-        {
-            return;
-        }
-
-        await foreach (var next in outbox.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var next in exchange.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             await WriteEventAsync(response, next.Message, cancellationToken).ConfigureAwait(false);
             if (next.Final)
@@ -243,7 +243,7 @@ internal sealed class StreamableHttpEndpoint
         try
         {
             await StartStreamAsync(context).ConfigureAwait(false);
-            await foreach (var message in listener.Outbox.ReadAllAsync(context.RequestAborted).ConfigureAwait(false))
+            await foreach (var message in listener.ReadAllAsync(context.RequestAborted).ConfigureAwait(false))
             {
                 await WriteEventAsync(context.Response, message.Message, context.RequestAborted).ConfigureAwait(false);
             }
@@ -295,7 +295,7 @@ internal sealed class StreamableHttpEndpoint
         return Uri.TryCreate(origin, UriKind.Absolute, out var uri) && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase);
     }
 
-    private static async Task<(byte[] Body, bool TooLong)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    private static async ValueTask<(byte[] Body, bool TooLong)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
         {
@@ -328,7 +328,7 @@ internal sealed class StreamableHttpEndpoint
         await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task RefuseAsync(HttpContext context, int status, string message, byte[]? id = null)
+    private static async Task RefuseAsync(HttpContext context, int status, string message, ReadOnlyMemory<byte>? id = null)
     {
         // The body is a JSON-RPC error, with the request's id when there is one to answer.
         var response = context.Response;
@@ -344,7 +344,7 @@ internal sealed class StreamableHttpEndpoint
         else
         {
             json.WritePropertyName("id");
-            json.WriteRawValue(id, skipInputValidation: true);
+            json.WriteRawValue(id.Value.Span, skipInputValidation: true);
         }
 
         json.WriteStartObject("error");

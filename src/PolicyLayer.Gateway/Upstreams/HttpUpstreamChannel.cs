@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Threading.Channels;
 
@@ -67,7 +68,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         // Written by the gateway's one writer at a time, so the scanner is not shared.
         _scanner.Scan(message.Span, out var scanned);
         var body = message.ToArray();
-        var id = scanned.Kind == MessageKind.Request && scanned.HasUsableId ? body.AsMemory(scanned.IdStart, scanned.IdLength).ToArray() : null;
+        ReadOnlyMemory<byte>? id = scanned.Kind == MessageKind.Request && scanned.HasUsableId ? body.AsMemory(scanned.IdStart, scanned.IdLength) : null;
         if (scanned.Method == "initialize")
         {
             _initializeIdKey = scanned.IdKey;
@@ -117,7 +118,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         ExchangeEnded();
     }
 
-    private async Task ExchangeAsync(byte[] body, byte[]? id, string? method)
+    private async Task ExchangeAsync(byte[] body, ReadOnlyMemory<byte>? id, string? method)
     {
         // Sent with a body that is the exact bytes the gateway decided.
         try
@@ -191,7 +192,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
     private async Task ReadBodyAsync(HttpResponseMessage response)
     {
         var stream = await response.Content.ReadAsStreamAsync(_stop.Token).ConfigureAwait(false);
-        if (response.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        if (IsEventStream(response.Content.Headers))
         {
             var events = new SseReader(stream, _maxMessageBytes);
             while (await events.ReadAsync(_stop.Token).ConfigureAwait(false) is { } message)
@@ -234,9 +235,9 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         await _incoming.Writer.WriteAsync(message, _stop.Token).ConfigureAwait(false);
     }
 
-    private async ValueTask FailAsync(byte[]? id, string reason)
+    private async ValueTask FailAsync(ReadOnlyMemory<byte>? id, string reason)
     {
-        if (id is null)
+        if (id is not { } idValue)
         {
             return;
         }
@@ -247,7 +248,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
             json.WriteStartObject();
             json.WriteString("jsonrpc", "2.0");
             json.WritePropertyName("id");
-            json.WriteRawValue(id, skipInputValidation: true);
+            json.WriteRawValue(idValue.Span, skipInputValidation: true);
             json.WriteStartObject("error");
             json.WriteNumber("code", -32603);
             json.WriteString("message", reason);
@@ -263,6 +264,19 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         {
             // The session ended meanwhile.
         }
+    }
+
+    /// <summary>Whether the answer is an event stream: its Content-Type read as sent, not parsed into a header object per answer.</summary>
+    private static bool IsEventStream(HttpContentHeaders headers)
+    {
+        if (!headers.NonValidated.TryGetValues("Content-Type", out var values) || values.Count != 1)
+        {
+            return false;
+        }
+
+        var type = values.ToString().AsSpan();
+        var end = type.IndexOf(';');
+        return (end < 0 ? type : type[..end]).Trim().Equals("text/event-stream", StringComparison.OrdinalIgnoreCase);
     }
 
     private HttpRequestMessage NewRequest(HttpMethod method, string? session, string accept = "application/json, text/event-stream")
