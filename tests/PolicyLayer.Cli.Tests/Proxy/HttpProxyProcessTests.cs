@@ -112,8 +112,7 @@ public sealed partial class HttpProxyProcessTests
             var alone = Path.Combine(_work, "alone");
             Directory.CreateDirectory(alone);
             var copy = Path.Combine(alone, "policylayer");
-            File.Copy(exe, copy);
-            File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.Copy(exe, copy); // keeps the file's mode, executable
 
             var validate = await RunAsync(copy, "validate", policy);
             validate.ExitCode.Should().Be(0, validate.ToString());
