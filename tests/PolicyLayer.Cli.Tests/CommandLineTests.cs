@@ -86,6 +86,10 @@ public class CommandLineTests
     [TestCase("schema extra")]
     [TestCase("explain --policy p.json --tool t --args {}")]
     [TestCase("audit summary log.jsonl --json")]
+    [TestCase("grants")]
+    [TestCase("proxy validate p.json")]
+    [TestCase("validate proxy")]
+    [TestCase("Proxy --policy p.json -- node")]
     public void CommandLines_WithoutHelpOrVersion_ParseTheSameUnderThePlainRootAsUnderRootCommand(string commandLine)
     {
         var args = commandLine.Split(' ');
@@ -107,6 +111,31 @@ public class CommandLineTests
         plain.UnmatchedTokens.Should().Equal(full.UnmatchedTokens);
         plain.Tokens.Select(t => $"{t.Type}:{t.Value}").Should().Equal(full.Tokens.Select(t => $"{t.Type}:{t.Value}"));
         (plain.Action is null).Should().Be(full.Action is null);
+
+        // What the tool itself parses under: only the command named first (or all of them when none is named).
+        var (ownRoot, ownProxy) = CommandTree.ForCommandLine(args);
+        var own = ownRoot.Parse(ownProxy is null ? args : ServerCommandLine.SeparateServerCommand(ownProxy, args), configuration);
+        own.Errors.Select(e => e.Message).Should().Equal(full.Errors.Select(e => e.Message));
+        (own.CommandResult.Command == ownRoot).Should().Be(full.CommandResult.Command == fullRoot);
+        own.CommandResult.Command.Name.Should().Be(full.CommandResult.Command == fullRoot ? ownRoot.Name : full.CommandResult.Command.Name);
+        own.UnmatchedTokens.Should().Equal(full.UnmatchedTokens);
+        own.Tokens.Select(t => $"{t.Type}:{t.Value}").Should().Equal(full.Tokens.Select(t => $"{t.Type}:{t.Value}"));
+        (own.Action is null).Should().Be(full.Action is null);
+    }
+
+    [Test]
+    public void CommandLine_NamingOneCommand_BuildsOnlyThatCommand_AndEveryCommandIsFoundByItsName()
+    {
+        foreach (var (name, create) in CommandTree.Commands)
+        {
+            create().Name.Should().Be(name);
+            var (root, proxy) = CommandTree.ForCommandLine([name, "x"]);
+            root.Subcommands.Select(c => c.Name).Should().Equal(name);
+            (proxy is not null).Should().Be(name == "proxy");
+        }
+
+        CommandTree.ForCommandLine(["nosuch"]).Root.Subcommands.Should().HaveCount(CommandTree.Commands.Length);
+        CommandTree.ForCommandLine(["validate", "--help"]).Root.Should().BeOfType<RootCommand>().Which.Subcommands.Should().HaveCount(CommandTree.Commands.Length);
     }
 
     [TestCase(false)]

@@ -30,6 +30,7 @@ internal static partial class ProxyCommand
     /// <summary>The longest token the sign-in form takes, in bytes.</summary>
     private const int MaxSignInBytes = 16 * 1024;
 
+#if !POLICYLAYER_STDIO_ONLY
     /// <summary>
     /// Accepts JWT bearer tokens as the proxy's <c>--jwt-*</c> options say. Under <paramref name="approvalsPath"/> a
     /// request without an <c>Authorization</c> header may bring the token in the sign-in cookie instead, and a browser
@@ -140,6 +141,8 @@ internal static partial class ProxyCommand
         app.MapPolicyLayerApprovals(path);
     }
 
+#endif
+
     /// <summary>What is wrong with the approvals options, or <see langword="null"/>.</summary>
     private static string? ApprovalsProblem(HttpSettings http, Uri? listen)
     {
@@ -179,6 +182,7 @@ internal static partial class ProxyCommand
         return null;
     }
 
+#if !POLICYLAYER_STDIO_ONLY
     /// <summary>Tells Kestrel to listen where <paramref name="url"/> says (its host: an address, localhost, or any).</summary>
     private static void ListenOn(WebApplicationBuilder builder, Uri url) => builder.WebHost.UseKestrel(kestrel =>
     {
@@ -209,11 +213,11 @@ internal static partial class ProxyCommand
     /// <see langword="null"/> when none was asked for). <c>Started</c> is false, with the reason on
     /// <paramref name="error"/>, when it cannot listen.
     /// </summary>
-    private static async Task<(WebApplication? Host, bool Started)> StartApprovalsAsync(ProxySettings settings, TextWriter error)
+    private static async Task<(IAsyncDisposable? Host, ApprovalInbox? Inbox, bool Started)> StartApprovalsAsync(ProxySettings settings, TextWriter error)
     {
         if (settings.Http.ApprovalsListen is not { } url)
         {
-            return (null, true);
+            return (null, null, true);
         }
 
         var listen = new Uri(url);
@@ -236,10 +240,18 @@ internal static partial class ProxyCommand
         {
             await app.DisposeAsync().ConfigureAwait(false);
             await error.WriteLineAsync($"policylayer proxy: cannot serve the approvals inbox at {url}: {ex.Message}").ConfigureAwait(false);
-            return (null, false);
+            return (null, null, false);
         }
 
         await error.WriteLineAsync($"policylayer proxy: approvals inbox at {ServedAt(app, listen)}").ConfigureAwait(false);
-        return (app, true);
+        return (app, app.Services.GetRequiredService<ApprovalInbox>(), true);
     }
+#else
+    /// <summary>
+    /// In the build without a web host an inbox is never asked for here: <c>--approvals-listen</c> hands the command line
+    /// to the build that has one (<see cref="Common.HttpBuild"/>) before anything starts.
+    /// </summary>
+    private static Task<(IAsyncDisposable? Host, ApprovalInbox? Inbox, bool Started)> StartApprovalsAsync(ProxySettings settings, TextWriter error) =>
+        Task.FromResult<(IAsyncDisposable?, ApprovalInbox?, bool)>((null, null, true));
+#endif
 }

@@ -91,6 +91,15 @@ internal static partial class ProxyCommand
         string? ApprovalsListen)
     {
         public bool UsesHttp => Listen is not null || Upstream is not null;
+
+        /// <summary>
+        /// Whether anything here was asked for (every use of these options, and every mistake in them, is the web-hosting
+        /// build's to handle: see <c>HttpBuild</c>).
+        /// </summary>
+        public bool NeedsHttpFront =>
+            UsesHttp || UpstreamHeaders.Length > 0 || Grants is not null || JwtAuthority is not null || JwtSigningKey is not null
+            || JwtAudience is not null || JwtIssuer is not null || Approvals is not null || ApprovalsListen is not null
+            || MaxSessions != new PolicyLayerGatewayOptions().MaxSessions || IdleTimeoutSeconds != new PolicyLayerGatewayOptions().IdleTimeout.TotalSeconds;
     }
 
     /// <summary>What is wrong with the HTTP options, or <see langword="null"/>; <paramref name="upstream"/> is the server behind the gateway.</summary>
@@ -180,6 +189,7 @@ internal static partial class ProxyCommand
         return null;
     }
 
+#if !POLICYLAYER_STDIO_ONLY
     /// <summary>The HTTP pairings: load the policy, open the audit log, then serve (--listen) or relay stdio to --upstream.</summary>
     private static async Task<int> RunHttpAsync(ProxySettings settings, McpUpstream upstream, Uri? listen, TextWriter error, CancellationToken cancellationToken)
     {
@@ -318,18 +328,18 @@ internal static partial class ProxyCommand
     /// <summary>The stdio client in front of an HTTP server: one gateway session, until either side ends.</summary>
     private static async Task<int> RunStdioToHttpAsync(ProxySettings settings, PolicyDocument document, ProxyPolicyWatch? watch, McpUpstream upstream, StreamWriter? audit, TextWriter error, CancellationToken cancellationToken)
     {
-        var (approvals, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
+        var (inboxHost, inbox, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
         if (!approvalsStarted)
         {
             watch?.Dispose();
             return UsageError;
         }
 
-        await using var inboxHost = approvals;
+        await using var approvalsHost = inboxHost;
         using var evaluator = Evaluator(settings, document);
         using var session = new McpGatewaySession(
             evaluator,
-            SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>()),
+            SessionOptions(settings, audit, inbox),
             new StderrLogger(error));
         using var reloads = watch;
         watch?.Attach(evaluator, session.OnPolicyReloaded);
@@ -357,4 +367,5 @@ internal static partial class ProxyCommand
         {
         }
     }
+#endif
 }

@@ -136,6 +136,14 @@ internal static partial class ProxyCommand
 
     private static async Task<int> RunAsync(ProxySettings settings, CancellationToken cancellationToken)
     {
+#if POLICYLAYER_STDIO_ONLY
+        if (settings.Http.NeedsHttpFront)
+        {
+            // This build has no web host: the build that has one takes over the process, with the same command line.
+            return await HttpBuild.ExecAsync(Console.Error).ConfigureAwait(false);
+        }
+
+#endif
         var inheritedInlineCompletions = Environment.GetEnvironmentVariable(InlineCompletions);
         if (inheritedInlineCompletions is null)
         {
@@ -197,10 +205,13 @@ internal static partial class ProxyCommand
             return UsageError;
         }
 
+#if !POLICYLAYER_STDIO_ONLY
         if (settings.Http.UsesHttp)
         {
             return await RunHttpAsync(settings, upstream!, listen, error, cancellationToken).ConfigureAwait(false);
         }
+
+#endif
 
         // The server starts at once, in parallel with loading the policy (MCP clients start their servers at every
         // launch, so the two start-ups should overlap, not add up). Nothing reaches it before the policy is in force:
@@ -329,7 +340,7 @@ internal static partial class ProxyCommand
 
         try
         {
-            var (approvals, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
+            var (inboxHost, inbox, approvalsStarted) = await StartApprovalsAsync(settings, error).ConfigureAwait(false);
             if (!approvalsStarted)
             {
                 watch?.Dispose();
@@ -338,10 +349,10 @@ internal static partial class ProxyCommand
                 return UsageError;
             }
 
-            await using var inboxHost = approvals;
+            await using var approvalsHost = inboxHost;
             using var evaluator = Evaluator(settings, document);
 
-            var gatewayOptions = SessionOptions(settings, audit, approvals?.Services.GetRequiredService<ApprovalInbox>());
+            var gatewayOptions = SessionOptions(settings, audit, inbox);
             using var session = new McpGatewaySession(
                 evaluator,
                 gatewayOptions,

@@ -94,6 +94,50 @@ public sealed partial class HttpProxyProcessTests
         result.Err.Should().StartWith("policylayer proxy: ");
     }
 
+    [Test]
+    public async Task HttpOptions_AreHandledByTheBuildWithTheWebHost_AndTheNativeBinaryWithoutItsSiblingSaysWhereItIs()
+    {
+        var policy = Path.Combine(_work, "policy.json");
+        await File.WriteAllTextAsync(policy, """{ "version": "1" }""");
+        string[] listen = ["proxy", "--policy", policy, "--listen", "ftp://127.0.0.1:0/mcp", "--", "cat"];
+
+        // The .NET tool handles it itself; the native policylayer hands it to policylayer-http beside it: same answer.
+        var handed = await Policylayer.RunAsync(listen);
+        handed.ExitCode.Should().Be(2, handed.ToString());
+        handed.Err.Should().StartWith("policylayer proxy: --listen must be an http URL");
+
+        if (Policylayer.Executable is { } exe && File.Exists(Path.Combine(Path.GetDirectoryName(exe)!, "policylayer-http")))
+        {
+            // The native binary on its own: stdio commands work, and an HTTP option says which file is missing.
+            var alone = Path.Combine(_work, "alone");
+            Directory.CreateDirectory(alone);
+            var copy = Path.Combine(alone, "policylayer");
+            File.Copy(exe, copy); // keeps the file's mode, executable
+
+            var validate = await RunAsync(copy, "validate", policy);
+            validate.ExitCode.Should().Be(0, validate.ToString());
+            var missing = await RunAsync(copy, listen);
+            missing.ExitCode.Should().Be(127, missing.ToString());
+            missing.Err.Should().Contain(Path.Combine(alone, "policylayer-http")).And.Contain("keep it beside policylayer");
+        }
+    }
+
+    private static async Task<Policylayer.Result> RunAsync(string executable, params string[] args)
+    {
+        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return new Policylayer.Result(process.ExitCode, await stdout, await stderr);
+    }
+
     [GeneratedRegex(@"listening on (http://\S+)")]
     private static partial Regex Listening();
 

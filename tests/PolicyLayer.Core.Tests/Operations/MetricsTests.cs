@@ -110,4 +110,17 @@ public sealed class MetricsTests : TelemetryTestBase
         public override ValueTask GetBudgetsAsync(ReadOnlyMemory<CounterRequest> requests, Memory<CounterBudget> budgets, CancellationToken cancellationToken = default) =>
             _inner.GetBudgetsAsync(requests, budgets, cancellationToken);
     }
+
+    [Test]
+    public void MeterAndActivitySource_CarryTheAssemblysVersion_WrittenIntoTheBuild()
+    {
+        // The version is a constant generated at build time (no reflection at start-up); it must stay the assembly's own.
+        var expected = typeof(PolicyEvaluator).Assembly.GetName().Version!.ToString();
+        using var evaluator = Evaluator();
+        using var decisions = Collect<long>(PolicyLayerTelemetry.DecisionsInstrument);
+
+        decisions.Instrument.Should().NotBeNull();
+        decisions.Instrument!.Meter.Version.Should().Be(expected);
+        PolicyLayer.Diagnostics.PolicyLayerInstruments.Source.Version.Should().Be(expected);
+    }
 }
