@@ -51,6 +51,14 @@ internal static class Policylayer
         }
 
         start.Environment["DOTNET_NOLOGO"] = "1";
+        return await RunAsync(start);
+    }
+
+    /// <summary>Runs <paramref name="start"/> (its output redirected) with no input, to its end or 90 s.</summary>
+    public static async Task<Result> RunAsync(ProcessStartInfo start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        start.RedirectStandardInput = true;
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -63,7 +71,7 @@ internal static class Policylayer
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"policylayer {string.Join(' ', args)} did not exit within 90 s.");
+            throw new TimeoutException($"{start.FileName} {string.Join(' ', start.ArgumentList)} did not exit within 90 s.");
         }
 
         return new Result(process.ExitCode, await stdout, await stderr);

@@ -122,7 +122,7 @@ public sealed partial class HttpProxyProcessTests
         }
     }
 
-    private static async Task<Policylayer.Result> RunAsync(string executable, params string[] args)
+    private static Task<Policylayer.Result> RunAsync(string executable, params string[] args)
     {
         var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args)
@@ -130,12 +130,7 @@ public sealed partial class HttpProxyProcessTests
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return new Policylayer.Result(process.ExitCode, await stdout, await stderr);
+        return Policylayer.RunAsync(start);
     }
 
     [GeneratedRegex(@"listening on (http://\S+)")]
