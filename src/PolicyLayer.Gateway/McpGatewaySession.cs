@@ -13,7 +13,8 @@ namespace PolicyLayer.Gateway;
 /// <remarks>
 /// The gateway owns the framing and the id space: every message it forwards is one it parsed, re-serialised, and every
 /// request carries an id of the gateway's own, so what a peer receives is exactly what the gateway decided. Two
-/// asynchronous loops read the two peers; no thread blocks on a store, an approval or the server's tool list.
+/// loops read the two peers; neither waits for an approval or the server's tool list. A loop over a channel read in
+/// place (the proxy's stdio) runs on a thread of its own, as a byte relay's reader does; any other on the thread pool.
 /// </remarks>
 public sealed class McpGatewaySession : IDisposable
 {
@@ -105,18 +106,18 @@ public sealed class McpGatewaySession : IDisposable
         var registration = cancellationToken.CanBeCanceled
             ? cancellationToken.Register(static state => _ = ((McpGatewaySession)state!).CloseServerInputAsync(), this)
             : default;
-        _ = Task.Run(() => ClientLoopAsync(client), CancellationToken.None);
-        return Task.Run(async () =>
+        _ = StartLoop(ReadsInPlace(client), inPlace => ClientLoopAsync(client, inPlace));
+        return StartLoop(ReadsInPlace(server), async inPlace =>
         {
             try
             {
-                await ServerLoopAsync(server).ConfigureAwait(false);
+                await ServerLoopAsync(server, inPlace).ConfigureAwait(false);
             }
             finally
             {
                 await registration.DisposeAsync().ConfigureAwait(false);
             }
-        }, CancellationToken.None);
+        });
     }
 
     /// <summary>Closes the server's input, so that it reads the end of its input (MCP's stdio shutdown).</summary>
@@ -167,34 +168,12 @@ public sealed class McpGatewaySession : IDisposable
 
     // ---------------------------------------------------------------- client -> server
 
-    private async Task ClientLoopAsync(IMcpMessageChannel client)
+    private async Task ClientLoopAsync(IMcpMessageChannel client, bool inPlace)
     {
         try
         {
-            while (true)
+            while (inPlace ? InPlace(ClientStepAsync(client)) : await ClientStepAsync(client).ConfigureAwait(false))
             {
-                var read = await client.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-                if (read.Status == McpMessageReadStatus.End)
-                {
-                    break;
-                }
-
-                if (read.Status == McpMessageReadStatus.TooLong)
-                {
-                    await _replies.SendErrorAsync(default, ClientReplies.InvalidRequestCode, $"Invalid request: the message is longer than {_options.MaxMessageBytes} bytes (the proxy's --max-message-bytes); it was discarded.").ConfigureAwait(false);
-                    continue;
-                }
-
-                try
-                {
-                    await HandleClientMessageAsync(read.Message).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not IOException and not ObjectDisposedException)
-                {
-                    // Fail closed: the message is not forwarded.
-                    GatewayLog.RefusedAfterInternalError(_logger, ex.Message);
-                    await _replies.SendErrorAsync(default, ClientReplies.InternalErrorCode, "Internal error in the policy proxy; the message was not forwarded.").ConfigureAwait(false);
-                }
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
@@ -206,6 +185,35 @@ public sealed class McpGatewaySession : IDisposable
             await CloseServerInputAsync().ConfigureAwait(false);
             _clientEnded.TrySetResult();
         }
+    }
+
+    /// <summary>Reads and handles the client's next message; false at the end of its input.</summary>
+    private async ValueTask<bool> ClientStepAsync(IMcpMessageChannel client)
+    {
+        var read = await client.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+        if (read.Status == McpMessageReadStatus.End)
+        {
+            return false;
+        }
+
+        if (read.Status == McpMessageReadStatus.TooLong)
+        {
+            await _replies.SendErrorAsync(default, ClientReplies.InvalidRequestCode, $"Invalid request: the message is longer than {_options.MaxMessageBytes} bytes (the proxy's --max-message-bytes); it was discarded.").ConfigureAwait(false);
+            return true;
+        }
+
+        try
+        {
+            await HandleClientMessageAsync(read.Message).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not IOException and not ObjectDisposedException)
+        {
+            // Fail closed: the message is not forwarded.
+            GatewayLog.RefusedAfterInternalError(_logger, ex.Message);
+            await _replies.SendErrorAsync(default, ClientReplies.InternalErrorCode, "Internal error in the policy proxy; the message was not forwarded.").ConfigureAwait(false);
+        }
+
+        return true;
     }
 
     private async ValueTask HandleClientMessageAsync(ReadOnlyMemory<byte> line)
@@ -421,33 +429,12 @@ public sealed class McpGatewaySession : IDisposable
 
     // ---------------------------------------------------------------- server -> client
 
-    private async Task ServerLoopAsync(IMcpMessageChannel server)
+    private async Task ServerLoopAsync(IMcpMessageChannel server, bool inPlace)
     {
         try
         {
-            while (true)
+            while (inPlace ? InPlace(ServerStepAsync(server)) : await ServerStepAsync(server).ConfigureAwait(false))
             {
-                var read = await server.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-                if (read.Status == McpMessageReadStatus.End)
-                {
-                    break;
-                }
-
-                if (read.Status != McpMessageReadStatus.Message)
-                {
-                    GatewayLog.DroppedServerMessage(_logger, "it is longer than the limit");
-                    continue;
-                }
-
-                try
-                {
-                    await HandleServerMessageAsync(read.Message).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not IOException and not ObjectDisposedException)
-                {
-                    // Fail closed: a message the gateway could not process (such as a tools/list it could not filter) is dropped.
-                    GatewayLog.DroppedServerMessage(_logger, "internal error: " + ex.Message);
-                }
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
@@ -458,6 +445,34 @@ public sealed class McpGatewaySession : IDisposable
         {
             _catalogue.Fail("The server's output ended.");
         }
+    }
+
+    /// <summary>Reads and handles the server's next message; false at the end of its output.</summary>
+    private async ValueTask<bool> ServerStepAsync(IMcpMessageChannel server)
+    {
+        var read = await server.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+        if (read.Status == McpMessageReadStatus.End)
+        {
+            return false;
+        }
+
+        if (read.Status != McpMessageReadStatus.Message)
+        {
+            GatewayLog.DroppedServerMessage(_logger, "it is longer than the limit");
+            return true;
+        }
+
+        try
+        {
+            await HandleServerMessageAsync(read.Message).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not IOException and not ObjectDisposedException)
+        {
+            // Fail closed: a message the gateway could not process (such as a tools/list it could not filter) is dropped.
+            GatewayLog.DroppedServerMessage(_logger, "internal error: " + ex.Message);
+        }
+
+        return true;
     }
 
     private async ValueTask HandleServerMessageAsync(ReadOnlyMemory<byte> line)
@@ -553,6 +568,21 @@ public sealed class McpGatewaySession : IDisposable
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private static bool ReadsInPlace(IMcpMessageChannel channel) => channel is StdioMessageChannel { ReadsInPlace: true };
+
+    /// <summary>
+    /// Starts a read loop. A loop over a channel read in place runs on a thread of its own, as a byte relay's reader does:
+    /// each message is read, decided and written on that thread, and a step that has to wait (for a lock, a store) is
+    /// waited for there. The thread pool is never blocked by a read, and an answer does not cross to another thread on its
+    /// way through. Any other loop runs on the thread pool.
+    /// </summary>
+    private static Task StartLoop(bool inPlace, Func<bool, Task> loop) => inPlace
+        ? Task.Factory.StartNew(() => loop(true), CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap()
+        : Task.Run(() => loop(false), CancellationToken.None);
+
+    /// <summary>The result of a loop's step, waited for on the loop's own thread when it did not complete at once.</summary>
+    private static bool InPlace(ValueTask<bool> step) => step.IsCompletedSuccessfully ? step.Result : step.AsTask().GetAwaiter().GetResult();
 
     private CallerIdentity NewCaller(string? agent) => _options.Claims is { } claims
         ? new CallerIdentity { GrantId = _options.GrantId, UserId = _options.UserId, SessionId = _options.SessionId, AgentId = agent, Claims = claims }

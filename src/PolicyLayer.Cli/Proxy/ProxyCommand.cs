@@ -377,8 +377,11 @@ internal static partial class ProxyCommand
             }
 
             // The child's stderr is inherited: it reaches the proxy's stderr unchanged.
+            // The child's output is read in place on the relay's own thread, as a byte relay reads it: an answer then goes
+            // from the pipe to the client on one thread, where the sockets engine's poll thread would hand it to the
+            // thread pool (docs/benchmarks.md, "The stdio proxy against a byte relay, session 5").
             var relay = await RelayStdioClientAsync(
-                session, McpMessageChannels.Stdio(child.StandardOutput.BaseStream, child.StandardInput.BaseStream), settings, error, "stopping the server.", cancellationToken).ConfigureAwait(false);
+                session, McpMessageChannels.StdioReadInPlace(new InlineStream(child.StandardOutput.BaseStream), child.StandardInput.BaseStream), settings, error, "stopping the server.", cancellationToken).ConfigureAwait(false);
 
             // Closing the child's input is MCP's stdio shutdown; its last answers are still relayed while it exits,
             // and a child that does not exit within the grace period is killed.
@@ -553,7 +556,7 @@ internal static partial class ProxyCommand
         McpGatewaySession session, IMcpMessageChannel server, ProxySettings settings, TextWriter error, string stopping, CancellationToken cancellationToken)
     {
         var relay = session.RunAsync(
-            McpMessageChannels.Stdio(new InlineStream(Console.OpenStandardInput()), new InlineStream(Console.OpenStandardOutput()), settings.MaxMessageBytes), server, cancellationToken);
+            McpMessageChannels.StdioReadInPlace(new InlineStream(Console.OpenStandardInput()), new InlineStream(Console.OpenStandardOutput()), settings.MaxMessageBytes), server, cancellationToken);
         try
         {
             await Task.WhenAny(relay, session.ClientInputEnded).WaitAsync(cancellationToken).ConfigureAwait(false);

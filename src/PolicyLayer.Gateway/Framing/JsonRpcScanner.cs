@@ -26,6 +26,20 @@ internal sealed class JsonRpcScanner
     /// </param>
     public JsonRpcScanner(bool strict) => _strict = strict;
 
+    /// <summary>The member names the scanner acts on; any other name is <see cref="Other"/>.</summary>
+    private enum Member : byte
+    {
+        Other,
+        Jsonrpc,
+        Id,
+        Method,
+        Params,
+        Result,
+        Error,
+        Arguments,
+        IsError,
+    }
+
     private enum Role : byte
     {
         Other,
@@ -130,8 +144,8 @@ internal sealed class JsonRpcScanner
         string? argumentsProblem = null;
         var jsonrpcIsTwo = false;
         var idCount = 0;
-        _frames.Add(new Frame(Role.Root, Rent()));
-        string? pendingName = null;
+        _frames.Add(new Frame(Role.Root, RentIfStrict(), IsObject: true));
+        var pendingName = Member.Other;
 
         while (_frames.Count > 0)
         {
@@ -145,11 +159,13 @@ internal sealed class JsonRpcScanner
             switch (reader.TokenType)
             {
                 case JsonTokenType.PropertyName:
-                    pendingName = reader.GetString()!;
+                    pendingName = MemberOf(ref reader);
                     if (_strict)
                     {
-                        // A property name only appears inside an object, whose frame has a list of names.
-                        if (CheckName(frame.Names!, pendingName, depthIsRoot) is { } nameProblem)
+                        // A property name only appears inside an object, whose frame has a list of names. Messages from the
+                        // server are only read: their names are matched in place, never made into strings.
+                        var text = reader.GetString()!;
+                        if (CheckName(frame.Names!, text, depthIsRoot) is { } nameProblem)
                         {
                             if (frame.Role == Role.Arguments)
                             {
@@ -161,7 +177,7 @@ internal sealed class JsonRpcScanner
                             }
                         }
 
-                        frame.Names!.Add(pendingName);
+                        frame.Names!.Add(text);
                     }
 
                     continue;
@@ -170,26 +186,26 @@ internal sealed class JsonRpcScanner
                 case JsonTokenType.EndArray:
                     Return(frame.Names);
                     _frames.RemoveAt(_frames.Count - 1);
-                    if (_frames.Count == 1 && frame.RootMember == "params")
+                    if (_frames.Count == 1 && frame.RootMember == Member.Params)
                     {
                         message.ParamsLength = (int)reader.BytesConsumed - message.ParamsStart;
                     }
 
-                    pendingName = null;
+                    pendingName = Member.Other;
                     continue;
             }
 
             // A value: of a root member, of a result member, or anywhere else.
-            var name = frame.IsObject ? pendingName : null;
-            pendingName = null;
+            var name = frame.IsObject ? pendingName : Member.Other;
+            pendingName = Member.Other;
             if (depthIsRoot)
             {
                 switch (name)
                 {
-                    case "jsonrpc":
+                    case Member.Jsonrpc:
                         jsonrpcIsTwo = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("2.0"u8);
                         break;
-                    case "id":
+                    case Member.Id:
                         idCount++;
                         message.IdType = reader.TokenType;
                         message.IdStart = (int)reader.TokenStartIndex;
@@ -200,38 +216,39 @@ internal sealed class JsonRpcScanner
                         }
 
                         break;
-                    case "method":
-                        message.Method = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    case Member.Method:
+                        message.Method = reader.TokenType == JsonTokenType.String ? MethodOf(ref reader) : null;
                         if (reader.TokenType != JsonTokenType.String)
                         {
                             problem ??= "Invalid request: method must be a string.";
                         }
 
                         break;
-                    case "params":
+                    case Member.Params:
                         message.ParamsType = reader.TokenType;
                         message.ParamsStart = (int)reader.TokenStartIndex;
                         message.ParamsLength = (int)reader.BytesConsumed - message.ParamsStart;
                         break;
-                    case "result":
+                    case Member.Result:
                         message.HasResult = true;
                         break;
-                    case "error":
+                    case Member.Error:
                         message.HasError = true;
                         break;
                 }
             }
-            else if (frame.Role == Role.Result && name == "isError" && reader.TokenType == JsonTokenType.True)
+            else if (frame.Role == Role.Result && name == Member.IsError && reader.TokenType == JsonTokenType.True)
             {
                 message.ResultIsError = true;
             }
 
             if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
             {
-                var role = depthIsRoot ? name switch { "result" => Role.Result, "params" => Role.Params, _ => Role.Other }
-                    : (frame.Role == Role.Params && name == "arguments") || frame.Role == Role.Arguments ? Role.Arguments
+                var role = depthIsRoot ? name switch { Member.Result => Role.Result, Member.Params => Role.Params, _ => Role.Other }
+                    : (frame.Role == Role.Params && name == Member.Arguments) || frame.Role == Role.Arguments ? Role.Arguments
                     : Role.Other;
-                _frames.Add(new Frame(role, reader.TokenType == JsonTokenType.StartObject ? Rent() : null, depthIsRoot ? name : null));
+                var isObject = reader.TokenType == JsonTokenType.StartObject;
+                _frames.Add(new Frame(role, isObject ? RentIfStrict() : null, isObject, depthIsRoot ? name : Member.Other));
             }
         }
 
@@ -341,7 +358,54 @@ internal sealed class JsonRpcScanner
         }
     }
 
-    private HashSet<string> Rent() => _namePool.TryPop(out var set) ? set : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// The member a property name names, compared with its unescaped text (so <c>"\u0069d"</c> is <c>id</c>, as a parser
+    /// reads it), without making a string of it.
+    /// </summary>
+    private static Member MemberOf(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            return reader.GetString() switch
+            {
+                "jsonrpc" => Member.Jsonrpc,
+                "id" => Member.Id,
+                "method" => Member.Method,
+                "params" => Member.Params,
+                "result" => Member.Result,
+                "error" => Member.Error,
+                "arguments" => Member.Arguments,
+                "isError" => Member.IsError,
+                _ => Member.Other,
+            };
+        }
+
+        var name = reader.ValueSpan;
+        return name.Length switch
+        {
+            2 when name.SequenceEqual("id"u8) => Member.Id,
+            5 when name.SequenceEqual("error"u8) => Member.Error,
+            6 when name.SequenceEqual("method"u8) => Member.Method,
+            6 when name.SequenceEqual("params"u8) => Member.Params,
+            6 when name.SequenceEqual("result"u8) => Member.Result,
+            7 when name.SequenceEqual("jsonrpc"u8) => Member.Jsonrpc,
+            7 when name.SequenceEqual("isError"u8) => Member.IsError,
+            9 when name.SequenceEqual("arguments"u8) => Member.Arguments,
+            _ => Member.Other,
+        };
+    }
+
+    /// <summary>The method's name: the same string for the methods of every call, a new one for any other.</summary>
+    private static string MethodOf(ref Utf8JsonReader reader) =>
+        reader.ValueIsEscaped ? reader.GetString()!
+        : reader.ValueSpan.SequenceEqual("tools/call"u8) ? "tools/call"
+        : reader.ValueSpan.SequenceEqual("tools/list"u8) ? "tools/list"
+        : reader.ValueSpan.SequenceEqual("ping"u8) ? "ping"
+        : reader.ValueSpan.SequenceEqual("notifications/progress"u8) ? "notifications/progress"
+        : reader.ValueSpan.SequenceEqual("notifications/cancelled"u8) ? "notifications/cancelled"
+        : reader.GetString()!;
+
+    private HashSet<string>? RentIfStrict() => !_strict ? null : _namePool.TryPop(out var set) ? set : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
     private void Return(HashSet<string>? names)
     {
@@ -353,9 +417,6 @@ internal sealed class JsonRpcScanner
         }
     }
 
-    /// <summary>An object or array being read; <see cref="Names"/> is null for arrays.</summary>
-    private readonly record struct Frame(Role Role, HashSet<string>? Names, string? RootMember = null)
-    {
-        public bool IsObject => Names is not null;
-    }
+    /// <summary>An object or array being read; <see cref="Names"/> (the names read so far) only for an object read strictly.</summary>
+    private readonly record struct Frame(Role Role, HashSet<string>? Names, bool IsObject, Member RootMember = Member.Other);
 }

@@ -14,11 +14,22 @@ public static class McpMessageChannels
     /// read as <see cref="McpMessageReadStatus.TooLong"/>. <see cref="int.MaxValue"/> for no limit.
     /// </param>
     /// <returns>The channel; <see cref="IMcpMessageChannel.CompleteAsync"/> closes <paramref name="output"/>.</returns>
-    public static IMcpMessageChannel Stdio(Stream input, Stream output, int maxMessageBytes = int.MaxValue)
+    public static IMcpMessageChannel Stdio(Stream input, Stream output, int maxMessageBytes = int.MaxValue) =>
+        StdioChannel(input, output, maxMessageBytes, readsInPlace: false);
+
+    /// <summary>
+    /// A stdio channel whose <paramref name="input"/> is read in place: its <c>ReadAsync</c> blocks the calling thread
+    /// until bytes arrive and completes synchronously (the proxy's console, or a child's standard output, each wrapped so).
+    /// The session reads such a channel from a thread of its own, as a byte relay does, rather than from the thread pool.
+    /// </summary>
+    internal static IMcpMessageChannel StdioReadInPlace(Stream input, Stream output, int maxMessageBytes = int.MaxValue) =>
+        StdioChannel(input, output, maxMessageBytes, readsInPlace: true);
+
+    private static StdioMessageChannel StdioChannel(Stream input, Stream output, int maxMessageBytes, bool readsInPlace)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessageBytes, 1);
-        return new StdioMessageChannel(input, output, maxMessageBytes);
+        return new StdioMessageChannel(input, output, maxMessageBytes, readsInPlace);
     }
 }

@@ -3,10 +3,20 @@ using System.Buffers;
 namespace PolicyLayer.Gateway;
 
 /// <summary>MCP's stdio framing over two streams: a <see cref="LineReader"/> in, one write per message (and its newline) out.</summary>
-internal sealed class StdioMessageChannel(Stream input, Stream output, int maxMessageBytes) : IMcpMessageChannel
+/// <param name="input">What the peer writes.</param>
+/// <param name="output">What the peer reads.</param>
+/// <param name="maxMessageBytes">The longest line accepted.</param>
+/// <param name="readsInPlace">
+/// Whether <paramref name="input"/>'s reads complete in place, blocking the caller until bytes arrive (the console, or a
+/// child's pipe read as a byte relay reads it): the session then reads this channel from a thread of its own.
+/// </param>
+internal sealed class StdioMessageChannel(Stream input, Stream output, int maxMessageBytes, bool readsInPlace = false) : IMcpMessageChannel
 {
     private readonly LineReader _reader = new(input, maxMessageBytes);
     private ArrayBufferWriter<byte> _scratch = new(4096);
+
+    /// <summary>Whether a read blocks the calling thread until the peer writes (see the constructor).</summary>
+    public bool ReadsInPlace => readsInPlace;
 
     public async ValueTask<McpMessageRead> ReadAsync(CancellationToken cancellationToken)
     {

@@ -74,7 +74,11 @@ public sealed class GatewayHarness : IGatewayTestClient
     /// and the diagnostics writer, returns the watched file's first version and a way to attach the evaluator (with the
     /// reload callback); the returned object is disposed with the harness.
     /// </param>
-    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null, bool shadow = false, Func<TimeProvider, TextWriter, PolicyWatch>? watch = null)
+    /// <param name="readInPlace">
+    /// Reads both peers in place, blocking the reading thread, as the proxy reads its console and its child's output
+    /// (<see cref="McpMessageChannels.StdioReadInPlace"/>); the streams read are <see cref="FromClient"/> and <see cref="FromChild"/>.
+    /// </param>
+    public GatewayHarness(string policy = Policy, Action<McpGatewayOptions>? configure = null, string[]? tools = null, bool shadow = false, Func<TimeProvider, TextWriter, PolicyWatch>? watch = null, bool readInPlace = false)
     {
         Time = new TimerCountingTimeProvider(new DateTimeOffset(2026, 11, 24, 12, 0, 0, TimeSpan.Zero));
         var diagnostics = TextWriter.Synchronized(Diagnostics);
@@ -99,10 +103,27 @@ public sealed class GatewayHarness : IGatewayTestClient
 
         Child = new FakeChild(_childReads, _childWrites) { Tools = tools ?? DefaultTools };
         _fromGateway = new StreamReader(_clientReads, new UTF8Encoding(false));
-        Run = Gateway.RunAsync(
-            McpMessageChannels.Stdio(gatewayFromClient, gatewayToClient, Options.MaxMessageBytes),
-            McpMessageChannels.Stdio(gatewayFromChild, gatewayToChild));
+        if (readInPlace)
+        {
+            FromClient = new InPlaceReadStream(gatewayFromClient);
+            FromChild = new InPlaceReadStream(gatewayFromChild);
+            Run = Gateway.RunAsync(
+                McpMessageChannels.StdioReadInPlace(FromClient, new InPlaceReadStream(gatewayToClient), Options.MaxMessageBytes),
+                McpMessageChannels.StdioReadInPlace(FromChild, gatewayToChild));
+        }
+        else
+        {
+            Run = Gateway.RunAsync(
+                McpMessageChannels.Stdio(gatewayFromClient, gatewayToClient, Options.MaxMessageBytes),
+                McpMessageChannels.Stdio(gatewayFromChild, gatewayToChild));
+        }
     }
+
+    /// <summary>With <c>readInPlace</c>, what the gateway reads from the client; otherwise <see langword="null"/>.</summary>
+    public InPlaceReadStream? FromClient { get; }
+
+    /// <summary>With <c>readInPlace</c>, what the gateway reads from the child; otherwise <see langword="null"/>.</summary>
+    public InPlaceReadStream? FromChild { get; }
 
     public TimerCountingTimeProvider Time { get; }
 
