@@ -58,7 +58,8 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
     private readonly TimeProvider _time;
     private readonly long _frequency;
     private readonly ConcurrentDictionary<CounterDefinition, CounterTable> _tables = new();
-    private readonly ITimer? _sweepTimer;
+    private readonly Lock _sweepLock = new();
+    private ITimer? _sweepTimer;
     private readonly LiveCounterBudget _live;
     private readonly TimeSpan _sweepInterval;
     private IEnumerator<(CounterTable Table, KeyValuePair<string, SlidingWindowLog> Window)>? _sweepCursor;
@@ -93,12 +94,32 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         _frequency = _time.TimestampFrequency;
         _live = new LiveCounterBudget(options.MaxLiveCounters);
         _sweepInterval = sweep;
-        if (sweep != Timeout.InfiniteTimeSpan)
+    }
+
+    /// <summary>
+    /// Starts the idle sweep's timer, with the first counter: a store that never counts (a policy without limits) makes
+    /// none, and creating the process's first timer starts the runtime's timer thread, milliseconds on the way to a
+    /// native proxy's first answer.
+    /// </summary>
+    private void StartSweep()
+    {
+        if (_sweepInterval == Timeout.InfiniteTimeSpan || Volatile.Read(ref _sweepTimer) is not null)
         {
+            return;
+        }
+
+        lock (_sweepLock)
+        {
+            if (_sweepTimer is not null || _disposed)
+            {
+                return;
+            }
+
             // The timer holds the store only weakly, so a store that is never disposed can still be collected.
             var state = new SweepState(new WeakReference<InMemoryCounterStore>(this));
-            _sweepTimer = _time.CreateTimer(static s => SweepState.OnTick(s!), state, sweep, sweep);
-            state.Timer = _sweepTimer;
+            var timer = _time.CreateTimer(static s => SweepState.OnTick(s!), state, _sweepInterval, _sweepInterval);
+            state.Timer = timer;
+            Volatile.Write(ref _sweepTimer, timer);
         }
     }
 
@@ -229,7 +250,10 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _sweepTimer?.Dispose();
+        lock (_sweepLock)
+        {
+            _sweepTimer?.Dispose();
+        }
     }
 
     /// <summary>Forgets every window that holds no live unit, in one go (tests; the timer runs <see cref="SweepStep"/>).</summary>
@@ -343,10 +367,17 @@ public sealed class InMemoryCounterStore : CounterStore, IDisposable
         new(request.Counter, request.ScopeKey, 0, table.Max - window.Used,
             TimeConversions.FromTimestampUnits(window.TimeUntilFits(now, request.Amount, table), _frequency), 0);
 
-    private CounterTable GetTable(CounterDefinition definition) =>
-        _tables.TryGetValue(definition, out CounterTable? table)
-            ? table
-            : _tables.GetOrAdd(definition, static (d, store) => new CounterTable(d, Interlocked.Increment(ref store._nextTableId), store._frequency, store._live), this);
+    private CounterTable GetTable(CounterDefinition definition)
+    {
+        if (_tables.TryGetValue(definition, out CounterTable? table))
+        {
+            return table;
+        }
+
+        table = _tables.GetOrAdd(definition, static (d, store) => new CounterTable(d, Interlocked.Increment(ref store._nextTableId), store._frequency, store._live), this);
+        StartSweep();
+        return table;
+    }
 
     /// <summary>Reserves in one counter, synchronously (the evaluator's one-counter path calls it directly).</summary>
     internal CounterReservationResult ReserveOne(in CounterRequest request, ref CounterBudget budget)

@@ -40,7 +40,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         options ??= new PolicyEvaluatorOptions();
         _time = options.TimeProvider ?? throw new ArgumentException("TimeProvider must not be null.", nameof(options));
         _classifier = options.Classifier ?? throw new ArgumentException("Classifier must not be null.", nameof(options));
-        if (!Enum.IsDefined(options.CounterStoreFailureMode))
+        if (!IsKnown(options.CounterStoreFailureMode))
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.CounterStoreFailureMode, "Unknown CounterStoreFailureMode.");
         }
@@ -80,6 +80,9 @@ public sealed partial class PolicyEvaluator : IDisposable
         set => Reconfigure(null, value, null);
     }
 
+    /// <summary>Whether <paramref name="mode"/> is one of the modes (not <c>Enum.IsDefined</c>, whose first use reads the enum's metadata at run time).</summary>
+    private static bool IsKnown(CounterStoreFailureMode mode) => mode is CounterStoreFailureMode.FailClosed or CounterStoreFailureMode.FailOpen;
+
     /// <summary>
     /// What a counter-store failure does to a call. Starts as <see cref="PolicyEvaluatorOptions.CounterStoreFailureMode"/>;
     /// a change applies to calls that start after it.
@@ -90,7 +93,7 @@ public sealed partial class PolicyEvaluator : IDisposable
         get => _state.FailureMode;
         set
         {
-            if (!Enum.IsDefined(value))
+            if (!IsKnown(value))
             {
                 throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown CounterStoreFailureMode.");
             }

@@ -467,6 +467,47 @@ public class InMemoryCounterStoreTests
         budgets.Should().OnlyContain(b => b.Remaining == 2 && b.Reserved == 1);
     }
 
+    [Test]
+    public void SweepTimer_IsMadeWithTheFirstCounter_NotWithTheStore_AndOnlyOnce()
+    {
+        var time = new TimerCountingTimeProvider(Start);
+        using var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time, IdleSweepInterval = TimeSpan.FromSeconds(30) });
+        time.TimersMade.Should().Be(0, "a store that never counts (a policy without limits) needs no sweep");
+
+        var calls = new CounterDefinition("calls", 5, TimeSpan.FromMinutes(1), CounterScope.Session);
+        var writes = new CounterDefinition("writes", 5, TimeSpan.FromMinutes(1), CounterScope.Session);
+        Reserve(store, calls, "a", 1).IsAcquired.Should().BeTrue();
+        Reserve(store, calls, "b", 1).IsAcquired.Should().BeTrue();
+        Reserve(store, writes, "a", 1).IsAcquired.Should().BeTrue();
+
+        time.TimersMade.Should().Be(1);
+        time.Advance(TimeSpan.FromSeconds(90));                   // the units leave, and the timer made with the first counter sweeps
+        store.WindowCount.Should().Be(0);
+    }
+
+    [Test]
+    public void SweepTimer_IsNeverMade_AfterTheStoreIsDisposed()
+    {
+        var time = new TimerCountingTimeProvider(Start);
+        var store = new InMemoryCounterStore(new InMemoryCounterStoreOptions { TimeProvider = time });
+        store.Dispose();
+
+        store.Invoking(s => s.TryReserveAsync(new[] { new CounterRequest(new CounterDefinition("calls", 1, TimeSpan.FromMinutes(1), CounterScope.Session), "k", 1) }, new CounterBudget[1]))
+            .Should().Throw<ObjectDisposedException>();
+        time.TimersMade.Should().Be(0);
+    }
+
+    private sealed class TimerCountingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        public int TimersMade { get; private set; }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            TimersMade++;
+            return base.CreateTimer(callback, state, dueTime, period);
+        }
+    }
+
     private static CounterReservationResult Reserve(InMemoryCounterStore store, CounterDefinition counter, string key, long amount) =>
         store.TryReserveAsync(new[] { new CounterRequest(counter, key, amount) }, new CounterBudget[1]).Completed();
 
