@@ -35,7 +35,10 @@ internal static class Policylayer
 
     public static string Sample(string name) => RepositoryPaths.SamplePolicy(name);
 
-    public static async Task<Result> RunAsync(params string[] args)
+    public static Task<Result> RunAsync(params string[] args) => RunAsync(StartInfo(args));
+
+    /// <summary>How <see cref="RunAsync(string[])"/> starts the tool, for a test that adds to it (an environment variable).</summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
     {
         var start = new ProcessStartInfo(Program)
         {
@@ -51,7 +54,7 @@ internal static class Policylayer
         }
 
         start.Environment["DOTNET_NOLOGO"] = "1";
-        return await RunAsync(start);
+        return start;
     }
 
     /// <summary>Runs <paramref name="start"/> (its output redirected) with no input, to its end or 90 s.</summary>

@@ -31,7 +31,7 @@ internal static partial class ProxyCommand
 
         public Option<string?> JwtAuthority { get; } = new("--jwt-authority") { Description = "With --listen: accept JWT bearer tokens from this OpenID Connect authority (its signing keys are discovered)." };
 
-        public Option<string?> JwtSigningKey { get; } = new("--jwt-signing-key") { Description = "With --listen: accept JWT bearer tokens signed (HS256) with this key, 32 bytes or more; default: the environment variable POLICYLAYER_JWT_SIGNING_KEY." };
+        public Option<string?> JwtSigningKey { get; } = new("--jwt-signing-key") { Description = "With --listen: accept JWT bearer tokens signed (HS256) with this key, 32 bytes or more; default (with --listen or --approvals-listen): the environment variable POLICYLAYER_JWT_SIGNING_KEY." };
 
         public Option<string?> JwtAudience { get; } = new("--jwt-audience") { Description = "The audience a JWT must name (required with --jwt-authority or --jwt-signing-key)." };
 
@@ -67,13 +67,22 @@ internal static partial class ProxyCommand
             result.GetValue(UpstreamHeaders) ?? [],
             result.GetValue(Grants),
             result.GetValue(JwtAuthority),
-            result.GetValue(JwtSigningKey) ?? NullIfEmpty(Environment.GetEnvironmentVariable("POLICYLAYER_JWT_SIGNING_KEY")),
+            result.GetValue(JwtSigningKey) ?? SigningKeyFromEnvironment(result),
             result.GetValue(JwtAudience),
             result.GetValue(JwtIssuer),
             result.GetValue(MaxSessions),
             result.GetValue(IdleTimeout),
             result.GetValue(Approvals),
             result.GetValue(ApprovalsListen));
+
+        /// <summary>
+        /// <c>POLICYLAYER_JWT_SIGNING_KEY</c>, when something here authenticates with it (the HTTP front or the approvals
+        /// inbox): a key exported for a gateway in the same shell must not turn a stdio proxy into a usage error.
+        /// </summary>
+        private string? SigningKeyFromEnvironment(ParseResult result) =>
+            result.GetValue(Listen) is not null || result.GetValue(ApprovalsListen) is not null
+                ? NullIfEmpty(Environment.GetEnvironmentVariable("POLICYLAYER_JWT_SIGNING_KEY"))
+                : null;
     }
 
     private sealed record HttpSettings(

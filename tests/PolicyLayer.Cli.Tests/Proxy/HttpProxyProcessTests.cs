@@ -95,6 +95,21 @@ public sealed partial class HttpProxyProcessTests
     }
 
     [Test]
+    public async Task StdioProxy_WithASigningKeyExportedForAGateway_RunsItsServer()
+    {
+        // The README exports POLICYLAYER_JWT_SIGNING_KEY for `--listen`; a stdio proxy started from the same shell
+        // authenticates nobody with it and must run as without it (it was refused: "--jwt-* need --listen").
+        var policy = Path.Combine(_work, "policy.json");
+        await File.WriteAllTextAsync(policy, """{ "version": "1" }""");
+        var start = Policylayer.StartInfo("proxy", "--policy", policy, "--", "/bin/sh", "-c", "exit 3");
+        start.Environment["POLICYLAYER_JWT_SIGNING_KEY"] = "0123456789abcdef0123456789abcdef";
+
+        var result = await Policylayer.RunAsync(start);
+
+        result.ExitCode.Should().Be(3, "the proxy ends with its server's exit code: " + result);
+    }
+
+    [Test]
     public async Task HttpOptions_AreHandledByTheBuildWithTheWebHost_AndTheNativeBinaryWithoutItsSiblingSaysWhereItIs()
     {
         var policy = Path.Combine(_work, "policy.json");
