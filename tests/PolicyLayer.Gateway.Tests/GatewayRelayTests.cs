@@ -202,10 +202,11 @@ public class GatewayRelayTests
         denied.GetProperty("argumentKeys").EnumerateArray().Select(k => k.GetString()).Should().Equal("note", "to");
     }
 
-    [Test]
-    public async Task ClientInputEnds_ClosesTheChildInputAndTheRunEndsWithTheChildOutput()
+    [TestCase(false, TestName = "ClientInputEnds_ClosesTheChildInputAndTheRunEndsWithTheChildOutput")]
+    [TestCase(true, TestName = "ClientInputEnds_ClosesTheChildInputAndTheRunEndsWithTheChildOutput_LoopsReadingInPlace")]
+    public async Task ClientInputEnds_ClosesTheChildInputAndTheRunEndsWithTheChildOutput(bool readInPlace)
     {
-        using var proxy = new GatewayHarness();
+        using var proxy = new GatewayHarness(readInPlace: readInPlace);
         await proxy.InitializeAsync();
 
         proxy.CloseClientInput();
@@ -214,5 +215,6 @@ public class GatewayRelayTests
 
         await proxy.Run.WaitAsync(TimeSpan.FromSeconds(10));
         proxy.Run.IsCompletedSuccessfully.Should().BeTrue();
+        proxy.Gateway.ClientInputEnded.IsCompleted.Should().BeTrue();
     }
 }

@@ -55,19 +55,4 @@ public class InPlaceReadingTests
         proxy.Child.CalledTools.Should().Equal("approve_me");
         proxy.FromClient!.ReadsOnThePool.Should().Be(0);
     }
-
-    [Test]
-    public async Task ClientInputEnds_ClosesTheChildInputAndTheRunEndsWithTheChildOutput()
-    {
-        using var proxy = new GatewayHarness(readInPlace: true);
-        await proxy.InitializeAsync();
-
-        proxy.CloseClientInput();
-        await proxy.Child.Loop.WaitAsync(TimeSpan.FromSeconds(10));
-        proxy.Child.CloseOutput();
-
-        await proxy.Run.WaitAsync(TimeSpan.FromSeconds(10));
-        proxy.Run.IsCompletedSuccessfully.Should().BeTrue();
-        proxy.Gateway.ClientInputEnded.IsCompleted.Should().BeTrue();
-    }
 }
