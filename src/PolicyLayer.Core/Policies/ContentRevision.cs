@@ -29,13 +29,11 @@ internal static class ContentRevision
     /// <summary>The revision of the document <paramref name="root"/>, parsed from <paramref name="utf8"/> (without a byte order mark).</summary>
     public static string Of(JsonElement root, ReadOnlySpan<byte> utf8)
     {
-        Span<byte> digest = stackalloc byte[ManagedSha256.HashSizeInBytes];
         using (var hash = new ContentHash(utf8.Length))
         {
             if (TryHashSource(utf8, hash))
             {
-                hash.GetHash(digest);
-                return Convert.ToHexStringLower(digest[..6]);
+                return Revision(hash);
             }
         }
 
@@ -53,6 +51,12 @@ internal static class ContentRevision
             root.WriteTo(writer);
         }
 
+        return Revision(hash);
+    }
+
+    /// <summary>The revision of what <paramref name="hash"/> was given: its digest's first 6 bytes, in lower-case hex.</summary>
+    private static string Revision(ContentHash hash)
+    {
         Span<byte> digest = stackalloc byte[ManagedSha256.HashSizeInBytes];
         hash.GetHash(digest);
         return Convert.ToHexStringLower(digest[..6]);
