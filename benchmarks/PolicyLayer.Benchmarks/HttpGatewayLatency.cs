@@ -17,8 +17,9 @@ namespace PolicyLayer.Benchmarks;
 
 /// <summary>
 /// The latency the HTTP gateway adds to a tools/call: one trivial Streamable HTTP MCP server (JSON answers), called by
-/// the same HttpClient directly and through <c>MapPolicyLayerGateway</c> (HTTP upstream), in one process, in one run, in
-/// the order direct, gateway, gateway, direct. 1 client, then 50 concurrent clients (each its own session); p50, p99 and
+/// the same HttpClient directly, through <c>MapPolicyLayerGateway</c> (HTTP upstream) and through the floor forwarder (the
+/// least relay on the same stack, <see cref="FloorForwarder"/>), in one process, in one run, in the order direct,
+/// gateway, floor, floor, gateway, direct. 1 client, then 50 concurrent clients (each its own session); p50, p99 and
 /// throughput; then the managed memory of idle sessions.
 /// </summary>
 /// <remarks>
@@ -41,6 +42,19 @@ public static class HttpGatewayLatency
         {
             // The trivial server as a process of its own (for --gateway-cli), until its input ends.
             await using var alone = await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
+            Console.Error.WriteLine("listening on " + Endpoint(alone));
+            while (await Console.In.ReadLineAsync() is not null)
+            {
+            }
+
+            return 0;
+        }
+
+        if (StringOption(args, "--forwarder-only") is { } forwardTo)
+        {
+            // The floor forwarder as a process of its own (for --gateway-cli), until its input ends.
+            var target = new Uri(forwardTo);
+            await using var alone = await StartAsync(app => app.MapPost("/mcp", context => FloorForwarder.ForwardAsync(context, target)), (builder, _) => builder.WebHost.UseGatewaySockets());
             Console.Error.WriteLine("listening on " + Endpoint(alone));
             while (await Console.In.ReadLineAsync() is not null)
             {
@@ -73,6 +87,11 @@ public static class HttpGatewayLatency
                 });
             });
         var gateway = gatewayProcess?.Endpoint ?? Endpoint(gatewayApp!);
+        // The floor: the least forwarder on the same stack (FloorForwarder), a process of its own beside the CLI's (with
+        // the inline socket completions the CLI sets for itself), else in this process.
+        await using var floorProcess = cli is null ? null : await ChildProcess.StartAsync(ForwarderOnly(upstream), "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1");
+        await using var floorApp = cli is not null ? null : await StartAsync(app => app.MapPost("/mcp", context => FloorForwarder.ForwardAsync(context, upstream)), (builder, _) => builder.WebHost.UseGatewaySockets());
+        var floor = floorProcess?.Endpoint ?? Endpoint(floorApp!);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
         Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {warmupRounds} untimed round(s) of both paths and {calls / 5} warm-up calls; gateway: {(cli is null ? "MapPolicyLayerGateway in this process" : "policylayer proxy --listen, " + cli + ", server and gateway each a process of its own")}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
 
@@ -86,6 +105,7 @@ public static class HttpGatewayLatency
                 var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
                 await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
                 await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
+                await MeasureAsync(http, floor, clients, perClient, serverProcess, floorProcess);
             }
         }
 
@@ -94,12 +114,17 @@ public static class HttpGatewayLatency
             var perClient = clients == 1 ? calls : Math.Max(200, calls / clients);
             var d1 = await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
             var g1 = await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
+            var f1 = await MeasureAsync(http, floor, clients, perClient, serverProcess, floorProcess);
+            var f2 = await MeasureAsync(http, floor, clients, perClient, serverProcess, floorProcess);
             var g2 = await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
             var d2 = await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
             var direct = d1.Merge(d2);
             var through = g1.Merge(g2);
+            var least = f1.Merge(f2);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct; CPU per call {direct.CpuPerCall:F0} → {through.CpuPerCall:F0} µs, context switches per call {direct.SwitchesPerCall:F1} → {through.SwitchesPerCall:F1}, allocated per call {direct.AllocatedPerCall:F0} → {through.AllocatedPerCall:F0} B, thread-pool work items per call {direct.WorkItemsPerCall:F1} → {through.WorkItemsPerCall:F1}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{clients,2} client(s): floor forwarder p50 {least.P(50):F1} µs p99 {least.P(99):F1} µs {least.Throughput:F0}/s, added p50 {least.P(50) - direct.P(50):F1} µs; throughput {least.Throughput / direct.Throughput:P0} of direct; CPU per call {least.CpuPerCall:F0} µs, context switches per call {least.SwitchesPerCall:F1}, allocated per call {least.AllocatedPerCall:F0} B | gateway − floor: p50 {through.P(50) - least.P(50):F1} µs, CPU per call {through.CpuPerCall - least.CpuPerCall:F0} µs"));
         }
 
         if (gatewayProcess is not null)
@@ -316,6 +341,10 @@ public static class HttpGatewayLatency
     /// <summary>This program as the trivial server alone.</summary>
     private static ProcessStartInfo ServerOnly() =>
         new("dotnet") { ArgumentList = { typeof(HttpGatewayLatency).Assembly.Location, "--http-gateway-latency", "--server-only" } };
+
+    /// <summary>This program as the floor forwarder alone, in front of <paramref name="upstream"/>.</summary>
+    private static ProcessStartInfo ForwarderOnly(Uri upstream) =>
+        new("dotnet") { ArgumentList = { typeof(HttpGatewayLatency).Assembly.Location, "--http-gateway-latency", "--forwarder-only", upstream.ToString() } };
 
     /// <summary><c>policylayer proxy --listen http://127.0.0.1:0/mcp --upstream URL --grant bench</c>: <c>dotnet PATH</c> for a .dll, else the executable.</summary>
     private static ProcessStartInfo GatewayCli(string cli, string policyPath, Uri upstream, int maxSessions)
