@@ -23,7 +23,7 @@ namespace PolicyLayer.Benchmarks;
 /// throughput; then the managed memory of idle sessions.
 /// </summary>
 /// <remarks>
-/// <c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N] [--gateway-cli PATH [--gateway-env NAME=VALUE]]</c>;
+/// <c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N] [--gateway-cli PATH [--gateway-env NAME=VALUE]...]</c>;
 /// with <c>--gateway-cli</c> the gateway is <c>policylayer proxy --listen</c> (PATH: policylayer.dll or the native
 /// executable) as a process of its own, and CPU and context switches per call are both processes' together.
 /// </remarks>
@@ -65,13 +65,13 @@ public static class HttpGatewayLatency
 
         // With --gateway-cli, client, server and gateway are three processes, as they are where the gateway is used.
         var cli = StringOption(args, "--gateway-cli");
-        await using var serverProcess = cli is null ? null : await ChildProcess.StartAsync(ServerOnly(), null);
+        await using var serverProcess = cli is null ? null : await ChildProcess.StartAsync(ServerOnly(), []);
         await using var server = cli is not null ? null : await StartAsync(app => app.MapPost("/mcp", TrivialServerAsync));
         var upstream = serverProcess?.Endpoint ?? Endpoint(server!);
         // The gateway: `policylayer proxy --listen` as a process of its own (--gateway-cli PATH: what users run), or
         // MapPolicyLayerGateway in this process (the embedded library).
         using var policyFile = cli is null ? null : new PolicyFile();
-        await using var gatewayProcess = cli is null ? null : await ChildProcess.StartAsync(GatewayCli(cli, policyFile!.Path, upstream, idleSessions + 100), StringOption(args, "--gateway-env"));
+        await using var gatewayProcess = cli is null ? null : await ChildProcess.StartAsync(GatewayCli(cli, policyFile!.Path, upstream, idleSessions + 100), StringOptions(args, "--gateway-env"));
         await using var gatewayApp = cli is not null ? null : await StartAsync(
             app => app.MapPolicyLayerGateway("/mcp"),
             (builder, services) =>
@@ -89,7 +89,7 @@ public static class HttpGatewayLatency
         var gateway = gatewayProcess?.Endpoint ?? Endpoint(gatewayApp!);
         // The floor: the least forwarder on the same stack (FloorForwarder), a process of its own beside the CLI's (with
         // the inline socket completions the CLI sets for itself), else in this process.
-        await using var floorProcess = cli is null ? null : await ChildProcess.StartAsync(ForwarderOnly(upstream), "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1");
+        await using var floorProcess = cli is null ? null : await ChildProcess.StartAsync(ForwarderOnly(upstream), ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"]);
         await using var floorApp = cli is not null ? null : await StartAsync(app => app.MapPost("/mcp", context => FloorForwarder.ForwardAsync(context, upstream)), (builder, _) => builder.WebHost.UseGatewaySockets());
         var floor = floorProcess?.Endpoint ?? Endpoint(floorApp!);
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
@@ -312,6 +312,10 @@ public static class HttpGatewayLatency
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
+    /// <summary>Every value of an option that may be given more than once.</summary>
+    private static string[] StringOptions(string[] args, string name) =>
+        [.. args.Index().Where(a => a.Item == name && a.Index + 1 < args.Length).Select(a => args[a.Index + 1])];
+
     private static int Option(string[] args, string name, int fallback)
     {
         var at = Array.IndexOf(args, name);
@@ -380,12 +384,15 @@ public static class HttpGatewayLatency
 
         public Uri Endpoint { get; }
 
-        public static async Task<ChildProcess> StartAsync(ProcessStartInfo start, string? environment)
+        public static async Task<ChildProcess> StartAsync(ProcessStartInfo start, string[] environment)
         {
-            if (environment?.Split('=', 2) is [var name, var value])
+            foreach (var variable in environment)
             {
                 // Such as DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, for that process only.
-                start.Environment[name] = value;
+                if (variable.Split('=', 2) is [var name, var value])
+                {
+                    start.Environment[name] = value;
+                }
             }
 
             start.RedirectStandardError = true;

@@ -204,7 +204,7 @@ public sealed class McpGatewaySession : IDisposable
 
         try
         {
-            await HandleClientMessageAsync(read.Message).ConfigureAwait(false);
+            await HandleClientMessageAsync(read.Message, read.Scanned).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not IOException and not ObjectDisposedException)
         {
@@ -216,7 +216,13 @@ public sealed class McpGatewaySession : IDisposable
         return true;
     }
 
-    private async ValueTask HandleClientMessageAsync(ReadOnlyMemory<byte> line)
+    private static ScanStatus Scanned(IScannedMessage scanned, out ScannedMessage message)
+    {
+        message = scanned.Envelope;
+        return scanned.ScanStatus;
+    }
+
+    private async ValueTask HandleClientMessageAsync(ReadOnlyMemory<byte> line, IScannedMessage? scanned)
     {
         var text = TrimEnd(line);
         if (text.IsEmpty)
@@ -224,7 +230,10 @@ public sealed class McpGatewaySession : IDisposable
             return;
         }
 
-        switch (_clientScanner.Scan(text.Span, out var message))
+        // A message its transport scanned (strictly, as here) is not scanned twice; the offsets are the same, the end trimmed or not.
+        ScannedMessage message;
+        var status = scanned is null ? _clientScanner.Scan(text.Span, out message) : Scanned(scanned, out message);
+        switch (status)
         {
             case ScanStatus.ParseError:
                 await _replies.SendErrorAsync(default, ClientReplies.ParseErrorCode, message.Problem!).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -19,8 +20,18 @@ namespace PolicyLayer.Gateway;
 /// </remarks>
 internal sealed class GrantTokens : IDisposable
 {
+    /// <summary>How many tokens the cache of recently presented valid tokens holds at most.</summary>
+    internal const int CachedTokens = 64;
+
     private readonly Dictionary<string, Grant> _byHash;
     private readonly List<PolicyFileWatcher> _watchers;
+
+    /// <summary>
+    /// Valid tokens seen lately, so that a client's every request does not cost a SHA-256: one slot per hash of the token
+    /// (the runtime's string hash, seeded per process), a slot overwritten by the next valid token that falls in it. Only
+    /// tokens of the file get in, so no client can fill it; the token is compared in constant time.
+    /// </summary>
+    private readonly CachedToken?[] _recent = new CachedToken?[CachedTokens];
 
     private GrantTokens(Dictionary<string, Grant> byHash, List<PolicyFileWatcher> watchers)
     {
@@ -35,7 +46,26 @@ internal sealed class GrantTokens : IDisposable
     public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 
     /// <summary>The grant a token names, or <see langword="null"/>.</summary>
-    public Grant? Find(string token) => _byHash.GetValueOrDefault(Hash(token));
+    public Grant? Find(string token)
+    {
+        var slot = (int)((uint)token.GetHashCode(StringComparison.Ordinal) % CachedTokens);
+        if (Volatile.Read(ref _recent[slot]) is { } cached
+            && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(cached.Token.AsSpan()), MemoryMarshal.AsBytes(token.AsSpan())))
+        {
+            return cached.Grant;
+        }
+
+        if (_byHash.GetValueOrDefault(Hash(token)) is not { } grant)
+        {
+            return null;
+        }
+
+        Volatile.Write(ref _recent[slot], new CachedToken(token, grant));
+        return grant;
+    }
+
+    /// <summary>How many of the recently seen tokens the cache holds (for tests).</summary>
+    internal int CachedCount => _recent.Count(static c => c is not null);
 
     /// <summary>Loads a grants file; each grant's policy is loaded into an evaluator of its own on <paramref name="defaultEvaluator"/>'s counter store.</summary>
     /// <param name="path">The grants file.</param>
@@ -158,6 +188,8 @@ internal sealed class GrantTokens : IDisposable
             ? text
             : throw new InvalidDataException($"{where}.{name}: a non-empty string.");
     }
+
+    private sealed record CachedToken(string Token, Grant Grant);
 
     /// <summary>One grant of the file.</summary>
     internal sealed record Grant(string GrantId, string? UserId, PolicyEvaluator Evaluator)

@@ -21,7 +21,11 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
 
     private readonly Channel<HttpExchange> _inbox;
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, Queue<HttpExchange>> _awaiting = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The exchanges waiting for their answers, by id: the oldest under each id, the others after it
+    /// (<see cref="HttpExchange.NextUnderSameId"/>), so that the usual single request per id costs no collection of its own.
+    /// </summary>
+    private readonly Dictionary<string, HttpExchange> _awaiting = new(StringComparer.Ordinal);
     private readonly List<HttpExchange> _streams = [];
     private readonly Queue<byte[]> _backlog = new();
     private readonly JsonRpcScanner _scanner = new(strict: false);
@@ -45,7 +49,7 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
         {
             lock (_lock)
             {
-                return _awaiting.Values.Sum(static q => q.Count);
+                return _awaiting.Values.Sum(static first => Waiting(first).Count());
             }
         }
     }
@@ -107,12 +111,20 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
                     _current = exchange;
                     if (exchange.IdKey is { } key)
                     {
-                        if (!_awaiting.TryGetValue(key, out var queue))
+                        if (_awaiting.TryGetValue(key, out var waiting))
                         {
-                            _awaiting[key] = queue = new Queue<HttpExchange>(1);
+                            while (waiting.NextUnderSameId is { } next)
+                            {
+                                waiting = next;
+                            }
+
+                            waiting.NextUnderSameId = exchange;
+                        }
+                        else
+                        {
+                            _awaiting.Add(key, exchange);
                         }
 
-                        queue.Enqueue(exchange);
                         exchange.AwaitsAnswer = true;
                         if (exchange.AcceptsStream)
                         {
@@ -121,8 +133,8 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
                     }
                 }
 
-                return exchange.TooLong
-                    ? new McpMessageRead(McpMessageReadStatus.TooLong, default)
+                return exchange.TooLong ? new McpMessageRead(McpMessageReadStatus.TooLong, default)
+                    : exchange.Scanned ? new McpMessageRead(exchange.Body, exchange)
                     : new McpMessageRead(McpMessageReadStatus.Message, exchange.Body);
             }
         }
@@ -152,14 +164,10 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
                         Forget(current);
                     }
                 }
-                else if (key is not null && _awaiting.TryGetValue(key, out var queue))
+                else if (key is not null && _awaiting.TryGetValue(key, out var oldest))
                 {
-                    target = queue.Dequeue();
-                    if (queue.Count == 0)
-                    {
-                        _awaiting.Remove(key);
-                    }
-
+                    target = oldest;
+                    Forget(oldest);
                     final = true;
                     _streams.Remove(target);
                 }
@@ -215,7 +223,7 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
         lock (_lock)
         {
             _completed = true;
-            open = [.. _awaiting.Values.SelectMany(static q => q)];
+            open = [.. _awaiting.Values.SelectMany(Waiting)];
             _awaiting.Clear();
             _streams.Clear();
             if (_listener is not null)
@@ -270,22 +278,46 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
         done?.Complete();
     }
 
+    /// <summary>The exchanges waiting under one id, oldest first.</summary>
+    private static IEnumerable<HttpExchange> Waiting(HttpExchange first)
+    {
+        for (var exchange = first; exchange is not null; exchange = exchange.NextUnderSameId)
+        {
+            yield return exchange;
+        }
+    }
+
     private void Forget(HttpExchange exchange)
     {
-        // Called under the lock.
-        if (exchange.IdKey is { } key && _awaiting.TryGetValue(key, out var queue))
+        // Called under the lock: the exchange no longer waits under its id (the others under it keep their order).
+        if (exchange.IdKey is { } key && _awaiting.TryGetValue(key, out var first))
         {
-            var rest = queue.Where(e => e != exchange).ToArray();
-            queue.Clear();
-            foreach (var other in rest)
+            if (first == exchange)
             {
-                queue.Enqueue(other);
+                if (exchange.NextUnderSameId is { } next)
+                {
+                    _awaiting[key] = next;
+                }
+                else
+                {
+                    _awaiting.Remove(key);
+                }
+            }
+            else
+            {
+                var before = first;
+                while (before.NextUnderSameId is { } candidate && candidate != exchange)
+                {
+                    before = candidate;
+                }
+
+                if (before.NextUnderSameId == exchange)
+                {
+                    before.NextUnderSameId = exchange.NextUnderSameId;
+                }
             }
 
-            if (queue.Count == 0)
-            {
-                _awaiting.Remove(key);
-            }
+            exchange.NextUnderSameId = null;
         }
 
         _streams.Remove(exchange);

@@ -14,7 +14,7 @@ namespace PolicyLayer.Gateway;
 /// the answer resumes on the thread that delivers it (the upstream's reader, or the handler itself when the gateway
 /// answered at once), with no thread-pool hop in between. A writer that finds the queue full waits for room.
 /// </remarks>
-internal sealed class HttpExchange : IValueTaskSource<bool>
+internal sealed class HttpExchange : IValueTaskSource<bool>, IScannedMessage
 {
     private readonly Lock _lock = new();
     private readonly int _capacity;
@@ -44,6 +44,15 @@ internal sealed class HttpExchange : IValueTaskSource<bool>
         AcceptsStream = acceptsStream;
     }
 
+    /// <summary>A POST whose body the endpoint scanned strictly: the gateway takes that scan instead of making its own.</summary>
+    public HttpExchange(byte[] body, ScanStatus scanStatus, in ScannedMessage envelope, bool acceptsStream)
+        : this(body, tooLong: false, IsRequest(scanStatus, envelope) ? envelope.IdKey : null, IsRequest(scanStatus, envelope) ? body.AsMemory(envelope.IdStart, envelope.IdLength) : null, acceptsStream)
+    {
+        ScanStatus = scanStatus;
+        Envelope = envelope;
+        Scanned = true;
+    }
+
     /// <summary>The message as the client sent it.</summary>
     public byte[] Body { get; }
 
@@ -56,11 +65,28 @@ internal sealed class HttpExchange : IValueTaskSource<bool>
     /// <summary>The request's id as the client wrote it (a slice of <see cref="Body"/>).</summary>
     public ReadOnlyMemory<byte>? Id { get; }
 
+    /// <summary>What the endpoint's strict scan of <see cref="Body"/> found, when <see cref="Scanned"/>.</summary>
+    public ScanStatus ScanStatus { get; }
+
+    /// <summary>The envelope the endpoint's scan read, when <see cref="Scanned"/>.</summary>
+    public ScannedMessage Envelope { get; }
+
+    /// <summary>Whether the endpoint scanned <see cref="Body"/> (a body within the limit, from a POST).</summary>
+    public bool Scanned { get; }
+
+    /// <summary>The method of a well-formed request, as the endpoint's scan read it.</summary>
+    public string? RequestMethod => Scanned && IsRequest(ScanStatus, Envelope) ? Envelope.Method : null;
+
+    private static bool IsRequest(ScanStatus status, in ScannedMessage envelope) => status == ScanStatus.Message && envelope.Kind == MessageKind.Request;
+
     /// <summary>Whether the client accepts an event stream as the answer.</summary>
     public bool AcceptsStream { get; }
 
     /// <summary>Whether the exchange waits for an answer under its id (set when it is registered, not for a duplicate id).</summary>
     public bool AwaitsAnswer { get; set; }
+
+    /// <summary>The next exchange waiting for an answer under the same id (the client reused it), oldest first; kept by <see cref="HttpClientChannel"/> under its lock.</summary>
+    public HttpExchange? NextUnderSameId { get; set; }
 
     /// <summary>Whether the exchange can still be sent messages.</summary>
     public bool IsOpen => !_completed;

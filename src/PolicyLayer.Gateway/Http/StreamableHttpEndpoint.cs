@@ -105,15 +105,11 @@ internal sealed class StreamableHttpEndpoint
         var (body, tooLong) = await ReadBodyAsync(context.Request, _options.Session.MaxMessageBytes, context.RequestAborted).ConfigureAwait(false);
         var accept = context.Request.Headers.Accept.ToString();
         var acceptsStream = accept.Length == 0 || accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) || accept.Contains("*/*", StringComparison.Ordinal);
-        string? idKey = null;
-        ReadOnlyMemory<byte>? id = null;
-        string? method = null;
-        if (!tooLong && (t_scanner ??= new JsonRpcScanner(strict: true)).Scan(body, out var scanned) == ScanStatus.Message && scanned.Kind == MessageKind.Request)
-        {
-            idKey = scanned.IdKey;
-            id = body.AsMemory(scanned.IdStart, scanned.IdLength);
-            method = scanned.Method;
-        }
+        // Scanned once, strictly: for the session's checks here, and by the gateway, which takes this scan (IScannedMessage).
+        var exchange = tooLong ? new HttpExchange([], tooLong: true, idKey: null, id: null, acceptsStream)
+            : new HttpExchange(body, (t_scanner ??= new JsonRpcScanner(strict: true)).Scan(body, out var scanned), scanned, acceptsStream);
+        var id = exchange.Id;
+        var method = exchange.RequestMethod;
 
         HttpGatewaySession? session;
         if (context.Request.Headers.TryGetValue(SessionHeader, out var sessionId))
@@ -155,7 +151,6 @@ internal sealed class StreamableHttpEndpoint
         }
 
         session.Enter();
-        var exchange = new HttpExchange(body, tooLong, idKey, id, acceptsStream);
         try
         {
             if (!await session.Client.PostAsync(exchange, context.RequestAborted).ConfigureAwait(false))

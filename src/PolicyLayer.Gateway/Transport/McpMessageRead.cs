@@ -12,6 +12,10 @@ public readonly struct McpMessageRead
         Message = message;
     }
 
+    /// <summary>A message whose envelope its transport has scanned already (strictly, as the gateway would).</summary>
+    internal McpMessageRead(ReadOnlyMemory<byte> message, IScannedMessage scanned)
+        : this(McpMessageReadStatus.Message, message) => Scanned = scanned;
+
     /// <summary>What was read.</summary>
     public McpMessageReadStatus Status { get; }
 
@@ -20,4 +24,7 @@ public readonly struct McpMessageRead
     /// message, which the gateway checks and re-serialises); valid until the next read.
     /// </summary>
     public ReadOnlyMemory<byte> Message { get; }
+
+    /// <summary>The strict scan of <see cref="Message"/> its transport made, when it made one.</summary>
+    internal IScannedMessage? Scanned { get; }
 }
