@@ -46,7 +46,7 @@ internal sealed class HttpExchange : IValueTaskSource<bool>, IScannedMessage
 
     /// <summary>A POST whose body the endpoint scanned strictly: the gateway takes that scan instead of making its own.</summary>
     public HttpExchange(byte[] body, ScanStatus scanStatus, in ScannedMessage envelope, bool acceptsStream)
-        : this(body, tooLong: false, IsRequest(scanStatus, envelope) ? envelope.IdKey : null, IsRequest(scanStatus, envelope) ? body.AsMemory(envelope.IdStart, envelope.IdLength) : null, acceptsStream)
+        : this(body, tooLong: false, IsRequest(scanStatus, envelope) ? envelope.IdKey : null, IsRequest(scanStatus, envelope) ? body.AsMemory(envelope.IdStart, envelope.IdLength) : (ReadOnlyMemory<byte>?)null, acceptsStream)
     {
         ScanStatus = scanStatus;
         Envelope = envelope;

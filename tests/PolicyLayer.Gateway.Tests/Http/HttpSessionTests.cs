@@ -39,6 +39,32 @@ public class HttpSessionTests
         gateway.Children.Should().BeEmpty("no session was opened, so no server was started");
     }
 
+    [TestCase("not json", -32700, null, TestName = "MalformedPost_InASession_Is400_WithAParseErrorAndANullId")]
+    [TestCase("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","name":"write_note"}}""", -32600, 5, TestName = "AmbiguousPost_InASession_Is400_RefusedWithItsId")]
+    public async Task RefusedPost_InASession_Is400_WithTheGatewaysError(string body, int code, int? id)
+    {
+        // The endpoint's scan is the gateway's (one scan per POST): what it refuses is still a 400, answered by the gateway.
+        using var gateway = await HttpGatewayHarness.StartAsync();
+        await gateway.InitializeAsync();
+
+        using var response = await gateway.PostRawAsync(body);
+
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest, $"{response.Content.Headers.ContentType}: {text}");
+        var answer = JsonDocument.Parse(text).RootElement;
+        answer.ErrorCode().Should().Be(code);
+        if (id is null)
+        {
+            answer.GetProperty("id").ValueKind.Should().Be(JsonValueKind.Null);
+        }
+        else
+        {
+            answer.GetProperty("id").GetInt32().Should().Be(id.Value);
+        }
+
+        (await gateway.RequestAsync(Call("9", "echo"))).GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString().Should().Be("ran echo");
+    }
+
     [Test]
     public async Task UnsupportedProtocolVersionHeader_Is400()
     {
