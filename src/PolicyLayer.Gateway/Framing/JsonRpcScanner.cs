@@ -105,7 +105,9 @@ internal sealed class JsonRpcScanner
     public static string IdKey(ref Utf8JsonReader reader) => reader.TokenType switch
     {
         JsonTokenType.String => "s:" + reader.GetString(),
-        JsonTokenType.Number when reader.TryGetInt64(out var whole) => "n:" + whole.ToString(CultureInfo.InvariantCulture),
+
+        // One string per key (no digits string to concatenate): every message with an id makes one.
+        JsonTokenType.Number when reader.TryGetInt64(out var whole) => string.Create(CultureInfo.InvariantCulture, $"n:{whole}"),
         JsonTokenType.Number when reader.TryGetDouble(out var value) && double.IsFinite(value) => "n:" + NumberKey(value),
         JsonTokenType.Number => "n:" + Encoding.UTF8.GetString(reader.ValueSpan),
         _ => throw new InvalidOperationException("An id is a string or a number."),
