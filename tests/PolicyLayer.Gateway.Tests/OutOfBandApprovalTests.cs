@@ -51,6 +51,55 @@ public sealed class OutOfBandApprovalTests
     }
 
     [Test]
+    public async Task TheAuditLine_SaysWhatBecameOfTheInboxApproval_ItsIdAndWhoAnswered_AndMatchesTheSchema()
+    {
+        ApprovalInbox? inbox = null;
+        using var proxy = new GatewayHarness(configure: o => o.ApprovalInbox = inbox = new ApprovalInbox(new InMemoryApprovalStore(new InMemoryApprovalStoreOptions { TimeProvider = o.TimeProvider }), null, null, o.TimeProvider));
+        await proxy.InitializeAsync();
+
+        // Held while the agent waits (a progress token), approved by bob.
+        proxy.Send("""{"jsonrpc":"2.0","id":"w","method":"tools/call","params":{"name":"approve_me","arguments":{"path":"/tmp/w"},"_meta":{"progressToken":"p"}}}""");
+        await proxy.ReceiveAsync();
+        var waited = (await inbox!.ListAsync()).Single().Id;
+        await inbox.DecideAsync(waited, approve: true, "bob", null);
+        await proxy.ReceiveAsync();
+
+        // Refused with an id, retried after carol approved it, and retried once more.
+        var held = await proxy.RequestAsync(Call("1", "approve_me", """{"path":"/tmp/x"}"""));
+        var id = held.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision").GetProperty("approvalId").GetString()!;
+        await inbox.DecideAsync(id, approve: true, "carol", null);
+        var retry = """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"approve_me","arguments":{"path":"/tmp/x"},"_meta":{"policylayer/approval":""" + JsonSerializer.Serialize(id) + "}}}";
+        await proxy.RequestAsync(retry);
+        await proxy.RequestAsync(retry.Replace("\"id\":2", "\"id\":3", StringComparison.Ordinal));
+
+        // Refused with an id that dave then denies.
+        var denied = await proxy.RequestAsync(Call("4", "approve_me", """{"path":"/tmp/y"}"""));
+        var deniedId = denied.GetProperty("result").GetProperty("_meta").GetProperty("policylayer/decision").GetProperty("approvalId").GetString()!;
+        await inbox.DecideAsync(deniedId, approve: false, "dave", "not today");
+        await proxy.RequestAsync("""{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"approve_me","arguments":{"path":"/tmp/y"},"_meta":{"policylayer/approval":""" + JsonSerializer.Serialize(deniedId) + "}}}");
+
+        var lines = proxy.AuditLines;
+        var summary = lines.Select(l => (
+            Approval: l.GetProperty("approval").GetString(),
+            Id: l.TryGetProperty("approvalId", out var a) ? a.GetString() : null,
+            By: l.TryGetProperty("decidedBy", out var b) ? b.GetString() : null,
+            Kind: l.GetProperty("kind").GetString())).ToList();
+        summary.Should().Equal(
+            ("accepted", waited, "bob", "allowed"),
+            ("pending", id, null, "approval_pending"),
+            ("accepted", id, "carol", "allowed"),
+            ("invalid", id, "carol", "approval_invalid"),
+            ("pending", deniedId, null, "approval_pending"),
+            ("declined", deniedId, "dave", "approval_declined"));
+
+        var schema = await NJsonSchema.JsonSchema.FromJsonAsync(await File.ReadAllTextAsync(PolicyLayer.TestUtils.RepositoryPaths.Get("docs", "audit.schema.json")));
+        foreach (var line in proxy.Audit.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            schema.Validate(line).Should().BeEmpty("every line must match docs/audit.schema.json: {0}", line);
+        }
+    }
+
+    [Test]
     public async Task HttpSessions_TakeTheInboxOfTheSessionTemplate_AndTheHeldCallRunsOnceApproved()
     {
         var inbox = new ApprovalInbox(new InMemoryApprovalStore());

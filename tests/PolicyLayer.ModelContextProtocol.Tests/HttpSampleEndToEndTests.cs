@@ -57,6 +57,33 @@ public sealed class HttpSampleEndToEndTests
         root.GetProperty("lists").EnumerateArray().Take(5).Should().OnlyContain(l => !l.GetProperty("isError").GetBoolean(), "user and grant scopes need no session");
     }
 
+    [Test]
+    [CancelAfter(180_000)]
+    public async Task InboxSignIn_RefusesAPostWithoutTheFormsAntiForgeryToken_AndSignsInFromItsOwnPage(CancellationToken cancellationToken)
+    {
+        // Another site's page could post its own approver token to /signin, so that the browser answers as that approver.
+        await using var server = await SampleServer.StartAsync("StatefulForInitializeClients", cancellationToken, "--approvals", "inbox");
+        var token = await PrintTokenAsync("carol", "grant-e2e", cancellationToken, "--role", "approver");
+        var site = new Uri(server.Endpoint, "/");
+        var cookies = new System.Net.CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false }) { BaseAddress = site };
+
+        using var forged = await browser.PostAsync("/signin", new FormUrlEncodedContent([new("token", token)]), cancellationToken);
+        forged.StatusCode.Should().Be(System.Net.HttpStatusCode.BadRequest);
+        (await forged.Content.ReadAsStringAsync(cancellationToken)).Should().Contain("anti-forgery token is missing or not valid");
+        forged.Headers.Contains("Set-Cookie").Should().BeFalse("nothing is signed in");
+
+        var page = await browser.GetStringAsync("/signin", cancellationToken);
+        var hidden = System.Text.RegularExpressions.Regex.Match(page, """<input type="hidden" name="([^"]*)" value="([^"]*)">""");
+        hidden.Success.Should().BeTrue("the form carries its anti-forgery field: " + page);
+        using var signIn = await browser.PostAsync("/signin", new FormUrlEncodedContent(
+            [new(System.Net.WebUtility.HtmlDecode(hidden.Groups[1].Value), System.Net.WebUtility.HtmlDecode(hidden.Groups[2].Value)), new("token", token)]), cancellationToken);
+        signIn.StatusCode.Should().Be(System.Net.HttpStatusCode.Redirect);
+        signIn.Headers.Location!.ToString().Should().Be("/approvals");
+        using var inbox = await browser.GetAsync("/approvals", cancellationToken);
+        inbox.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, "the cookie of the sign-in opens the inbox");
+    }
+
     private static async Task<JsonDocument> RunClientAsync(Uri endpoint, CancellationToken cancellationToken)
     {
         var alice = await PrintTokenAsync("alice", "grant-e2e", cancellationToken);
@@ -66,9 +93,9 @@ public sealed class HttpSampleEndToEndTests
 
     private static string Text(JsonElement result) => result.GetProperty("text").GetString()!;
 
-    private static async Task<string> PrintTokenAsync(string user, string grant, CancellationToken cancellationToken)
+    private static async Task<string> PrintTokenAsync(string user, string grant, CancellationToken cancellationToken, params string[] more)
     {
-        using var process = Process.Start(Dotnet(Sample, "--print-token", "--user", user, "--grant", grant))!;
+        using var process = Process.Start(Dotnet([Sample, "--print-token", "--user", user, "--grant", grant, .. more]))!;
         var token = await process.StandardOutput.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         process.ExitCode.Should().Be(0);
@@ -99,10 +126,10 @@ public sealed class HttpSampleEndToEndTests
 
         public Uri Endpoint { get; }
 
-        public static async Task<SampleServer> StartAsync(string sessionMode, CancellationToken cancellationToken)
+        public static async Task<SampleServer> StartAsync(string sessionMode, CancellationToken cancellationToken, params string[] more)
         {
             var process = Process.Start(Dotnet(
-                Sample, "--urls", "http://127.0.0.1:0", "--session-mode", sessionMode, "--policy", RepositoryPaths.SamplePolicy("http.policy.json")))!;
+                [Sample, "--urls", "http://127.0.0.1:0", "--session-mode", sessionMode, "--policy", RepositoryPaths.SamplePolicy("http.policy.json"), .. more]))!;
             _ = process.StandardError.ReadToEndAsync(CancellationToken.None);
             try
             {

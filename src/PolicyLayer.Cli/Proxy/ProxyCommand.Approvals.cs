@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -106,13 +108,16 @@ internal static partial class ProxyCommand
     {
         app.MapGet(path + "/signin", static context =>
         {
+            // The form carries an anti-forgery token, so that another site cannot sign a browser in with a token of its choosing.
+            var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
             var headers = context.Response.Headers;
             headers.ContentSecurityPolicy = "default-src 'none'; form-action 'self'; frame-ancestors 'none'";
             headers.CacheControl = "no-store";
             context.Response.ContentType = "text/html; charset=utf-8";
-            return context.Response.WriteAsync("""
+            var field = $"<input type=\"hidden\" name=\"{HtmlEncoder.Default.Encode(tokens.FormFieldName)}\" value=\"{HtmlEncoder.Default.Encode(tokens.RequestToken ?? string.Empty)}\">";
+            return context.Response.WriteAsync($"""
                 <!doctype html><html><head><meta charset="utf-8"><title>PolicyLayer approvals: sign in</title></head>
-                <body><form method="post"><label>Approver token (a JWT with the role approver)<br>
+                <body><form method="post">{field}<label>Approver token (a JWT with the role approver)<br>
                 <textarea name="token" rows="6" cols="80" required></textarea></label><br><button>Sign in</button></form></body></html>
                 """, context.RequestAborted);
         }).AllowAnonymous();
@@ -122,6 +127,17 @@ internal static partial class ProxyCommand
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
                 await context.Response.WriteAsync($"Post the form field 'token' (at most {MaxSignInBytes} bytes).", context.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            try
+            {
+                await context.RequestServices.GetRequiredService<IAntiforgery>().ValidateRequestAsync(context).ConfigureAwait(false);
+            }
+            catch (AntiforgeryValidationException)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                await context.Response.WriteAsync("The sign-in form's anti-forgery token is missing or not valid; open the sign-in page again and sign in from it.", context.RequestAborted).ConfigureAwait(false);
                 return;
             }
 

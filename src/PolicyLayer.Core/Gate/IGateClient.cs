@@ -23,6 +23,17 @@ internal interface IGateClient
     bool CanReportProgress => false;
 
     /// <summary>
+    /// Told by the gate what became of a call's approval in the approvals inbox, for the host's audit: <c>accepted</c> (a
+    /// person approved it and this call spends the approval), <c>declined</c>, <c>timed_out</c>, <c>pending</c> (refused
+    /// with the record's id to retry with), <c>invalid</c> (an approval id that is unknown, for another call or used) or
+    /// <c>impossible</c> (the call could not be held). <paramref name="record"/> is the inbox's record, when there is one
+    /// for this call.
+    /// </summary>
+    void ApprovalEnded(string outcome, ApprovalRecord? record)
+    {
+    }
+
+    /// <summary>
     /// Sends the client a <c>notifications/progress</c> for this call, so that its request stays alive while the call waits
     /// for an out-of-band approval. Does nothing when <see cref="CanReportProgress"/> is false.
     /// </summary>

@@ -12,12 +12,13 @@ internal sealed partial class ToolCallGate
         var call = request.Call;
         if (request.ApprovalId is { } retried)
         {
-            return await UseApprovalAsync(inbox, call, held, retried, cancellationToken).ConfigureAwait(false);
+            return await UseApprovalAsync(inbox, call, held, retried, client, cancellationToken).ConfigureAwait(false);
         }
 
         var (record, problem) = await inbox.HoldAsync(call, held, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
+            client.ApprovalEnded("impossible", null);
             return Refuse(call, held, RefusalKind.ApprovalImpossible, "The call cannot be held: " + problem);
         }
 
@@ -29,6 +30,7 @@ internal sealed partial class ToolCallGate
 
         if (mode == ApprovalHoldMode.RefuseWithId)
         {
+            client.ApprovalEnded("pending", record);
             return RefusePending(call, held, record.Id);
         }
 
@@ -39,7 +41,7 @@ internal sealed partial class ToolCallGate
             var now = inbox.Time.GetUtcNow();
             if (current is null || current.StatusAt(now) != ApprovalStatus.Pending)
             {
-                return await SettleAnsweredAsync(inbox, call, held, record.Id, current, cancellationToken).ConfigureAwait(false);
+                return await SettleAnsweredAsync(inbox, call, held, record.Id, current, client, cancellationToken).ConfigureAwait(false);
             }
 
             if (client.CanReportProgress)
@@ -60,38 +62,53 @@ internal sealed partial class ToolCallGate
     }
 
     /// <summary>A retry that brings an approval id: allowed once, when the id names an approved record for this very call.</summary>
-    private async ValueTask<GateVerdict?> UseApprovalAsync(ApprovalInbox inbox, ToolCall call, PolicyDecision held, string id, CancellationToken cancellationToken)
+    private async ValueTask<GateVerdict?> UseApprovalAsync(ApprovalInbox inbox, ToolCall call, PolicyDecision held, string id, IGateClient client, CancellationToken cancellationToken)
     {
         var record = await inbox.Store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
+            client.ApprovalEnded("invalid", null);
             return Refuse(call, held, RefusalKind.ApprovalInvalid, "The approval id sent with this call is unknown (never issued, or forgotten after it expired).");
         }
 
         if (!string.Equals(record.Fingerprint, inbox.FingerprintOf(call), StringComparison.Ordinal))
         {
+            // Another call's record: none of it belongs in this call's audit line.
+            client.ApprovalEnded("invalid", null);
             return Refuse(call, held, RefusalKind.ApprovalInvalid, "The approval id sent with this call was issued for another call (the tool, the arguments or the caller differ).");
         }
 
-        return record.StatusAt(inbox.Time.GetUtcNow()) == ApprovalStatus.Pending
-            ? RefusePending(call, held, id)
-            : await SettleAnsweredAsync(inbox, call, held, id, record, cancellationToken).ConfigureAwait(false);
+        if (record.StatusAt(inbox.Time.GetUtcNow()) == ApprovalStatus.Pending)
+        {
+            client.ApprovalEnded("pending", record);
+            return RefusePending(call, held, id);
+        }
+
+        return await SettleAnsweredAsync(inbox, call, held, id, record, client, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Acts on a record that is no longer pending: spends an approval (null: go ahead), or refuses.</summary>
-    private async ValueTask<GateVerdict?> SettleAnsweredAsync(ApprovalInbox inbox, ToolCall call, PolicyDecision held, string id, ApprovalRecord? record, CancellationToken cancellationToken)
+    private async ValueTask<GateVerdict?> SettleAnsweredAsync(ApprovalInbox inbox, ToolCall call, PolicyDecision held, string id, ApprovalRecord? record, IGateClient client, CancellationToken cancellationToken)
     {
         switch (record?.StatusAt(inbox.Time.GetUtcNow()))
         {
             case ApprovalStatus.Approved:
-                return await inbox.Store.TryUseAsync(id, cancellationToken).ConfigureAwait(false)
-                    ? null
-                    : Refuse(call, held, RefusalKind.ApprovalInvalid, "This approval was already used: each approval allows one call. Call the tool again to ask for a new one.");
+                if (await inbox.Store.TryUseAsync(id, cancellationToken).ConfigureAwait(false))
+                {
+                    client.ApprovalEnded("accepted", record);
+                    return null;
+                }
+
+                client.ApprovalEnded("invalid", record);
+                return Refuse(call, held, RefusalKind.ApprovalInvalid, "This approval was already used: each approval allows one call. Call the tool again to ask for a new one.");
             case ApprovalStatus.Denied:
+                client.ApprovalEnded("declined", record);
                 return Refuse(call, held, RefusalKind.ApprovalDeclined, record.DecidedBy + " declined the call" + (record.Note is { } note ? ": " + note : "."));
             case ApprovalStatus.Used:
+                client.ApprovalEnded("invalid", record);
                 return Refuse(call, held, RefusalKind.ApprovalInvalid, "This approval was already used: each approval allows one call. Call the tool again to ask for a new one.");
             default:
+                client.ApprovalEnded("timed_out", record);
                 return Refuse(call, held, RefusalKind.ApprovalTimedOut, string.Create(CultureInfo.InvariantCulture, $"Nobody answered in the approvals inbox within {inbox.Timeout.TotalSeconds:0.###} s."));
         }
     }

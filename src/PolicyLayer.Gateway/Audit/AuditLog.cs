@@ -64,6 +64,16 @@ internal sealed class AuditLog(TextWriter writer, TimeProvider time, string sess
             }
 
             WriteOptional(json, "approval", entry.Approval);
+            if (entry.ApprovalId is { } approvalId)
+            {
+                json.WriteString("approvalId", approvalId);
+            }
+
+            if (entry.DecidedBy is { } decidedBy)
+            {
+                json.WriteString("decidedBy", decidedBy);
+            }
+
             if (entry.Counters.Count > 0)
             {
                 json.WriteStartArray("counters");

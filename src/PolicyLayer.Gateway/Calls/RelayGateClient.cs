@@ -39,6 +39,19 @@ internal sealed class RelayGateClient(GateClientFeatures features, ClientRequest
     /// <summary>What became of the approval request, for the audit log; <see langword="null"/> when none was needed.</summary>
     public string? Approval { get; private set; }
 
+    /// <summary>For an approval in the approvals inbox: its record's id, for the audit log; else <see langword="null"/>.</summary>
+    public string? ApprovalId { get; private set; }
+
+    /// <summary>For an approval a person answered in the approvals inbox: who, for the audit log; else <see langword="null"/>.</summary>
+    public string? DecidedBy { get; private set; }
+
+    public void ApprovalEnded(string outcome, ApprovalRecord? record)
+    {
+        Approval = outcome;
+        ApprovalId = record?.Id;
+        DecidedBy = record?.DecidedBy;
+    }
+
     public async ValueTask<JsonElement> ElicitAsync(JsonElement parameters, CancellationToken cancellationToken)
     {
         if (held.TryHold(callBytes) is { } full)

@@ -115,7 +115,7 @@ internal sealed class ToolCallHandler(
             }
         }
 
-        Audit(call.Call, request.ClientId, verdict, client.Approval);
+        Audit(call.Call, request.ClientId, verdict, client);
         if (verdict.IsAdmitted)
         {
             if (request.CancelledByClient)
@@ -135,19 +135,22 @@ internal sealed class ToolCallHandler(
         await replies.SendRefusalAsync(request.ClientId, verdict.Refusal ?? GateRefusal.ForError(toolName)).ConfigureAwait(false);
     }
 
-    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, GateVerdict verdict, string? approval)
+    private void Audit(ToolCall call, ReadOnlyMemory<byte> id, GateVerdict verdict, RelayGateClient client)
     {
         if (audit is null)
         {
             return;
         }
 
+        var approval = client.Approval;
+
         var decision = verdict.Decision;
         if (verdict.Refusal is { } refusal)
         {
             var retry = refusal.RetryAfterSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
             Audit(new AuditEntry(
-                call, id, refusal.Outcome, GateRefusal.KindName(refusal.Kind), refusal.RuleId, refusal.Reason, retry, approval, decision.IsShadowed, Risk: decision.Risk));
+                call, id, refusal.Outcome, GateRefusal.KindName(refusal.Kind), refusal.RuleId, refusal.Reason, retry, approval, decision.IsShadowed, Risk: decision.Risk,
+                ApprovalId: client.ApprovalId, DecidedBy: client.DecidedBy));
             return;
         }
 
@@ -155,7 +158,7 @@ internal sealed class ToolCallHandler(
         var kind = decision.ShadowedOutcome is { } would && would != PolicyOutcome.Allow ? ShadowKind(decision) : AllowedKind;
         Audit(new AuditEntry(
             call, id, decision.ShadowedOutcome ?? decision.Outcome, kind, decision.RuleId, decision.Reason, decision.RetryAfter, approval, decision.IsShadowed,
-            Risk: decision.Risk, Counters: decision.Counters));
+            Risk: decision.Risk, Counters: decision.Counters, ApprovalId: client.ApprovalId, DecidedBy: client.DecidedBy));
     }
 
     /// <summary>The kind a shadowed refusal would have had.</summary>

@@ -100,7 +100,7 @@ public sealed partial class HttpProxyApprovalsTests
         var cookies = new CookieContainer();
         using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies });
 
-        using var signIn = await http.PostAsync(new Uri(inbox + "/signin"), new FormUrlEncodedContent([new("token", ListeningProxy.Token("alice", role: "approver"))]));
+        using var signIn = await SignInAsync(http, inbox, ListeningProxy.Token("alice", role: "approver"));
         var page = await signIn.Content.ReadAsStringAsync();
 
         signIn.StatusCode.Should().Be(HttpStatusCode.OK, "the sign-in redirects to the inbox page, which the cookie opens");
@@ -109,6 +109,29 @@ public sealed partial class HttpProxyApprovalsTests
         var cookie = cookies.GetAllCookies().Single(c => c.Name == "policylayer_approver");
         cookie.HttpOnly.Should().BeTrue();
         cookie.Path.Should().Be("/approvals", "the cookie is never sent to the MCP endpoint");
+    }
+
+    [Test]
+    public async Task SignIn_PostedWithoutTheFormsAntiForgeryToken_IsRefused_AndKeepsNoToken()
+    {
+        // What another site's page could do: post its own token to the sign-in, so that the browser acts as the site's approver.
+        await using var proxy = await ListeningProxy.StartAsync(
+            ["--listen", "http://127.0.0.1:0/mcp", "--policy", _policy, "--approvals", "/approvals", .. ListeningProxy.JwtArguments, .. ListeningProxy.ContractServer]);
+        var inbox = await proxy.Inbox;
+        var cookies = new CookieContainer();
+        using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false });
+
+        using var forged = await http.PostAsync(new Uri(inbox + "/signin"), new FormUrlEncodedContent([new("token", ListeningProxy.Token("mallory", role: "approver"))]));
+        var message = await forged.Content.ReadAsStringAsync();
+
+        forged.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        message.Should().Contain("anti-forgery token is missing or not valid");
+        cookies.GetAllCookies().Should().NotContain(c => c.Name == "policylayer_approver");
+
+        // The same browser signing in from the page itself is let in.
+        using var signIn = await SignInAsync(http, inbox, ListeningProxy.Token("alice", role: "approver"));
+        signIn.StatusCode.Should().Be(HttpStatusCode.Redirect);
+        cookies.GetAllCookies().Should().ContainSingle(c => c.Name == "policylayer_approver");
     }
 
     [TestCase("--approvals /approvals -- cat", "--approvals needs --listen; over stdio serve the inbox with --approvals-listen URL.")]
@@ -182,6 +205,19 @@ public sealed partial class HttpProxyApprovalsTests
         using var response = await approver.PostAsync(new Uri($"{inbox}/{id}/{answer}"), new FormUrlEncodedContent([new("note", note), new(field, token)]));
         return response.StatusCode;
     }
+
+    /// <summary>Signs in as a browser does: opens the sign-in page, then posts its form with the page's anti-forgery field.</summary>
+    private static async Task<HttpResponseMessage> SignInAsync(HttpClient browser, Uri inbox, string token)
+    {
+        var html = await browser.GetStringAsync(new Uri(inbox + "/signin"));
+        var hidden = HiddenField().Match(html);
+        hidden.Success.Should().BeTrue("the sign-in form carries an anti-forgery field: " + html);
+        return await browser.PostAsync(new Uri(inbox + "/signin"), new FormUrlEncodedContent(
+            [new(WebUtility.HtmlDecode(hidden.Groups[1].Value), WebUtility.HtmlDecode(hidden.Groups[2].Value)), new("token", token)]));
+    }
+
+    [GeneratedRegex("""<input type="hidden" name="([^"]*)" value="([^"]*)">""")]
+    private static partial Regex HiddenField();
 
     [GeneratedRegex("""data-(field|token)="([^"]*)" """)]
     private static partial Regex DataAttribute();
