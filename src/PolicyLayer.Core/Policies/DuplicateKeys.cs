@@ -26,6 +26,7 @@ internal static class DuplicateKeys
     /// <summary>Whether an object of the document rooted at <paramref name="root"/> (parsed from <paramref name="utf8"/>) has a key twice.</summary>
     public static Outcome Find(JsonElement root, ReadOnlySpan<byte> utf8)
     {
+
         var finder = new Finder();
         try
         {
@@ -36,6 +37,32 @@ internal static class DuplicateKeys
             finder.Return();
         }
     }
+
+    /// <summary>Whether the object <paramref name="element"/> itself has a key twice; the objects within it are not looked at.</summary>
+    public static Outcome InKeys(JsonElement element)
+    {
+        var count = element.GetPropertyCount();
+        if (count < 2)
+        {
+            return Outcome.None;
+        }
+
+        var finder = new Finder();
+        try
+        {
+            return finder.CheckKeys(element, count, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element));
+        }
+        finally
+        {
+            finder.Return();
+        }
+    }
+
+    /// <summary>Of two outcomes for parts of one document, the outcome for the whole: a duplicate found, else unsure, else none.</summary>
+    public static Outcome Either(Outcome one, Outcome other) =>
+        one == Outcome.Found || other == Outcome.Found ? Outcome.Found
+        : one == Outcome.Unsure || other == Outcome.Unsure ? Outcome.Unsure
+        : Outcome.None;
 
     /// <summary>
     /// The keys of one object at a time, in an open-addressing table: a slot holds the key's index + 1, each key its
@@ -90,7 +117,7 @@ internal static class DuplicateKeys
             return Outcome.None;
         }
 
-        private Outcome CheckKeys(JsonElement element, int count, ReadOnlySpan<byte> utf8)
+        public Outcome CheckKeys(JsonElement element, int count, ReadOnlySpan<byte> utf8)
         {
             // At most half full, so that probes stay short.
             var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count * 2);

@@ -10,17 +10,16 @@ namespace PolicyLayer.Policies;
 /// <summary>Reads policy documents of version "1" (the hosted PolicyLayer gateway's format plus optional additions).</summary>
 internal sealed class PolicyReaderV1 : IPolicyReader
 {
-    internal static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
-        "$schema", "version", "revision", "default", "hide", "all_tools", "tools", "risk", "classify");
+    internal static FrozenSet<string> RootFields => RootFieldList.Known;
 
     internal static FrozenSet<string> RuleFields => RuleFieldList.Known;
 
-    internal static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
+    internal static FrozenSet<string> AllToolsFields => AllToolsFieldList.Known;
 
     internal static FrozenSet<string> ConditionFields => ConditionFieldList.Known;
 
     /// <summary>The fields of a predicate in the hosted shape.</summary>
-    internal static readonly FrozenSet<string> PredicateFields = FrozenSet.Create(StringComparer.Ordinal, "conditions", "on_deny");
+    internal static FrozenSet<string> PredicateFields => PredicateFieldList.Known;
 
     /// <summary>The longest declared <c>revision</c> accepted.</summary>
     internal const int MaxRevisionLength = 64;
@@ -79,6 +78,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
     // The fields of each kind of object, in the order the reader indexes them (see ReadFields); the constants below are
     // their positions.
+    private static readonly FieldList RootFieldList = new("$schema", "version", "revision", "default", "hide", "all_tools", "tools", "risk", "classify");
+    private static readonly FieldList AllToolsFieldList = new("limits");
+    private static readonly FieldList PredicateFieldList = new("conditions", "on_deny");
     private static readonly FieldList RuleFieldList = new("action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
     private const int RuleAction = 0, RuleReason = 1, RuleRequire = 2, RuleDenyIf = 3, RuleApprovalIf = 4, RuleLimits = 5, RuleRateLimit = 6;
 
@@ -92,9 +94,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
     /// <summary>Each operator's name as the document spells it, indexed by <see cref="ConditionOperator"/>.</summary>
     internal static readonly string[] OperatorNames = NamesOf(Operators);
-
-    /// <summary>Longer than any field name of the format: a longer unescaped name is unknown without a look.</summary>
-    private const int MaxFieldNameLength = 32;
 
     /// <summary>Past this many tools the reader sizes its tables from the document (see ExpectedCounts).</summary>
     private const int LargeTable = 2048;
@@ -110,11 +109,26 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
     public string Version => "1";
 
-    public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors) => new Session(errors).Read(root);
+    public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors, out DuplicateKeys.Outcome duplicateKeys)
+    {
+        var session = new Session(errors);
+        var compiled = session.Read(root);
+        duplicateKeys = session.DuplicateKeys;
+        return compiled;
+    }
 
     /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
     private sealed class Session(PolicyErrorList errors)
     {
+        /// <summary>
+        /// Whether an object read so far has a key twice. The reader sees every key of the format's own objects (a known
+        /// field already filled, a tool name or category already read); condition values, free-form JSON, are looked at
+        /// by <see cref="DuplicateKeys"/> once they are known to be kept.
+        /// </summary>
+        public DuplicateKeys.Outcome DuplicateKeys { get; private set; }
+
+        private void Found(DuplicateKeys.Outcome outcome) => DuplicateKeys = Policies.DuplicateKeys.Either(DuplicateKeys, outcome);
+
         // Each counter with the pointer of the limit that defined it first; sized once the document's size is known.
         private Dictionary<string, (CounterDefinition Definition, string Pointer)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
@@ -132,7 +146,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         public CompiledPolicy? Read(JsonElement root)
         {
-            CheckFields(root, LazyJsonPath.Root, RootFields);
+            CheckFields(root, LazyJsonPath.Root, RootFieldList);
             var (counters, valued) = ExpectedCounts(root);
             _counters = new(counters, StringComparer.Ordinal);
             _valued = new(valued);
@@ -331,7 +345,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            CheckFields(allTools, AllToolsPath, AllToolsFields);
+            CheckFields(allTools, AllToolsPath, AllToolsFieldList);
             return allTools.TryGetProperty("limits"u8, out var limits)
                 ? ReadLimits(limits, AllToolsPath, "/all_tools")
                 : [];
@@ -348,6 +362,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             {
                 return NameMatcher<CompiledRule>.Empty;
             }
+
+            Found(Policies.DuplicateKeys.InKeys(tools));
 
             // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
             var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
@@ -383,6 +399,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return rules;
             }
 
+            var seen = 0u;
             foreach (var property in risk.EnumerateObject())
             {
                 var path = RiskPath.Property(property.Name);
@@ -391,6 +408,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     errors.AtKey(path, $"Unknown risk category '{property.Name}'. Expected one of: {string.Join(", ", Categories.Keys.Order(StringComparer.Ordinal))}.");
                     continue;
                 }
+
+                if ((seen & (1u << (int)category)) != 0)
+                {
+                    Found(Policies.DuplicateKeys.Outcome.Found);
+                }
+
+                seen |= 1u << (int)category;
 
                 rules[(int)category] = ReadRule(property.Value, path, "/risk/" + property.Name);
             }
@@ -406,6 +430,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<ClassifyEntry>.Empty;
             }
 
+            Found(Policies.DuplicateKeys.InKeys(classify));
             var entries = new KeyValuePair<string, ClassifyEntry>[classify.GetPropertyCount()];
             var kept = 0;
             foreach (var property in classify.EnumerateObject())
@@ -559,7 +584,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var before = errors.Count;
-            CheckFields(element, path, PredicateFields);
+            CheckFields(element, path, PredicateFieldList);
             string? onDeny = null;
             if (element.TryGetProperty("on_deny"u8, out var onDenyElement))
             {
@@ -739,7 +764,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                // A new value (or one whose hash another value has: then it is simply not shared).
+                // A new value (or one whose hash another value has: then it is simply not shared). Free-form JSON, so
+                // its keys are looked at here; a value written twice the same way is looked at once.
+                if (_valued[i].Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+                {
+                    Found(Policies.DuplicateKeys.Find(_valued[i].Value, raw));
+                }
+
                 firstByHash.TryAdd(key, distinct.Count);
                 distinctOf[i] = distinct.Count;
                 distinct.Add(i);
@@ -1173,12 +1204,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// </summary>
         private ObjectFields ReadFields(JsonElement element, LazyJsonPath path, FieldList known)
         {
+            System.Diagnostics.Debug.Assert(known.Count <= ObjectFields.MaxFields, "An object read into ObjectFields has at most its number of fields.");
             var fields = default(ObjectFields);
             foreach (var property in element.EnumerateObject())
             {
                 var index = known.IndexOf(property);
                 if (index >= 0)
                 {
+                    if (Has(fields[index]))
+                    {
+                        Found(Policies.DuplicateKeys.Outcome.Found);
+                    }
+
                     fields[index] = property.Value;
                 }
                 else
@@ -1201,42 +1238,26 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// <summary>Whether a field read by <see cref="ReadFields"/> is there.</summary>
         private static bool Has(JsonElement value) => value.ValueKind != JsonValueKind.Undefined;
 
-        private void CheckFields(JsonElement element, LazyJsonPath path, FrozenSet<string> known)
+        /// <summary>Reports each unknown field of the object at <paramref name="path"/>, and notes a known field written twice.</summary>
+        private void CheckFields(JsonElement element, LazyJsonPath path, FieldList known)
         {
+            var seen = 0u;
             foreach (var property in element.EnumerateObject())
             {
-                if (!IsKnown(property, known))
+                var index = known.IndexOf(property);
+                if (index < 0)
                 {
-                    ReportUnknownField(property, path, known);
-                }
-            }
-        }
-
-        /// <summary>Whether the property's name is one of <paramref name="known"/>, found without copying the name into a string.</summary>
-        private static bool IsKnown(JsonProperty property, FrozenSet<string> known)
-        {
-            var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
-            if (utf8.Length >= 2 && utf8[0] == (byte)'"')
-            {
-                utf8 = utf8[1..^1];
-            }
-
-            if (utf8.Contains((byte)'\\'))
-            {
-                // Escaped: compared unescaped, one known name at a time.
-                foreach (var field in known.Items)
-                {
-                    if (property.NameEquals(field))
-                    {
-                        return true;
-                    }
+                    ReportUnknownField(property, path, known.Known);
+                    continue;
                 }
 
-                return false;
-            }
+                if ((seen & (1u << index)) != 0)
+                {
+                    Found(Policies.DuplicateKeys.Outcome.Found);
+                }
 
-            Span<char> name = stackalloc char[MaxFieldNameLength];
-            return utf8.Length <= name.Length && known.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name[..Encoding.UTF8.GetChars(utf8, name)]);
+                seen |= 1u << index;
+            }
         }
 
         private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));
