@@ -41,7 +41,21 @@ internal sealed record ClassifyEntry(RiskCategory Category, string Pointer);
 /// <summary>One rule: of a tool name or glob, or of a risk category.</summary>
 internal sealed class CompiledRule
 {
-    public required string Pointer { get; init; }
+    /// <summary>The rule's JSON Pointer, such as <c>/tools/create_refund</c>.</summary>
+    public string Pointer
+    {
+        get => _pointer.Text;
+        init => _pointer = PolicyPointer.Of(value);
+    }
+
+    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    public PolicyPointer PointerParts
+    {
+        get => _pointer;
+        init => _pointer = value;
+    }
+
+    private PolicyPointer _pointer;
 
     public required PolicyAction Action { get; init; }
 
@@ -65,7 +79,21 @@ internal sealed class CompiledRule
 /// <summary>One limit of a rule: the counter it counts against and what each call adds.</summary>
 internal sealed class CompiledLimit
 {
-    public required string Pointer { get; init; }
+    /// <summary>The limit's JSON Pointer, such as <c>/tools/create_refund/limits/0</c>.</summary>
+    public string Pointer
+    {
+        get => _pointer.Text;
+        init => _pointer = PolicyPointer.Of(value);
+    }
+
+    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    public PolicyPointer PointerParts
+    {
+        get => _pointer;
+        init => _pointer = value;
+    }
+
+    private PolicyPointer _pointer;
 
     public required CounterDefinition Counter { get; init; }
 
@@ -92,7 +120,21 @@ internal enum ConditionOperator
 /// <summary>One condition on a call's arguments or its caller.</summary>
 internal sealed class Condition
 {
-    public required string Pointer { get; init; }
+    /// <summary>The condition's JSON Pointer, such as <c>/tools/create_refund/deny_if/0</c> (a bare condition's is its predicate's).</summary>
+    public string Pointer
+    {
+        get => _pointer.Text;
+        init => _pointer = PolicyPointer.Of(value);
+    }
+
+    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    public PolicyPointer PointerParts
+    {
+        get => _pointer;
+        init => _pointer = value;
+    }
+
+    private PolicyPointer _pointer;
 
     public required ConditionPath Path { get; init; }
 

@@ -101,6 +101,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     /// <summary>Strings up to this length are looked up among those already read without first being made into a string.</summary>
     private const int MaxSharedTextLength = 128;
 
+    private static readonly PolicyPointer AllToolsPointer = PolicyPointer.Of("/all_tools");
+
     private static readonly LazyJsonPath HidePath = LazyJsonPath.Root.Property("hide");
     private static readonly LazyJsonPath AllToolsPath = LazyJsonPath.Root.Property("all_tools");
     private static readonly LazyJsonPath ToolsPath = LazyJsonPath.Root.Property("tools");
@@ -130,7 +132,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private void Found(DuplicateKeys.Outcome outcome) => DuplicateKeys = Policies.DuplicateKeys.Either(DuplicateKeys, outcome);
 
         // Each counter with the pointer of the limit that defined it first; sized once the document's size is known.
-        private Dictionary<string, (CounterDefinition Definition, string Pointer)> _counters = new(StringComparer.Ordinal);
+        private Dictionary<string, (CounterDefinition Definition, PolicyPointer Pointer)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
 
         // The conditions whose value is still the read document's, in reading order (see DetachValues); sized with the counters.
@@ -140,9 +142,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private readonly Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
 
         // The item readers as delegates, made once per read rather than once per list.
-        private Func<JsonElement, LazyJsonPath, string, Predicate?>? _readPredicate;
-        private Func<JsonElement, LazyJsonPath, string, Condition?>? _readCondition;
-        private Func<JsonElement, LazyJsonPath, string, CompiledLimit?>? _readLimit;
+        private Func<JsonElement, LazyJsonPath, PolicyPointer, Predicate?>? _readPredicate;
+        private Func<JsonElement, LazyJsonPath, PolicyPointer, Condition?>? _readCondition;
+        private Func<JsonElement, LazyJsonPath, PolicyPointer, CompiledLimit?>? _readLimit;
 
         public CompiledPolicy? Read(JsonElement root)
         {
@@ -347,7 +349,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             CheckFields(allTools, AllToolsPath, AllToolsFieldList);
             return allTools.TryGetProperty("limits"u8, out var limits)
-                ? ReadLimits(limits, AllToolsPath, "/all_tools")
+                ? ReadLimits(limits, AllToolsPath, AllToolsPointer)
                 : [];
         }
 
@@ -378,7 +380,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                var rule = ReadRule(property.Value, path, "/tools/" + EscapePointer(name));
+                var rule = ReadRule(property.Value, path, PolicyPointer.Rule("/tools/", name));
                 if (rule is not null)
                 {
                     rules[kept++] = new(name, rule);
@@ -416,7 +418,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
                 seen |= 1u << (int)category;
 
-                rules[(int)category] = ReadRule(property.Value, path, "/risk/" + property.Name);
+                rules[(int)category] = ReadRule(property.Value, path, PolicyPointer.Rule("/risk/", property.Name));
             }
 
             return rules;
@@ -454,7 +456,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return new NameMatcher<ClassifyEntry>(entries.AsSpan(0, kept));
         }
 
-        private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, string pointer)
+        private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(rule, path, JsonValueKind.Object, "a rule object ({} allows the tool)"))
             {
@@ -485,7 +487,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             if (fields[RuleRateLimit] is var rateLimit && Has(rateLimit))
             {
-                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer + "/rate_limit");
+                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer.Field("rate_limit"));
                 if (shorthand is not null)
                 {
                     limits = [.. limits, shorthand];
@@ -508,7 +510,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             return new CompiledRule
             {
-                Pointer = pointer,
+                PointerParts = pointer,
                 Action = action,
                 Reason = reason,
                 Require = require,
@@ -519,7 +521,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The predicates of the rule's field <paramref name="field"/>, whose value is <paramref name="list"/> (undefined when the rule has none).</summary>
-        private Predicate[] ReadPredicates(JsonElement list, string field, LazyJsonPath rulePath, string rulePointer)
+        private Predicate[] ReadPredicates(JsonElement list, string field, LazyJsonPath rulePath, PolicyPointer rulePointer)
         {
             if (!Has(list))
             {
@@ -538,7 +540,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// Reads each item of the array <paramref name="field"/> of the object at <paramref name="ownerPath"/> with its
         /// JSON path (<c>$.tools.x.deny_if[0]</c>) and pointer (<c>/tools/x/deny_if/0</c>), keeping those that read without errors.
         /// </summary>
-        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath ownerPath, string ownerPointer, string field, Func<JsonElement, LazyJsonPath, string, T?> read)
+        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath ownerPath, PolicyPointer ownerPointer, string field, Func<JsonElement, LazyJsonPath, PolicyPointer, T?> read)
             where T : class
         {
             var items = new T[list.GetArrayLength()];
@@ -546,7 +548,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                if (read(item, ownerPath.Item(field, index), ItemPointer(ownerPointer, field, index)) is { } value)
+                if (read(item, ownerPath.Item(field, index), ownerPointer.Item(field, index)) is { } value)
                 {
                     items[kept++] = value;
                 }
@@ -557,30 +559,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return kept == items.Length ? items : items[..kept];
         }
 
-        /// <summary>The pointer of item <paramref name="index"/> of the array <paramref name="field"/> of the object at <paramref name="ownerPointer"/>, made in one allocation.</summary>
-        private static string ItemPointer(string ownerPointer, string field, int index)
-        {
-            Span<char> digits = stackalloc char[11];
-            index.TryFormat(digits, out var length, provider: CultureInfo.InvariantCulture);
-            return string.Create(ownerPointer.Length + field.Length + 2 + length, (ownerPointer, field, index), static (span, item) =>
-            {
-                item.ownerPointer.CopyTo(span);
-                span = span[item.ownerPointer.Length..];
-                span[0] = '/';
-                item.field.CopyTo(span[1..]);
-                span = span[(item.field.Length + 1)..];
-                span[0] = '/';
-                item.index.TryFormat(span[1..], out _, provider: CultureInfo.InvariantCulture);
-            });
-        }
-
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
-        private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, string pointer)
+        private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions"u8, out var list))
             {
                 var bare = ReadCondition(element, path, pointer);
-                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason };
+                return bare is null ? null : new Predicate { PointerParts = pointer, Conditions = [bare], Reason = bare.Reason };
             }
 
             var before = errors.Count;
@@ -602,13 +587,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             return new Predicate
             {
-                Pointer = pointer,
+                PointerParts = pointer,
                 Conditions = conditions,
                 Reason = onDeny,
             };
         }
 
-        private Condition? ReadCondition(JsonElement element, LazyJsonPath path, string pointer)
+        private Condition? ReadCondition(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "a condition object with \"path\" and \"op\""))
             {
@@ -717,7 +702,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             var condition = new Condition
             {
-                Pointer = pointer,
+                PointerParts = pointer,
                 Path = conditionPath,
                 Operator = op.Value,
                 // Still the read document's value: DetachValues copies it out before the document goes.
@@ -814,7 +799,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The <c>limits</c> of the rule (or all_tools) at <paramref name="ownerPointer"/>.</summary>
-        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath ownerPath, string ownerPointer)
+        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath ownerPath, PolicyPointer ownerPointer)
         {
             if (!ExpectKind(list, ownerPath, "limits", JsonValueKind.Array, "an array of limits"))
             {
@@ -824,7 +809,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return ReadEach(list, ownerPath, ownerPointer, "limits", _readLimit ??= ReadLimit);
         }
 
-        private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, string pointer)
+        private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "a limit object with \"counter\", \"window\" and \"max\""))
             {
@@ -867,10 +852,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var definition = DefineCounter(name, max, window, scope, path, pointer, incrementFrom?.Text);
-            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom };
+            return definition is null ? null : new CompiledLimit { PointerParts = pointer, Counter = definition, IncrementFrom = incrementFrom };
         }
 
-        private CompiledLimit? ReadRateLimit(JsonElement element, LazyJsonPath path, string pointer)
+        private CompiledLimit? ReadRateLimit(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "an object such as { \"max\": 10, \"window\": 60 }"))
             {
@@ -888,8 +873,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             // The shorthand's counter belongs to its rule alone: named after the rule's pointer, which no policy key can clash with.
-            var definition = DefineCounter(pointer, max, window, scope, path, pointer);
-            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition };
+            var definition = DefineCounter(pointer.Text, max, window, scope, path, pointer);
+            return definition is null ? null : new CompiledLimit { Pointer = definition.Name, Counter = definition };
         }
 
         /// <summary>A limit's counter name: the string of a counter already defined when it names one (a counter named by many rules is one string).</summary>
@@ -1003,7 +988,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The counter <paramref name="name"/>, defined here by the limit at <paramref name="path"/> (<paramref name="pointer"/>) or before.</summary>
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, string pointer, string? incrementFrom = null)
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, PolicyPointer pointer, string? incrementFrom = null)
         {
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counters, name, out var exists);
             if (exists)
@@ -1011,7 +996,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 var (d, definedAt) = slot;
                 if (d.Max != max || d.Window != window || d.Scope != scope)
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(definedAt)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(definedAt.Text)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
                     return null;
                 }
 

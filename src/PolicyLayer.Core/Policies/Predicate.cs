@@ -8,7 +8,20 @@ namespace PolicyLayer.Policies;
 internal sealed class Predicate
 {
     /// <summary>The predicate's JSON Pointer, such as <c>/tools/create_refund/deny_if/0</c>.</summary>
-    public required string Pointer { get; init; }
+    public string Pointer
+    {
+        get => _pointer.Text;
+        init => _pointer = PolicyPointer.Of(value);
+    }
+
+    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    public PolicyPointer PointerParts
+    {
+        get => _pointer;
+        init => _pointer = value;
+    }
+
+    private PolicyPointer _pointer;
 
     /// <summary>The conditions, all of which must hold for the predicate to match.</summary>
     public required Condition[] Conditions { get; init; }
