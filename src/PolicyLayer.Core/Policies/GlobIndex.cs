@@ -25,7 +25,7 @@ internal sealed class GlobIndex
         int prefixed = 0, suffixed = 0, unanchored = 0;
         foreach (var glob in globs)
         {
-            switch (Anchor(glob.Pattern, out _))
+            switch (Anchor(glob))
             {
                 case Ends.Prefix:
                     prefixed++;
@@ -39,51 +39,19 @@ internal sealed class GlobIndex
             }
         }
 
-        // Sized from the counts so that nothing grows: at most one distinct end per glob.
-        var prefixes = new LiteralEnds.Builder(prefixed);
-        var suffixes = new LiteralEnds.Builder(suffixed);
-        foreach (var glob in globs)
-        {
-            switch (Anchor(glob.Pattern, out var end))
-            {
-                case Ends.Prefix:
-                    prefixes.Count(end);
-                    break;
-                case Ends.Suffix:
-                    suffixes.Count(end);
-                    break;
-            }
-        }
-
-        // Second pass, in rank order, so that each end's ranks come out ascending (precedence order).
-        prefixes.StartFilling();
-        suffixes.StartFilling();
         _unanchored = new int[unanchored];
         unanchored = 0;
         for (var rank = 0; rank < globs.Length; rank++)
         {
-            switch (Anchor(globs[rank].Pattern, out var end))
+            if (Anchor(globs[rank]) == Ends.None)
             {
-                case Ends.Prefix:
-                    prefixes.Fill(end, rank);
-                    break;
-                case Ends.Suffix:
-                    suffixes.Fill(end, rank);
-                    break;
-                default:
-                    _unanchored[unanchored++] = rank;
-                    break;
+                _unanchored[unanchored++] = rank;
             }
         }
 
-        _byPrefix = prefixes.Build();
-        _bySuffix = suffixes.Build();
+        _byPrefix = new LiteralEnds(globs, Ends.Prefix, prefixed);
+        _bySuffix = new LiteralEnds(globs, Ends.Suffix, suffixed);
     }
-
-    /// <summary>The working arrays of a <see cref="LiteralEnds.Builder"/>, from the pool: at 100,000 globs each would be a large object.</summary>
-    private static int[] Rent(int length) => System.Buffers.ArrayPool<int>.Shared.Rent(length);
-
-    private static void Return(int[] array) => System.Buffers.ArrayPool<int>.Shared.Return(array);
 
     private enum Ends
     {
@@ -93,25 +61,10 @@ internal sealed class GlobIndex
     }
 
     /// <summary>Which literal end a glob is filed under: the longer of the text before its first wildcard and after its last (the prefix on a tie).</summary>
-    private static Ends Anchor(string pattern, out ReadOnlySpan<char> end)
-    {
-        var prefix = pattern.AsSpan().IndexOfAny('*', '?');
-        var suffix = pattern.Length - 1 - pattern.AsSpan().LastIndexOfAny('*', '?');
-        if (prefix == 0 && suffix == 0)
-        {
-            end = default;
-            return Ends.None;
-        }
-
-        if (prefix >= suffix)
-        {
-            end = pattern.AsSpan(0, prefix);
-            return Ends.Prefix;
-        }
-
-        end = pattern.AsSpan(pattern.Length - suffix);
-        return Ends.Suffix;
-    }
+    private static Ends Anchor(GlobPattern glob) =>
+        glob.LiteralPrefix == 0 && glob.LiteralSuffix == 0 ? Ends.None
+        : glob.LiteralPrefix >= glob.LiteralSuffix ? Ends.Prefix
+        : Ends.Suffix;
 
     /// <summary>The rank of the first glob that matches <paramref name="name"/>; false when none does.</summary>
     public bool TryMatch(string name, out int rank)
@@ -169,21 +122,119 @@ internal sealed class GlobIndex
     }
 
     /// <summary>
-    /// Glob ranks filed by literal end: each distinct end maps to a run of one shared array of ranks. Built in two passes
-    /// over the globs (count, then fill), so that nothing grows or is copied; an end's text is made into a string once.
+    /// Glob ranks filed by literal end: each distinct end is a run of one shared array of ranks, found through an
+    /// open-addressing table of its own. An end's text is not copied: a run points at the first glob filed under it,
+    /// whose pattern holds the text. Built in two passes over the globs (find each glob's run, then fill in rank order),
+    /// so that nothing grows.
     /// </summary>
     private sealed class LiteralEnds
     {
-        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _runs;
+        private readonly GlobPattern[] _globs;
+        private readonly bool _suffix;
+
+        // _table[slot] is a run plus one, 0 where empty; its length is a power of two at least twice the runs.
+        private readonly int[] _table;
+
+        // Per run: the rank of the glob whose pattern holds its end, its end's hash, and where its ranks start.
+        private readonly int[] _holders;
+        private readonly int[] _hashes;
         private readonly int[] _starts;
         private readonly int[] _ranks;
 
-        private LiteralEnds(Dictionary<string, int> runs, int[] starts, int[] ranks, int[] lengths)
+        /// <param name="globs">Every glob, in precedence order.</param>
+        /// <param name="kind">Which end this table files: the globs anchored there are taken, the others skipped.</param>
+        /// <param name="count">How many globs are anchored there.</param>
+        public LiteralEnds(GlobPattern[] globs, Ends kind, int count)
         {
-            _runs = runs.GetAlternateLookup<ReadOnlySpan<char>>();
-            _starts = starts;
-            _ranks = ranks;
-            Lengths = lengths;
+            _globs = globs;
+            _suffix = kind == Ends.Suffix;
+            _table = new int[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2))];
+
+            // First pass, in rank order: each glob's run (made when its end is new), and each run's size.
+            var runOf = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+            var holders = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+            var hashes = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+            var sizes = System.Buffers.ArrayPool<int>.Shared.Rent(count + 1);
+            var runs = 0;
+            var filed = 0;
+            for (var rank = 0; rank < globs.Length; rank++)
+            {
+                if (Anchor(globs[rank]) != kind)
+                {
+                    continue;
+                }
+
+                var end = EndOf(globs[rank]);
+                var hash = string.GetHashCode(end);
+                var slot = hash & (_table.Length - 1);
+                int run;
+                while (true)
+                {
+                    run = _table[slot] - 1;
+                    if (run < 0)
+                    {
+                        run = runs++;
+                        _table[slot] = run + 1;
+                        holders[run] = rank;
+                        hashes[run] = hash;
+                        sizes[run] = 0;
+                        break;
+                    }
+
+                    if (hashes[run] == hash && EndOf(globs[holders[run]]).SequenceEqual(end))
+                    {
+                        break;
+                    }
+
+                    slot = (slot + 1) & (_table.Length - 1);
+                }
+
+                sizes[run]++;
+                runOf[filed++] = run;
+            }
+
+            // Each run starts where the previous one ends; the second pass fills them in rank order, so each is ascending.
+            _holders = holders.AsSpan(0, runs).ToArray();
+            _hashes = hashes.AsSpan(0, runs).ToArray();
+            _starts = new int[runs + 1];
+            for (var run = 0; run < runs; run++)
+            {
+                _starts[run + 1] = _starts[run] + sizes[run];
+                sizes[run] = _starts[run];
+            }
+
+            _ranks = new int[filed];
+            filed = 0;
+            for (var rank = 0; rank < globs.Length; rank++)
+            {
+                if (Anchor(globs[rank]) == kind)
+                {
+                    _ranks[sizes[runOf[filed++]]++] = rank;
+                }
+            }
+
+            // The distinct lengths of the ends, ascending.
+            var lengths = sizes.AsSpan(0, runs);
+            for (var run = 0; run < runs; run++)
+            {
+                lengths[run] = EndOf(globs[_holders[run]]).Length;
+            }
+
+            lengths.Sort();
+            var distinct = 0;
+            for (var i = 0; i < lengths.Length; i++)
+            {
+                if (i == 0 || lengths[i] != lengths[i - 1])
+                {
+                    lengths[distinct++] = lengths[i];
+                }
+            }
+
+            Lengths = lengths[..distinct].ToArray();
+            System.Buffers.ArrayPool<int>.Shared.Return(runOf);
+            System.Buffers.ArrayPool<int>.Shared.Return(holders);
+            System.Buffers.ArrayPool<int>.Shared.Return(hashes);
+            System.Buffers.ArrayPool<int>.Shared.Return(sizes);
         }
 
         /// <summary>The distinct lengths of the ends, ascending.</summary>
@@ -192,77 +243,26 @@ internal sealed class GlobIndex
         /// <summary>The ranks (ascending) of the globs filed under <paramref name="end"/>.</summary>
         public bool TryGetRanks(ReadOnlySpan<char> end, out ReadOnlySpan<int> ranks)
         {
-            if (_runs.TryGetValue(end, out var run))
+            var hash = string.GetHashCode(end);
+            var slot = hash & (_table.Length - 1);
+            while (_table[slot] - 1 is var run and >= 0)
             {
-                ranks = _ranks.AsSpan(_starts[run], _starts[run + 1] - _starts[run]);
-                return true;
+                if (_hashes[run] == hash && EndOf(_globs[_holders[run]]).SequenceEqual(end))
+                {
+                    ranks = _ranks.AsSpan(_starts[run], _starts[run + 1] - _starts[run]);
+                    return true;
+                }
+
+                slot = (slot + 1) & (_table.Length - 1);
             }
 
             ranks = default;
             return false;
         }
 
-        public sealed class Builder
-        {
-            private readonly Dictionary<string, int> _runs;
-            private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-
-            // Per run: its size while counting, then where its next rank goes while filling (pooled).
-            private readonly int[] _next;
-            private int[] _ranks = [];
-            private int _total;
-
-            /// <param name="capacity">The most globs that can be filed here (each a distinct end at most).</param>
-            public Builder(int capacity)
-            {
-                _runs = new(capacity, StringComparer.Ordinal);
-                _lookup = _runs.GetAlternateLookup<ReadOnlySpan<char>>();
-                _next = Rent(capacity + 1);
-            }
-
-            /// <summary>First pass: one more glob filed under <paramref name="end"/>.</summary>
-            public void Count(ReadOnlySpan<char> end)
-            {
-                ref var run = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_lookup, end, out var exists);
-                if (!exists)
-                {
-                    run = _runs.Count - 1;
-                    _next[run] = 0;
-                }
-
-                _next[run]++;
-                _total++;
-            }
-
-            /// <summary>Between the passes: each end's run starts where the previous one's ends.</summary>
-            public void StartFilling()
-            {
-                var start = 0;
-                for (var run = 0; run < _runs.Count; run++)
-                {
-                    (_next[run], start) = (start, start + _next[run]);
-                }
-
-                _ranks = new int[_total];
-            }
-
-            /// <summary>Second pass, in rank order: the glob of <paramref name="rank"/> is filed under <paramref name="end"/>.</summary>
-            public void Fill(ReadOnlySpan<char> end, int rank) => _ranks[_next[_lookup[end]]++] = rank;
-
-            public LiteralEnds Build()
-            {
-                // Filling moved each run's start to the next run's; the starts are the ends shifted by one.
-                var starts = new int[_runs.Count + 1];
-                Array.Copy(_next, 0, starts, 1, _runs.Count);
-                Return(_next);
-                var lengths = new SortedSet<int>();
-                foreach (var end in _runs.Keys)
-                {
-                    lengths.Add(end.Length);
-                }
-
-                return new LiteralEnds(_runs, starts, _ranks, [.. lengths]);
-            }
-        }
+        /// <summary>The literal end this table files <paramref name="glob"/> under.</summary>
+        private ReadOnlySpan<char> EndOf(GlobPattern glob) => _suffix
+            ? glob.Pattern.AsSpan(glob.Pattern.Length - glob.LiteralSuffix)
+            : glob.Pattern.AsSpan(0, glob.LiteralPrefix);
     }
 }

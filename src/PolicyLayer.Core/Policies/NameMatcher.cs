@@ -6,9 +6,17 @@ namespace PolicyLayer.Policies;
 /// Looks a tool name up among exact keys and globs: the exact name first, else the most specific glob
 /// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
+/// <remarks>
+/// Built in one pass over the entries and one sort of integers: every key is filed in one table (so that a key written
+/// twice is noticed, <see cref="DuplicateKey"/>), and the globs are ranked by a packed sort key rather than by
+/// comparisons through a delegate. Nothing grows or is copied; the working arrays come from the pool.
+/// </remarks>
 internal sealed class NameMatcher<T>
 {
-    private readonly Dictionary<string, T> _exact;
+    // Every key: an exact name to its slot in _exactValues (0 or more), a glob to -1, so that a name spelled like a glob
+    // never matches the glob's entry as an exact name.
+    private readonly Dictionary<string, int> _keys;
+    private readonly T[] _exactValues;
 
     // The globs most specific first, and their values at the same ranks: the index shares the globs' array.
     private readonly GlobPattern[] _globs;
@@ -20,67 +28,126 @@ internal sealed class NameMatcher<T>
     {
     }
 
-    /// <summary>Builds the matcher from the document's entries in document order, sized from them: no collection grows or is copied.</summary>
+    /// <summary>Builds the matcher from the document's entries in document order.</summary>
     public NameMatcher(ReadOnlySpan<KeyValuePair<string, T>> entries)
     {
+        // One scan of each key: where its wildcards are, if any. Globs are kept aside by their entry's position.
+        var globAt = ArrayPool<int>.Shared.Rent(entries.Length);
+        var shapes = ArrayPool<GlobPattern>.Shared.Rent(entries.Length);
         var globCount = 0;
-        foreach (var entry in entries)
+        for (var i = 0; i < entries.Length; i++)
         {
-            if (GlobPattern.IsGlob(entry.Key))
+            if (GlobPattern.TryCreate(entries[i].Key, out var glob))
             {
-                globCount++;
+                globAt[globCount] = i;
+                shapes[globCount++] = glob;
             }
         }
 
-        var exact = new Dictionary<string, T>(entries.Length - globCount, StringComparer.Ordinal);
-
-        // Working arrays from the pool: at 100,000 rules they would be large objects, whose allocation starts full collections.
-        var inDocumentOrder = ArrayPool<(GlobPattern Glob, T Value)>.Shared.Rent(globCount);
-        var order = ArrayPool<int>.Shared.Rent(globCount);
-        var g = 0;
-        foreach (var (key, value) in entries)
+        var keys = new Dictionary<string, int>(entries.Length, StringComparer.Ordinal);
+        var exactValues = new T[entries.Length - globCount];
+        var exactCount = 0;
+        var nextGlob = 0;
+        for (var i = 0; i < entries.Length; i++)
         {
-            if (GlobPattern.IsGlob(key))
+            var (key, value) = entries[i];
+            if (nextGlob < globCount && globAt[nextGlob] == i)
             {
-                inDocumentOrder[g++] = (new GlobPattern(key), value);
+                nextGlob++;
+                if (!keys.TryAdd(key, -1))
+                {
+                    DuplicateKey ??= key;
+                }
+
+                continue;
             }
-            else
+
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(keys, key, out var exists);
+            if (exists)
             {
-                exact[key] = value;
+                // The last value wins, as a JSON object's last member would; the reader reports the key.
+                DuplicateKey ??= key;
+                exactValues[slot] = value;
+                continue;
             }
+
+            slot = exactCount;
+            exactValues[exactCount++] = value;
         }
 
-        // Most specific first (fewest wildcards, then the longest pattern), then document order.
-        for (var i = 0; i < globCount; i++)
-        {
-            order[i] = i;
-        }
-
-        order.AsSpan(0, globCount).Sort((a, b) => GlobPattern.CompareSpecificity(inDocumentOrder[a].Glob, inDocumentOrder[b].Glob) is var c and not 0 ? c : a.CompareTo(b));
+        var ranked = Rank(shapes.AsSpan(0, globCount));
         var globs = new GlobPattern[globCount];
-        var values = new T[globCount];
+        var globValues = new T[globCount];
         for (var rank = 0; rank < globCount; rank++)
         {
-            (globs[rank], values[rank]) = inDocumentOrder[order[rank]];
+            var g = ranked[rank];
+            globs[rank] = shapes[g];
+            globValues[rank] = entries[globAt[g]].Value;
         }
 
-        ArrayPool<(GlobPattern Glob, T Value)>.Shared.Return(inDocumentOrder, clearArray: true);
-        ArrayPool<int>.Shared.Return(order);
+        ArrayPool<int>.Shared.Return(ranked);
+        ArrayPool<int>.Shared.Return(globAt);
+        ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
 
-        _exact = exact;
+        _keys = keys;
+        _exactValues = exactCount == exactValues.Length ? exactValues : exactValues[..exactCount];
         _globs = globs;
-        _globValues = values;
+        _globValues = globValues;
         _index = new GlobIndex(globs);
     }
 
     public static NameMatcher<T> Empty { get; } = new([]);
 
-    public int Count => _exact.Count + _globs.Length;
+    public int Count => _exactValues.Length + _globs.Length;
+
+    /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
+    public string? DuplicateKey { get; }
+
+    /// <summary>
+    /// The globs' positions among <paramref name="globs"/> (document order), most specific first: fewest wildcards, then the
+    /// longest pattern, then document order. A rented array; its first <c>globs.Length</c> items are the answer.
+    /// </summary>
+    private static int[] Rank(ReadOnlySpan<GlobPattern> globs)
+    {
+        var order = ArrayPool<int>.Shared.Rent(globs.Length);
+        var packed = ArrayPool<ulong>.Shared.Rent(globs.Length);
+        var fits = globs.Length <= GlobPattern.PackLimit;
+        for (var i = 0; i < globs.Length && fits; i++)
+        {
+            // Wildcards, then the length reversed (longer first), then the position: a sort of integers gives the order.
+            var glob = globs[i];
+            fits = glob.WildcardCount <= GlobPattern.PackLimit && glob.Pattern.Length <= GlobPattern.PackLimit;
+            packed[i] = ((ulong)glob.WildcardCount << 42) | ((ulong)(GlobPattern.PackLimit - glob.Pattern.Length) << 21) | (uint)i;
+        }
+
+        if (fits)
+        {
+            packed.AsSpan(0, globs.Length).Sort();
+            for (var rank = 0; rank < globs.Length; rank++)
+            {
+                order[rank] = (int)(packed[rank] & GlobPattern.PackLimit);
+            }
+        }
+        else
+        {
+            // A key of more than two million characters: compare them instead.
+            for (var i = 0; i < globs.Length; i++)
+            {
+                order[i] = i;
+            }
+
+            var array = globs.ToArray();
+            order.AsSpan(0, globs.Length).Sort((a, b) => GlobPattern.CompareSpecificity(array[a], array[b]) is var c and not 0 ? c : a.CompareTo(b));
+        }
+
+        ArrayPool<ulong>.Shared.Return(packed);
+        return order;
+    }
 
     /// <summary>Every key that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
     public IEnumerable<KeyValuePair<string, T>> MatchAll(string name)
     {
-        if (_exact.TryGetValue(name, out var exact))
+        if (TryMatchExact(name, out var exact))
         {
             yield return new(name, exact);
         }
@@ -96,7 +163,7 @@ internal sealed class NameMatcher<T>
 
     public bool TryMatch(string name, out T value, out string? matchedKey)
     {
-        if (_exact.TryGetValue(name, out value!))
+        if (TryMatchExact(name, out value))
         {
             matchedKey = name;
             return true;
@@ -113,28 +180,71 @@ internal sealed class NameMatcher<T>
         matchedKey = null;
         return false;
     }
+
+    private bool TryMatchExact(string name, out T value)
+    {
+        if (_keys.TryGetValue(name, out var slot) && slot >= 0)
+        {
+            value = _exactValues[slot];
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
 }
 
-/// <summary>A tool-name glob: <c>*</c> any run of characters, <c>?</c> one character; everything else literal.</summary>
-internal sealed class GlobPattern
+/// <summary>
+/// A tool-name glob: <c>*</c> any run of characters, <c>?</c> one character; everything else literal. A value kept in
+/// arrays (no object per glob), with where its first and last wildcards are, found once.
+/// </summary>
+internal readonly struct GlobPattern
 {
+    /// <summary>The largest count or length packed into a sort key (21 bits); larger globs are ranked by comparison.</summary>
+    internal const int PackLimit = (1 << 21) - 1;
+
     public GlobPattern(string pattern)
     {
         Pattern = pattern;
-        foreach (var c in pattern)
+        var span = pattern.AsSpan();
+        var first = span.IndexOfAny('*', '?');
+        if (first < 0)
         {
-            if (c is '*' or '?')
-            {
-                WildcardCount++;
-            }
+            LiteralPrefix = LiteralSuffix = pattern.Length;
+            return;
         }
+
+        var last = span.LastIndexOfAny('*', '?');
+        LiteralPrefix = first;
+        LiteralSuffix = pattern.Length - 1 - last;
+        var between = span[first..(last + 1)];
+        WildcardCount = between.Count('*') + between.Count('?');
     }
 
     public string Pattern { get; }
 
     public int WildcardCount { get; }
 
+    /// <summary>How many literal characters come before the first wildcard.</summary>
+    public int LiteralPrefix { get; }
+
+    /// <summary>How many literal characters come after the last wildcard.</summary>
+    public int LiteralSuffix { get; }
+
     public static bool IsGlob(string key) => key.AsSpan().IndexOfAny('*', '?') >= 0;
+
+    /// <summary>The glob that <paramref name="key"/> spells, or false when it has no wildcard (an exact name).</summary>
+    public static bool TryCreate(string key, out GlobPattern glob)
+    {
+        if (!IsGlob(key))
+        {
+            glob = default;
+            return false;
+        }
+
+        glob = new GlobPattern(key);
+        return true;
+    }
 
     /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
     public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using CsCheck;
 using PolicyLayer.Evaluation;
 using PolicyLayer.Policies;
@@ -46,6 +47,56 @@ public sealed class RuleScalingTests
                 }
             }
         }, iter: 2_000);
+    }
+
+    [Test]
+    public void Globs_AreRankedFewestWildcardsThenLongestThenDocumentOrder_ForRandomPatterns()
+    {
+        // The order is checked against a sort written here from the rule, not against the matcher's own scan.
+        Gen.Select(Patterns.Array[1, 60], Names.Array[1, 20]).Sample((patterns, names) =>
+        {
+            var matcher = new NameMatcher<int>(patterns.Select((p, i) => new KeyValuePair<string, int>(p, i)));
+            foreach (var name in names)
+            {
+                var expected = patterns.Select((p, i) => (Pattern: p, Index: i))
+                    .Where(g => Regex.IsMatch(name, "^" + Regex.Escape(g.Pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$", RegexOptions.Singleline))
+                    .OrderBy(g => g.Pattern.Count(c => c is '*' or '?')).ThenByDescending(g => g.Pattern.Length).ThenBy(g => g.Index)
+                    .Select(g => g.Index)
+                    .ToArray();
+                var ranked = matcher.MatchAll(name).Select(m => m.Value).ToArray();
+                if (!ranked.SequenceEqual(expected))
+                {
+                    throw new InvalidOperationException($"'{name}': ranked [{string.Join(", ", ranked)}], expected [{string.Join(", ", expected)}] among [{string.Join(", ", patterns)}]");
+                }
+            }
+        }, iter: 2_000);
+    }
+
+    [Test]
+    public void AKeyWrittenTwice_IsReported_ExactOrGlob_AndDistinctKeysReportNone()
+    {
+        new NameMatcher<int>([new("a", 1), new("b*", 2), new("c", 3)]).DuplicateKey.Should().BeNull();
+
+        var exact = new NameMatcher<int>([new("a", 1), new("b*", 2), new("a", 3)]);
+        exact.DuplicateKey.Should().Be("a");
+        Match(exact, "a").Should().Be(3, "the last value wins, as a JSON object's last member");
+
+        var glob = new NameMatcher<int>([new("b*", 1), new("x", 2), new("b*", 3), new("x", 4)]);
+        glob.DuplicateKey.Should().Be("b*", "the first key written twice, in document order");
+        Match(glob, "bee").Should().Be(1, "equal globs keep document order");
+    }
+
+    [Test]
+    public void ANameSpelledLikeAGlob_IsNotAnExactMatchOfThatGlob()
+    {
+        // "a?" and "a*" are equally specific, so document order decides, even for the name "a*" itself.
+        var matcher = new NameMatcher<string>([new("a?", "question"), new("a*", "star"), new("b", "exact")]);
+
+        matcher.TryMatch("a*", out var value, out var key).Should().BeTrue();
+        value.Should().Be("question");
+        key.Should().Be("a?");
+        Match(matcher, "b").Should().Be("exact");
+        matcher.MatchAll("a*").Select(m => m.Key).Should().Equal("a?", "a*");
     }
 
     [Test]
