@@ -38,26 +38,6 @@ internal static class DuplicateKeys
         }
     }
 
-    /// <summary>Whether the object <paramref name="element"/> itself has a key twice; the objects within it are not looked at.</summary>
-    public static Outcome InKeys(JsonElement element)
-    {
-        var count = element.GetPropertyCount();
-        if (count < 2)
-        {
-            return Outcome.None;
-        }
-
-        var finder = new Finder();
-        try
-        {
-            return finder.CheckKeys(element, count, System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element));
-        }
-        finally
-        {
-            finder.Return();
-        }
-    }
-
     /// <summary>Of two outcomes for parts of one document, the outcome for the whole: a duplicate found, else unsure, else none.</summary>
     public static Outcome Either(Outcome one, Outcome other) =>
         one == Outcome.Found || other == Outcome.Found ? Outcome.Found
@@ -117,7 +97,7 @@ internal static class DuplicateKeys
             return Outcome.None;
         }
 
-        public Outcome CheckKeys(JsonElement element, int count, ReadOnlySpan<byte> utf8)
+        private Outcome CheckKeys(JsonElement element, int count, ReadOnlySpan<byte> utf8)
         {
             // At most half full, so that probes stay short.
             var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)count * 2);

@@ -131,6 +131,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
         private void Found(DuplicateKeys.Outcome outcome) => DuplicateKeys = Policies.DuplicateKeys.Either(DuplicateKeys, outcome);
 
+        /// <summary>Notes a tool name or glob written twice among an object's keys, as the name matcher built from them saw it.</summary>
+        private void FoundIf(string? duplicateKey)
+        {
+            if (duplicateKey is not null)
+            {
+                Found(Policies.DuplicateKeys.Outcome.Found);
+            }
+        }
+
         // Each counter with the pointer of the limit that defined it first; sized once the document's size is known.
         private Dictionary<string, (CounterDefinition Definition, PolicyPointer Pointer)> _counters = new(StringComparer.Ordinal);
         private CompiledLimit[] _allToolsLimits = [];
@@ -365,8 +374,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<CompiledRule>.Empty;
             }
 
-            Found(Policies.DuplicateKeys.InKeys(tools));
-
             // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
             var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
             var kept = 0;
@@ -388,6 +395,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var matcher = new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            FoundIf(matcher.DuplicateKey);
             System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Return(rules, clearArray: true);
             return matcher;
         }
@@ -432,7 +440,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return NameMatcher<ClassifyEntry>.Empty;
             }
 
-            Found(Policies.DuplicateKeys.InKeys(classify));
             var entries = new KeyValuePair<string, ClassifyEntry>[classify.GetPropertyCount()];
             var kept = 0;
             foreach (var property in classify.EnumerateObject())
@@ -453,7 +460,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 }
             }
 
-            return new NameMatcher<ClassifyEntry>(entries.AsSpan(0, kept));
+            var matcher = new NameMatcher<ClassifyEntry>(entries.AsSpan(0, kept));
+            FoundIf(matcher.DuplicateKey);
+            return matcher;
         }
 
         private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, PolicyPointer pointer)
