@@ -114,9 +114,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors, out DuplicateKeys.Outcome duplicateKeys)
     {
         var session = new Session(errors);
-        var compiled = session.Read(root);
-        duplicateKeys = session.DuplicateKeys;
-        return compiled;
+        try
+        {
+            var compiled = session.Read(root);
+            duplicateKeys = session.DuplicateKeys;
+            return compiled;
+        }
+        finally
+        {
+            session.ReturnPooled();
+        }
     }
 
     /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
@@ -129,6 +136,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// </summary>
         public DuplicateKeys.Outcome DuplicateKeys { get; private set; }
 
+        /// <summary>Gives back what the read rented.</summary>
+        public void ReturnPooled()
+        {
+            if (_definedAt.Length > 0)
+            {
+                System.Buffers.ArrayPool<PolicyPointer>.Shared.Return(_definedAt, clearArray: true);
+                _definedAt = [];
+            }
+        }
+
         private void Found(DuplicateKeys.Outcome outcome) => DuplicateKeys = Policies.DuplicateKeys.Either(DuplicateKeys, outcome);
 
         /// <summary>Notes a tool name or glob written twice among an object's keys, as the name matcher built from them saw it.</summary>
@@ -140,8 +157,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
         }
 
-        // Each counter with the pointer of the limit that defined it first; sized once the document's size is known.
-        private Dictionary<string, (CounterDefinition Definition, PolicyPointer Pointer)> _counters = new(StringComparer.Ordinal);
+        // Each counter by name; sized once the document's size is known.
+        private Dictionary<string, CounterDefinition> _counters = new(StringComparer.Ordinal);
+
+        // The pointer of the limit that defined each counter first, by the counter's ordinal (for the error of a counter
+        // defined two ways). From the pool: the read throws it away, and at 10,000 counters it would be a large object.
+        private PolicyPointer[] _definedAt = [];
         private CompiledLimit[] _allToolsLimits = [];
 
         // The conditions whose value is still the read document's, in reading order (see DetachValues); sized with the counters.
@@ -160,6 +181,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             CheckFields(root, LazyJsonPath.Root, RootFieldList);
             var (counters, valued) = ExpectedCounts(root);
             _counters = new(counters, StringComparer.Ordinal);
+            _definedAt = System.Buffers.ArrayPool<PolicyPointer>.Shared.Rent(Math.Max(counters, 16));
             _valued = new(valued);
 
             var defaultAction = PolicyAction.Deny;
@@ -249,7 +271,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private CounterDefinition[] CountersInDocumentOrder()
         {
             var counters = new CounterDefinition[_counters.Count];
-            foreach (var (definition, _) in _counters.Values)
+            foreach (var definition in _counters.Values)
             {
                 counters[definition.Ordinal] = definition;
             }
@@ -1002,10 +1024,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counters, name, out var exists);
             if (exists)
             {
-                var (d, definedAt) = slot;
+                var d = slot!;
                 if (d.Max != max || d.Window != window || d.Scope != scope)
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(definedAt.Text)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(_definedAt[d.Ordinal].Text)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
                     return null;
                 }
 
@@ -1014,7 +1036,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             // Added by the look-up above: one hash of the name for a new counter, not two.
             var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count - 1, IncrementFrom = incrementFrom };
-            slot = (definition, pointer);
+            slot = definition;
+            if (definition.Ordinal == _definedAt.Length)
+            {
+                var larger = System.Buffers.ArrayPool<PolicyPointer>.Shared.Rent(_definedAt.Length * 2);
+                _definedAt.CopyTo(larger, 0);
+                System.Buffers.ArrayPool<PolicyPointer>.Shared.Return(_definedAt, clearArray: true);
+                _definedAt = larger;
+            }
+
+            _definedAt[definition.Ordinal] = pointer;
             return definition;
         }
 
