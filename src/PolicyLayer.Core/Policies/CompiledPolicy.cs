@@ -41,14 +41,17 @@ internal sealed record ClassifyEntry(RiskCategory Category, string Pointer);
 /// <summary>One rule: of a tool name or glob, or of a risk category.</summary>
 internal sealed class CompiledRule
 {
-    /// <summary>The rule's JSON Pointer, such as <c>/tools/create_refund</c>.</summary>
+    /// <summary>The rule's JSON Pointer, such as <c>/tools/create_refund</c>; written on first use and kept, as allowed calls name it.</summary>
     public string Pointer
     {
-        get => _pointer.Text;
+        // Two threads may both write it; they write equal texts, and either may win.
+        get => _pointerText ??= _pointer.Text;
         init => _pointer = PolicyPointer.Of(value);
     }
 
-    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    private string? _pointerText;
+
+    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
     public PolicyPointer PointerParts
     {
         get => _pointer;
@@ -86,7 +89,7 @@ internal sealed class CompiledLimit
         init => _pointer = PolicyPointer.Of(value);
     }
 
-    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
     public PolicyPointer PointerParts
     {
         get => _pointer;
@@ -127,7 +130,7 @@ internal sealed class Condition
         init => _pointer = PolicyPointer.Of(value);
     }
 
-    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
     public PolicyPointer PointerParts
     {
         get => _pointer;

@@ -101,8 +101,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     /// <summary>Strings up to this length are looked up among those already read without first being made into a string.</summary>
     private const int MaxSharedTextLength = 128;
 
-    private static readonly PolicyPointer AllToolsPointer = PolicyPointer.Of("/all_tools");
-
     private static readonly LazyJsonPath HidePath = LazyJsonPath.Root.Property("hide");
     private static readonly LazyJsonPath AllToolsPath = LazyJsonPath.Root.Property("all_tools");
     private static readonly LazyJsonPath ToolsPath = LazyJsonPath.Root.Property("tools");
@@ -380,7 +378,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             CheckFields(allTools, AllToolsPath, AllToolsFieldList);
             return allTools.TryGetProperty("limits"u8, out var limits)
-                ? ReadLimits(limits, AllToolsPath, AllToolsPointer)
+                ? ReadLimits(limits, AllToolsPath, PolicyPointer.AllTools)
                 : [];
         }
 
@@ -409,7 +407,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                var rule = ReadRule(property.Value, path, PolicyPointer.Rule("/tools/", name));
+                var rule = ReadRule(property.Value, path, PolicyPointer.Tool(name));
                 if (rule is not null)
                 {
                     rules[kept++] = new(name, rule);
@@ -448,7 +446,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
                 seen |= 1u << (int)category;
 
-                rules[(int)category] = ReadRule(property.Value, path, PolicyPointer.Rule("/risk/", property.Name));
+                rules[(int)category] = ReadRule(property.Value, path, PolicyPointer.Risk(property.Name));
             }
 
             return rules;
@@ -518,7 +516,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             if (fields[RuleRateLimit] is var rateLimit && Has(rateLimit))
             {
-                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer.Field("rate_limit"));
+                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer.FieldOf("rate_limit"));
                 if (shorthand is not null)
                 {
                     limits = [.. limits, shorthand];

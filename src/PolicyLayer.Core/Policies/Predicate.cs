@@ -14,7 +14,7 @@ internal sealed class Predicate
         init => _pointer = PolicyPointer.Of(value);
     }
 
-    /// <summary>The parts <see cref="Pointer"/> is written from on first use (the reader keeps no text per rule or item).</summary>
+    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
     public PolicyPointer PointerParts
     {
         get => _pointer;
