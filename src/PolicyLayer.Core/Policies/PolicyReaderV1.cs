@@ -397,10 +397,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
             var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
             var kept = 0;
+            var slot = ToolsPath.MemberSlot();
             foreach (var property in tools.EnumerateObject())
             {
                 var name = property.Name;
-                var path = ToolsPath.Property(name);
+                var path = slot.At(name);
                 if (string.IsNullOrWhiteSpace(name))
                 {
                     errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
