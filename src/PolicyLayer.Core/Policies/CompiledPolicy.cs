@@ -80,24 +80,8 @@ internal sealed class CompiledRule
 }
 
 /// <summary>One limit of a rule: the counter it counts against and what each call adds.</summary>
-internal sealed class CompiledLimit
+internal sealed class CompiledLimit : PolicyItem
 {
-    /// <summary>The limit's JSON Pointer, such as <c>/tools/create_refund/limits/0</c>.</summary>
-    public string Pointer
-    {
-        get => _pointer.Text;
-        init => _pointer = PolicyPointer.Of(value);
-    }
-
-    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
-    public PolicyPointer PointerParts
-    {
-        get => _pointer;
-        init => _pointer = value;
-    }
-
-    private PolicyPointer _pointer;
-
     public required CounterDefinition Counter { get; init; }
 
     /// <summary>Where the call's amount is, for spend caps; null when each call adds 1.</summary>
@@ -121,24 +105,8 @@ internal enum ConditionOperator
 }
 
 /// <summary>One condition on a call's arguments or its caller.</summary>
-internal sealed class Condition
+internal sealed class Condition : PolicyItem
 {
-    /// <summary>The condition's JSON Pointer, such as <c>/tools/create_refund/deny_if/0</c> (a bare condition's is its predicate's).</summary>
-    public string Pointer
-    {
-        get => _pointer.Text;
-        init => _pointer = PolicyPointer.Of(value);
-    }
-
-    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
-    public PolicyPointer PointerParts
-    {
-        get => _pointer;
-        init => _pointer = value;
-    }
-
-    private PolicyPointer _pointer;
-
     public required ConditionPath Path { get; init; }
 
     public required ConditionOperator Operator { get; init; }
