@@ -78,6 +78,12 @@ if (args is ["--mcp-filter-cost", ..])
     return await McpFilterCost.RunAsync(args[1..]);
 }
 
+// A CPU-bound process for --proxy-latency --busy N: spins on arithmetic until its standard input ends.
+if (args is ["--spin"])
+{
+    return ProxyLatency.RunSpinner();
+}
+
 // The trivial stdio MCP server that --proxy-latency calls.
 if (args is ["--trivial-mcp-server"])
 {

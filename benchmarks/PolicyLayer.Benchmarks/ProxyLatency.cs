@@ -11,7 +11,12 @@ namespace PolicyLayer.Benchmarks;
 /// the answer's read. Reports p50, p90, p99 and the differences.
 /// </summary>
 /// <remarks>
-/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--proxy PATH/policylayer.dll | PATH/policylayer (native)] [--baseline-proxy OTHER/policylayer.dll] [--relay-rounds N]</c>
+/// <c>dotnet run -c Release --project benchmarks/PolicyLayer.Benchmarks -- --proxy-latency [--calls N] [--warmup N] [--proxy PATH/policylayer.dll | PATH/policylayer (native)] [--baseline-proxy OTHER/policylayer.dll | OTHER/policylayer] [--relay-rounds N] [--busy N]</c>
+/// <para>
+/// <c>--busy N</c> runs N CPU-bound processes at normal priority (each spinning on arithmetic) from before the first
+/// measurement to after the last, so that "a busy machine" is the same for every build and every run: more runnable
+/// threads than cores, where each wake-up of a proxy's thread waits for a scheduler slice.
+/// </para>
 /// </remarks>
 public static class ProxyLatency
 {
@@ -40,12 +45,24 @@ public static class ProxyLatency
         Console.WriteLine($"calls: {calls} measured after {warmup} warm-up, one at a time; {Environment.ProcessorCount} cores; .NET {Environment.Version}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
         string[] Proxy(string dll) => [dll, "proxy", "--policy", policy, "--", dotnet, self, "--trivial-mcp-server"];
 
+        var busy = IntOption(args, "--busy", 0);
+        using var spinners = new Spinners(dotnet, self, busy);
+        if (busy > 0)
+        {
+            Console.WriteLine($"busy: {busy} CPU-bound processes at normal priority, started before the first measurement");
+        }
+
+        // A proxy that is not a .dll is an executable (the NativeAOT build, artifacts/native/linux-x64/policylayer), run as is.
+        (string Program, string[] Arguments) Command(string path) => path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
+            ? (dotnet, Proxy(path))
+            : (path, Proxy(path)[1..]);
+
         // --relay-rounds N: the proxy against a minimal byte relay in the same topology (client, relay, server over pipes).
         if (IntOption(args, "--relay-rounds", 0) is > 0 and var rounds)
         {
-            // A proxy that is not a .dll is an executable (the NativeAOT build, artifacts/native/linux-x64/policylayer), run as is.
-            var native = !proxyDll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
-            return CompareWithRelay(dotnet, [self, "--byte-relay", "--", dotnet, self, "--trivial-mcp-server"], native ? proxyDll : dotnet, native ? Proxy(proxyDll)[1..] : Proxy(proxyDll), rounds, calls, warmup);
+            var baselinePath = StringOption(args, "--baseline-proxy");
+            return CompareWithRelay(
+                dotnet, [self, "--byte-relay", "--", dotnet, self, "--trivial-mcp-server"], Command(proxyDll), baselinePath is null ? null : Command(baselinePath), rounds, calls, warmup);
         }
 
         var direct = Measure("direct", dotnet, [self, "--trivial-mcp-server"], calls, warmup);
@@ -57,15 +74,15 @@ public static class ProxyLatency
         double[]? baseline = null;
         if (baselineDll is null)
         {
-            proxied = Measure("proxied", dotnet, Proxy(proxyDll), calls, warmup);
+            proxied = Measure("proxied", Command(proxyDll).Program, Command(proxyDll).Arguments, calls, warmup);
         }
         else
         {
             var half = calls / 2;
-            var firstNew = Measure("proxied", dotnet, Proxy(proxyDll), half, warmup);
-            var firstBase = Measure("baseline", dotnet, Proxy(baselineDll), half, warmup);
-            var secondBase = Measure("baseline", dotnet, Proxy(baselineDll), half, warmup);
-            var secondNew = Measure("proxied", dotnet, Proxy(proxyDll), half, warmup);
+            var firstNew = Measure("proxied", Command(proxyDll).Program, Command(proxyDll).Arguments, half, warmup);
+            var firstBase = Measure("baseline", Command(baselineDll).Program, Command(baselineDll).Arguments, half, warmup);
+            var secondBase = Measure("baseline", Command(baselineDll).Program, Command(baselineDll).Arguments, half, warmup);
+            var secondNew = Measure("proxied", Command(proxyDll).Program, Command(proxyDll).Arguments, half, warmup);
             proxied = [.. firstNew, .. secondNew];
             baseline = [.. firstBase, .. secondBase];
             Array.Sort(proxied);
@@ -90,46 +107,142 @@ public static class ProxyLatency
     /// <summary>
     /// The proxy against a minimal byte relay: <paramref name="rounds"/> pairs, each the relay and the proxy measured one
     /// after the other with <paramref name="calls"/> calls (alternating which goes first, so that a drift of the machine's
-    /// speed falls on both alike); the ratio of their p50 per pair, and the median of those ratios.
+    /// speed falls on both alike); the ratio of their p50 per pair, and the median of those ratios. With a
+    /// <paramref name="baseline"/> proxy each round measures three (relay, proxy, baseline, in an order that rotates) and
+    /// also gives the baseline's ratio to the relay and the proxy's p50 over the baseline's.
     /// </summary>
-    private static int CompareWithRelay(string dotnet, string[] relay, string proxyProgram, string[] proxy, int rounds, int calls, int warmup)
+    private static int CompareWithRelay(string dotnet, string[] relay, (string Program, string[] Arguments) proxy, (string Program, string[] Arguments)? baseline, int rounds, int calls, int warmup)
     {
         var ratios = new List<double>();
+        var baselineRatios = new List<double>();
+        var overBaseline = new List<double>();
         var relayAll = new List<double>();
         var proxyAll = new List<double>();
         Console.WriteLine();
-        Console.WriteLine("| pair | byte relay p50 / p99 (µs) | policylayer proxy p50 / p99 (µs) | proxy ÷ relay, p50 | CPU per call, relay → proxy (µs) | context switches per call, relay → proxy |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine(baseline is null
+            ? "| pair | byte relay p50 / p99 (µs) | policylayer proxy p50 / p99 (µs) | proxy ÷ relay, p50 | CPU per call, relay → proxy (µs) | context switches per call, relay → proxy |"
+            : "| round | byte relay p50 / p99 (µs) | proxy p50 / p99 (µs) | baseline p50 / p99 (µs) | proxy ÷ relay | baseline ÷ relay | proxy ÷ baseline | CPU per call, relay / proxy / baseline (µs) | context switches per call, relay / proxy / baseline |");
+        Console.WriteLine(baseline is null ? "|---:|---:|---:|---:|---:|---:|" : "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var round = 1; round <= rounds; round++)
         {
-            double[] relayed, proxied;
-            (double CpuMicroseconds, double Switches) relayCost, proxyCost;
-            if (round % 2 == 1)
+            // The order rotates: relay first, then the proxy first, then (with a baseline) the baseline first.
+            var measured = new Dictionary<string, (double[] Samples, (double CpuMicroseconds, double Switches) Cost)>();
+            string[] order = baseline is null
+                ? round % 2 == 1 ? ["relay", "proxy"] : ["proxy", "relay"]
+                : (round % 3) switch { 1 => ["relay", "proxy", "baseline"], 2 => ["proxy", "baseline", "relay"], _ => ["baseline", "relay", "proxy"] };
+            foreach (var which in order)
             {
-                relayed = Measure("relay", dotnet, relay, calls, warmup, out relayCost);
-                proxied = Measure("proxied", proxyProgram, proxy, calls, warmup, out proxyCost);
-            }
-            else
-            {
-                proxied = Measure("proxied", proxyProgram, proxy, calls, warmup, out proxyCost);
-                relayed = Measure("relay", dotnet, relay, calls, warmup, out relayCost);
+                var (program, arguments) = which switch { "relay" => (dotnet, relay), "proxy" => proxy, _ => baseline!.Value };
+                var samples = Measure(which, program, arguments, calls, warmup, out var cost);
+                measured[which] = (samples, cost);
             }
 
+            var (relayed, relayCost) = measured["relay"];
+            var (proxied, proxyCost) = measured["proxy"];
             var ratio = Pct(proxied, 0.50) / Pct(relayed, 0.50);
             ratios.Add(ratio);
             relayAll.AddRange(relayed);
             proxyAll.AddRange(proxied);
+            if (baseline is null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {round} | {Pct(relayed, 0.50):0.0} / {Pct(relayed, 0.99):0.0} | {Pct(proxied, 0.50):0.0} / {Pct(proxied, 0.99):0.0} | {ratio:0.00}× | {relayCost.CpuMicroseconds:0} → {proxyCost.CpuMicroseconds:0} | {relayCost.Switches:0.0} → {proxyCost.Switches:0.0} |"));
+                continue;
+            }
+
+            var (based, baseCost) = measured["baseline"];
+            var baseRatio = Pct(based, 0.50) / Pct(relayed, 0.50);
+            baselineRatios.Add(baseRatio);
+            overBaseline.Add(Pct(proxied, 0.50) / Pct(based, 0.50));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {round} | {Pct(relayed, 0.50):0.0} / {Pct(relayed, 0.99):0.0} | {Pct(proxied, 0.50):0.0} / {Pct(proxied, 0.99):0.0} | {ratio:0.00}× | {relayCost.CpuMicroseconds:0} → {proxyCost.CpuMicroseconds:0} | {relayCost.Switches:0.0} → {proxyCost.Switches:0.0} |"));
+                $"| {round} | {Pct(relayed, 0.50):0.0} / {Pct(relayed, 0.99):0.0} | {Pct(proxied, 0.50):0.0} / {Pct(proxied, 0.99):0.0} | {Pct(based, 0.50):0.0} / {Pct(based, 0.99):0.0} | {ratio:0.00}× | {baseRatio:0.00}× | {overBaseline[^1]:0.00}× | {relayCost.CpuMicroseconds:0} / {proxyCost.CpuMicroseconds:0} / {baseCost.CpuMicroseconds:0} | {relayCost.Switches:0.0} / {proxyCost.Switches:0.0} / {baseCost.Switches:0.0} |"));
         }
 
-        ratios.Sort();
         double[] relaySorted = [.. relayAll.Order()];
         double[] proxySorted = [.. proxyAll.Order()];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| all | {Pct(relaySorted, 0.50):0.0} / {Pct(relaySorted, 0.99):0.0} | {Pct(proxySorted, 0.50):0.0} / {Pct(proxySorted, 0.99):0.0} | **median of pairs {ratios[ratios.Count / 2]:0.00}×** (range {ratios[0]:0.00}–{ratios[^1]:0.00}) | | |"));
+            $"all: relay p50 / p99 {Pct(relaySorted, 0.50):0.0} / {Pct(relaySorted, 0.99):0.0} µs; proxy {Pct(proxySorted, 0.50):0.0} / {Pct(proxySorted, 0.99):0.0} µs"));
+        Console.WriteLine("proxy ÷ relay, p50: " + Summary(ratios));
+        if (baseline is not null)
+        {
+            Console.WriteLine("baseline ÷ relay, p50: " + Summary(baselineRatios));
+            Console.WriteLine("proxy ÷ baseline, p50: " + Summary(overBaseline));
+        }
+
         Console.WriteLine($"load at the end: {File.ReadAllText("/proc/loadavg").Trim()}");
         return 0;
+
+        static string Summary(List<double> values)
+        {
+            values.Sort();
+            var median = values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
+            return string.Create(CultureInfo.InvariantCulture, $"**median {median:0.000}×** (range {values[0]:0.00}–{values[^1]:0.00}, {values.Count} rounds)");
+        }
+    }
+
+    /// <summary>A CPU-bound process (<c>--spin</c>): arithmetic on one thread until its standard input ends, so that it ends with the benchmark.</summary>
+    public static int RunSpinner()
+    {
+        var spinning = new Thread(static () =>
+        {
+            ulong x = 88172645463325252;
+            while (true)
+            {
+                // xorshift: arithmetic the compiler cannot fold away, no memory traffic, no system calls.
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if (x == 0)
+                {
+                    Console.WriteLine(x);
+                }
+            }
+        }) { IsBackground = true };
+        spinning.Start();
+        using var input = Console.OpenStandardInput();
+        var buffer = new byte[64];
+        while (input.Read(buffer) > 0)
+        {
+        }
+
+        return 0;
+    }
+
+    /// <summary>N spinning processes (<see cref="RunSpinner"/>), ended by closing their input.</summary>
+    private sealed class Spinners : IDisposable
+    {
+        private readonly List<Process> _processes = [];
+
+        public Spinners(string dotnet, string self, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var start = new ProcessStartInfo(dotnet) { RedirectStandardInput = true, UseShellExecute = false };
+                start.ArgumentList.Add(self);
+                start.ArgumentList.Add("--spin");
+                _processes.Add(Process.Start(start)!);
+            }
+
+            if (count > 0)
+            {
+                // Started and spinning before the first measurement.
+                Thread.Sleep(1000);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var process in _processes)
+            {
+                process.StandardInput.Close();
+                if (!process.WaitForExit(5000))
+                {
+                    process.Kill();
+                }
+
+                process.Dispose();
+            }
+        }
     }
 
     /// <summary>

@@ -41,7 +41,24 @@ internal sealed record ClassifyEntry(RiskCategory Category, string Pointer);
 /// <summary>One rule: of a tool name or glob, or of a risk category.</summary>
 internal sealed class CompiledRule
 {
-    public required string Pointer { get; init; }
+    /// <summary>The rule's JSON Pointer, such as <c>/tools/create_refund</c>; written on first use and kept, as allowed calls name it.</summary>
+    public string Pointer
+    {
+        // Two threads may both write it; they write equal texts, and either may win.
+        get => _pointerText ??= _pointer.Text;
+        init => _pointer = PolicyPointer.Of(value);
+    }
+
+    private string? _pointerText;
+
+    /// <summary>The parts <see cref="Pointer"/> is written from when asked for (the reader keeps no text per rule or item).</summary>
+    public PolicyPointer PointerParts
+    {
+        get => _pointer;
+        init => _pointer = value;
+    }
+
+    private PolicyPointer _pointer;
 
     public required PolicyAction Action { get; init; }
 
@@ -63,10 +80,8 @@ internal sealed class CompiledRule
 }
 
 /// <summary>One limit of a rule: the counter it counts against and what each call adds.</summary>
-internal sealed class CompiledLimit
+internal sealed class CompiledLimit : PolicyItem
 {
-    public required string Pointer { get; init; }
-
     public required CounterDefinition Counter { get; init; }
 
     /// <summary>Where the call's amount is, for spend caps; null when each call adds 1.</summary>
@@ -90,10 +105,8 @@ internal enum ConditionOperator
 }
 
 /// <summary>One condition on a call's arguments or its caller.</summary>
-internal sealed class Condition
+internal sealed class Condition : PolicyItem
 {
-    public required string Pointer { get; init; }
-
     public required ConditionPath Path { get; init; }
 
     public required ConditionOperator Operator { get; init; }

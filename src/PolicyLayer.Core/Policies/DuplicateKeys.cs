@@ -26,6 +26,7 @@ internal static class DuplicateKeys
     /// <summary>Whether an object of the document rooted at <paramref name="root"/> (parsed from <paramref name="utf8"/>) has a key twice.</summary>
     public static Outcome Find(JsonElement root, ReadOnlySpan<byte> utf8)
     {
+
         var finder = new Finder();
         try
         {
@@ -36,6 +37,12 @@ internal static class DuplicateKeys
             finder.Return();
         }
     }
+
+    /// <summary>Of two outcomes for parts of one document, the outcome for the whole: a duplicate found, else unsure, else none.</summary>
+    public static Outcome Either(Outcome one, Outcome other) =>
+        one == Outcome.Found || other == Outcome.Found ? Outcome.Found
+        : one == Outcome.Unsure || other == Outcome.Unsure ? Outcome.Unsure
+        : Outcome.None;
 
     /// <summary>
     /// The keys of one object at a time, in an open-addressing table: a slot holds the key's index + 1, each key its

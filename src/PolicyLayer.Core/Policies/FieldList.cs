@@ -19,14 +19,20 @@ internal sealed class FieldList
     public FieldList(params string[] order)
     {
         Known = order.ToFrozenSet(StringComparer.Ordinal);
-        if (order.Length > ObjectFields.MaxFields || Known.Count != order.Length)
+        if (order.Length > MaxFields || Known.Count != order.Length)
         {
-            throw new ArgumentException($"The fields ({string.Join(", ", order)}) must be distinct and at most {ObjectFields.MaxFields}.", nameof(order));
+            throw new ArgumentException($"The fields ({string.Join(", ", order)}) must be distinct and at most {MaxFields}.", nameof(order));
         }
 
         _names = order;
         _utf8 = [.. order.Select(Encoding.UTF8.GetBytes)];
     }
+
+    /// <summary>The most fields a list may have: a field's position fits in a 32-bit mask of the fields seen.</summary>
+    public const int MaxFields = 32;
+
+    /// <summary>How many fields there are: a list read into an <see cref="ObjectFields"/> has at most <see cref="ObjectFields.MaxFields"/>.</summary>
+    public int Count => _names.Length;
 
     /// <summary>The fields, for error messages and the schema.</summary>
     public FrozenSet<string> Known { get; }

@@ -12,6 +12,12 @@ internal interface IPolicyReader
     string Version { get; }
 
     /// <summary>Validates and compiles the document; every problem goes to <paramref name="errors"/>.</summary>
+    /// <param name="root">The document, parsed with duplicate keys allowed.</param>
+    /// <param name="errors">Where every problem goes.</param>
+    /// <param name="duplicateKeys">
+    /// Whether an object the reader read has a key twice. When the read succeeds the reader has seen every object, so
+    /// <see cref="DuplicateKeys.Outcome.None"/> then means the document has none; after errors it may have stopped short.
+    /// </param>
     /// <returns>The compiled policy, or null when any error was found.</returns>
-    CompiledPolicy? Read(JsonElement root, PolicyErrorList errors);
+    CompiledPolicy? Read(JsonElement root, PolicyErrorList errors, out DuplicateKeys.Outcome duplicateKeys);
 }

@@ -65,7 +65,7 @@ public sealed partial class PolicyDocument
         try
         {
             utf8Json.CopyTo(rented);
-            compiled = Compile(rented.AsMemory(0, utf8Json.Length), errors);
+            compiled = Compile(rented.AsMemory(0, utf8Json.Length), ref errors);
         }
         finally
         {
@@ -141,15 +141,59 @@ public sealed partial class PolicyDocument
         return reader.ReadToEnd();
     }
 
-    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, PolicyErrorList errors)
+    /// <summary>
+    /// The compiled policy, read at parser speed when the document is well formed (no duplicate keys, no lone surrogate
+    /// escapes): then positions are found only if an error needs one, and duplicate keys are noticed by the reader as it
+    /// reads each object. Otherwise the position-tracking scan reports what is wrong, with line and column, and the
+    /// document is parsed and read again after it (duplicate keys kept, so that every other error is found too).
+    /// </summary>
+    /// <param name="bytes">The document.</param>
+    /// <param name="errors">Where the errors go; replaced by a fresh list when a duplicate key sends the read to the scan.</param>
+    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
     {
-        using var document = ParseDocument(bytes, errors);
-        if (document is null)
+        if (!MayHoldLoneSurrogate(bytes.Span) && TryParse(bytes, allowDuplicateKeys: true) is { } document)
+        {
+            using (document)
+            {
+                errors.MapOnDemand(bytes);
+                var compiled = Read(document.RootElement, bytes.Span, errors, out var duplicates);
+                if (compiled is null && duplicates == DuplicateKeys.Outcome.None)
+                {
+                    // An invalid document: the reader may have stopped short of the object with a key twice.
+                    duplicates = DuplicateKeys.Find(document.RootElement, bytes.Span);
+                }
+
+                if (duplicates == DuplicateKeys.Outcome.Unsure)
+                {
+                    // A key spelled with escapes may equal another: the parser's own check decides.
+                    using var strict = TryParse(bytes, allowDuplicateKeys: false);
+                    duplicates = strict is null ? DuplicateKeys.Outcome.Found : DuplicateKeys.Outcome.None;
+                }
+
+                if (duplicates == DuplicateKeys.Outcome.None)
+                {
+                    return compiled;
+                }
+            }
+
+            // A duplicate key: the scan below says where, beside every other error.
+            errors = new PolicyErrorList();
+        }
+
+        var map = JsonSourceMap.Scan(bytes, errors);
+        if (map is null)
         {
             return null;
         }
 
-        var root = document.RootElement;
+        errors.Map = map;
+        using var scanned = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
+        return Read(scanned.RootElement, bytes.Span, errors, out _);
+    }
+
+    private static CompiledPolicy? Read(JsonElement root, ReadOnlySpan<byte> utf8, PolicyErrorList errors, out DuplicateKeys.Outcome duplicates)
+    {
+        duplicates = DuplicateKeys.Outcome.None;
         if (root.ValueKind != JsonValueKind.Object)
         {
             errors.AtValue("$", $"Expected a policy object such as {{ \"version\": \"1\", \"tools\": {{ }} }}, found {PolicyReaderV1.Describe(root)}.");
@@ -175,52 +219,14 @@ public sealed partial class PolicyDocument
             return null;
         }
 
-        var compiled = reader.Read(root, errors);
+        var compiled = reader.Read(root, errors, out duplicates);
         if (errors.Count > 0 || compiled is null)
         {
             return null;
         }
 
-        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision.Of(root, bytes.Span);
+        compiled.Revision = compiled.DeclaredRevision ?? ContentRevision.Of(root, utf8);
         return compiled;
-    }
-
-    /// <summary>
-    /// The document, parsed at parser speed when it is well formed (no duplicate keys, no lone surrogate escapes): then
-    /// positions are found only if an error needs one. Otherwise the position-tracking scan reports what is wrong, with
-    /// line and column, and the document is parsed after it (duplicate keys kept, so that every other error is found too).
-    /// </summary>
-    private static JsonDocument? ParseDocument(ReadOnlyMemory<byte> bytes, PolicyErrorList errors)
-    {
-        if (!MayHoldLoneSurrogate(bytes.Span) && TryParse(bytes, allowDuplicateKeys: true) is { } document)
-        {
-            // Duplicate keys are looked for here rather than by the parser, whose check costs more than the parse itself.
-            var duplicates = DuplicateKeys.Find(document.RootElement, bytes.Span);
-            if (duplicates == DuplicateKeys.Outcome.Unsure)
-            {
-                document.Dispose();
-                document = TryParse(bytes, allowDuplicateKeys: false);
-                duplicates = document is null ? DuplicateKeys.Outcome.Found : DuplicateKeys.Outcome.None;
-            }
-
-            if (duplicates == DuplicateKeys.Outcome.None)
-            {
-                errors.MapOnDemand(bytes);
-                return document;
-            }
-
-            // A duplicate key: the scan below says where.
-            document?.Dispose();
-        }
-
-        var map = JsonSourceMap.Scan(bytes, errors);
-        if (map is null)
-        {
-            return null;
-        }
-
-        errors.Map = map;
-        return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
     }
 
     /// <summary>The document, or null when it is malformed, too deep or (unless allowed) has a key twice in one object.</summary>

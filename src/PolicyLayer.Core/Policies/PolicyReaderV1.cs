@@ -10,17 +10,16 @@ namespace PolicyLayer.Policies;
 /// <summary>Reads policy documents of version "1" (the hosted PolicyLayer gateway's format plus optional additions).</summary>
 internal sealed class PolicyReaderV1 : IPolicyReader
 {
-    internal static readonly FrozenSet<string> RootFields = FrozenSet.Create(StringComparer.Ordinal,
-        "$schema", "version", "revision", "default", "hide", "all_tools", "tools", "risk", "classify");
+    internal static FrozenSet<string> RootFields => RootFieldList.Known;
 
     internal static FrozenSet<string> RuleFields => RuleFieldList.Known;
 
-    internal static readonly FrozenSet<string> AllToolsFields = FrozenSet.Create(StringComparer.Ordinal, "limits");
+    internal static FrozenSet<string> AllToolsFields => AllToolsFieldList.Known;
 
     internal static FrozenSet<string> ConditionFields => ConditionFieldList.Known;
 
     /// <summary>The fields of a predicate in the hosted shape.</summary>
-    internal static readonly FrozenSet<string> PredicateFields = FrozenSet.Create(StringComparer.Ordinal, "conditions", "on_deny");
+    internal static FrozenSet<string> PredicateFields => PredicateFieldList.Known;
 
     /// <summary>The longest declared <c>revision</c> accepted.</summary>
     internal const int MaxRevisionLength = 64;
@@ -79,6 +78,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
     // The fields of each kind of object, in the order the reader indexes them (see ReadFields); the constants below are
     // their positions.
+    private static readonly FieldList RootFieldList = new("$schema", "version", "revision", "default", "hide", "all_tools", "tools", "risk", "classify");
+    private static readonly FieldList AllToolsFieldList = new("limits");
+    private static readonly FieldList PredicateFieldList = new("conditions", "on_deny");
     private static readonly FieldList RuleFieldList = new("action", "reason", "require", "deny_if", "require_approval_if", "limits", "rate_limit");
     private const int RuleAction = 0, RuleReason = 1, RuleRequire = 2, RuleDenyIf = 3, RuleApprovalIf = 4, RuleLimits = 5, RuleRateLimit = 6;
 
@@ -92,9 +94,6 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
     /// <summary>Each operator's name as the document spells it, indexed by <see cref="ConditionOperator"/>.</summary>
     internal static readonly string[] OperatorNames = NamesOf(Operators);
-
-    /// <summary>Longer than any field name of the format: a longer unescaped name is unknown without a look.</summary>
-    private const int MaxFieldNameLength = 32;
 
     /// <summary>Past this many tools the reader sizes its tables from the document (see ExpectedCounts).</summary>
     private const int LargeTable = 2048;
@@ -110,13 +109,58 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
     public string Version => "1";
 
-    public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors) => new Session(errors).Read(root);
+    public CompiledPolicy? Read(JsonElement root, PolicyErrorList errors, out DuplicateKeys.Outcome duplicateKeys)
+    {
+        var session = new Session(errors);
+        try
+        {
+            var compiled = session.Read(root);
+            duplicateKeys = session.DuplicateKeys;
+            return compiled;
+        }
+        finally
+        {
+            session.ReturnPooled();
+        }
+    }
 
     /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
     private sealed class Session(PolicyErrorList errors)
     {
-        // Each counter with the pointer of the limit that defined it first; sized once the document's size is known.
-        private Dictionary<string, (CounterDefinition Definition, string Pointer)> _counters = new(StringComparer.Ordinal);
+        /// <summary>
+        /// Whether an object read so far has a key twice. The reader sees every key of the format's own objects (a known
+        /// field already filled, a tool name or category already read); condition values, free-form JSON, are looked at
+        /// by <see cref="DuplicateKeys"/> once they are known to be kept.
+        /// </summary>
+        public DuplicateKeys.Outcome DuplicateKeys { get; private set; }
+
+        /// <summary>Gives back what the read rented.</summary>
+        public void ReturnPooled()
+        {
+            if (_definedAt.Length > 0)
+            {
+                System.Buffers.ArrayPool<PolicyPointer>.Shared.Return(_definedAt, clearArray: true);
+                _definedAt = [];
+            }
+        }
+
+        private void Found(DuplicateKeys.Outcome outcome) => DuplicateKeys = Policies.DuplicateKeys.Either(DuplicateKeys, outcome);
+
+        /// <summary>Notes a tool name or glob written twice among an object's keys, as the name matcher built from them saw it.</summary>
+        private void FoundIf(string? duplicateKey)
+        {
+            if (duplicateKey is not null)
+            {
+                Found(Policies.DuplicateKeys.Outcome.Found);
+            }
+        }
+
+        // Each counter by name; sized once the document's size is known.
+        private Dictionary<string, CounterDefinition> _counters = new(StringComparer.Ordinal);
+
+        // The pointer of the limit that defined each counter first, by the counter's ordinal (for the error of a counter
+        // defined two ways). From the pool: the read throws it away, and at 10,000 counters it would be a large object.
+        private PolicyPointer[] _definedAt = [];
         private CompiledLimit[] _allToolsLimits = [];
 
         // The conditions whose value is still the read document's, in reading order (see DetachValues); sized with the counters.
@@ -126,15 +170,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private readonly Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
 
         // The item readers as delegates, made once per read rather than once per list.
-        private Func<JsonElement, LazyJsonPath, string, Predicate?>? _readPredicate;
-        private Func<JsonElement, LazyJsonPath, string, Condition?>? _readCondition;
-        private Func<JsonElement, LazyJsonPath, string, CompiledLimit?>? _readLimit;
+        private Func<JsonElement, LazyJsonPath, PolicyPointer, Predicate?>? _readPredicate;
+        private Func<JsonElement, LazyJsonPath, PolicyPointer, Condition?>? _readCondition;
+        private Func<JsonElement, LazyJsonPath, PolicyPointer, CompiledLimit?>? _readLimit;
 
         public CompiledPolicy? Read(JsonElement root)
         {
-            CheckFields(root, LazyJsonPath.Root, RootFields);
+            CheckFields(root, LazyJsonPath.Root, RootFieldList);
             var (counters, valued) = ExpectedCounts(root);
             _counters = new(counters, StringComparer.Ordinal);
+            _definedAt = System.Buffers.ArrayPool<PolicyPointer>.Shared.Rent(Math.Max(counters, 16));
             _valued = new(valued);
 
             var defaultAction = PolicyAction.Deny;
@@ -224,7 +269,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private CounterDefinition[] CountersInDocumentOrder()
         {
             var counters = new CounterDefinition[_counters.Count];
-            foreach (var (definition, _) in _counters.Values)
+            foreach (var definition in _counters.Values)
             {
                 counters[definition.Ordinal] = definition;
             }
@@ -331,9 +376,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return [];
             }
 
-            CheckFields(allTools, AllToolsPath, AllToolsFields);
+            CheckFields(allTools, AllToolsPath, AllToolsFieldList);
             return allTools.TryGetProperty("limits"u8, out var limits)
-                ? ReadLimits(limits, AllToolsPath, "/all_tools")
+                ? ReadLimits(limits, AllToolsPath, PolicyPointer.AllTools)
                 : [];
         }
 
@@ -352,17 +397,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
             var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
             var kept = 0;
+            var slot = ToolsPath.MemberSlot();
             foreach (var property in tools.EnumerateObject())
             {
                 var name = property.Name;
-                var path = ToolsPath.Property(name);
+                var path = slot.At(name);
                 if (string.IsNullOrWhiteSpace(name))
                 {
                     errors.AtKey(path, "Expected a tool name or glob as the key, found an empty string.");
                     continue;
                 }
 
-                var rule = ReadRule(property.Value, path, "/tools/" + EscapePointer(name));
+                var rule = ReadRule(property.Value, path, PolicyPointer.Tool(name));
                 if (rule is not null)
                 {
                     rules[kept++] = new(name, rule);
@@ -370,6 +416,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var matcher = new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            FoundIf(matcher.DuplicateKey);
             System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Return(rules, clearArray: true);
             return matcher;
         }
@@ -383,6 +430,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return rules;
             }
 
+            var seen = 0u;
             foreach (var property in risk.EnumerateObject())
             {
                 var path = RiskPath.Property(property.Name);
@@ -392,7 +440,14 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                rules[(int)category] = ReadRule(property.Value, path, "/risk/" + property.Name);
+                if ((seen & (1u << (int)category)) != 0)
+                {
+                    Found(Policies.DuplicateKeys.Outcome.Found);
+                }
+
+                seen |= 1u << (int)category;
+
+                rules[(int)category] = ReadRule(property.Value, path, PolicyPointer.Risk(property.Name));
             }
 
             return rules;
@@ -426,10 +481,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 }
             }
 
-            return new NameMatcher<ClassifyEntry>(entries.AsSpan(0, kept));
+            var matcher = new NameMatcher<ClassifyEntry>(entries.AsSpan(0, kept));
+            FoundIf(matcher.DuplicateKey);
+            return matcher;
         }
 
-        private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, string pointer)
+        private CompiledRule? ReadRule(JsonElement rule, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(rule, path, JsonValueKind.Object, "a rule object ({} allows the tool)"))
             {
@@ -460,7 +517,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             if (fields[RuleRateLimit] is var rateLimit && Has(rateLimit))
             {
-                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer + "/rate_limit");
+                var shorthand = ReadRateLimit(rateLimit, path.Property("rate_limit"), pointer.FieldOf("rate_limit"));
                 if (shorthand is not null)
                 {
                     limits = [.. limits, shorthand];
@@ -483,7 +540,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             return new CompiledRule
             {
-                Pointer = pointer,
+                PointerParts = pointer,
                 Action = action,
                 Reason = reason,
                 Require = require,
@@ -494,7 +551,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The predicates of the rule's field <paramref name="field"/>, whose value is <paramref name="list"/> (undefined when the rule has none).</summary>
-        private Predicate[] ReadPredicates(JsonElement list, string field, LazyJsonPath rulePath, string rulePointer)
+        private Predicate[] ReadPredicates(JsonElement list, string field, LazyJsonPath rulePath, PolicyPointer rulePointer)
         {
             if (!Has(list))
             {
@@ -513,7 +570,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// Reads each item of the array <paramref name="field"/> of the object at <paramref name="ownerPath"/> with its
         /// JSON path (<c>$.tools.x.deny_if[0]</c>) and pointer (<c>/tools/x/deny_if/0</c>), keeping those that read without errors.
         /// </summary>
-        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath ownerPath, string ownerPointer, string field, Func<JsonElement, LazyJsonPath, string, T?> read)
+        private static T[] ReadEach<T>(JsonElement list, LazyJsonPath ownerPath, PolicyPointer ownerPointer, string field, Func<JsonElement, LazyJsonPath, PolicyPointer, T?> read)
             where T : class
         {
             var items = new T[list.GetArrayLength()];
@@ -521,7 +578,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             var index = 0;
             foreach (var item in list.EnumerateArray())
             {
-                if (read(item, ownerPath.Item(field, index), ItemPointer(ownerPointer, field, index)) is { } value)
+                if (read(item, ownerPath.Item(field, index), ownerPointer.Item(field, index)) is { } value)
                 {
                     items[kept++] = value;
                 }
@@ -532,34 +589,17 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return kept == items.Length ? items : items[..kept];
         }
 
-        /// <summary>The pointer of item <paramref name="index"/> of the array <paramref name="field"/> of the object at <paramref name="ownerPointer"/>, made in one allocation.</summary>
-        private static string ItemPointer(string ownerPointer, string field, int index)
-        {
-            Span<char> digits = stackalloc char[11];
-            index.TryFormat(digits, out var length, provider: CultureInfo.InvariantCulture);
-            return string.Create(ownerPointer.Length + field.Length + 2 + length, (ownerPointer, field, index), static (span, item) =>
-            {
-                item.ownerPointer.CopyTo(span);
-                span = span[item.ownerPointer.Length..];
-                span[0] = '/';
-                item.field.CopyTo(span[1..]);
-                span = span[(item.field.Length + 1)..];
-                span[0] = '/';
-                item.index.TryFormat(span[1..], out _, provider: CultureInfo.InvariantCulture);
-            });
-        }
-
         /// <summary>The hosted shape (an object with "conditions"), or a bare condition read as a one-condition predicate.</summary>
-        private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, string pointer)
+        private Predicate? ReadPredicate(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (element.ValueKind != JsonValueKind.Object || !element.TryGetProperty("conditions"u8, out var list))
             {
                 var bare = ReadCondition(element, path, pointer);
-                return bare is null ? null : new Predicate { Pointer = pointer, Conditions = [bare], Reason = bare.Reason };
+                return bare is null ? null : new Predicate { PointerParts = pointer, Conditions = [bare], Reason = bare.Reason };
             }
 
             var before = errors.Count;
-            CheckFields(element, path, PredicateFields);
+            CheckFields(element, path, PredicateFieldList);
             string? onDeny = null;
             if (element.TryGetProperty("on_deny"u8, out var onDenyElement))
             {
@@ -577,13 +617,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             return new Predicate
             {
-                Pointer = pointer,
+                PointerParts = pointer,
                 Conditions = conditions,
                 Reason = onDeny,
             };
         }
 
-        private Condition? ReadCondition(JsonElement element, LazyJsonPath path, string pointer)
+        private Condition? ReadCondition(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "a condition object with \"path\" and \"op\""))
             {
@@ -692,7 +732,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             var condition = new Condition
             {
-                Pointer = pointer,
+                PointerParts = pointer,
                 Path = conditionPath,
                 Operator = op.Value,
                 // Still the read document's value: DetachValues copies it out before the document goes.
@@ -739,7 +779,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                // A new value (or one whose hash another value has: then it is simply not shared).
+                // A new value (or one whose hash another value has: then it is simply not shared). Free-form JSON, so
+                // its keys are looked at here; a value written twice the same way is looked at once.
+                if (_valued[i].Value.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+                {
+                    Found(Policies.DuplicateKeys.Find(_valued[i].Value, raw));
+                }
+
                 firstByHash.TryAdd(key, distinct.Count);
                 distinctOf[i] = distinct.Count;
                 distinct.Add(i);
@@ -783,7 +829,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The <c>limits</c> of the rule (or all_tools) at <paramref name="ownerPointer"/>.</summary>
-        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath ownerPath, string ownerPointer)
+        private CompiledLimit[] ReadLimits(JsonElement list, LazyJsonPath ownerPath, PolicyPointer ownerPointer)
         {
             if (!ExpectKind(list, ownerPath, "limits", JsonValueKind.Array, "an array of limits"))
             {
@@ -793,7 +839,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return ReadEach(list, ownerPath, ownerPointer, "limits", _readLimit ??= ReadLimit);
         }
 
-        private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, string pointer)
+        private CompiledLimit? ReadLimit(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "a limit object with \"counter\", \"window\" and \"max\""))
             {
@@ -836,10 +882,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var definition = DefineCounter(name, max, window, scope, path, pointer, incrementFrom?.Text);
-            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition, IncrementFrom = incrementFrom };
+            return definition is null ? null : new CompiledLimit { PointerParts = pointer, Counter = definition, IncrementFrom = incrementFrom };
         }
 
-        private CompiledLimit? ReadRateLimit(JsonElement element, LazyJsonPath path, string pointer)
+        private CompiledLimit? ReadRateLimit(JsonElement element, LazyJsonPath path, PolicyPointer pointer)
         {
             if (!ExpectKind(element, path, JsonValueKind.Object, "an object such as { \"max\": 10, \"window\": 60 }"))
             {
@@ -857,8 +903,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             // The shorthand's counter belongs to its rule alone: named after the rule's pointer, which no policy key can clash with.
-            var definition = DefineCounter(pointer, max, window, scope, path, pointer);
-            return definition is null ? null : new CompiledLimit { Pointer = pointer, Counter = definition };
+            var definition = DefineCounter(pointer.Text, max, window, scope, path, pointer);
+            return definition is null ? null : new CompiledLimit { Pointer = definition.Name, Counter = definition };
         }
 
         /// <summary>A limit's counter name: the string of a counter already defined when it names one (a counter named by many rules is one string).</summary>
@@ -972,15 +1018,15 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The counter <paramref name="name"/>, defined here by the limit at <paramref name="path"/> (<paramref name="pointer"/>) or before.</summary>
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, string pointer, string? incrementFrom = null)
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, PolicyPointer pointer, string? incrementFrom = null)
         {
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counters, name, out var exists);
             if (exists)
             {
-                var (d, definedAt) = slot;
+                var d = slot!;
                 if (d.Max != max || d.Window != window || d.Scope != scope)
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(definedAt)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(_definedAt[d.Ordinal].Text)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
                     return null;
                 }
 
@@ -989,7 +1035,16 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             // Added by the look-up above: one hash of the name for a new counter, not two.
             var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count - 1, IncrementFrom = incrementFrom };
-            slot = (definition, pointer);
+            slot = definition;
+            if (definition.Ordinal == _definedAt.Length)
+            {
+                var larger = System.Buffers.ArrayPool<PolicyPointer>.Shared.Rent(_definedAt.Length * 2);
+                _definedAt.CopyTo(larger, 0);
+                System.Buffers.ArrayPool<PolicyPointer>.Shared.Return(_definedAt, clearArray: true);
+                _definedAt = larger;
+            }
+
+            _definedAt[definition.Ordinal] = pointer;
             return definition;
         }
 
@@ -1173,12 +1228,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// </summary>
         private ObjectFields ReadFields(JsonElement element, LazyJsonPath path, FieldList known)
         {
+            System.Diagnostics.Debug.Assert(known.Count <= ObjectFields.MaxFields, "An object read into ObjectFields has at most its number of fields.");
             var fields = default(ObjectFields);
             foreach (var property in element.EnumerateObject())
             {
                 var index = known.IndexOf(property);
                 if (index >= 0)
                 {
+                    if (Has(fields[index]))
+                    {
+                        Found(Policies.DuplicateKeys.Outcome.Found);
+                    }
+
                     fields[index] = property.Value;
                 }
                 else
@@ -1201,42 +1262,26 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// <summary>Whether a field read by <see cref="ReadFields"/> is there.</summary>
         private static bool Has(JsonElement value) => value.ValueKind != JsonValueKind.Undefined;
 
-        private void CheckFields(JsonElement element, LazyJsonPath path, FrozenSet<string> known)
+        /// <summary>Reports each unknown field of the object at <paramref name="path"/>, and notes a known field written twice.</summary>
+        private void CheckFields(JsonElement element, LazyJsonPath path, FieldList known)
         {
+            var seen = 0u;
             foreach (var property in element.EnumerateObject())
             {
-                if (!IsKnown(property, known))
+                var index = known.IndexOf(property);
+                if (index < 0)
                 {
-                    ReportUnknownField(property, path, known);
-                }
-            }
-        }
-
-        /// <summary>Whether the property's name is one of <paramref name="known"/>, found without copying the name into a string.</summary>
-        private static bool IsKnown(JsonProperty property, FrozenSet<string> known)
-        {
-            var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
-            if (utf8.Length >= 2 && utf8[0] == (byte)'"')
-            {
-                utf8 = utf8[1..^1];
-            }
-
-            if (utf8.Contains((byte)'\\'))
-            {
-                // Escaped: compared unescaped, one known name at a time.
-                foreach (var field in known.Items)
-                {
-                    if (property.NameEquals(field))
-                    {
-                        return true;
-                    }
+                    ReportUnknownField(property, path, known.Known);
+                    continue;
                 }
 
-                return false;
-            }
+                if ((seen & (1u << index)) != 0)
+                {
+                    Found(Policies.DuplicateKeys.Outcome.Found);
+                }
 
-            Span<char> name = stackalloc char[MaxFieldNameLength];
-            return utf8.Length <= name.Length && known.GetAlternateLookup<ReadOnlySpan<char>>().Contains(name[..Encoding.UTF8.GetChars(utf8, name)]);
+                seen |= 1u << index;
+            }
         }
 
         private static string OperatorList => string.Join(", ", Operators.Keys.Order(StringComparer.Ordinal));

@@ -5,11 +5,8 @@ namespace PolicyLayer.Policies;
 /// list always matches) and the text the agent reads. The hosted shape, <c>{"conditions": [...], "on_deny": "..."}</c>,
 /// and a bare condition (a one-condition predicate whose <c>reason</c> is the text) both compile to this.
 /// </summary>
-internal sealed class Predicate
+internal sealed class Predicate : PolicyItem
 {
-    /// <summary>The predicate's JSON Pointer, such as <c>/tools/create_refund/deny_if/0</c>.</summary>
-    public required string Pointer { get; init; }
-
     /// <summary>The conditions, all of which must hold for the predicate to match.</summary>
     public required Condition[] Conditions { get; init; }
 

@@ -13,18 +13,28 @@ namespace PolicyLayer.Gateway;
 /// </summary>
 internal sealed class JsonRpcScanner
 {
-    private static readonly string[] EnvelopeMembers = ["jsonrpc", "id", "method", "params", "result", "error"];
-
     private readonly bool _strict;
+    private readonly bool _namesInPlace;
     private readonly List<Frame> _frames = new(8);
-    private readonly Stack<HashSet<string>> _namePool = new();
+    private readonly Stack<MemberNames> _namePool = new();
 
     /// <summary>Creates a scanner.</summary>
     /// <param name="strict">
     /// Whether to check the message as hostile input (messages from the client): duplicate and
     /// case-variant names, the envelope's shape. Messages from the child are only read, never refused.
     /// </param>
-    public JsonRpcScanner(bool strict) => _strict = strict;
+    public JsonRpcScanner(bool strict)
+        : this(strict, namesInPlace: true)
+    {
+    }
+
+    /// <param name="strict">As above.</param>
+    /// <param name="namesInPlace">Whether <see cref="MemberNames"/> may compare short objects' names in place; tests compare both ways.</param>
+    internal JsonRpcScanner(bool strict, bool namesInPlace)
+    {
+        _strict = strict;
+        _namesInPlace = namesInPlace;
+    }
 
     /// <summary>The member names the scanner acts on; any other name is <see cref="Other"/>.</summary>
     private enum Member : byte
@@ -95,7 +105,9 @@ internal sealed class JsonRpcScanner
     public static string IdKey(ref Utf8JsonReader reader) => reader.TokenType switch
     {
         JsonTokenType.String => "s:" + reader.GetString(),
-        JsonTokenType.Number when reader.TryGetInt64(out var whole) => "n:" + whole.ToString(CultureInfo.InvariantCulture),
+
+        // One string per key (no digits string to concatenate): every message with an id makes one.
+        JsonTokenType.Number when reader.TryGetInt64(out var whole) => string.Create(CultureInfo.InvariantCulture, $"n:{whole}"),
         JsonTokenType.Number when reader.TryGetDouble(out var value) && double.IsFinite(value) => "n:" + NumberKey(value),
         JsonTokenType.Number => "n:" + Encoding.UTF8.GetString(reader.ValueSpan),
         _ => throw new InvalidOperationException("An id is a string or a number."),
@@ -160,24 +172,18 @@ internal sealed class JsonRpcScanner
             {
                 case JsonTokenType.PropertyName:
                     pendingName = MemberOf(ref reader);
-                    if (_strict)
+                    // A property name only appears inside an object, whose frame has a list of names. Messages from the
+                    // server are only read: their names are matched in place, never checked.
+                    if (_strict && frame.Names!.Add(line, ref reader, depthIsRoot) is { } nameProblem)
                     {
-                        // A property name only appears inside an object, whose frame has a list of names. Messages from the
-                        // server are only read: their names are matched in place, never made into strings.
-                        var text = reader.GetString()!;
-                        if (CheckName(frame.Names!, text, depthIsRoot) is { } nameProblem)
+                        if (frame.Role == Role.Arguments)
                         {
-                            if (frame.Role == Role.Arguments)
-                            {
-                                argumentsProblem ??= nameProblem;
-                            }
-                            else
-                            {
-                                problem ??= nameProblem;
-                            }
+                            argumentsProblem ??= nameProblem;
                         }
-
-                        frame.Names!.Add(text);
+                        else
+                        {
+                            problem ??= nameProblem;
+                        }
                     }
 
                     continue;
@@ -281,33 +287,6 @@ internal sealed class JsonRpcScanner
         return ScanStatus.Message;
     }
 
-    /// <summary>
-    /// Whether <paramref name="name"/> repeats a member of its object, exactly or in another case. The names seen are a
-    /// case-insensitive hash set (randomised hashing), so an object of n members costs O(n), never O(n²).
-    /// </summary>
-    private static string? CheckName(HashSet<string> names, string name, bool isRoot)
-    {
-        if (names.TryGetValue(name, out var seen))
-        {
-            return string.Equals(seen, name, StringComparison.Ordinal)
-                ? $"Invalid request: the member \"{name}\" appears twice in one object; a server could read either value."
-                : $"Invalid request: the members \"{seen}\" and \"{name}\" differ only in case; a server could read either value.";
-        }
-
-        if (isRoot)
-        {
-            foreach (var member in EnvelopeMembers)
-            {
-                if (string.Equals(member, name, StringComparison.OrdinalIgnoreCase) && !string.Equals(member, name, StringComparison.Ordinal))
-                {
-                    return $"Invalid request: \"{name}\" is not a JSON-RPC member, but a case-insensitive reader would take it for \"{member}\".";
-                }
-            }
-        }
-
-        return null;
-    }
-
     private static string? CheckEnvelope(ref ScannedMessage message, bool jsonrpcIsTwo)
     {
         if (!jsonrpcIsTwo)
@@ -405,9 +384,9 @@ internal sealed class JsonRpcScanner
         : reader.ValueSpan.SequenceEqual("notifications/cancelled"u8) ? "notifications/cancelled"
         : reader.GetString()!;
 
-    private HashSet<string>? RentIfStrict() => !_strict ? null : _namePool.TryPop(out var set) ? set : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+    private MemberNames? RentIfStrict() => !_strict ? null : _namePool.TryPop(out var names) ? names : new MemberNames(_namesInPlace);
 
-    private void Return(HashSet<string>? names)
+    private void Return(MemberNames? names)
     {
         // A set that grew for one large object is left to the collector rather than kept for the session.
         if (names is not null && names.Count <= 256)
@@ -418,5 +397,5 @@ internal sealed class JsonRpcScanner
     }
 
     /// <summary>An object or array being read; <see cref="Names"/> (the names read so far) only for an object read strictly.</summary>
-    private readonly record struct Frame(Role Role, HashSet<string>? Names, bool IsObject, Member RootMember = Member.Other);
+    private readonly record struct Frame(Role Role, MemberNames? Names, bool IsObject, Member RootMember = Member.Other);
 }

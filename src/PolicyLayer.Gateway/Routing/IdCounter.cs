@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace PolicyLayer.Gateway;
 
@@ -13,8 +12,14 @@ internal sealed class IdCounter
 
     public long Next() => Interlocked.Increment(ref _last);
 
-    /// <summary>An id as JSON.</summary>
-    public static byte[] Json(long id) => Encoding.ASCII.GetBytes(id.ToString(CultureInfo.InvariantCulture));
+    /// <summary>Writes an id as JSON (its decimal digits) into <paramref name="destination"/>, which holds 20 bytes.</summary>
+    public static void Format(long id, Span<byte> destination, out int written)
+    {
+        if (!id.TryFormat(destination, out written, default, CultureInfo.InvariantCulture))
+        {
+            throw new ArgumentException("An id takes at most 20 bytes.", nameof(destination));
+        }
+    }
 
     /// <summary>The id a peer's answer carries, when it is one of the gateway's (a positive integer).</summary>
     public static bool TryRead(string? idKey, out long id)

@@ -20,14 +20,14 @@ internal sealed class Router(PeerWriter toClient, PeerWriter toServer, ClientReq
     public ValueTask ForwardRequestAsync(ClientRequest request, ReadOnlyMemory<byte> text, int idStart, int idLength)
     {
         var serverId = ClientRequests.AssignServerId(request);
-        return toServer.ForwardAsync(text, idStart, idLength, IdCounter.Json(serverId));
+        return toServer.ForwardAsync(text, idStart, idLength, serverId);
     }
 
     /// <summary>Forwards a notification (no id) to the server.</summary>
-    public ValueTask NotifyServerAsync(ReadOnlyMemory<byte> text) => toServer.ForwardAsync(text, -1, 0, default);
+    public ValueTask NotifyServerAsync(ReadOnlyMemory<byte> text) => toServer.ForwardAsync(text, -1, 0, ReadOnlyMemory<byte>.Empty);
 
     /// <summary>Forwards a notification (no id) to the client.</summary>
-    public ValueTask NotifyClientAsync(ReadOnlyMemory<byte> text) => toClient.ForwardAsync(text, -1, 0, default);
+    public ValueTask NotifyClientAsync(ReadOnlyMemory<byte> text) => toClient.ForwardAsync(text, -1, 0, ReadOnlyMemory<byte>.Empty);
 
     /// <summary>Relays the server's answer to the client's <paramref name="request"/>, under the client's id.</summary>
     public ValueTask AnswerClientAsync(ClientRequest request, ReadOnlyMemory<byte> text, in ScannedMessage message) =>
@@ -45,7 +45,7 @@ internal sealed class Router(PeerWriter toClient, PeerWriter toServer, ClientReq
             return false;
         }
 
-        await toClient.ForwardAsync(text, message.IdStart, message.IdLength, IdCounter.Json(request.ClientId)).ConfigureAwait(false);
+        await toClient.ForwardAsync(text, message.IdStart, message.IdLength, request.ClientId).ConfigureAwait(false);
         return true;
     }
 

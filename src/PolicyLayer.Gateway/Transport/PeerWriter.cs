@@ -16,19 +16,43 @@ internal sealed class PeerWriter(IMcpMessageChannel channel) : IDisposable
     private bool _completed;
 
     /// <summary>Forwards a parsed message in <see cref="CanonicalJson"/> form, its id (at <paramref name="idStart"/>) replaced by <paramref name="id"/>.</summary>
-    public async ValueTask ForwardAsync(ReadOnlyMemory<byte> message, int idStart, int idLength, ReadOnlyMemory<byte> id, CancellationToken cancellationToken = default)
+    public ValueTask ForwardAsync(ReadOnlyMemory<byte> message, int idStart, int idLength, ReadOnlyMemory<byte> id, CancellationToken cancellationToken = default) =>
+        ForwardCoreAsync(message, idStart, idLength, id, gatewayId: 0, cancellationToken);
+
+    /// <summary>
+    /// Forwards a parsed message in <see cref="CanonicalJson"/> form, its id replaced by one of the gateway's own
+    /// (<see cref="IdCounter"/>), written as JSON in place: no array per message.
+    /// </summary>
+    public ValueTask ForwardAsync(ReadOnlyMemory<byte> message, int idStart, int idLength, long gatewayId, CancellationToken cancellationToken = default) =>
+        ForwardCoreAsync(message, idStart, idLength, default, gatewayId, cancellationToken);
+
+    /// <summary>Sends <paramref name="message"/> with its id replaced by <paramref name="id"/>, or by <paramref name="gatewayId"/> when that is positive.</summary>
+    private async ValueTask ForwardCoreAsync(ReadOnlyMemory<byte> message, int idStart, int idLength, ReadOnlyMemory<byte> id, long gatewayId, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             _scratch.ResetWrittenCount();
-            CanonicalJson.Write(message.Span, _scratch, idStart, idLength, id.Span);
+            WriteCanonical(message.Span, idStart, idLength, id.Span, gatewayId);
             await WriteScratchAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    private void WriteCanonical(ReadOnlySpan<byte> message, int idStart, int idLength, ReadOnlySpan<byte> id, long gatewayId)
+    {
+        if (gatewayId <= 0)
+        {
+            CanonicalJson.Write(message, _scratch, idStart, idLength, id);
+            return;
+        }
+
+        Span<byte> digits = stackalloc byte[20];
+        IdCounter.Format(gatewayId, digits, out var written);
+        CanonicalJson.Write(message, _scratch, idStart, idLength, digits[..written]);
     }
 
     /// <summary>Writes one JSON message built by <paramref name="build"/>.</summary>

@@ -117,6 +117,56 @@ public sealed class DuplicateKeysTests
         rule!.Action.Should().Be(PolicyAction.Deny);
     }
 
+    // Each kind of object a policy has, with a key written twice on line 2 (the second spelled with an escape in the
+    // escaped cases), quoted with ' for readability. The reader notices these itself on a document that is otherwise valid.
+    [TestCase("{ 'version': '1', 'default': 'allow',\n'default': 'deny' }", "default", TestName = "Parse_AKeyTwice_InTheRoot_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a*': {},\n'a*': {} } }", "a*", TestName = "Parse_AKeyTwice_AmongToolGlobs_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a*': {},\n'\\u0061*': {} } }", "a*", TestName = "Parse_AKeyTwice_AmongToolGlobs_OnceEscaped_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'action': 'deny',\n'action': 'allow' } } }", "action", TestName = "Parse_AKeyTwice_InARule_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'action': 'deny',\n'\\u0061ction': 'allow' } } }", "action", TestName = "Parse_AKeyTwice_InARule_OnceEscaped_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'deny_if': [ { 'path': 'args.x', 'op': 'eq',\n'op': 'neq', 'value': 1 } ] } } }", "op", TestName = "Parse_AKeyTwice_InACondition_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'deny_if': [ { 'conditions': [], 'on_deny': 'no',\n'on_deny': 'never' } ] } } }", "on_deny", TestName = "Parse_AKeyTwice_InAPredicate_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'limits': [ { 'counter': 'c', 'window': 'minute', 'max': 1,\n'max': 2 } ] } } }", "max", TestName = "Parse_AKeyTwice_InALimit_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'rate_limit': { 'window': 'minute', 'max': 1,\n'max': 2 } } } }", "max", TestName = "Parse_AKeyTwice_InARateLimit_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'all_tools': { 'limits': [],\n'limits': [] } }", "limits", TestName = "Parse_AKeyTwice_InAllTools_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'risk': { 'read': {},\n'read': { 'action': 'deny' } } }", "read", TestName = "Parse_AKeyTwice_InRisk_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'classify': { 'a*': 'read',\n'a*': 'write' } }", "a*", TestName = "Parse_AKeyTwice_InClassify_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'deny_if': [ { 'path': 'args.x', 'op': 'eq', 'value': { 'p': [ 1, { 'q': { 'k': 1,\n'k': 2 } } ] } } ] } } }", "k", TestName = "Parse_AKeyTwice_DeepInAConditionValue_IsAnErrorAtTheSecond")]
+    [TestCase("{ 'version': '1', 'tools': { 'a': { 'deny_if': [ { 'path': 'args.x', 'op': 'eq', 'value': { 'p': [ 1, { 'q': { 'k': 1,\n'\\u006b': 2 } } ] } } ] } } }", "k", TestName = "Parse_AKeyTwice_DeepInAConditionValue_OnceEscaped_IsAnErrorAtTheSecond")]
+    public void Parse_AKeyTwiceInAnyKindOfObject_IsAnErrorAtTheSecond(string quoted, string key)
+    {
+        var act = () => PolicyDocument.Parse(quoted.Replace('\'', '"'));
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Should().ContainSingle()
+            .Which.Should().Match<PolicyValidationError>(e => e.Message.StartsWith($"Duplicate key '{key}'", StringComparison.Ordinal) && e.Line == 2);
+    }
+
+    [Test]
+    public void Parse_AKeyTwiceBesideAnotherError_ReportsBoth()
+    {
+        const string json = """
+            { "version": "1", "tools": { "a": { "action": "maybe" },
+              "b": { "limits": [], "limits": [] } } }
+            """;
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Select(e => e.Message)
+            .Should().Contain(m => m.StartsWith("Duplicate key 'limits'", StringComparison.Ordinal))
+            .And.Contain(m => m.StartsWith("Unknown action", StringComparison.Ordinal));
+    }
+
+    [Test]
+    public void Parse_DistinctKeysSpelledWithEscapesInAConditionValue_Load()
+    {
+        const string json = """{ "version": "1", "tools": { "a": { "deny_if": [ { "path": "args.x", "op": "eq", "value": { "\u006b": 1, "l": 2 } } ] } } }""";
+
+        var policy = PolicyDocument.Parse(json);
+
+        policy.Compiled.Tools.TryMatch("a", out var rule, out _).Should().BeTrue();
+        rule!.DenyIf.Single().Conditions.Single().Value.GetProperty("k").GetInt32().Should().Be(1);
+    }
+
     private static string Object((string Key, string Value)[] members) =>
         "{" + string.Join(",", members.Select(m => $"\"{m.Key}\":{m.Value}")) + "}";
 }

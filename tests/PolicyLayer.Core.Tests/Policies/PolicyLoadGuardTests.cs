@@ -34,6 +34,19 @@ public sealed class PolicyLoadGuardTests
     }
 
     [Test]
+    public void CounterDefinedTwoWays_AfterMoreCountersThanTheDocumentHasTools_NamesWhereItWasFirstDefined()
+    {
+        // One tool with 70 counters: more than the reader sized its tables for, so they grow while it reads.
+        var limits = string.Join(", ", Enumerable.Range(0, 70).Select(i => $$"""{ "counter": "c{{i}}", "window": "minute", "max": 1 }"""));
+        var json = $$"""{ "version": "1", "tools": { "t": { "limits": [ {{limits}}, { "counter": "c40", "window": "hour", "max": 1 } ] } } }""";
+
+        var act = () => PolicyDocument.Parse(json);
+
+        act.Should().Throw<PolicyValidationException>().Which.Errors.Should().ContainSingle()
+            .Which.Message.Should().Contain("Counter 'c40' is defined two ways: here 1 per 1 h per grant, at $.tools.t.limits[40] 1 per 1 min per grant.");
+    }
+
+    [Test]
     public void LimitPath_FromAPointer_IsThePathTheReaderGivesThatLimit()
     {
         PolicyReaderV1.LimitPath("/all_tools/limits/3").ToString().Should().Be("$.all_tools.limits[3]");
