@@ -63,6 +63,12 @@ public static class HttpGatewayLatency
             return 0;
         }
 
+        if (StringOption(args, "--nginx-only") is { } nginxTo)
+        {
+            // nginx as a reverse proxy to the server, for --nginx: a relay in C, the floor of any HTTP hop on this machine.
+            return await NginxFloor.RunAsync(new Uri(nginxTo));
+        }
+
         // With --gateway-cli, client, server and gateway are three processes, as they are where the gateway is used.
         var cli = StringOption(args, "--gateway-cli");
         await using var serverProcess = cli is null ? null : await ChildProcess.StartAsync(ServerOnly(), []);
@@ -92,6 +98,8 @@ public static class HttpGatewayLatency
         await using var floorProcess = cli is null ? null : await ChildProcess.StartAsync(ForwarderOnly(upstream), ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"]);
         await using var floorApp = cli is not null ? null : await StartAsync(app => app.MapPost("/mcp", context => FloorForwarder.ForwardAsync(context, upstream)), (builder, _) => builder.WebHost.UseGatewaySockets());
         var floor = floorProcess?.Endpoint ?? Endpoint(floorApp!);
+        // --nginx: nginx in front of the same server, measured beside the others (what a relay written in C adds here).
+        await using var nginxProcess = args.Contains("--nginx") ? await ChildProcess.StartAsync(NginxOnly(upstream), []) : null;
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 });
         Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {calls} calls per client after {warmupRounds} untimed round(s) of both paths and {calls / 5} warm-up calls; gateway: {(cli is null ? "MapPolicyLayerGateway in this process" : "policylayer proxy --listen, " + cli + ", server and gateway each a process of its own")}; load: {File.ReadAllText("/proc/loadavg").Trim()}");
 
@@ -106,6 +114,10 @@ public static class HttpGatewayLatency
                 await MeasureAsync(http, upstream, clients, perClient, serverProcess, null);
                 await MeasureAsync(http, gateway, clients, perClient, serverProcess, gatewayProcess);
                 await MeasureAsync(http, floor, clients, perClient, serverProcess, floorProcess);
+                if (nginxProcess is not null)
+                {
+                    await MeasureAsync(http, nginxProcess.Endpoint, clients, perClient, serverProcess, null);
+                }
             }
         }
 
@@ -121,6 +133,14 @@ public static class HttpGatewayLatency
             var direct = d1.Merge(d2);
             var through = g1.Merge(g2);
             var least = f1.Merge(f2);
+            if (nginxProcess is not null)
+            {
+                var n = (await MeasureAsync(http, nginxProcess.Endpoint, clients, perClient, serverProcess, null))
+                    .Merge(await MeasureAsync(http, nginxProcess.Endpoint, clients, perClient, serverProcess, null));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{clients,2} client(s): nginx p50 {n.P(50):F1} µs p99 {n.P(99):F1} µs {n.Throughput:F0}/s, added p50 {n.P(50) - direct.P(50):F1} µs; throughput {n.Throughput / direct.Throughput:P0} of direct | gateway − nginx: p50 {through.P(50) - n.P(50):F1} µs"));
+            }
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{clients,2} client(s): direct p50 {direct.P(50):F1} µs p99 {direct.P(99):F1} µs {direct.Throughput:F0}/s | gateway p50 {through.P(50):F1} µs p99 {through.P(99):F1} µs {through.Throughput:F0}/s | added p50 {through.P(50) - direct.P(50):F1} µs p99 {through.P(99) - direct.P(99):F1} µs; throughput {through.Throughput / direct.Throughput:P0} of direct; CPU per call {direct.CpuPerCall:F0} → {through.CpuPerCall:F0} µs, context switches per call {direct.SwitchesPerCall:F1} → {through.SwitchesPerCall:F1}, allocated per call {direct.AllocatedPerCall:F0} → {through.AllocatedPerCall:F0} B, thread-pool work items per call {direct.WorkItemsPerCall:F1} → {through.WorkItemsPerCall:F1}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -347,6 +367,9 @@ public static class HttpGatewayLatency
         new("dotnet") { ArgumentList = { typeof(HttpGatewayLatency).Assembly.Location, "--http-gateway-latency", "--server-only" } };
 
     /// <summary>This program as the floor forwarder alone, in front of <paramref name="upstream"/>.</summary>
+    private static ProcessStartInfo NginxOnly(Uri upstream) =>
+        new("dotnet") { ArgumentList = { typeof(HttpGatewayLatency).Assembly.Location, "--http-gateway-latency", "--nginx-only", upstream.ToString() } };
+
     private static ProcessStartInfo ForwarderOnly(Uri upstream) =>
         new("dotnet") { ArgumentList = { typeof(HttpGatewayLatency).Assembly.Location, "--http-gateway-latency", "--forwarder-only", upstream.ToString() } };
 
