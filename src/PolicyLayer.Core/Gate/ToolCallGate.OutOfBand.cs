@@ -99,18 +99,23 @@ internal sealed partial class ToolCallGate
                     return null;
                 }
 
-                client.ApprovalEnded("invalid", record);
-                return Refuse(call, held, RefusalKind.ApprovalInvalid, "This approval was already used: each approval allows one call. Call the tool again to ask for a new one.");
+                return RefuseUsed(call, held, record, client);
             case ApprovalStatus.Denied:
                 client.ApprovalEnded("declined", record);
                 return Refuse(call, held, RefusalKind.ApprovalDeclined, record.DecidedBy + " declined the call" + (record.Note is { } note ? ": " + note : "."));
             case ApprovalStatus.Used:
-                client.ApprovalEnded("invalid", record);
-                return Refuse(call, held, RefusalKind.ApprovalInvalid, "This approval was already used: each approval allows one call. Call the tool again to ask for a new one.");
+                return RefuseUsed(call, held, record, client);
             default:
                 client.ApprovalEnded("timed_out", record);
                 return Refuse(call, held, RefusalKind.ApprovalTimedOut, string.Create(CultureInfo.InvariantCulture, $"Nobody answered in the approvals inbox within {inbox.Timeout.TotalSeconds:0.###} s."));
         }
+    }
+
+    /// <summary>The refusal of an approval already spent (by another call, or by a retry that got there first).</summary>
+    private GateVerdict RefuseUsed(ToolCall call, PolicyDecision held, ApprovalRecord record, IGateClient client)
+    {
+        client.ApprovalEnded("invalid", record);
+        return Refuse(call, held, RefusalKind.ApprovalInvalid, "This approval was already used: each approval allows one call. Call the tool again to ask for a new one.");
     }
 
     private GateVerdict RefusePending(ToolCall call, PolicyDecision held, string id)

@@ -26,7 +26,6 @@ internal static class DuplicateKeys
     /// <summary>Whether an object of the document rooted at <paramref name="root"/> (parsed from <paramref name="utf8"/>) has a key twice.</summary>
     public static Outcome Find(JsonElement root, ReadOnlySpan<byte> utf8)
     {
-
         var finder = new Finder();
         try
         {
