@@ -153,6 +153,27 @@ public static class HttpGatewayLatency
             return 0;
         }
 
+        if (args.Contains("--allocation-types"))
+        {
+            // What one call allocates, by type (the runtime's allocation-tick samples), through the gateway and through the
+            // floor forwarder: the types that make up the gateway's bytes above the floor's. Client and server are in both.
+            using var listener = new AllocationListener();
+            var traced = Math.Max(calls, 20_000);
+            listener.Start();
+            await MeasureAsync(http, gateway, 1, traced, serverProcess, null);
+            var throughGateway = listener.Stop(traced);
+            listener.Start();
+            await MeasureAsync(http, floor, 1, traced, serverProcess, null);
+            var throughFloor = listener.Stop(traced);
+            Console.WriteLine("| type (allocation-tick samples) | gateway B/call | floor forwarder B/call | gateway − floor |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            foreach (var type in throughGateway.Keys.Union(throughFloor.Keys).OrderByDescending(t => Math.Abs(throughGateway.GetValueOrDefault(t) - throughFloor.GetValueOrDefault(t))).Take(30))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {type} | {throughGateway.GetValueOrDefault(type):F0} | {throughFloor.GetValueOrDefault(type):F0} | {throughGateway.GetValueOrDefault(type) - throughFloor.GetValueOrDefault(type):F0} |"));
+            }
+        }
+
         // Memory per idle session: sessions opened (initialize, initialized) and left idle, managed heap after a full GC.
         var before = Heap();
         var sessions = new List<string>();
