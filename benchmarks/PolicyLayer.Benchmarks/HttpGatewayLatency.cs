@@ -23,9 +23,11 @@ namespace PolicyLayer.Benchmarks;
 /// throughput; then the managed memory of idle sessions.
 /// </summary>
 /// <remarks>
-/// <c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N] [--gateway-cli PATH [--gateway-env NAME=VALUE]...]</c>;
+/// <c>dotnet benchmarks/PolicyLayer.Benchmarks/bin/Release/net10.0/PolicyLayer.Benchmarks.dll --http-gateway-latency [--calls N] [--sessions N] [--warmup-rounds N] [--gateway-cli PATH [--gateway-env NAME=VALUE]...] [--nginx] [--allocation-types]</c>;
 /// with <c>--gateway-cli</c> the gateway is <c>policylayer proxy --listen</c> (PATH: policylayer.dll or the native
 /// executable) as a process of its own, and CPU and context switches per call are both processes' together.
+/// <c>--allocation-types</c> (in one process only) then prints the types one call allocates through the gateway and
+/// through the floor forwarder (allocation-tick samples over 20,000 calls each), largest difference first.
 /// </remarks>
 public static class HttpGatewayLatency
 {
@@ -151,6 +153,27 @@ public static class HttpGatewayLatency
         {
             // The gateway's heap is in its own process, out of reach of this one's GC.
             return 0;
+        }
+
+        if (args.Contains("--allocation-types"))
+        {
+            // What one call allocates, by type (the runtime's allocation-tick samples), through the gateway and through the
+            // floor forwarder: the types that make up the gateway's bytes above the floor's. Client and server are in both.
+            using var listener = new AllocationListener();
+            var traced = Math.Max(calls, 20_000);
+            listener.Start();
+            await MeasureAsync(http, gateway, 1, traced, serverProcess, null);
+            var throughGateway = listener.Stop(traced);
+            listener.Start();
+            await MeasureAsync(http, floor, 1, traced, serverProcess, null);
+            var throughFloor = listener.Stop(traced);
+            Console.WriteLine("| type (allocation-tick samples) | gateway B/call | floor forwarder B/call | gateway − floor |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            foreach (var type in throughGateway.Keys.Union(throughFloor.Keys).OrderByDescending(t => Math.Abs(throughGateway.GetValueOrDefault(t) - throughFloor.GetValueOrDefault(t))).Take(30))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {type} | {throughGateway.GetValueOrDefault(type):F0} | {throughFloor.GetValueOrDefault(type):F0} | {throughGateway.GetValueOrDefault(type) - throughFloor.GetValueOrDefault(type):F0} |"));
+            }
         }
 
         // Memory per idle session: sessions opened (initialize, initialized) and left idle, managed heap after a full GC.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -188,6 +189,7 @@ public sealed class McpGatewaySession : IDisposable
     }
 
     /// <summary>Reads and handles the client's next message; false at the end of its input.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ClientStepAsync(IMcpMessageChannel client)
     {
         var read = await client.ReadAsync(CancellationToken.None).ConfigureAwait(false);
@@ -457,6 +459,7 @@ public sealed class McpGatewaySession : IDisposable
     }
 
     /// <summary>Reads and handles the server's next message; false at the end of its output.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ServerStepAsync(IMcpMessageChannel server)
     {
         var read = await server.ReadAsync(CancellationToken.None).ConfigureAwait(false);

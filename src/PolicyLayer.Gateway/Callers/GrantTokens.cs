@@ -46,21 +46,23 @@ internal sealed class GrantTokens : IDisposable
     public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 
     /// <summary>The grant a token names, or <see langword="null"/>.</summary>
-    public Grant? Find(string token)
+    /// <remarks>A span (the header's text after <c>Bearer </c>): a token seen before is found without a string of its own.</remarks>
+    public Grant? Find(ReadOnlySpan<char> token)
     {
-        var slot = (int)((uint)token.GetHashCode(StringComparison.Ordinal) % CachedTokens);
+        var slot = (int)((uint)string.GetHashCode(token, StringComparison.Ordinal) % CachedTokens);
         if (Volatile.Read(ref _recent[slot]) is { } cached
-            && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(cached.Token.AsSpan()), MemoryMarshal.AsBytes(token.AsSpan())))
+            && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(cached.Token.AsSpan()), MemoryMarshal.AsBytes(token)))
         {
             return cached.Grant;
         }
 
-        if (_byHash.GetValueOrDefault(Hash(token)) is not { } grant)
+        var text = token.ToString();
+        if (_byHash.GetValueOrDefault(Hash(text)) is not { } grant)
         {
             return null;
         }
 
-        Volatile.Write(ref _recent[slot], new CachedToken(token, grant));
+        Volatile.Write(ref _recent[slot], new CachedToken(text, grant));
         return grant;
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -97,6 +98,7 @@ internal sealed class HttpClientChannel : IMcpMessageChannel
         return listener;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<McpMessageRead> ReadAsync(CancellationToken cancellationToken)
     {
         EndCurrent();

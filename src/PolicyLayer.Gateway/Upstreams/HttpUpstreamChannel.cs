@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 
@@ -45,6 +46,7 @@ internal sealed class HttpUpstreamChannel : IMcpMessageChannel
         _maxMessageBytes = maxMessageBytes;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<McpMessageRead> ReadAsync(CancellationToken cancellationToken)
     {
         while (await _incoming.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))

@@ -57,6 +57,42 @@ public class GrantTokensTests
         });
     }
 
+    [Test]
+    public async Task ABearerHeader_PresentedAgain_IsResolvedWithoutAllocating_AndItsTokenIsReadAsBefore()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"grants-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(path, $$"""{"grants":[{"token_sha256":"{{GrantTokens.Hash("token-a")}}","grant":"team-a"}]}""");
+        try
+        {
+            using var callers = new GatewayCallers(new PolicyLayerGatewayOptions { GrantsFile = path, Upstream = McpUpstream.Http(new Uri("http://127.0.0.1:1/mcp")) }, Evaluator);
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            context.Request.Headers.Authorization = "Bearer token-a";
+            callers.Resolve(context)!.GrantId.Should().Be("team-a");
+
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var again = callers.Resolve(context);
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+            again!.GrantId.Should().Be("team-a");
+            // The token is read where it is in the header: no substring per request.
+            allocated.Should().Be(0);
+
+            // As before: the scheme in any case, spaces around the token ignored; anything else is no credential.
+            context.Request.Headers.Authorization = "bearer   token-a  ";
+            callers.Resolve(context)!.GrantId.Should().Be("team-a");
+            context.Request.Headers.Authorization = "Bearer token-ab";
+            callers.Resolve(context).Should().BeNull();
+            context.Request.Headers.Authorization = "Bearer ";
+            callers.Resolve(context).Should().BeNull();
+            context.Request.Headers.Authorization = "Basic token-a";
+            callers.Resolve(context).Should().BeNull();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static async Task WithGrantsAsync(Action<GrantTokens> test)
     {
         var path = Path.Combine(Path.GetTempPath(), $"grants-{Guid.NewGuid():N}.json");
