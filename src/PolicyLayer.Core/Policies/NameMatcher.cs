@@ -163,22 +163,37 @@ internal sealed class NameMatcher<T>
 
     public bool TryMatch(string name, out T value, out string? matchedKey)
     {
-        if (TryMatchExact(name, out value))
+        ref var slot = ref Find(name, out matchedKey);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
+        {
+            value = default!;
+            return false;
+        }
+
+        value = slot;
+        return true;
+    }
+
+    /// <summary>
+    /// The value slot of the key that <paramref name="name"/> matches (the exact name, else the most specific glob), so
+    /// that a value made on first use can be kept there; a null reference when nothing matches.
+    /// </summary>
+    public ref T Find(string name, out string? matchedKey)
+    {
+        if (_keys.TryGetValue(name, out var slot) && slot >= 0)
         {
             matchedKey = name;
-            return true;
+            return ref _exactValues[slot];
         }
 
         if (_index.TryMatch(name, out var rank))
         {
-            value = _globValues[rank];
             matchedKey = _globs[rank].Pattern;
-            return true;
+            return ref _globValues[rank];
         }
 
-        value = default!;
         matchedKey = null;
-        return false;
+        return ref System.Runtime.CompilerServices.Unsafe.NullRef<T>();
     }
 
     private bool TryMatchExact(string name, out T value)

@@ -382,20 +382,20 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 : [];
         }
 
-        private NameMatcher<CompiledRule> ReadTools(JsonElement root)
+        private ToolRules ReadTools(JsonElement root)
         {
             if (!root.TryGetProperty("tools"u8, out var tools))
             {
-                return NameMatcher<CompiledRule>.Empty;
+                return ToolRules.Empty;
             }
 
             if (!ExpectKind(tools, ToolsPath, JsonValueKind.Object, "an object of rules keyed by tool name or glob"))
             {
-                return NameMatcher<CompiledRule>.Empty;
+                return ToolRules.Empty;
             }
 
             // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
-            var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
+            var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule?>>.Shared.Rent(tools.GetPropertyCount());
             var kept = 0;
             var slot = ToolsPath.MemberSlot();
             foreach (var property in tools.EnumerateObject())
@@ -408,17 +408,22 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                var rule = ReadRule(property.Value, path, PolicyPointer.Tool(name));
-                if (rule is not null)
+                // An empty rule is kept as its key alone (ToolRules makes its rule when a call first matches it).
+                var value = property.Value;
+                if (value.ValueKind == JsonValueKind.Object && value.GetPropertyCount() == 0)
+                {
+                    rules[kept++] = new(name, null);
+                }
+                else if (ReadRule(value, path, PolicyPointer.Tool(name)) is { } rule)
                 {
                     rules[kept++] = new(name, rule);
                 }
             }
 
-            var matcher = new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            var matcher = new NameMatcher<CompiledRule?>(rules.AsSpan(0, kept));
             FoundIf(matcher.DuplicateKey);
-            System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Return(rules, clearArray: true);
-            return matcher;
+            System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule?>>.Shared.Return(rules, clearArray: true);
+            return new ToolRules(matcher);
         }
 
         private CompiledRule?[] ReadRisk(JsonElement root)

@@ -262,6 +262,35 @@ public sealed class PolicyLoadGuardTests
         }, iter: 1_000);
     }
 
+    [Test]
+    public void EmptyRules_AreMadeWhenFirstMatched_AllowingWithTheirKeysPointer_AndKeptForLaterCalls()
+    {
+        var policy = PolicyDocument.Parse("""{ "version": "1", "tools": { "a/b~c": {}, "fam_*": {}, "other": { "reason": "r" } } }""");
+
+        var exact = Rule(policy, "a/b~c");
+        var glob = Rule(policy, "fam_x");
+
+        exact.Pointer.Should().Be("/tools/a~1b~0c");
+        exact.AllowedReason.Should().Be("Allowed by /tools/a~1b~0c.");
+        glob.Pointer.Should().Be("/tools/fam_*");
+        foreach (var rule in new[] { exact, glob })
+        {
+            rule.Action.Should().Be(PolicyAction.Allow);
+            rule.Reason.Should().BeNull();
+            rule.Require.Should().BeEmpty();
+            rule.DenyIf.Should().BeEmpty();
+            rule.RequireApprovalIf.Should().BeEmpty();
+            rule.Limits.Should().BeEmpty();
+        }
+
+        // Made once: a later call (another name under the same glob too) gets the same rule, so its reason is not made again.
+        Rule(policy, "a/b~c").Should().BeSameAs(exact);
+        Rule(policy, "fam_y").Should().BeSameAs(glob);
+        policy.Compiled.Tools.MatchAll("fam_x").Select(m => (m.Key, m.Value.Pointer)).Should().Equal([("fam_*", "/tools/fam_*")]);
+        policy.Compiled.RuleCount.Should().Be(3);
+        policy.Compiled.Tools.TryMatch("fam", out _, out _).Should().BeFalse();
+    }
+
     private static CompiledRule Rule(PolicyDocument policy, string name)
     {
         policy.Compiled.Tools.TryMatch(name, out var rule, out _).Should().BeTrue();
