@@ -374,3 +374,39 @@ internal sealed class PolicyLoadGc : System.Diagnostics.Tracing.EventListener
         }
     }
 }
+
+/// <summary>
+/// The content revision of a loaded policy (<c>ContentRevision.Of</c>: the source without its whitespace, hashed with
+/// SHA-256) beside <c>JsonDocument.Parse</c> of the same bytes, on the load benchmarks' policies.
+/// </summary>
+[MemoryDiagnoser]
+public class PolicyRevisionBenchmarks
+{
+    private byte[] _bytes = null!;
+    private JsonDocument _document = null!;
+
+    [ParamsSource(nameof(Cases))]
+    public string Policy { get; set; } = "";
+
+    public static IEnumerable<string> Cases => PolicyFixtures.LoadCases;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _bytes = PolicyFixtures.ForLoad(Policy);
+        _document = JsonDocument.Parse(_bytes);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _document.Dispose();
+
+    [Benchmark(Baseline = true, Description = "JsonDocument.Parse")]
+    public int ParseJson()
+    {
+        using var document = JsonDocument.Parse(_bytes);
+        return document.RootElement.GetPropertyCount();
+    }
+
+    [Benchmark(Description = "ContentRevision.Of")]
+    public string Revision() => PolicyLayer.Policies.ContentRevision.Of(_document.RootElement, _bytes);
+}

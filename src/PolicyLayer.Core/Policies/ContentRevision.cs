@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 
 namespace PolicyLayer.Policies;
@@ -16,15 +18,6 @@ namespace PolicyLayer.Policies;
 internal static class ContentRevision
 {
     private const int BufferSize = 16 * 1024;
-
-    // Outside strings: the bytes that are not copied (whitespace) or that start a string.
-    private static readonly SearchValues<byte> WhitespaceOrQuote = SearchValues.Create(" \t\r\n\""u8);
-
-    // Inside strings: the bytes the writer copies as they are. Printable ASCII but for the closing quote, the escape
-    // character and what the default encoder escapes (&, ', +, <, >, `); any other byte (a control character cannot be
-    // there unescaped) means the writer may write the string differently.
-    private static readonly SearchValues<byte> CopiedInString = SearchValues.Create(
-        " !#$%()*,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{|}~"u8);
 
     /// <summary>The revision of the document <paramref name="root"/>, parsed from <paramref name="utf8"/> (without a byte order mark).</summary>
     public static string Of(JsonElement root, ReadOnlySpan<byte> utf8)
@@ -66,38 +59,79 @@ internal static class ContentRevision
     /// Hashes the well-formed JSON <paramref name="utf8"/> without its insignificant whitespace; false (the hash then
     /// holds part of it) when a string has a byte the writer might not copy as it is.
     /// </summary>
+    /// <remarks>
+    /// One pass in blocks of 64 bytes, each classified with vector compares into bit masks: quotes, whitespace and the
+    /// bytes a string may not hold. Since no string may hold a backslash, a quote always opens or closes one, so the bytes
+    /// inside strings are the prefix XOR of the quote mask (carried from block to block). Whitespace outside strings is
+    /// dropped; a block without any is copied whole.
+    /// </remarks>
     internal static bool TryHashSource(ReadOnlySpan<byte> utf8, ContentHash hash)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
-        var filled = 0;
         try
         {
+            var filled = 0;
+            var inString = 0UL; // all ones while a string is open at the end of the last block
+            Span<byte> tail = stackalloc byte[Block];
             while (!utf8.IsEmpty)
             {
-                var at = utf8.IndexOfAny(WhitespaceOrQuote);
-                if (at < 0)
+                scoped ReadOnlySpan<byte> block;
+                if (utf8.Length >= Block)
                 {
-                    Copy(utf8);
-                    break;
+                    block = utf8[..Block];
+                }
+                else
+                {
+                    // The last bytes, padded with spaces: outside a string they are dropped, and a well-formed document
+                    // ends outside one.
+                    tail.Fill((byte)' ');
+                    utf8.CopyTo(tail);
+                    block = tail;
                 }
 
-                Copy(utf8[..at]);
-                if (utf8[at] != (byte)'"')
-                {
-                    utf8 = utf8[(at + 1)..];
-                    continue;
-                }
+                var (quotes, spaces, unsafeBytes) = Classify(block);
+                var strings = PrefixXor(quotes) ^ inString;
+                inString = (ulong)((long)strings >> 63);
 
-                // A string, from its opening quote: copied whole if the writer would write it the same.
-                var content = utf8[(at + 1)..];
-                var end = content.IndexOfAnyExcept(CopiedInString);
-                if (end < 0 || content[end] != (byte)'"')
+                // Inside a string: its opening quote and content (the closing quote reads as outside).
+                if ((unsafeBytes & strings) != 0)
                 {
                     return false;
                 }
 
-                Copy(utf8.Slice(at, end + 2));
-                utf8 = content[(end + 1)..];
+                var dropped = spaces & ~strings;
+                var length = Math.Min(Block, utf8.Length);
+                if (filled > buffer.Length - Block)
+                {
+                    hash.Append(buffer.AsSpan(0, filled));
+                    filled = 0;
+                }
+
+                if (dropped == 0)
+                {
+                    block[..length].CopyTo(buffer.AsSpan(filled));
+                    filled += length;
+                }
+                else
+                {
+                    // The runs between dropped bytes.
+                    var kept = ~dropped;
+                    if (length < Block)
+                    {
+                        kept &= (1UL << length) - 1;
+                    }
+
+                    while (kept != 0)
+                    {
+                        var from = BitOperations.TrailingZeroCount(kept);
+                        var run = BitOperations.TrailingZeroCount(~(kept >> from));
+                        block.Slice(from, run).CopyTo(buffer.AsSpan(filled));
+                        filled += run;
+                        kept &= run + from >= 64 ? 0 : ~0UL << (from + run);
+                    }
+                }
+
+                utf8 = utf8[length..];
             }
 
             hash.Append(buffer.AsSpan(0, filled));
@@ -107,24 +141,51 @@ internal static class ContentRevision
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
 
-        // Many short runs (an indented document's) go to the hash in blocks, not one call each.
-        void Copy(ReadOnlySpan<byte> run)
+    private const int Block = 64;
+
+    /// <summary>
+    /// Bit i of each mask is byte i of the 64-byte <paramref name="block"/>: a quote; whitespace (in well-formed JSON
+    /// every byte up to the space outside a string is whitespace, and inside one only the space can be); a byte the writer
+    /// may write differently inside a string (a backslash, any byte from DEL up, and what its default encoder escapes:
+    /// <c>&amp; ' + &lt; &gt; `</c>).
+    /// </summary>
+    private static (ulong Quotes, ulong Spaces, ulong Unsafe) Classify(ReadOnlySpan<byte> block)
+    {
+        ulong quotes = 0, spaces = 0, unsafeBytes = 0;
+        for (var part = 0; part < Block / 16; part++)
         {
-            if (run.Length > buffer.Length - filled)
-            {
-                hash.Append(buffer.AsSpan(0, filled));
-                filled = 0;
-                if (run.Length > buffer.Length)
-                {
-                    hash.Append(run);
-                    return;
-                }
-            }
-
-            run.CopyTo(buffer.AsSpan(filled));
-            filled += run.Length;
+            var bytes = Vector128.Create(block.Slice(part * 16, 16));
+            var quote = Vector128.Equals(bytes, Vector128.Create((byte)'"'));
+            var space = Vector128.LessThanOrEqual(bytes, Vector128.Create((byte)' '));
+            var escaped = Vector128.GreaterThan(bytes, Vector128.Create((byte)0x7E))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'\\'))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'&'))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'\''))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'+'))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'<'))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'>'))
+                | Vector128.Equals(bytes, Vector128.Create((byte)'`'));
+            var shift = part * 16;
+            quotes |= (ulong)quote.ExtractMostSignificantBits() << shift;
+            spaces |= (ulong)space.ExtractMostSignificantBits() << shift;
+            unsafeBytes |= (ulong)escaped.ExtractMostSignificantBits() << shift;
         }
+
+        return (quotes, spaces, unsafeBytes);
+    }
+
+    /// <summary>Bit i is the XOR of bits 0 to i: set from a quote that opens a string up to the byte before the one that closes it.</summary>
+    private static ulong PrefixXor(ulong bits)
+    {
+        bits ^= bits << 1;
+        bits ^= bits << 2;
+        bits ^= bits << 4;
+        bits ^= bits << 8;
+        bits ^= bits << 16;
+        bits ^= bits << 32;
+        return bits;
     }
 
     /// <summary>Feeds what a <see cref="Utf8JsonWriter"/> writes to a hash, reusing one buffer instead of keeping the output.</summary>

@@ -27,25 +27,75 @@ public sealed class ContentRevisionTests
 
     private static readonly Gen<string> Space = Gen.OneOf(Gen.Const(""), Gen.Const(" "), Gen.Const("\n  "), Gen.Const("\t"), Gen.Const("\r\n"));
 
+    private static readonly Gen<string> Scalar = Gen.OneOf(Text.Select(t => "\"" + t + "\""), Number, Gen.Const("true"), Gen.Const("false"), Gen.Const("null"));
+
+    private static readonly Gen<string> Level1 = Gen.OneOf(
+        Gen.Select(Text, Space, Scalar).Array[0, 4].Select(Object),
+        Gen.Select(Space, Scalar).Array[0, 4].Select(Array));
+
+    private static readonly Gen<string> Level2 = Gen.OneOf(
+        Gen.Select(Text, Space, Gen.OneOf(Scalar, Level1)).Array[0, 5].Select(Object),
+        Gen.Select(Space, Gen.OneOf(Scalar, Level1)).Array[0, 5].Select(Array));
+
     [Test]
     public void Of_IsTheWritersRevision_OnRandomDocuments()
     {
-        var scalar = Gen.OneOf(Text.Select(t => "\"" + t + "\""), Number, Gen.Const("true"), Gen.Const("false"), Gen.Const("null"));
-        var level1 = Gen.OneOf(
-            Gen.Select(Text, Space, scalar).Array[0, 4].Select(Object),
-            Gen.Select(Space, scalar).Array[0, 4].Select(Array));
-        var level2 = Gen.OneOf(
-            Gen.Select(Text, Space, Gen.OneOf(scalar, level1)).Array[0, 5].Select(Object),
-            Gen.Select(Space, Gen.OneOf(scalar, level1)).Array[0, 5].Select(Array));
-        var document = Gen.Select(Space, Gen.OneOf(scalar, level1, level2), Space, (before, json, after) => before + json + after);
+        var document = Gen.Select(Space, Gen.OneOf(Scalar, Level1, Level2), Space, (before, json, after) => before + json + after);
 
-        document.Sample(json =>
+        document.Sample(json => AssertWritersRevision(json), iter: 20_000);
+    }
+
+    [Test]
+    public void Of_IsTheWritersRevision_OnRandomDocumentsOfManyBlocks()
+    {
+        // Hundreds of bytes to kilobytes: strings, whitespace runs and escapes fall across the 64-byte blocks the source is read in.
+        var document = Gen.Select(Space, Level2).Array[5, 60].Select(Array);
+
+        document.Sample(json => AssertWritersRevision(json), iter: 3_000);
+    }
+
+    [Test]
+    public void TryHashSource_AcrossBlockBoundaries_KeepsStringsWholeAndDropsOnlyWhitespaceOutsideThem()
+    {
+        // A string with spaces inside, and whitespace outside, at every offset around the first two block boundaries.
+        for (var pad = 0; pad < 140; pad++)
         {
-            var bytes = Encoding.UTF8.GetBytes(json);
-            using var parsed = JsonDocument.Parse(bytes);
+            var source = "{" + new string(' ', pad) + "\"a b\"" + "\n:\r\n \" " + new string('x', pad % 70) + " \"" + new string('\t', pad % 3) + "}";
+            var compact = "{\"a b\":\" " + new string('x', pad % 70) + " \"}";
+            var bytes = Encoding.UTF8.GetBytes(source);
+            using var hash = new ContentHash(bytes.Length);
 
-            ContentRevision.Of(parsed.RootElement, bytes).Should().Be(ContentRevision.Written(parsed.RootElement, bytes.Length), json);
-        }, iter: 20_000);
+            ContentRevision.TryHashSource(bytes, hash).Should().BeTrue(source);
+            var digest = new byte[32];
+            hash.GetHash(digest);
+            digest.Should().Equal(SHA256.HashData(Encoding.UTF8.GetBytes(compact)), source);
+        }
+    }
+
+    [Test]
+    public void TryHashSource_AByteTheWriterEscapes_IsFoundAtEveryOffset()
+    {
+        for (var at = 0; at < 140; at++)
+        {
+            var text = new string('y', at) + "+" + new string('y', 10);
+            var bytes = Encoding.UTF8.GetBytes("{\"k\":\"" + text + "\", \"n\": 1e+5}");
+            using var hash = new ContentHash(bytes.Length);
+
+            ContentRevision.TryHashSource(bytes, hash).Should().BeFalse(text);
+        }
+
+        // Outside strings the same byte (a number's exponent sign) is not a reason to give way.
+        var plain = Encoding.UTF8.GetBytes("{\"k\": 1e+5 ," + new string(' ', 70) + "\"m\" : [1E+2]}");
+        using var plainHash = new ContentHash(plain.Length);
+        ContentRevision.TryHashSource(plain, plainHash).Should().BeTrue();
+    }
+
+    private static void AssertWritersRevision(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        using var parsed = JsonDocument.Parse(bytes);
+
+        ContentRevision.Of(parsed.RootElement, bytes).Should().Be(ContentRevision.Written(parsed.RootElement, bytes.Length), json);
     }
 
     [Test]
