@@ -7,15 +7,21 @@ namespace PolicyLayer.Policies;
 /// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
 /// <remarks>
-/// Built in one pass over the entries and one sort of integers: every key is filed in one table (so that a key written
-/// twice is noticed, <see cref="DuplicateKey"/>), and the globs are ranked by a packed sort key rather than by
-/// comparisons through a delegate. Nothing grows or is copied; the working arrays come from the pool.
+/// Built in one pass over the keys and one sort of integers. Every key's characters are in one array and every key is
+/// filed in one open-addressing table of (hash, key) pairs, so that a key written twice is noticed
+/// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; an exact name read
+/// straight from the document (<see cref="Builder.Reserve"/>) never becomes a string of its own. The globs are ranked by
+/// a packed sort key rather than by comparisons through a delegate. Nothing grows or is copied; the working arrays come
+/// from the pool, and the kept ones hold no references but the values and the globs.
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
-    // Every key: an exact name to its slot in _exactValues (0 or more), a glob to -1, so that a name spelled like a glob
-    // never matches the glob's entry as an exact name.
-    private readonly Dictionary<string, int> _keys;
+    // Every key's characters, one after another: key k is _chars[_rows[k].Start.._rows[k].Start + _rows[k].Length].
+    private readonly char[] _chars;
+    private readonly KeyRow[] _rows;
+
+    // The keys by hash: a power of two at least twice the keys; a slot holds a key's hash and its row plus one (0: empty).
+    private readonly TableSlot[] _table;
     private readonly T[] _exactValues;
 
     // The globs most specific first, and their values at the same ranks: the index shares the globs' array.
@@ -30,71 +36,110 @@ internal sealed class NameMatcher<T>
 
     /// <summary>Builds the matcher from the document's entries in document order.</summary>
     public NameMatcher(ReadOnlySpan<KeyValuePair<string, T>> entries)
+        : this(Fill(entries))
     {
-        // One scan of each key: where its wildcards are, if any. Globs are kept aside by their entry's position.
-        var globAt = ArrayPool<int>.Shared.Rent(entries.Length);
-        var shapes = ArrayPool<GlobPattern>.Shared.Rent(entries.Length);
-        var globCount = 0;
-        for (var i = 0; i < entries.Length; i++)
-        {
-            if (GlobPattern.TryCreate(entries[i].Key, out var glob))
-            {
-                globAt[globCount] = i;
-                shapes[globCount++] = glob;
-            }
-        }
+    }
 
-        var keys = new Dictionary<string, int>(entries.Length, StringComparer.Ordinal);
-        var exactValues = new T[entries.Length - globCount];
-        var exactCount = 0;
-        var nextGlob = 0;
-        for (var i = 0; i < entries.Length; i++)
+    /// <summary>Builds the matcher from the keys added to <paramref name="builder"/> (in document order), and gives back what it rented.</summary>
+    public NameMatcher(Builder builder)
+    {
+        try
         {
-            var (key, value) = entries[i];
-            if (nextGlob < globCount && globAt[nextGlob] == i)
+            var count = builder.Count;
+            var rows = new KeyRow[count];
+            var table = new TableSlot[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2))];
+            var chars = builder.Chars.ToArray();
+            var exactValues = new T[count - builder.GlobCount];
+            var exactCount = 0;
+            var mask = table.Length - 1;
+            for (var key = 0; key < count; key++)
             {
-                nextGlob++;
-                if (!keys.TryAdd(key, -1))
+                var (start, length) = builder.Range(key);
+                var text = chars.AsSpan(start, length);
+                var hash = string.GetHashCode(text);
+                var glob = builder.IsGlob(key);
+                var slot = hash & mask;
+                while (table[slot].RowPlusOne != 0)
                 {
-                    DuplicateKey ??= key;
+                    ref readonly var other = ref rows[table[slot].RowPlusOne - 1];
+                    if (table[slot].Hash == hash && chars.AsSpan(other.Start, other.Length).SequenceEqual(text))
+                    {
+                        break;
+                    }
+
+                    slot = (slot + 1) & mask;
                 }
 
-                continue;
+                if (table[slot].RowPlusOne != 0)
+                {
+                    // The last value wins, as a JSON object's last member would; the reader reports the key.
+                    DuplicateKey ??= new string(text);
+                    if (!glob)
+                    {
+                        exactValues[rows[table[slot].RowPlusOne - 1].Slot] = builder.Value(key);
+                    }
+
+                    continue;
+                }
+
+                // A glob is filed as a key (-1) so that a duplicate is noticed and a name spelled like it never matches it as an exact name.
+                rows[key] = new KeyRow(start, length, glob ? -1 : exactCount);
+                table[slot] = new TableSlot(hash, key + 1);
+                if (!glob)
+                {
+                    exactValues[exactCount++] = builder.Value(key);
+                }
             }
 
-            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(keys, key, out var exists);
-            if (exists)
+            var globCount = builder.GlobCount;
+            var shapes = builder.Globs;
+            var ranked = Rank(shapes);
+            var globs = new GlobPattern[globCount];
+            var globValues = new T[globCount];
+            for (var rank = 0; rank < globCount; rank++)
             {
-                // The last value wins, as a JSON object's last member would; the reader reports the key.
-                DuplicateKey ??= key;
-                exactValues[slot] = value;
-                continue;
+                var g = ranked[rank];
+                globs[rank] = shapes[g];
+                globValues[rank] = builder.GlobValue(g);
             }
 
-            slot = exactCount;
-            exactValues[exactCount++] = value;
+            ArrayPool<int>.Shared.Return(ranked);
+            _chars = chars;
+            _rows = rows;
+            _table = table;
+            _exactValues = exactCount == exactValues.Length ? exactValues : exactValues[..exactCount];
+            _globs = globs;
+            _globValues = globValues;
+            _index = new GlobIndex(globs);
         }
-
-        var ranked = Rank(shapes.AsSpan(0, globCount));
-        var globs = new GlobPattern[globCount];
-        var globValues = new T[globCount];
-        for (var rank = 0; rank < globCount; rank++)
+        finally
         {
-            var g = ranked[rank];
-            globs[rank] = shapes[g];
-            globValues[rank] = entries[globAt[g]].Value;
+            builder.Dispose();
+        }
+    }
+
+    private static Builder Fill(ReadOnlySpan<KeyValuePair<string, T>> entries)
+    {
+        var chars = 0;
+        foreach (var (key, _) in entries)
+        {
+            chars += key.Length;
         }
 
-        ArrayPool<int>.Shared.Return(ranked);
-        ArrayPool<int>.Shared.Return(globAt);
-        ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
+        var builder = new Builder(entries.Length, chars);
+        foreach (var (key, value) in entries)
+        {
+            builder.Add(key, value);
+        }
 
-        _keys = keys;
-        _exactValues = exactCount == exactValues.Length ? exactValues : exactValues[..exactCount];
-        _globs = globs;
-        _globValues = globValues;
-        _index = new GlobIndex(globs);
+        return builder;
     }
+
+    /// <summary>Where a key's characters are, and its exact value's slot (-1 for a glob).</summary>
+    private readonly record struct KeyRow(int Start, int Length, int Slot);
+
+    /// <summary>A slot of the table: the key's hash (compared before its text) and its row plus one.</summary>
+    private readonly record struct TableSlot(int Hash, int RowPlusOne);
 
     public static NameMatcher<T> Empty { get; } = new([]);
 
@@ -102,6 +147,138 @@ internal sealed class NameMatcher<T>
 
     /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
     public string? DuplicateKey { get; }
+
+    /// <summary>
+    /// The keys of a matcher being read, in document order, in rented arrays: the characters of every key one after
+    /// another, and the values. An exact name can be written straight into the characters (<see cref="Reserve"/>, then
+    /// <see cref="Add(int, T)"/>) without becoming a string; a glob keeps a string, its pattern. Handed to the matcher's
+    /// constructor, which gives the arrays back.
+    /// </summary>
+    public sealed class Builder : IDisposable
+    {
+        private char[] _chars;
+        private int _length;
+
+        // Key k's characters start at _starts[k] and end at _starts[k + 1].
+        private int[] _starts;
+        private T[] _values;
+        private bool[] _isGlob;
+
+        // The globs in document order, and the key each one is.
+        private GlobPattern[] _globs;
+        private int[] _globAt;
+
+        /// <param name="keys">About how many keys will be added (the arrays grow past it).</param>
+        /// <param name="chars">About how many characters they hold.</param>
+        public Builder(int keys, int chars)
+        {
+            keys = Math.Max(keys, 1);
+            _chars = ArrayPool<char>.Shared.Rent(Math.Max(chars, 16));
+            _starts = ArrayPool<int>.Shared.Rent(keys + 1);
+            _values = ArrayPool<T>.Shared.Rent(keys);
+            _isGlob = ArrayPool<bool>.Shared.Rent(keys);
+            _globs = ArrayPool<GlobPattern>.Shared.Rent(keys);
+            _globAt = ArrayPool<int>.Shared.Rent(keys);
+            _starts[0] = 0;
+        }
+
+        public int Count { get; private set; }
+
+        public int GlobCount { get; private set; }
+
+        internal ReadOnlySpan<char> Chars => _chars.AsSpan(0, _length);
+
+        internal ReadOnlySpan<GlobPattern> Globs => _globs.AsSpan(0, GlobCount);
+
+        internal (int Start, int Length) Range(int key) => (_starts[key], _starts[key + 1] - _starts[key]);
+
+        internal bool IsGlob(int key) => _isGlob[key];
+
+        internal T Value(int key) => _values[key];
+
+        internal T GlobValue(int glob) => _values[_globAt[glob]];
+
+        /// <summary>Room for the next key's characters: write at most <paramref name="maxLength"/> there, then call <see cref="Add(int, T)"/>.</summary>
+        public Span<char> Reserve(int maxLength)
+        {
+            if (_length + maxLength > _chars.Length)
+            {
+                Grow(ref _chars, _length, Math.Max(_length + maxLength, _chars.Length * 2));
+            }
+
+            return _chars.AsSpan(_length, maxLength);
+        }
+
+        /// <summary>Adds the key of <paramref name="length"/> characters written where <see cref="Reserve"/> said.</summary>
+        public void Add(int length, T value)
+        {
+            var text = _chars.AsSpan(_length, length);
+            Add(length, value, GlobPattern.IsGlob(text) ? new GlobPattern(new string(text)) : default);
+        }
+
+        public void Add(string key, T value)
+        {
+            key.CopyTo(Reserve(key.Length));
+            Add(key.Length, value, GlobPattern.IsGlob(key) ? new GlobPattern(key) : default);
+        }
+
+        private void Add(int length, T value, GlobPattern glob)
+        {
+            // Each array on its own: the pool may give any of them more room than asked for.
+            Ensure(ref _values, Count, Count + 1);
+            Ensure(ref _isGlob, Count, Count + 1);
+            Ensure(ref _starts, Count + 1, Count + 2);
+            var isGlob = glob.Pattern is not null;
+            if (isGlob)
+            {
+                Ensure(ref _globs, GlobCount, GlobCount + 1);
+                Ensure(ref _globAt, GlobCount, GlobCount + 1);
+            }
+
+            if (isGlob)
+            {
+                _globAt[GlobCount] = Count;
+                _globs[GlobCount++] = glob;
+            }
+
+            _values[Count] = value;
+            _isGlob[Count] = isGlob;
+            _length += length;
+            _starts[++Count] = _length;
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<char>.Shared.Return(_chars);
+            ArrayPool<int>.Shared.Return(_starts);
+            ArrayPool<T>.Shared.Return(_values, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+            ArrayPool<bool>.Shared.Return(_isGlob);
+            ArrayPool<GlobPattern>.Shared.Return(_globs, clearArray: true);
+            ArrayPool<int>.Shared.Return(_globAt);
+            _chars = [];
+            _starts = [];
+            _values = [];
+            _isGlob = [];
+            _globs = [];
+            _globAt = [];
+        }
+
+        private static void Ensure<TItem>(ref TItem[] array, int used, int needed)
+        {
+            if (needed > array.Length)
+            {
+                Grow(ref array, used, Math.Max(needed, array.Length * 2));
+            }
+        }
+
+        private static void Grow<TItem>(ref TItem[] array, int used, int size)
+        {
+            var larger = ArrayPool<TItem>.Shared.Rent(size);
+            array.AsSpan(0, used).CopyTo(larger);
+            ArrayPool<TItem>.Shared.Return(array, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<TItem>());
+            array = larger;
+        }
+    }
 
     /// <summary>
     /// The globs' positions among <paramref name="globs"/> (document order), most specific first: fewest wildcards, then the
@@ -180,7 +357,7 @@ internal sealed class NameMatcher<T>
     /// </summary>
     public ref T Find(string name, out string? matchedKey)
     {
-        if (_keys.TryGetValue(name, out var slot) && slot >= 0)
+        if (ExactSlot(name) is var slot and >= 0)
         {
             matchedKey = name;
             return ref _exactValues[slot];
@@ -196,9 +373,29 @@ internal sealed class NameMatcher<T>
         return ref System.Runtime.CompilerServices.Unsafe.NullRef<T>();
     }
 
+    /// <summary>The value slot of the exact key <paramref name="name"/>; -1 when it is not one (or is a glob's text).</summary>
+    private int ExactSlot(ReadOnlySpan<char> name)
+    {
+        var hash = string.GetHashCode(name);
+        var mask = _table.Length - 1;
+        for (var slot = hash & mask; _table[slot].RowPlusOne != 0; slot = (slot + 1) & mask)
+        {
+            if (_table[slot].Hash == hash)
+            {
+                ref readonly var row = ref _rows[_table[slot].RowPlusOne - 1];
+                if (_chars.AsSpan(row.Start, row.Length).SequenceEqual(name))
+                {
+                    return row.Slot;
+                }
+            }
+        }
+
+        return -1;
+    }
+
     private bool TryMatchExact(string name, out T value)
     {
-        if (_keys.TryGetValue(name, out var slot) && slot >= 0)
+        if (ExactSlot(name) is var slot and >= 0)
         {
             value = _exactValues[slot];
             return true;
@@ -246,7 +443,9 @@ internal readonly struct GlobPattern
     /// <summary>How many literal characters come after the last wildcard.</summary>
     public int LiteralSuffix { get; }
 
-    public static bool IsGlob(string key) => key.AsSpan().IndexOfAny('*', '?') >= 0;
+    public static bool IsGlob(string key) => IsGlob(key.AsSpan());
+
+    public static bool IsGlob(ReadOnlySpan<char> key) => key.IndexOfAny('*', '?') >= 0;
 
     /// <summary>The glob that <paramref name="key"/> spells, or false when it has no wildcard (an exact name).</summary>
     public static bool TryCreate(string key, out GlobPattern glob)
