@@ -29,6 +29,9 @@ internal sealed class NameMatcher<T>
     private readonly T[] _globValues;
     private readonly GlobIndex _index;
 
+    // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars).
+    private readonly string?[] _globKeys;
+
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
         : this((entries as KeyValuePair<string, T>[] ?? [.. entries]).AsSpan())
     {
@@ -47,7 +50,8 @@ internal sealed class NameMatcher<T>
         {
             var count = builder.Count;
             var rows = new KeyRow[count];
-            var table = new TableSlot[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2))];
+            // At most two thirds full: a miss ends at an empty slot after a few probes.
+            var table = new TableSlot[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1)))];
             var chars = builder.Chars.ToArray();
             var exactValues = new T[count - builder.GlobCount];
             var exactCount = 0;
@@ -91,19 +95,28 @@ internal sealed class NameMatcher<T>
                 }
             }
 
+            // Each glob's pattern is its range of the key characters: no string per glob.
             var globCount = builder.GlobCount;
-            var shapes = builder.Globs;
-            var ranked = Rank(shapes);
+            var shapes = ArrayPool<GlobPattern>.Shared.Rent(Math.Max(globCount, 1));
+            for (var g = 0; g < globCount; g++)
+            {
+                var (start, length) = builder.Range(builder.GlobKey(g));
+                shapes[g] = new GlobPattern(chars.AsMemory(start, length));
+            }
+
+            var ranked = Rank(shapes.AsSpan(0, globCount));
             var globs = new GlobPattern[globCount];
             var globValues = new T[globCount];
             for (var rank = 0; rank < globCount; rank++)
             {
                 var g = ranked[rank];
                 globs[rank] = shapes[g];
-                globValues[rank] = builder.GlobValue(g);
+                globValues[rank] = builder.Value(builder.GlobKey(g));
             }
 
             ArrayPool<int>.Shared.Return(ranked);
+            ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
+            _globKeys = new string?[globCount];
             _chars = chars;
             _rows = rows;
             _table = table;
@@ -164,8 +177,7 @@ internal sealed class NameMatcher<T>
         private T[] _values;
         private bool[] _isGlob;
 
-        // The globs in document order, and the key each one is.
-        private GlobPattern[] _globs;
+        // The key each glob is, in document order.
         private int[] _globAt;
 
         /// <param name="keys">About how many keys will be added (the arrays grow past it).</param>
@@ -177,7 +189,6 @@ internal sealed class NameMatcher<T>
             _starts = ArrayPool<int>.Shared.Rent(keys + 1);
             _values = ArrayPool<T>.Shared.Rent(keys);
             _isGlob = ArrayPool<bool>.Shared.Rent(keys);
-            _globs = ArrayPool<GlobPattern>.Shared.Rent(keys);
             _globAt = ArrayPool<int>.Shared.Rent(keys);
             _starts[0] = 0;
         }
@@ -188,7 +199,6 @@ internal sealed class NameMatcher<T>
 
         internal ReadOnlySpan<char> Chars => _chars.AsSpan(0, _length);
 
-        internal ReadOnlySpan<GlobPattern> Globs => _globs.AsSpan(0, GlobCount);
 
         internal (int Start, int Length) Range(int key) => (_starts[key], _starts[key + 1] - _starts[key]);
 
@@ -196,7 +206,8 @@ internal sealed class NameMatcher<T>
 
         internal T Value(int key) => _values[key];
 
-        internal T GlobValue(int glob) => _values[_globAt[glob]];
+        /// <summary>The key that the glob <paramref name="glob"/> (in document order) is.</summary>
+        internal int GlobKey(int glob) => _globAt[glob];
 
         /// <summary>Room for the next key's characters: write at most <paramref name="maxLength"/> there, then call <see cref="Add(int, T)"/>.</summary>
         public Span<char> Reserve(int maxLength)
@@ -212,33 +223,15 @@ internal sealed class NameMatcher<T>
         /// <summary>Adds the key of <paramref name="length"/> characters written where <see cref="Reserve"/> said.</summary>
         public void Add(int length, T value)
         {
-            var text = _chars.AsSpan(_length, length);
-            Add(length, value, GlobPattern.IsGlob(text) ? new GlobPattern(new string(text)) : default);
-        }
-
-        public void Add(string key, T value)
-        {
-            key.CopyTo(Reserve(key.Length));
-            Add(key.Length, value, GlobPattern.IsGlob(key) ? new GlobPattern(key) : default);
-        }
-
-        private void Add(int length, T value, GlobPattern glob)
-        {
             // Each array on its own: the pool may give any of them more room than asked for.
             Ensure(ref _values, Count, Count + 1);
             Ensure(ref _isGlob, Count, Count + 1);
             Ensure(ref _starts, Count + 1, Count + 2);
-            var isGlob = glob.Pattern is not null;
+            var isGlob = GlobPattern.IsGlob(_chars.AsSpan(_length, length));
             if (isGlob)
             {
-                Ensure(ref _globs, GlobCount, GlobCount + 1);
                 Ensure(ref _globAt, GlobCount, GlobCount + 1);
-            }
-
-            if (isGlob)
-            {
-                _globAt[GlobCount] = Count;
-                _globs[GlobCount++] = glob;
+                _globAt[GlobCount++] = Count;
             }
 
             _values[Count] = value;
@@ -247,19 +240,23 @@ internal sealed class NameMatcher<T>
             _starts[++Count] = _length;
         }
 
+        public void Add(string key, T value)
+        {
+            key.CopyTo(Reserve(key.Length));
+            Add(key.Length, value);
+        }
+
         public void Dispose()
         {
             ArrayPool<char>.Shared.Return(_chars);
             ArrayPool<int>.Shared.Return(_starts);
             ArrayPool<T>.Shared.Return(_values, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
             ArrayPool<bool>.Shared.Return(_isGlob);
-            ArrayPool<GlobPattern>.Shared.Return(_globs, clearArray: true);
             ArrayPool<int>.Shared.Return(_globAt);
             _chars = [];
             _starts = [];
             _values = [];
             _isGlob = [];
-            _globs = [];
             _globAt = [];
         }
 
@@ -293,8 +290,8 @@ internal sealed class NameMatcher<T>
         {
             // Wildcards, then the length reversed (longer first), then the position: a sort of integers gives the order.
             var glob = globs[i];
-            fits = glob.WildcardCount <= GlobPattern.PackLimit && glob.Pattern.Length <= GlobPattern.PackLimit;
-            packed[i] = ((ulong)glob.WildcardCount << 42) | ((ulong)(GlobPattern.PackLimit - glob.Pattern.Length) << 21) | (uint)i;
+            fits = glob.WildcardCount <= GlobPattern.PackLimit && glob.Length <= GlobPattern.PackLimit;
+            packed[i] = ((ulong)glob.WildcardCount << 42) | ((ulong)(GlobPattern.PackLimit - glob.Length) << 21) | (uint)i;
         }
 
         if (fits)
@@ -333,7 +330,7 @@ internal sealed class NameMatcher<T>
         {
             if (_globs[rank].IsMatch(name))
             {
-                yield return new(_globs[rank].Pattern, _globValues[rank]);
+                yield return new(GlobKey(rank), _globValues[rank]);
             }
         }
     }
@@ -365,13 +362,16 @@ internal sealed class NameMatcher<T>
 
         if (_index.TryMatch(name, out var rank))
         {
-            matchedKey = _globs[rank].Pattern;
+            matchedKey = GlobKey(rank);
             return ref _globValues[rank];
         }
 
         matchedKey = null;
         return ref System.Runtime.CompilerServices.Unsafe.NullRef<T>();
     }
+
+    /// <summary>The glob of rank <paramref name="rank"/> as a string, made the first time it is asked for and kept.</summary>
+    private string GlobKey(int rank) => _globKeys[rank] ??= _globs[rank].Pattern;
 
     /// <summary>The value slot of the exact key <paramref name="name"/>; -1 when it is not one (or is a glob's text).</summary>
     private int ExactSlot(ReadOnlySpan<char> name)
@@ -416,24 +416,38 @@ internal readonly struct GlobPattern
     internal const int PackLimit = (1 << 21) - 1;
 
     public GlobPattern(string pattern)
+        : this(pattern.AsMemory())
     {
-        Pattern = pattern;
-        var span = pattern.AsSpan();
+    }
+
+    /// <param name="text">The pattern's characters: a string, or a range of a name matcher's one array of keys.</param>
+    public GlobPattern(ReadOnlyMemory<char> text)
+    {
+        _text = text;
+        var span = text.Span;
         var first = span.IndexOfAny('*', '?');
         if (first < 0)
         {
-            LiteralPrefix = LiteralSuffix = pattern.Length;
+            LiteralPrefix = LiteralSuffix = span.Length;
             return;
         }
 
         var last = span.LastIndexOfAny('*', '?');
         LiteralPrefix = first;
-        LiteralSuffix = pattern.Length - 1 - last;
+        LiteralSuffix = span.Length - 1 - last;
         var between = span[first..(last + 1)];
         WildcardCount = between.Count('*') + between.Count('?');
     }
 
-    public string Pattern { get; }
+    private readonly ReadOnlyMemory<char> _text;
+
+    /// <summary>The pattern's characters.</summary>
+    public ReadOnlySpan<char> Text => _text.Span;
+
+    public int Length => _text.Length;
+
+    /// <summary>The pattern as a string: the one it was made from, else made now.</summary>
+    public string Pattern => _text.ToString();
 
     public int WildcardCount { get; }
 
@@ -462,13 +476,12 @@ internal readonly struct GlobPattern
 
     /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
     public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>
-        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Pattern.Length.CompareTo(a.Pattern.Length);
+        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Length.CompareTo(a.Length);
 
     /// <summary>Iterative matching with backtracking to the last star: linear in practice, no regex.</summary>
-    public bool IsMatch(string text)
+    public bool IsMatch(ReadOnlySpan<char> t)
     {
-        var p = Pattern.AsSpan();
-        var t = text.AsSpan();
+        var p = Text;
         int pi = 0, ti = 0, star = -1, mark = 0;
         while (ti < t.Length)
         {

@@ -383,13 +383,13 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>
-        /// Adds the key of an empty rule as its characters, decoded from the document, when it is written without escapes
-        /// and is neither blank nor a glob (which keeps a string, its pattern); false leaves the key to the string path.
+        /// Adds the key of an empty rule (an exact name or a glob) as its characters, decoded from the document, when it is
+        /// written without escapes and is not blank; false leaves the key to the string path.
         /// </summary>
         private static bool TryAddPlainName(JsonProperty property, NameMatcher<CompiledRule?>.Builder rules)
         {
             var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
-            if (utf8.IndexOfAny((byte)'\\', (byte)'*', (byte)'?') >= 0)
+            if (utf8.IndexOf((byte)'\\') >= 0)
             {
                 return false;
             }
@@ -417,7 +417,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return ToolRules.Empty;
             }
 
-            // The keys go straight into the matcher's arrays (from the pool, no garbage): an exact name of an empty rule
+            // The keys go straight into the matcher's arrays (from the pool, no garbage): the name or glob of an empty rule
             // as its characters alone, decoded from the document without becoming a string.
             var rules = new NameMatcher<CompiledRule?>.Builder(tools.GetPropertyCount(), JsonMarshal.GetRawUtf8Value(tools).Length);
             var slot = ToolsPath.MemberSlot();

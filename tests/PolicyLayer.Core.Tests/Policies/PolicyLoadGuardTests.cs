@@ -265,7 +265,7 @@ public sealed class PolicyLoadGuardTests
     [Test]
     public void EmptyRules_AreMadeWhenFirstMatched_AllowingWithTheirKeysPointer_AndKeptForLaterCalls()
     {
-        var policy = PolicyDocument.Parse("""{ "version": "1", "tools": { "a/b~c": {}, "fam_*": {}, "other": { "reason": "r" } } }""");
+        var policy = PolicyDocument.Parse("""{ "version": "1", "tools": { "a/b~c": {}, "fam_*": {}, "other": { "reason": "r" }, "\u0065sc_*": {} } }""");
 
         var exact = Rule(policy, "a/b~c");
         var glob = Rule(policy, "fam_x");
@@ -287,8 +287,15 @@ public sealed class PolicyLoadGuardTests
         Rule(policy, "a/b~c").Should().BeSameAs(exact);
         Rule(policy, "fam_y").Should().BeSameAs(glob);
         policy.Compiled.Tools.MatchAll("fam_x").Select(m => (m.Key, m.Value.Pointer)).Should().Equal([("fam_*", "/tools/fam_*")]);
-        policy.Compiled.RuleCount.Should().Be(3);
+        policy.Compiled.RuleCount.Should().Be(4);
+        Rule(policy, "esc_1").Pointer.Should().Be("/tools/esc_*");
         policy.Compiled.Tools.TryMatch("fam", out _, out _).Should().BeFalse();
+
+        // A glob's text lives in the matcher's one array of key characters: its string is made once, when a match names it.
+        policy.Compiled.Tools.TryMatch("fam_q", out _, out var key).Should().BeTrue();
+        key.Should().Be("fam_*");
+        policy.Compiled.Tools.TryMatch("fam_r", out _, out var again).Should().BeTrue();
+        again.Should().BeSameAs(key);
     }
 
     [Test]
