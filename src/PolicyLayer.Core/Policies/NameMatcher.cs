@@ -101,7 +101,7 @@ internal sealed class NameMatcher<T>
             for (var g = 0; g < globCount; g++)
             {
                 var (start, length) = builder.Range(builder.GlobKey(g));
-                shapes[g] = new GlobPattern(chars.AsMemory(start, length));
+                shapes[g] = new GlobPattern(chars, start, length);
             }
 
             var ranked = Rank(shapes.AsSpan(0, globCount));
@@ -416,15 +416,17 @@ internal readonly struct GlobPattern
     internal const int PackLimit = (1 << 21) - 1;
 
     public GlobPattern(string pattern)
-        : this(pattern.AsMemory())
+        : this(pattern.ToCharArray(), 0, pattern.Length)
     {
     }
 
-    /// <param name="text">The pattern's characters: a string, or a range of a name matcher's one array of keys.</param>
-    public GlobPattern(ReadOnlyMemory<char> text)
+    /// <summary>The glob written at <paramref name="start"/> in <paramref name="source"/> (a name matcher's one array of key characters).</summary>
+    public GlobPattern(char[] source, int start, int length)
     {
-        _text = text;
-        var span = text.Span;
+        _source = source;
+        _start = start;
+        Length = length;
+        var span = Text;
         var first = span.IndexOfAny('*', '?');
         if (first < 0)
         {
@@ -439,15 +441,16 @@ internal readonly struct GlobPattern
         WildcardCount = between.Count('*') + between.Count('?');
     }
 
-    private readonly ReadOnlyMemory<char> _text;
+    private readonly char[] _source;
+    private readonly int _start;
 
     /// <summary>The pattern's characters.</summary>
-    public ReadOnlySpan<char> Text => _text.Span;
+    public ReadOnlySpan<char> Text => new(_source, _start, Length);
 
-    public int Length => _text.Length;
+    public int Length { get; }
 
-    /// <summary>The pattern as a string: the one it was made from, else made now.</summary>
-    public string Pattern => _text.ToString();
+    /// <summary>The pattern as a string, made now.</summary>
+    public string Pattern => new(Text);
 
     public int WildcardCount { get; }
 
@@ -460,19 +463,6 @@ internal readonly struct GlobPattern
     public static bool IsGlob(string key) => IsGlob(key.AsSpan());
 
     public static bool IsGlob(ReadOnlySpan<char> key) => key.IndexOfAny('*', '?') >= 0;
-
-    /// <summary>The glob that <paramref name="key"/> spells, or false when it has no wildcard (an exact name).</summary>
-    public static bool TryCreate(string key, out GlobPattern glob)
-    {
-        if (!IsGlob(key))
-        {
-            glob = default;
-            return false;
-        }
-
-        glob = new GlobPattern(key);
-        return true;
-    }
 
     /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
     public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>
