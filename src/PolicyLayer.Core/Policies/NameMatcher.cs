@@ -9,10 +9,10 @@ namespace PolicyLayer.Policies;
 /// <remarks>
 /// Built in one pass over the keys and one sort of integers. Every key's characters are in one array and every key is
 /// filed in one open-addressing table of (hash, key) pairs, so that a key written twice is noticed
-/// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; an exact name read
-/// straight from the document (<see cref="Builder.Reserve"/>) never becomes a string of its own. The globs are ranked by
-/// a packed sort key rather than by comparisons through a delegate. Nothing grows or is copied; the working arrays come
-/// from the pool, and the kept ones hold no references but the values and the globs.
+/// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
+/// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
+/// the same array. The globs are ranked by a packed sort key rather than by comparisons through a delegate. Nothing
+/// grows or is copied; the working arrays come from the pool.
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
@@ -20,7 +20,7 @@ internal sealed class NameMatcher<T>
     private readonly char[] _chars;
     private readonly KeyRow[] _rows;
 
-    // The keys by hash: a power of two at least twice the keys; a slot holds a key's hash and its row plus one (0: empty).
+    // The keys by hash: a power of two, at most two thirds full; a slot holds a key's hash and its row plus one (0: empty).
     private readonly TableSlot[] _table;
     private readonly T[] _exactValues;
 
@@ -163,8 +163,8 @@ internal sealed class NameMatcher<T>
 
     /// <summary>
     /// The keys of a matcher being read, in document order, in rented arrays: the characters of every key one after
-    /// another, and the values. An exact name can be written straight into the characters (<see cref="Reserve"/>, then
-    /// <see cref="Add(int, T)"/>) without becoming a string; a glob keeps a string, its pattern. Handed to the matcher's
+    /// another, and the values. A key (exact name or glob) can be written straight into the characters
+    /// (<see cref="Reserve"/>, then <see cref="Add(int, T)"/>) without becoming a string. Handed to the matcher's
     /// constructor, which gives the arrays back.
     /// </summary>
     public sealed class Builder : IDisposable
@@ -198,7 +198,6 @@ internal sealed class NameMatcher<T>
         public int GlobCount { get; private set; }
 
         internal ReadOnlySpan<char> Chars => _chars.AsSpan(0, _length);
-
 
         internal (int Start, int Length) Range(int key) => (_starts[key], _starts[key + 1] - _starts[key]);
 
