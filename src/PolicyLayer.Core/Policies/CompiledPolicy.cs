@@ -21,7 +21,7 @@ internal sealed class CompiledPolicy
 
     public required NameMatcher<bool> Hide { get; init; }
 
-    public required NameMatcher<CompiledRule> Tools { get; init; }
+    public required ToolRules Tools { get; init; }
 
     /// <summary>The <c>risk</c> rules, indexed by <see cref="RiskCategory"/>; null where none.</summary>
     public required CompiledRule?[] RiskRules { get; init; }
@@ -33,6 +33,40 @@ internal sealed class CompiledPolicy
     public required CounterDefinition[] Counters { get; init; }
 
     public int RuleCount => Tools.Count;
+}
+
+/// <summary>
+/// The <c>tools</c> rules by name or glob. An empty rule (<c>"tool": {}</c>, most rules of a large policy) is kept as
+/// its key alone: its <see cref="CompiledRule"/> is made the first time a call matches it and kept in its slot, so that
+/// a load builds no object per empty rule and allowed calls still allocate nothing once a tool has been seen.
+/// </summary>
+internal sealed class ToolRules(NameMatcher<CompiledRule?> rules)
+{
+    public static ToolRules Empty { get; } = new(NameMatcher<CompiledRule?>.Empty);
+
+    public int Count => rules.Count;
+
+    /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
+    public string? DuplicateKey => rules.DuplicateKey;
+
+    /// <summary>The rule of the exact name, else of the most specific glob that matches <paramref name="name"/>.</summary>
+    public bool TryMatch(string name, out CompiledRule rule, out string? matchedKey)
+    {
+        ref var slot = ref rules.Find(name, out matchedKey);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
+        {
+            rule = null!;
+            return false;
+        }
+
+        // Two threads may both make it; the first kept wins and both return it.
+        rule = slot ?? Interlocked.CompareExchange(ref slot, CompiledRule.AllowedBy(matchedKey!), null) ?? slot;
+        return true;
+    }
+
+    /// <summary>Every rule that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
+    public IEnumerable<KeyValuePair<string, CompiledRule>> MatchAll(string name) =>
+        rules.MatchAll(name).Select(static match => new KeyValuePair<string, CompiledRule>(match.Key, match.Value ?? CompiledRule.AllowedBy(match.Key)));
 }
 
 /// <summary>An explicit category from the policy's <c>classify</c> section.</summary>
@@ -74,6 +108,9 @@ internal sealed class CompiledRule
 
     /// <summary>The reason of an allowed call, made once so that allowed calls allocate no text.</summary>
     public string AllowedReason => field ??= $"Allowed by {Pointer}.";
+
+    /// <summary>The rule an empty <c>tools</c> entry (<c>{}</c>) stands for: allow, with nothing to check or count.</summary>
+    public static CompiledRule AllowedBy(string toolKey) => new() { PointerParts = PolicyPointer.Tool(toolKey), Action = PolicyAction.Allow };
 
     /// <summary>Whether the rule refuses every call whatever its arguments (so tools/list can hide the tool).</summary>
     public bool DeniesOutright => Action == PolicyAction.Deny;

@@ -262,7 +262,7 @@ internal sealed class GlobIndex
 
         /// <summary>The literal end this table files <paramref name="glob"/> under.</summary>
         private ReadOnlySpan<char> EndOf(GlobPattern glob) => _suffix
-            ? glob.Pattern.AsSpan(glob.Pattern.Length - glob.LiteralSuffix)
-            : glob.Pattern.AsSpan(0, glob.LiteralPrefix);
+            ? glob.Text[(glob.Length - glob.LiteralSuffix)..]
+            : glob.Text[..glob.LiteralPrefix];
     }
 }

@@ -7,21 +7,30 @@ namespace PolicyLayer.Policies;
 /// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
 /// <remarks>
-/// Built in one pass over the entries and one sort of integers: every key is filed in one table (so that a key written
-/// twice is noticed, <see cref="DuplicateKey"/>), and the globs are ranked by a packed sort key rather than by
-/// comparisons through a delegate. Nothing grows or is copied; the working arrays come from the pool.
+/// Built in one pass over the keys and one sort of integers. Every key's characters are in one array and every key is
+/// filed in one open-addressing table of (hash, key) pairs, so that a key written twice is noticed
+/// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
+/// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
+/// the same array. The globs are ranked by a packed sort key rather than by comparisons through a delegate. Nothing
+/// grows or is copied; the working arrays come from the pool.
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
-    // Every key: an exact name to its slot in _exactValues (0 or more), a glob to -1, so that a name spelled like a glob
-    // never matches the glob's entry as an exact name.
-    private readonly Dictionary<string, int> _keys;
+    // Every key's characters, one after another: key k is _chars[_rows[k].Start.._rows[k].Start + _rows[k].Length].
+    private readonly char[] _chars;
+    private readonly KeyRow[] _rows;
+
+    // The keys by hash: a power of two, at most two thirds full; a slot holds a key's hash and its row plus one (0: empty).
+    private readonly TableSlot[] _table;
     private readonly T[] _exactValues;
 
     // The globs most specific first, and their values at the same ranks: the index shares the globs' array.
     private readonly GlobPattern[] _globs;
     private readonly T[] _globValues;
     private readonly GlobIndex _index;
+
+    // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars).
+    private readonly string?[] _globKeys;
 
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
         : this((entries as KeyValuePair<string, T>[] ?? [.. entries]).AsSpan())
@@ -30,71 +39,120 @@ internal sealed class NameMatcher<T>
 
     /// <summary>Builds the matcher from the document's entries in document order.</summary>
     public NameMatcher(ReadOnlySpan<KeyValuePair<string, T>> entries)
+        : this(Fill(entries))
     {
-        // One scan of each key: where its wildcards are, if any. Globs are kept aside by their entry's position.
-        var globAt = ArrayPool<int>.Shared.Rent(entries.Length);
-        var shapes = ArrayPool<GlobPattern>.Shared.Rent(entries.Length);
-        var globCount = 0;
-        for (var i = 0; i < entries.Length; i++)
-        {
-            if (GlobPattern.TryCreate(entries[i].Key, out var glob))
-            {
-                globAt[globCount] = i;
-                shapes[globCount++] = glob;
-            }
-        }
+    }
 
-        var keys = new Dictionary<string, int>(entries.Length, StringComparer.Ordinal);
-        var exactValues = new T[entries.Length - globCount];
-        var exactCount = 0;
-        var nextGlob = 0;
-        for (var i = 0; i < entries.Length; i++)
+    /// <summary>Builds the matcher from the keys added to <paramref name="builder"/> (in document order), and gives back what it rented.</summary>
+    public NameMatcher(Builder builder)
+    {
+        try
         {
-            var (key, value) = entries[i];
-            if (nextGlob < globCount && globAt[nextGlob] == i)
+            var count = builder.Count;
+            var rows = new KeyRow[count];
+            // At most two thirds full: a miss ends at an empty slot after a few probes.
+            var table = new TableSlot[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1)))];
+            var chars = builder.Chars.ToArray();
+            var exactValues = new T[count - builder.GlobCount];
+            var exactCount = 0;
+            var mask = table.Length - 1;
+            for (var key = 0; key < count; key++)
             {
-                nextGlob++;
-                if (!keys.TryAdd(key, -1))
+                var (start, length) = builder.Range(key);
+                var text = chars.AsSpan(start, length);
+                var hash = KeyHash.Of(text);
+                var glob = builder.IsGlob(key);
+                var slot = hash & mask;
+                while (table[slot].RowPlusOne != 0)
                 {
-                    DuplicateKey ??= key;
+                    ref readonly var other = ref rows[table[slot].RowPlusOne - 1];
+                    if (table[slot].Hash == hash && chars.AsSpan(other.Start, other.Length).SequenceEqual(text))
+                    {
+                        break;
+                    }
+
+                    slot = (slot + 1) & mask;
                 }
 
-                continue;
+                if (table[slot].RowPlusOne != 0)
+                {
+                    // The last value wins, as a JSON object's last member would; the reader reports the key.
+                    DuplicateKey ??= new string(text);
+                    if (!glob)
+                    {
+                        exactValues[rows[table[slot].RowPlusOne - 1].Slot] = builder.Value(key);
+                    }
+
+                    continue;
+                }
+
+                // A glob is filed as a key (-1) so that a duplicate is noticed and a name spelled like it never matches it as an exact name.
+                rows[key] = new KeyRow(start, length, glob ? -1 : exactCount);
+                table[slot] = new TableSlot(hash, key + 1);
+                if (!glob)
+                {
+                    exactValues[exactCount++] = builder.Value(key);
+                }
             }
 
-            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(keys, key, out var exists);
-            if (exists)
+            // Each glob's pattern is its range of the key characters: no string per glob.
+            var globCount = builder.GlobCount;
+            var shapes = ArrayPool<GlobPattern>.Shared.Rent(Math.Max(globCount, 1));
+            for (var g = 0; g < globCount; g++)
             {
-                // The last value wins, as a JSON object's last member would; the reader reports the key.
-                DuplicateKey ??= key;
-                exactValues[slot] = value;
-                continue;
+                var (start, length) = builder.Range(builder.GlobKey(g));
+                shapes[g] = new GlobPattern(chars, start, length);
             }
 
-            slot = exactCount;
-            exactValues[exactCount++] = value;
-        }
+            var ranked = Rank(shapes.AsSpan(0, globCount));
+            var globs = new GlobPattern[globCount];
+            var globValues = new T[globCount];
+            for (var rank = 0; rank < globCount; rank++)
+            {
+                var g = ranked[rank];
+                globs[rank] = shapes[g];
+                globValues[rank] = builder.Value(builder.GlobKey(g));
+            }
 
-        var ranked = Rank(shapes.AsSpan(0, globCount));
-        var globs = new GlobPattern[globCount];
-        var globValues = new T[globCount];
-        for (var rank = 0; rank < globCount; rank++)
+            ArrayPool<int>.Shared.Return(ranked);
+            ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
+            _globKeys = new string?[globCount];
+            _chars = chars;
+            _rows = rows;
+            _table = table;
+            _exactValues = exactCount == exactValues.Length ? exactValues : exactValues[..exactCount];
+            _globs = globs;
+            _globValues = globValues;
+            _index = new GlobIndex(globs);
+        }
+        finally
         {
-            var g = ranked[rank];
-            globs[rank] = shapes[g];
-            globValues[rank] = entries[globAt[g]].Value;
+            builder.Dispose();
+        }
+    }
+
+    private static Builder Fill(ReadOnlySpan<KeyValuePair<string, T>> entries)
+    {
+        var chars = 0;
+        foreach (var (key, _) in entries)
+        {
+            chars += key.Length;
         }
 
-        ArrayPool<int>.Shared.Return(ranked);
-        ArrayPool<int>.Shared.Return(globAt);
-        ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
+        var builder = new Builder(entries.Length, chars);
+        foreach (var (key, value) in entries)
+        {
+            builder.Add(key, value);
+        }
 
-        _keys = keys;
-        _exactValues = exactCount == exactValues.Length ? exactValues : exactValues[..exactCount];
-        _globs = globs;
-        _globValues = globValues;
-        _index = new GlobIndex(globs);
+        return builder;
     }
+
+    /// <summary>Where a key's characters are, and its exact value's slot (-1 for a glob).</summary>
+    private readonly record struct KeyRow(int Start, int Length, int Slot);
+
+    /// <summary>A slot of the table: the key's hash (compared before its text) and its row plus one.</summary>
+    private readonly record struct TableSlot(int Hash, int RowPlusOne);
 
     public static NameMatcher<T> Empty { get; } = new([]);
 
@@ -102,6 +160,121 @@ internal sealed class NameMatcher<T>
 
     /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
     public string? DuplicateKey { get; }
+
+    /// <summary>
+    /// The keys of a matcher being read, in document order, in rented arrays: the characters of every key one after
+    /// another, and the values. A key (exact name or glob) can be written straight into the characters
+    /// (<see cref="Reserve"/>, then <see cref="Add(int, T)"/>) without becoming a string. Handed to the matcher's
+    /// constructor, which gives the arrays back.
+    /// </summary>
+    public sealed class Builder : IDisposable
+    {
+        private char[] _chars;
+        private int _length;
+
+        // Key k's characters start at _starts[k] and end at _starts[k + 1].
+        private int[] _starts;
+        private T[] _values;
+        private bool[] _isGlob;
+
+        // The key each glob is, in document order.
+        private int[] _globAt;
+
+        /// <param name="keys">About how many keys will be added (the arrays grow past it).</param>
+        /// <param name="chars">About how many characters they hold.</param>
+        public Builder(int keys, int chars)
+        {
+            keys = Math.Max(keys, 1);
+            _chars = ArrayPool<char>.Shared.Rent(Math.Max(chars, 16));
+            _starts = ArrayPool<int>.Shared.Rent(keys + 1);
+            _values = ArrayPool<T>.Shared.Rent(keys);
+            _isGlob = ArrayPool<bool>.Shared.Rent(keys);
+            _globAt = ArrayPool<int>.Shared.Rent(keys);
+            _starts[0] = 0;
+        }
+
+        public int Count { get; private set; }
+
+        public int GlobCount { get; private set; }
+
+        internal ReadOnlySpan<char> Chars => _chars.AsSpan(0, _length);
+
+        internal (int Start, int Length) Range(int key) => (_starts[key], _starts[key + 1] - _starts[key]);
+
+        internal bool IsGlob(int key) => _isGlob[key];
+
+        internal T Value(int key) => _values[key];
+
+        /// <summary>The key that the glob <paramref name="glob"/> (in document order) is.</summary>
+        internal int GlobKey(int glob) => _globAt[glob];
+
+        /// <summary>Room for the next key's characters: write at most <paramref name="maxLength"/> there, then call <see cref="Add(int, T)"/>.</summary>
+        public Span<char> Reserve(int maxLength)
+        {
+            if (_length + maxLength > _chars.Length)
+            {
+                Grow(ref _chars, _length, Math.Max(_length + maxLength, _chars.Length * 2));
+            }
+
+            return _chars.AsSpan(_length, maxLength);
+        }
+
+        /// <summary>Adds the key of <paramref name="length"/> characters written where <see cref="Reserve"/> said.</summary>
+        public void Add(int length, T value)
+        {
+            // Each array on its own: the pool may give any of them more room than asked for.
+            Ensure(ref _values, Count, Count + 1);
+            Ensure(ref _isGlob, Count, Count + 1);
+            Ensure(ref _starts, Count + 1, Count + 2);
+            var isGlob = GlobPattern.IsGlob(_chars.AsSpan(_length, length));
+            if (isGlob)
+            {
+                Ensure(ref _globAt, GlobCount, GlobCount + 1);
+                _globAt[GlobCount++] = Count;
+            }
+
+            _values[Count] = value;
+            _isGlob[Count] = isGlob;
+            _length += length;
+            _starts[++Count] = _length;
+        }
+
+        public void Add(string key, T value)
+        {
+            key.CopyTo(Reserve(key.Length));
+            Add(key.Length, value);
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<char>.Shared.Return(_chars);
+            ArrayPool<int>.Shared.Return(_starts);
+            ArrayPool<T>.Shared.Return(_values, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+            ArrayPool<bool>.Shared.Return(_isGlob);
+            ArrayPool<int>.Shared.Return(_globAt);
+            _chars = [];
+            _starts = [];
+            _values = [];
+            _isGlob = [];
+            _globAt = [];
+        }
+
+        private static void Ensure<TItem>(ref TItem[] array, int used, int needed)
+        {
+            if (needed > array.Length)
+            {
+                Grow(ref array, used, Math.Max(needed, array.Length * 2));
+            }
+        }
+
+        private static void Grow<TItem>(ref TItem[] array, int used, int size)
+        {
+            var larger = ArrayPool<TItem>.Shared.Rent(size);
+            array.AsSpan(0, used).CopyTo(larger);
+            ArrayPool<TItem>.Shared.Return(array, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<TItem>());
+            array = larger;
+        }
+    }
 
     /// <summary>
     /// The globs' positions among <paramref name="globs"/> (document order), most specific first: fewest wildcards, then the
@@ -116,8 +289,8 @@ internal sealed class NameMatcher<T>
         {
             // Wildcards, then the length reversed (longer first), then the position: a sort of integers gives the order.
             var glob = globs[i];
-            fits = glob.WildcardCount <= GlobPattern.PackLimit && glob.Pattern.Length <= GlobPattern.PackLimit;
-            packed[i] = ((ulong)glob.WildcardCount << 42) | ((ulong)(GlobPattern.PackLimit - glob.Pattern.Length) << 21) | (uint)i;
+            fits = glob.WildcardCount <= GlobPattern.PackLimit && glob.Length <= GlobPattern.PackLimit;
+            packed[i] = ((ulong)glob.WildcardCount << 42) | ((ulong)(GlobPattern.PackLimit - glob.Length) << 21) | (uint)i;
         }
 
         if (fits)
@@ -156,34 +329,72 @@ internal sealed class NameMatcher<T>
         {
             if (_globs[rank].IsMatch(name))
             {
-                yield return new(_globs[rank].Pattern, _globValues[rank]);
+                yield return new(GlobKey(rank), _globValues[rank]);
             }
         }
     }
 
     public bool TryMatch(string name, out T value, out string? matchedKey)
     {
-        if (TryMatchExact(name, out value))
+        ref var slot = ref Find(name, out matchedKey);
+        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref slot))
+        {
+            value = default!;
+            return false;
+        }
+
+        value = slot;
+        return true;
+    }
+
+    /// <summary>
+    /// The value slot of the key that <paramref name="name"/> matches (the exact name, else the most specific glob), so
+    /// that a value made on first use can be kept there; a null reference when nothing matches.
+    /// </summary>
+    public ref T Find(string name, out string? matchedKey)
+    {
+        if (ExactSlot(name) is var slot and >= 0)
         {
             matchedKey = name;
-            return true;
+            return ref _exactValues[slot];
         }
 
         if (_index.TryMatch(name, out var rank))
         {
-            value = _globValues[rank];
-            matchedKey = _globs[rank].Pattern;
-            return true;
+            matchedKey = GlobKey(rank);
+            return ref _globValues[rank];
         }
 
-        value = default!;
         matchedKey = null;
-        return false;
+        return ref System.Runtime.CompilerServices.Unsafe.NullRef<T>();
+    }
+
+    /// <summary>The glob of rank <paramref name="rank"/> as a string, made the first time it is asked for and kept.</summary>
+    private string GlobKey(int rank) => _globKeys[rank] ??= _globs[rank].Pattern;
+
+    /// <summary>The value slot of the exact key <paramref name="name"/>; -1 when it is not one (or is a glob's text).</summary>
+    private int ExactSlot(ReadOnlySpan<char> name)
+    {
+        var hash = KeyHash.Of(name);
+        var mask = _table.Length - 1;
+        for (var slot = hash & mask; _table[slot].RowPlusOne != 0; slot = (slot + 1) & mask)
+        {
+            if (_table[slot].Hash == hash)
+            {
+                ref readonly var row = ref _rows[_table[slot].RowPlusOne - 1];
+                if (_chars.AsSpan(row.Start, row.Length).SequenceEqual(name))
+                {
+                    return row.Slot;
+                }
+            }
+        }
+
+        return -1;
     }
 
     private bool TryMatchExact(string name, out T value)
     {
-        if (_keys.TryGetValue(name, out var slot) && slot >= 0)
+        if (ExactSlot(name) is var slot and >= 0)
         {
             value = _exactValues[slot];
             return true;
@@ -191,6 +402,39 @@ internal sealed class NameMatcher<T>
 
         value = default!;
         return false;
+    }
+}
+
+/// <summary>
+/// The hash a name matcher files its keys by: eight bytes a step, multiplied and folded, from a seed drawn once per
+/// process, so that the keys' places are not known in advance. A lookup never adds a key: a caller's names can only
+/// choose which of the policy's own runs of slots they probe, never make one longer.
+/// </summary>
+internal static class KeyHash
+{
+    private const ulong Multiplier = 0x9E3779B97F4A7C15;
+    private static readonly ulong Seed = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+
+    public static int Of(ReadOnlySpan<char> text)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(text);
+        var hash = Seed ^ ((ulong)bytes.Length * Multiplier);
+        while (bytes.Length >= 8)
+        {
+            hash = (hash ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes)) * Multiplier;
+            hash ^= hash >> 29;
+            bytes = bytes[8..];
+        }
+
+        ulong tail = 0;
+        foreach (var b in bytes)
+        {
+            tail = (tail << 8) | b;
+        }
+
+        hash = (hash ^ tail) * Multiplier;
+        hash ^= hash >> 32;
+        return (int)hash;
     }
 }
 
@@ -204,24 +448,41 @@ internal readonly struct GlobPattern
     internal const int PackLimit = (1 << 21) - 1;
 
     public GlobPattern(string pattern)
+        : this(pattern.ToCharArray(), 0, pattern.Length)
     {
-        Pattern = pattern;
-        var span = pattern.AsSpan();
+    }
+
+    /// <summary>The glob written at <paramref name="start"/> in <paramref name="source"/> (a name matcher's one array of key characters).</summary>
+    public GlobPattern(char[] source, int start, int length)
+    {
+        _source = source;
+        _start = start;
+        Length = length;
+        var span = Text;
         var first = span.IndexOfAny('*', '?');
         if (first < 0)
         {
-            LiteralPrefix = LiteralSuffix = pattern.Length;
+            LiteralPrefix = LiteralSuffix = span.Length;
             return;
         }
 
         var last = span.LastIndexOfAny('*', '?');
         LiteralPrefix = first;
-        LiteralSuffix = pattern.Length - 1 - last;
+        LiteralSuffix = span.Length - 1 - last;
         var between = span[first..(last + 1)];
         WildcardCount = between.Count('*') + between.Count('?');
     }
 
-    public string Pattern { get; }
+    private readonly char[] _source;
+    private readonly int _start;
+
+    /// <summary>The pattern's characters.</summary>
+    public ReadOnlySpan<char> Text => new(_source, _start, Length);
+
+    public int Length { get; }
+
+    /// <summary>The pattern as a string, made now.</summary>
+    public string Pattern => new(Text);
 
     public int WildcardCount { get; }
 
@@ -231,30 +492,18 @@ internal readonly struct GlobPattern
     /// <summary>How many literal characters come after the last wildcard.</summary>
     public int LiteralSuffix { get; }
 
-    public static bool IsGlob(string key) => key.AsSpan().IndexOfAny('*', '?') >= 0;
+    public static bool IsGlob(string key) => IsGlob(key.AsSpan());
 
-    /// <summary>The glob that <paramref name="key"/> spells, or false when it has no wildcard (an exact name).</summary>
-    public static bool TryCreate(string key, out GlobPattern glob)
-    {
-        if (!IsGlob(key))
-        {
-            glob = default;
-            return false;
-        }
-
-        glob = new GlobPattern(key);
-        return true;
-    }
+    public static bool IsGlob(ReadOnlySpan<char> key) => key.IndexOfAny('*', '?') >= 0;
 
     /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
     public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>
-        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Pattern.Length.CompareTo(a.Pattern.Length);
+        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Length.CompareTo(a.Length);
 
     /// <summary>Iterative matching with backtracking to the last star: linear in practice, no regex.</summary>
-    public bool IsMatch(string text)
+    public bool IsMatch(ReadOnlySpan<char> t)
     {
-        var p = Pattern.AsSpan();
-        var t = text.AsSpan();
+        var p = Text;
         int pi = 0, ti = 0, star = -1, mark = 0;
         while (ti < t.Length)
         {

@@ -382,24 +382,54 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 : [];
         }
 
-        private NameMatcher<CompiledRule> ReadTools(JsonElement root)
+        /// <summary>
+        /// Adds the key of an empty rule (an exact name or a glob) as its characters, decoded from the document, when it is
+        /// written without escapes and is not blank; false leaves the key to the string path.
+        /// </summary>
+        private static bool TryAddPlainName(JsonProperty property, NameMatcher<CompiledRule?>.Builder rules)
+        {
+            var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (utf8.IndexOf((byte)'\\') >= 0)
+            {
+                return false;
+            }
+
+            var chars = rules.Reserve(utf8.Length);
+            var length = Encoding.UTF8.GetChars(utf8, chars);
+            if (chars[..length].IsWhiteSpace())
+            {
+                return false;
+            }
+
+            rules.Add(length, null);
+            return true;
+        }
+
+        private ToolRules ReadTools(JsonElement root)
         {
             if (!root.TryGetProperty("tools"u8, out var tools))
             {
-                return NameMatcher<CompiledRule>.Empty;
+                return ToolRules.Empty;
             }
 
             if (!ExpectKind(tools, ToolsPath, JsonValueKind.Object, "an object of rules keyed by tool name or glob"))
             {
-                return NameMatcher<CompiledRule>.Empty;
+                return ToolRules.Empty;
             }
 
-            // From the pool: the matcher copies what it keeps, and at 10,000 rules this array would be a large object.
-            var rules = System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Rent(tools.GetPropertyCount());
-            var kept = 0;
+            // The keys go straight into the matcher's arrays (from the pool, no garbage): the name or glob of an empty rule
+            // as its characters alone, decoded from the document without becoming a string.
+            var rules = new NameMatcher<CompiledRule?>.Builder(tools.GetPropertyCount(), JsonMarshal.GetRawUtf8Value(tools).Length);
             var slot = ToolsPath.MemberSlot();
             foreach (var property in tools.EnumerateObject())
             {
+                var value = property.Value;
+                var empty = value.ValueKind == JsonValueKind.Object && value.GetPropertyCount() == 0;
+                if (empty && TryAddPlainName(property, rules))
+                {
+                    continue;
+                }
+
                 var name = property.Name;
                 var path = slot.At(name);
                 if (string.IsNullOrWhiteSpace(name))
@@ -408,17 +438,20 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                     continue;
                 }
 
-                var rule = ReadRule(property.Value, path, PolicyPointer.Tool(name));
-                if (rule is not null)
+                // An empty rule is kept as its key alone (ToolRules makes its rule when a call first matches it).
+                if (empty)
                 {
-                    rules[kept++] = new(name, rule);
+                    rules.Add(name, null);
+                }
+                else if (ReadRule(value, path, PolicyPointer.Tool(name)) is { } rule)
+                {
+                    rules.Add(name, rule);
                 }
             }
 
-            var matcher = new NameMatcher<CompiledRule>(rules.AsSpan(0, kept));
+            var matcher = new NameMatcher<CompiledRule?>(rules);
             FoundIf(matcher.DuplicateKey);
-            System.Buffers.ArrayPool<KeyValuePair<string, CompiledRule>>.Shared.Return(rules, clearArray: true);
-            return matcher;
+            return new ToolRules(matcher);
         }
 
         private CompiledRule?[] ReadRisk(JsonElement root)

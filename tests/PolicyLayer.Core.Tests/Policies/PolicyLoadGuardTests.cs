@@ -262,6 +262,108 @@ public sealed class PolicyLoadGuardTests
         }, iter: 1_000);
     }
 
+    [Test]
+    public void EmptyRules_AreMadeWhenFirstMatched_AllowingWithTheirKeysPointer_AndKeptForLaterCalls()
+    {
+        var policy = PolicyDocument.Parse("""{ "version": "1", "tools": { "a/b~c": {}, "fam_*": {}, "other": { "reason": "r" }, "\u0065sc_*": {} } }""");
+
+        var exact = Rule(policy, "a/b~c");
+        var glob = Rule(policy, "fam_x");
+
+        exact.Pointer.Should().Be("/tools/a~1b~0c");
+        exact.AllowedReason.Should().Be("Allowed by /tools/a~1b~0c.");
+        glob.Pointer.Should().Be("/tools/fam_*");
+        foreach (var rule in new[] { exact, glob })
+        {
+            rule.Action.Should().Be(PolicyAction.Allow);
+            rule.Reason.Should().BeNull();
+            rule.Require.Should().BeEmpty();
+            rule.DenyIf.Should().BeEmpty();
+            rule.RequireApprovalIf.Should().BeEmpty();
+            rule.Limits.Should().BeEmpty();
+        }
+
+        // Made once: a later call (another name under the same glob too) gets the same rule, so its reason is not made again.
+        Rule(policy, "a/b~c").Should().BeSameAs(exact);
+        Rule(policy, "fam_y").Should().BeSameAs(glob);
+        policy.Compiled.Tools.MatchAll("fam_x").Select(m => (m.Key, m.Value.Pointer)).Should().Equal([("fam_*", "/tools/fam_*")]);
+        policy.Compiled.RuleCount.Should().Be(4);
+        Rule(policy, "esc_1").Pointer.Should().Be("/tools/esc_*");
+        policy.Compiled.Tools.TryMatch("fam", out _, out _).Should().BeFalse();
+
+        // A glob's text lives in the matcher's one array of key characters: its string is made once, when a match names it.
+        policy.Compiled.Tools.TryMatch("fam_q", out _, out var key).Should().BeTrue();
+        key.Should().Be("fam_*");
+        policy.Compiled.Tools.TryMatch("fam_r", out _, out var again).Should().BeTrue();
+        again.Should().BeSameAs(key);
+    }
+
+    [Test]
+    public void ToolNames_ReadAsCharactersOrAsStrings_AreFoundExactly_WithTheirPointers_AndADuplicateSpelledTwoWaysIsAnError()
+    {
+        // Names written plainly (read straight into the name table) or with escapes (read as strings), non-ASCII and
+        // surrogate pairs included, some with a non-empty rule: each is found under its own text and no other.
+        var piece = Gen.OneOf(Gen.Char["ab/~ é中_"].Select(c => c.ToString()), Gen.Const("😀"), Gen.Const("\\u0062"), Gen.Const("\\u00e9"), Gen.Const("\\\\"), Gen.Const("\\/"));
+        var spelled = piece.Array[1, 6].Select(parts => string.Concat(parts));
+        Gen.Select(spelled.Array[1, 40], Gen.Bool.Array[40]).Sample((spellings, withReason) =>
+        {
+            var names = spellings.Select(Unescape).ToArray();
+            var kept = Enumerable.Range(0, names.Length).Where(i => !string.IsNullOrWhiteSpace(names[i]) && Array.IndexOf(names, names[i]) == i).ToArray();
+            var json = "{ \"version\": \"1\", \"tools\": { " + string.Join(", ", kept.Select(i => $"\"{spellings[i]}\": {(withReason[i] ? "{ \"reason\": \"r\" }" : "{}")}")) + " } }";
+            var policy = PolicyDocument.Parse(json);
+            foreach (var i in kept)
+            {
+                var rule = Rule(policy, names[i]);
+                rule.Pointer.Should().Be("/tools/" + PolicyReaderV1.EscapePointer(names[i]));
+                rule.Reason.Should().Be(withReason[i] ? "r" : null);
+                policy.Compiled.Tools.TryMatch(names[i] + "x", out _, out _).Should().Be(kept.Any(k => names[k] == names[i] + "x"));
+            }
+
+            policy.Compiled.RuleCount.Should().Be(kept.Length);
+            if (kept.Length > 0)
+            {
+                // The first name again, spelled with every character escaped: the same key twice.
+                var again = string.Concat(names[kept[0]].Select(c => $"\\u{(int)c:x4}"));
+                var twice = json[..^" } }".Length] + $", \"{again}\": {{}} }} }}";
+                FluentActions.Invoking(() => PolicyDocument.Parse(twice)).Should().Throw<PolicyValidationException>()
+                    .Which.Errors.Should().ContainSingle().Which.Message.Should().StartWith("Duplicate key");
+            }
+        }, iter: 300);
+
+        static string Unescape(string spelled) => JsonDocument.Parse($"\"{spelled}\"").RootElement.GetString()!;
+    }
+
+    [Test]
+    public void NameMatcherBuilder_PastTheSizeItWasGiven_GrowsAndKeepsEveryKey()
+    {
+        var builder = new NameMatcher<int>.Builder(keys: 1, chars: 1);
+        for (var i = 0; i < 300; i++)
+        {
+            if (i % 3 == 0)
+            {
+                builder.Add($"g{i}_*", i);
+            }
+            else
+            {
+                var text = $"name_{i}";
+                text.CopyTo(builder.Reserve(text.Length + 5));
+                builder.Add(text.Length, i);
+            }
+        }
+
+        var matcher = new NameMatcher<int>(builder);
+
+        matcher.Count.Should().Be(300);
+        matcher.DuplicateKey.Should().BeNull();
+        for (var i = 0; i < 300; i++)
+        {
+            matcher.TryMatch(i % 3 == 0 ? $"g{i}_x" : $"name_{i}", out var value, out var key).Should().BeTrue();
+            (value, key).Should().Be((i, i % 3 == 0 ? $"g{i}_*" : $"name_{i}"));
+        }
+
+        matcher.TryMatch("name_0", out _, out _).Should().BeFalse();
+    }
+
     private static CompiledRule Rule(PolicyDocument policy, string name)
     {
         policy.Compiled.Tools.TryMatch(name, out var rule, out _).Should().BeTrue();
