@@ -472,7 +472,7 @@ public static class HttpGatewayLatency
 
         public async ValueTask DisposeAsync()
         {
-            _process.Kill();
+            _process.Kill(entireProcessTree: true); // the nginx wrapper's nginx too
             await _process.WaitForExitAsync();
             _process.Dispose();
         }
