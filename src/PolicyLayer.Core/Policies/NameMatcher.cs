@@ -11,8 +11,8 @@ namespace PolicyLayer.Policies;
 /// filed in one open-addressing table of (hash, key) pairs, so that a key written twice is noticed
 /// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
 /// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
-/// the same array. The globs are ranked by a packed sort key rather than by comparisons through a delegate. Nothing
-/// grows or is copied; the working arrays come from the pool.
+/// the same array. The globs are ranked by a packed sort key rather than by comparisons through a delegate. The working
+/// arrays come from the pool (the builder's grow only when the reader's estimate of the keys falls short).
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
@@ -55,25 +55,13 @@ internal sealed class NameMatcher<T>
             var chars = builder.Chars.ToArray();
             var exactValues = new T[count - builder.GlobCount];
             var exactCount = 0;
-            var mask = table.Length - 1;
             for (var key = 0; key < count; key++)
             {
                 var (start, length) = builder.Range(key);
                 var text = chars.AsSpan(start, length);
                 var hash = KeyHash.Of(text);
                 var glob = builder.IsGlob(key);
-                var slot = hash & mask;
-                while (table[slot].RowPlusOne != 0)
-                {
-                    ref readonly var other = ref rows[table[slot].RowPlusOne - 1];
-                    if (table[slot].Hash == hash && chars.AsSpan(other.Start, other.Length).SequenceEqual(text))
-                    {
-                        break;
-                    }
-
-                    slot = (slot + 1) & mask;
-                }
-
+                var slot = SlotOf(table, rows, chars, text, hash);
                 if (table[slot].RowPlusOne != 0)
                 {
                     // The last value wins, as a JSON object's last member would; the reader reports the key.
@@ -375,21 +363,27 @@ internal sealed class NameMatcher<T>
     /// <summary>The value slot of the exact key <paramref name="name"/>; -1 when it is not one (or is a glob's text).</summary>
     private int ExactSlot(ReadOnlySpan<char> name)
     {
-        var hash = KeyHash.Of(name);
-        var mask = _table.Length - 1;
-        for (var slot = hash & mask; _table[slot].RowPlusOne != 0; slot = (slot + 1) & mask)
+        var row = _table[SlotOf(_table, _rows, _chars, name, KeyHash.Of(name))].RowPlusOne;
+        return row == 0 ? -1 : _rows[row - 1].Slot;
+    }
+
+    /// <summary>The table slot that holds the key <paramref name="text"/> (of hash <paramref name="hash"/>), else the empty slot where it would go.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int SlotOf(TableSlot[] table, KeyRow[] rows, char[] chars, ReadOnlySpan<char> text, int hash)
+    {
+        var mask = table.Length - 1;
+        var slot = hash & mask;
+        while (table[slot].RowPlusOne is var row and not 0)
         {
-            if (_table[slot].Hash == hash)
+            if (table[slot].Hash == hash && chars.AsSpan(rows[row - 1].Start, rows[row - 1].Length).SequenceEqual(text))
             {
-                ref readonly var row = ref _rows[_table[slot].RowPlusOne - 1];
-                if (_chars.AsSpan(row.Start, row.Length).SequenceEqual(name))
-                {
-                    return row.Slot;
-                }
+                return slot;
             }
+
+            slot = (slot + 1) & mask;
         }
 
-        return -1;
+        return slot;
     }
 
     private bool TryMatchExact(string name, out T value)

@@ -41,8 +41,7 @@ public sealed partial class HttpProxyApprovalsTests
     [Test]
     public async Task Listen_HeldCall_RunsWhenApprovedInTheInbox_AndIsRefusedWhenDenied()
     {
-        await using var proxy = await ListeningProxy.StartAsync(
-            ["--listen", "http://127.0.0.1:0/mcp", "--policy", _policy, "--approvals", "/approvals", .. ListeningProxy.JwtArguments, .. ListeningProxy.ContractServer]);
+        await using var proxy = await StartWithInboxAsync();
         var inbox = await proxy.Inbox;
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
@@ -72,8 +71,7 @@ public sealed partial class HttpProxyApprovalsTests
     [Test]
     public async Task Inbox_IsClosedToAgentsAndToNoCredential_AndABrowserIsSentToSignIn()
     {
-        await using var proxy = await ListeningProxy.StartAsync(
-            ["--listen", "http://127.0.0.1:0/mcp", "--policy", _policy, "--approvals", "/approvals", .. ListeningProxy.JwtArguments, .. ListeningProxy.ContractServer]);
+        await using var proxy = await StartWithInboxAsync();
         var inbox = await proxy.Inbox;
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
 
@@ -94,8 +92,7 @@ public sealed partial class HttpProxyApprovalsTests
     [Test]
     public async Task SignIn_KeepsTheApproversTokenInACookieForTheInboxOnly()
     {
-        await using var proxy = await ListeningProxy.StartAsync(
-            ["--listen", "http://127.0.0.1:0/mcp", "--policy", _policy, "--approvals", "/approvals", .. ListeningProxy.JwtArguments, .. ListeningProxy.ContractServer]);
+        await using var proxy = await StartWithInboxAsync();
         var inbox = await proxy.Inbox;
         var cookies = new CookieContainer();
         using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies });
@@ -115,8 +112,7 @@ public sealed partial class HttpProxyApprovalsTests
     public async Task SignIn_PostedWithoutTheFormsAntiForgeryToken_IsRefused_AndKeepsNoToken()
     {
         // What another site's page could do: post its own token to the sign-in, so that the browser acts as the site's approver.
-        await using var proxy = await ListeningProxy.StartAsync(
-            ["--listen", "http://127.0.0.1:0/mcp", "--policy", _policy, "--approvals", "/approvals", .. ListeningProxy.JwtArguments, .. ListeningProxy.ContractServer]);
+        await using var proxy = await StartWithInboxAsync();
         var inbox = await proxy.Inbox;
         var cookies = new CookieContainer();
         using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false });
@@ -149,6 +145,10 @@ public sealed partial class HttpProxyApprovalsTests
         result.ExitCode.Should().Be(2, result.ToString());
         result.Err.Should().StartWith("policylayer proxy: " + message);
     }
+
+    /// <summary>The HTTP front with JWT callers and the approvals inbox at <c>/approvals</c> of its own host, in front of the contract server.</summary>
+    private Task<ListeningProxy> StartWithInboxAsync() => ListeningProxy.StartAsync(
+        ["--listen", "http://127.0.0.1:0/mcp", "--policy", _policy, "--approvals", "/approvals", .. ListeningProxy.JwtArguments, .. ListeningProxy.ContractServer]);
 
     /// <summary>One held call approved in the inbox (it runs), one denied (refused with the gate's refusal and the note).</summary>
     private static async Task ApproveThenDenyAsync(McpClient agent, Uri inbox)
