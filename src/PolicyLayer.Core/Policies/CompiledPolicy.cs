@@ -64,6 +64,10 @@ internal sealed class ToolRules(NameMatcher<CompiledRule?> rules)
         return true;
     }
 
+    /// <summary>Every key with its rule (an empty rule made for it), exact names first, then globs from most to least specific.</summary>
+    public IEnumerable<KeyValuePair<string, CompiledRule>> Entries =>
+        rules.Entries.Select(static entry => new KeyValuePair<string, CompiledRule>(entry.Key, entry.Value ?? CompiledRule.AllowedBy(entry.Key)));
+
     /// <summary>Every rule that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
     public IEnumerable<KeyValuePair<string, CompiledRule>> MatchAll(string name) =>
         rules.MatchAll(name).Select(static match => new KeyValuePair<string, CompiledRule>(match.Key, match.Value ?? CompiledRule.AllowedBy(match.Key)));

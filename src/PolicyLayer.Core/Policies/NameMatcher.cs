@@ -322,6 +322,26 @@ internal sealed class NameMatcher<T>
         }
     }
 
+    /// <summary>Every key with its value: the exact names (in no particular order), then the globs from most to least specific.</summary>
+    public IEnumerable<KeyValuePair<string, T>> Entries
+    {
+        get
+        {
+            foreach (var slot in _table)
+            {
+                if (slot.RowPlusOne != 0 && _rows[slot.RowPlusOne - 1] is { Slot: >= 0 } row)
+                {
+                    yield return new(new string(_chars, row.Start, row.Length), _exactValues[row.Slot]);
+                }
+            }
+
+            for (var rank = 0; rank < _globs.Length; rank++)
+            {
+                yield return new(GlobKey(rank), _globValues[rank]);
+            }
+        }
+    }
+
     public bool TryMatch(string name, out T value, out string? matchedKey)
     {
         ref var slot = ref Find(name, out matchedKey);

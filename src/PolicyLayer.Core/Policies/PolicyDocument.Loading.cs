@@ -149,7 +149,11 @@ public sealed partial class PolicyDocument
     /// </summary>
     /// <param name="bytes">The document.</param>
     /// <param name="errors">Where the errors go; replaced by a fresh list when a duplicate key sends the read to the scan.</param>
-    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
+    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors) =>
+        FastPolicyReader.TryRead(bytes.Span) ?? CompileFull(bytes, ref errors);
+
+    /// <summary>The full read: through a parsed <see cref="JsonDocument"/>, reporting every error with its line and column.</summary>
+    internal static CompiledPolicy? CompileFull(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
     {
         if (!MayHoldLoneSurrogate(bytes.Span) && TryParse(bytes, allowDuplicateKeys: true) is { } document)
         {
@@ -244,7 +248,7 @@ public sealed partial class PolicyDocument
     }
 
     /// <summary>Whether the text has a <c>\uD800</c>-<c>\uDFFF</c> escape, which the parser accepts but no .NET string can hold alone.</summary>
-    private static bool MayHoldLoneSurrogate(ReadOnlySpan<byte> utf8)
+    internal static bool MayHoldLoneSurrogate(ReadOnlySpan<byte> utf8)
     {
         for (var at = utf8.IndexOf("\\u"u8); at >= 0; at = utf8.IndexOf("\\u"u8))
         {
