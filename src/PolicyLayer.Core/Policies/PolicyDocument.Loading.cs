@@ -149,8 +149,18 @@ public sealed partial class PolicyDocument
     /// </summary>
     /// <param name="bytes">The document.</param>
     /// <param name="errors">Where the errors go; replaced by a fresh list when a duplicate key sends the read to the scan.</param>
-    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors) =>
-        FastPolicyReader.TryRead(bytes.Span) ?? CompileFull(bytes, ref errors);
+    private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
+    {
+        var fast = FastPolicyReader.TryRead(bytes.Span);
+        FastReadObserver?.Invoke(bytes, fast);
+        return fast ?? CompileFull(bytes, ref errors);
+    }
+
+    /// <summary>
+    /// Called on every load with the document and what the fast reader made of it (null when it declined), before the
+    /// full read runs: the tests set it to hold every fast read to the full read's result.
+    /// </summary>
+    internal static Action<ReadOnlyMemory<byte>, CompiledPolicy?>? FastReadObserver { get; set; }
 
     /// <summary>The full read: through a parsed <see cref="JsonDocument"/>, reporting every error with its line and column.</summary>
     internal static CompiledPolicy? CompileFull(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
