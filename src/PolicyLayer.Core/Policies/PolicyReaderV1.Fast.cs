@@ -146,13 +146,15 @@ internal sealed partial class PolicyReaderV1
                     return null;
                 }
 
-                var counters = Occurrences(_utf8, "\"counter\""u8) + Occurrences(_utf8, "\"rate_limit\""u8);
+                // At most one counter per "counter" or "rate_limit" written (searched from their first letter: a needle that
+                // starts with a quote stops at every string).
+                var counters = Occurrences(_utf8, "counter\""u8) + Occurrences(_utf8, "rate_limit\""u8);
                 session._counters = new(counters, StringComparer.Ordinal);
                 session._definedAt = ArrayPool<PolicyPointer>.Shared.Rent(Math.Max(counters, 16));
 
                 // The tools are read in the same pass unless all_tools may follow them: its limits come first (counters
                 // are numbered in the full read's order, and every rule's limits are checked against all_tools').
-                var toolsInline = _utf8.IndexOf("\"all_tools\""u8) < 0;
+                var toolsInline = _utf8.IndexOf("all_tools\""u8) < 0;
                 Span<(int Start, int Length)> sections = stackalloc (int, int)[RootFieldList.Count];
                 var seen = 0u;
                 var hasVersion = false;
