@@ -163,14 +163,12 @@ internal sealed partial class PolicyReaderV1
                 ToolRules? tools = null;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var field = reader.ValueIsEscaped ? -1 : RootFieldList.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
+                    var field = Field(ref reader, RootFieldList, ref seen);
+                    if (field < 0)
                     {
                         return null;
                     }
 
-                    seen |= 1u << field;
-                    reader.Read();
                     switch (field)
                     {
                         case RootSchema:
@@ -438,19 +436,17 @@ internal sealed partial class PolicyReaderV1
                 var seen = 0u;
                 do
                 {
-                    var field = reader.ValueIsEscaped ? -1 : RuleFieldList.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
+                    var field = Field(ref reader, RuleFieldList, ref seen);
+                    if (field < 0)
                     {
                         return false;
                     }
 
-                    seen |= 1u << field;
-                    reader.Read();
                     var ok = field switch
                     {
                         RuleAction => TryKeyword(ref reader, Actions, out action),
                         RuleReason => reader.TokenType == JsonTokenType.String,
-                        RuleRequire or RuleDenyIf or RuleApprovalIf => CheckPredicates(ref reader),
+                        RuleRequire or RuleDenyIf or RuleApprovalIf => CheckList(ref reader, predicate: true),
                         RuleLimits => CheckLimits(ref reader),
                         _ => CheckBudget(ref reader, RateLimitFieldList, CounterScope.Session, out rateLimit),
                     };
@@ -518,49 +514,28 @@ internal sealed partial class PolicyReaderV1
                 return true;
             }
 
-            /// <summary>The array of predicates the reader is at (require, deny_if or require_approval_if).</summary>
-            private readonly bool CheckPredicates(ref Utf8JsonReader reader)
-            {
-                if (reader.TokenType != JsonTokenType.StartArray)
-                {
-                    return false;
-                }
-
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (!CheckPredicate(ref reader))
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            }
-
-            /// <summary>A predicate: the hosted shape (with <c>conditions</c>) or a bare condition, told apart once its object is read.</summary>
-            private readonly bool CheckPredicate(ref Utf8JsonReader reader)
+            /// <summary>
+            /// An item of a predicate list (<paramref name="predicate"/>: the hosted shape, with <c>conditions</c>, or a bare
+            /// condition, told apart once its object is read) or of a hosted predicate's <c>conditions</c> (a condition only).
+            /// </summary>
+            private readonly bool CheckItem(ref Utf8JsonReader reader, bool predicate)
             {
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
                     return false;
                 }
 
+                const uint Hosted = (1u << ItemConditions) | (1u << ItemOnDeny);
                 var facts = default(ConditionFacts);
                 var seen = 0u;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var field = reader.ValueIsEscaped ? -1 : PredicateItemFieldList.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
-                    {
-                        return false;
-                    }
-
-                    seen |= 1u << field;
-                    reader.Read();
+                    var field = Field(ref reader, PredicateItemFieldList, ref seen);
                     var ok = field switch
                     {
-                        ItemConditions => CheckConditions(ref reader),
-                        ItemOnDeny => reader.TokenType == JsonTokenType.String,
+                        < 0 => false,
+                        ItemConditions => predicate && CheckList(ref reader, predicate: false),
+                        ItemOnDeny => predicate && reader.TokenType == JsonTokenType.String,
                         _ => TakeConditionField(ref reader, field - ItemPath, ref facts),
                     };
                     if (!ok)
@@ -569,13 +544,13 @@ internal sealed partial class PolicyReaderV1
                     }
                 }
 
-                const uint Hosted = (1u << ItemConditions) | (1u << ItemOnDeny);
                 return (seen & (1u << ItemConditions)) != 0
                     ? (seen & ~Hosted) == 0
                     : (seen & (1u << ItemOnDeny)) == 0 && CheckCondition(facts);
             }
 
-            private readonly bool CheckConditions(ref Utf8JsonReader reader)
+            /// <summary>The array the reader is at: predicates (require, deny_if, require_approval_if) or a hosted predicate's conditions.</summary>
+            private readonly bool CheckList(ref Utf8JsonReader reader, bool predicate)
             {
                 if (reader.TokenType != JsonTokenType.StartArray)
                 {
@@ -584,30 +559,7 @@ internal sealed partial class PolicyReaderV1
 
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        return false;
-                    }
-
-                    var facts = default(ConditionFacts);
-                    var seen = 0u;
-                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                    {
-                        var field = reader.ValueIsEscaped ? -1 : ConditionFieldList.IndexOf(reader.ValueSpan);
-                        if (field < 0 || (seen & (1u << field)) != 0)
-                        {
-                            return false;
-                        }
-
-                        seen |= 1u << field;
-                        reader.Read();
-                        if (!TakeConditionField(ref reader, field, ref facts))
-                        {
-                            return false;
-                        }
-                    }
-
-                    if (!CheckCondition(facts))
+                    if (!CheckItem(ref reader, predicate))
                     {
                         return false;
                     }
@@ -724,14 +676,12 @@ internal sealed partial class PolicyReaderV1
                 var seen = 0u;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var field = reader.ValueIsEscaped ? -1 : fields.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
+                    var field = Field(ref reader, fields, ref seen);
+                    if (field < 0)
                     {
                         return false;
                     }
 
-                    seen |= 1u << field;
-                    reader.Read();
                     var ok = field switch
                     {
                         BudgetMax => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out max) && max >= 1 && max <= PolicyLimits.MaxUnits,
@@ -791,6 +741,23 @@ internal sealed partial class PolicyReaderV1
                 }
 
                 return window > TimeSpan.Zero && window <= PolicyLimits.MaxWindow ? window : null;
+            }
+
+            /// <summary>
+            /// The field whose name the reader is at, by its place in <paramref name="fields"/>, noted in <paramref name="seen"/>;
+            /// the reader moves on to its value. -1 for a field that is unknown, written with escapes or written twice.
+            /// </summary>
+            private static int Field(ref Utf8JsonReader reader, FieldList fields, ref uint seen)
+            {
+                var field = reader.ValueIsEscaped ? -1 : fields.IndexOf(reader.ValueSpan);
+                if (field < 0 || (seen & (1u << field)) != 0)
+                {
+                    return -1;
+                }
+
+                seen |= 1u << field;
+                reader.Read();
+                return field;
             }
 
             /// <summary>The keyword the string the reader is at spells, found without making a string when it is short and plain.</summary>
