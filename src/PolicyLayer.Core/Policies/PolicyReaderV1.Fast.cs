@@ -202,7 +202,7 @@ internal sealed partial class PolicyReaderV1
 
                             break;
                         case RootTools when toolsInline || (seen & (1u << RootAllTools)) != 0:
-                            tools = ReadTools(ref reader, _utf8);
+                            tools = ReadTools(ref reader);
                             if (tools is null)
                             {
                                 return null;
@@ -231,10 +231,11 @@ internal sealed partial class PolicyReaderV1
                 if (tools is null && (seen & (1u << RootTools)) != 0)
                 {
                     var (start, length) = sections[RootTools];
+                    // A reader of the section's own: every offset it gives (a rule's text, a condition's value) is into the section.
                     var toolsSection = _utf8.Slice(start, length);
                     var toolsReader = new Utf8JsonReader(toolsSection, new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth });
                     toolsReader.Read();
-                    tools = ReadTools(ref toolsReader, toolsSection);
+                    tools = new FastReader(session, toolsSection).ReadTools(ref toolsReader);
                     if (tools is null)
                     {
                         return null;
@@ -316,11 +317,12 @@ internal sealed partial class PolicyReaderV1
             }
 
             /// <summary>
-            /// The <c>tools</c> object the reader is at, in <paramref name="section"/> (the text the reader reads): every key
-            /// into the matcher as its characters, every non-empty rule checked and its text kept.
+            /// The <c>tools</c> object the reader is at (a reader of this fast reader's text: the offsets it gives are into
+            /// it): every key into the matcher as its characters, every non-empty rule checked and its text kept.
             /// </summary>
-            private readonly ToolRules? ReadTools(ref Utf8JsonReader reader, ReadOnlySpan<byte> section)
+            private readonly ToolRules? ReadTools(ref Utf8JsonReader reader)
             {
+                var section = _utf8;
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
                     return null;

@@ -61,9 +61,29 @@ public sealed class FastReadTests
     [TestCase("""{ "version": "1", "tools": { "\u0061": {}, "b": { "act\u0069on": "deny" } } }""", TestName = "A field spelled with an escape")]
     [TestCase("""{ "version": "1", "tools": { "a": { "limits": [ { "counter": "c", "window": "minute", "max": 1 } ] }, "b": { "limits": [ { "counter": "c", "window": "hour", "max": 1 } ] } } }""", TestName = "A counter defined two ways")]
     [TestCase("""{ "version": "1", "tools": {} } trailing""", TestName = "Text after the document")]
+    [TestCase("""{"version":"1","tools":{"t":{"deny_if":[{"path":"args.x","op":"regex","value":"(?>a+)b"}]}},"all_tools":{}}""", TestName = "A regex that needs backtracking, tools read after the root (before all_tools)")]
+    [TestCase("""{"version":"1","tools":{"t":{"deny_if":[{"path":"args.x","op":"in","value":[{"a":1,"a":2}]}]}},"all_tools":{}}""", TestName = "A key twice in a value, tools read after the root (before all_tools)")]
     public void ADocumentTheFastReadDoesNotAcceptAsValid_IsLeftToTheFullRead(string json)
     {
         FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json)).Should().BeNull();
+    }
+
+    [Test]
+    public void ToolsWrittenBeforeAllTools_AreReadAfterIt_WithTheirOwnOffsets()
+    {
+        // all_tools' counters come first and every rule's limits are checked against them, so tools written before
+        // all_tools are read from their own text once the root is read: a regex there is read from its own place.
+        const string json = """
+            {"version":"1","tools":{"t":{"deny_if":[{"op":"regex","path":"args.x","value":"[^/]+/[^/]+"}],"limits":[{"counter":"c","window":"minute","max":5}]}},
+             "all_tools":{"limits":[{"counter":"all","window":"hour","max":100}]}}
+            """;
+
+        var compiled = FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json));
+
+        compiled.Should().NotBeNull();
+        compiled!.Counters.Select(c => c.Name).Should().Equal("all", "c");
+        compiled.Tools.TryMatch("t", out var rule, out _).Should().BeTrue();
+        rule.DenyIf[0].Conditions[0].Regex!.ToString().Should().Be("[^/]+/[^/]+");
     }
 
     [Test]
