@@ -334,7 +334,10 @@ internal sealed partial class PolicyReaderV1
                 // Where each non-empty rule's text is in the section, in document order, to be copied out once at the end.
                 var bodies = ArrayPool<(int Start, int Length)>.Shared.Rent(Math.Max(section.Length / 64, 16));
                 var count = 0;
+
+                // The bytes used in the chunk being filled, and the sizes of those already full.
                 var used = 0;
+                var chunks = new List<int>();
                 var built = false;
                 try
                 {
@@ -392,8 +395,15 @@ internal sealed partial class PolicyReaderV1
                             bodies = larger;
                         }
 
+                        // Each rule's text whole in one chunk; a chunk is closed when the next text does not fit.
+                        if (used > 0 && used + length > RuleSource.ChunkSize)
+                        {
+                            chunks.Add(used);
+                            used = 0;
+                        }
+
                         bodies[count++] = (start, length);
-                        rules.Add(keyLength, new RuleSlot(null, used, length));
+                        rules.Add(keyLength, new RuleSlot(null, RuleSource.Place(chunks.Count, used), length));
                         used += length;
                     }
 
@@ -404,12 +414,20 @@ internal sealed partial class PolicyReaderV1
                         return null;
                     }
 
-                    // The rules' texts one after another, at the places their slots say.
-                    var text = GC.AllocateUninitializedArray<byte>(used);
-                    var at = 0;
+                    // The rules' texts one after another, in the chunks and at the places their slots say.
+                    chunks.Add(used);
+                    var text = new byte[chunks.Count][];
+                    int chunk = 0, at = 0;
+                    text[0] = GC.AllocateUninitializedArray<byte>(chunks[0]);
                     foreach (var (start, length) in bodies.AsSpan(0, count))
                     {
-                        section.Slice(start, length).CopyTo(text.AsSpan(at));
+                        if (at + length > text[chunk].Length)
+                        {
+                            text[++chunk] = GC.AllocateUninitializedArray<byte>(chunks[chunk]);
+                            at = 0;
+                        }
+
+                        section.Slice(start, length).CopyTo(text[chunk].AsSpan(at));
                         at += length;
                     }
 

@@ -87,6 +87,35 @@ public sealed class FastReadTests
     }
 
     [Test]
+    public void ManyRules_AreKeptInChunksBelowTheLargeObjectThreshold_AndEachBuildsFromItsOwnPlace()
+    {
+        // 2,000 rules of about 150 bytes: several chunks, and one rule longer than a chunk between them.
+        var longList = string.Join(", ", Enumerable.Range(0, 20_000));
+        var tools = Enumerable.Range(0, 2000).Select(i => i == 1000
+            ? $"\"t{i}\": {{ \"deny_if\": [ {{ \"path\": \"args.x\", \"op\": \"in\", \"value\": [ {longList} ] }} ] }}"
+            : $"\"t{i}\": {{ \"deny_if\": [ {{ \"path\": \"args.n\", \"op\": \"eq\", \"value\": {i} }} ], \"limits\": [ {{ \"counter\": \"c{i}\", \"window\": \"minute\", \"max\": {i + 1} }} ] }}");
+        var json = "{ \"version\": \"1\", \"tools\": { " + string.Join(",\n", tools) + " } }";
+
+        var compiled = FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json));
+
+        compiled.Should().NotBeNull();
+        var chunks = compiled!.Tools.Source!.ChunkLengths.ToList();
+        chunks.Should().HaveCountGreaterThan(3);
+        chunks.Where(length => length > RuleSource.ChunkSize).Should().ContainSingle("only the long rule has a chunk of its own")
+            .Which.Should().BeGreaterThan(100_000);
+        RuleSource.ChunkSize.Should().BeLessThan(85_000, "the runtime puts arrays of 85,000 bytes or more on the large object heap");
+        foreach (var i in new[] { 0, 1, 437, 999, 1001, 1999 })
+        {
+            compiled!.Tools.TryMatch($"t{i}", out var rule, out _).Should().BeTrue();
+            rule.DenyIf[0].Conditions[0].Value.GetInt32().Should().Be(i);
+            rule.Limits[0].Counter.Max.Should().Be(i + 1);
+        }
+
+        compiled!.Tools.TryMatch("t1000", out var longRule, out _).Should().BeTrue();
+        longRule.DenyIf[0].Conditions[0].Value.GetArrayLength().Should().Be(20_000);
+    }
+
+    [Test]
     public void ARuleWhoseTextDoesNotBuild_RefusesTheCall_NamingTheRule()
     {
         // A defect of the fast read would look like this: text that passed at load and does not build. The call fails
@@ -95,7 +124,7 @@ public sealed class FastReadTests
         var text = Encoding.UTF8.GetBytes("""{ "action": 5 }""");
         var builder = new NameMatcher<RuleSlot>.Builder(1, 8);
         builder.Add("bad_tool", new RuleSlot(null, 0, text.Length));
-        var tools = new ToolRules(new NameMatcher<RuleSlot>(builder), new RuleSource(text, counters, new(StringComparer.Ordinal)));
+        var tools = new ToolRules(new NameMatcher<RuleSlot>(builder), new RuleSource([text], counters, new(StringComparer.Ordinal)));
 
         var match = () => tools.TryMatch("bad_tool", out _, out _);
 
