@@ -13,19 +13,19 @@ namespace PolicyLayer.Policies;
 /// </remarks>
 internal sealed class GlobIndex
 {
-    private readonly GlobPattern[] _globs;
+    private readonly ChunkedArray<GlobPattern> _globs;
     private readonly LiteralEnds _byPrefix;
     private readonly LiteralEnds _bySuffix;
     private readonly int[] _unanchored;
 
     /// <param name="globs">The globs in precedence order: index 0 wins over every other that matches.</param>
-    public GlobIndex(GlobPattern[] globs)
+    public GlobIndex(ChunkedArray<GlobPattern> globs)
     {
         _globs = globs;
         int prefixed = 0, suffixed = 0, unanchored = 0;
-        foreach (var glob in globs)
+        for (var rank = 0; rank < globs.Length; rank++)
         {
-            switch (Anchor(glob))
+            switch (Anchor(globs[rank]))
             {
                 case Ends.Prefix:
                     prefixed++;
@@ -129,7 +129,7 @@ internal sealed class GlobIndex
     /// </summary>
     private sealed class LiteralEnds
     {
-        private readonly GlobPattern[] _globs;
+        private readonly ChunkedArray<GlobPattern> _globs;
         private readonly bool _suffix;
 
         // _table[slot] is a run plus one, 0 where empty; its length is a power of two at least twice the runs.
@@ -144,7 +144,7 @@ internal sealed class GlobIndex
         /// <param name="globs">Every glob, in precedence order.</param>
         /// <param name="kind">Which end this table files: the globs anchored there are taken, the others skipped.</param>
         /// <param name="count">How many globs are anchored there.</param>
-        public LiteralEnds(GlobPattern[] globs, Ends kind, int count)
+        public LiteralEnds(ChunkedArray<GlobPattern> globs, Ends kind, int count)
         {
             _globs = globs;
             _suffix = kind == Ends.Suffix;

@@ -116,6 +116,34 @@ public sealed class FastReadTests
     }
 
     [Test]
+    public void ANameMatcherOfManyKeys_KeepsNoArrayOnTheLargeObjectHeap_AndFindsEveryKey()
+    {
+        // 20,000 exact names and 20,000 globs, and one name longer than a chunk of characters (its own chunk).
+        var longName = "long_" + new string('x', 40_000);
+        var entries = Enumerable.Range(0, 20_000)
+            .SelectMany(i => new[] { new KeyValuePair<string, int>($"tool_{i:D6}", i), new KeyValuePair<string, int>($"family_{i:D6}_*", -i) })
+            .Append(new KeyValuePair<string, int>(longName, 7))
+            .ToArray();
+
+        var matcher = new NameMatcher<int>(entries);
+
+        matcher.ArrayBytes.Should().HaveCountGreaterThan(10).And.OnlyContain(bytes => bytes < 85_000, "an array of 85,000 bytes or more is a large object");
+        matcher.Count.Should().Be(entries.Length);
+        foreach (var i in new[] { 0, 1, 9_999, 19_999 })
+        {
+            matcher.TryMatch($"tool_{i:D6}", out var exact, out _).Should().BeTrue();
+            exact.Should().Be(i);
+            matcher.TryMatch($"family_{i:D6}_anything", out var glob, out var key).Should().BeTrue();
+            (glob, key).Should().Be((-i, $"family_{i:D6}_*"));
+        }
+
+        matcher.TryMatch(longName, out var longValue, out _).Should().BeTrue();
+        longValue.Should().Be(7);
+        matcher.TryMatch("tool_020000", out _, out _).Should().BeFalse();
+        matcher.Entries.Should().HaveCount(entries.Length);
+    }
+
+    [Test]
     public void ARuleWhoseTextDoesNotBuild_RefusesTheCall_NamingTheRule()
     {
         // A defect of the fast read would look like this: text that passed at load and does not build. The call fails
