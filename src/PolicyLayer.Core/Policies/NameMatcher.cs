@@ -213,13 +213,14 @@ internal sealed class NameMatcher<T>
     /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
     public string? DuplicateKey { get; }
 
-    /// <summary>The size in bytes of every array the matcher keeps itself (not its glob index), for the tests.</summary>
+    /// <summary>The size in bytes of every array the matcher keeps, its glob index's too, for the tests.</summary>
     internal IEnumerable<long> ArrayBytes =>
         _chars.Select(chunk => (long)chunk.Length * sizeof(char))
             .Concat(_rows.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<KeyRow>()))
             .Concat(_table.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<TableSlot>()))
             .Concat(_exactValues.ChunkLengths.Concat(_globValues.ChunkLengths).Select(length => (long)length * Unsafe.SizeOf<T>()))
-            .Concat(_globs.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<GlobPattern>()));
+            .Concat(_globs.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<GlobPattern>()))
+            .Concat(_index.ArrayBytes);
 
     /// <summary>
     /// The keys of a matcher being read, in document order, in rented arrays: the characters of every key one after
