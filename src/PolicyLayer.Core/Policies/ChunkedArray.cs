@@ -4,14 +4,27 @@ using System.Runtime.CompilerServices;
 namespace PolicyLayer.Policies;
 
 /// <summary>
-/// An array kept in chunks of at most 64 KiB, below the runtime's large-object threshold (85,000 bytes): the tables a
-/// large policy loads into allocate no large object, so a load fills no large-object budget (which starts full
-/// collections) and touches no fresh large-object pages. An item costs one more load than in a flat array.
+/// How a loaded policy's tables are allocated. Up to <see cref="LargeTableBytes"/> a table is kept in chunks of 64 KiB,
+/// below the runtime's large-object threshold (85,000 bytes): a load of thousands of rules then allocates no large
+/// object, fills no large-object budget (which starts full collections) and touches no fresh large-object pages. A
+/// larger table is kept in chunks of that size, on the large object heap: copied from generation to generation while
+/// the load goes on, it would cost more than fresh pages of its own.
+/// </summary>
+internal static class Chunking
+{
+    public const int SmallChunkBytes = 64 * 1024;
+
+    public const int LargeTableBytes = 1024 * 1024;
+
+    /// <summary>The bytes per chunk of a table of <paramref name="totalBytes"/> bytes.</summary>
+    public static int ChunkBytesFor(long totalBytes) => totalBytes > LargeTableBytes ? LargeTableBytes : SmallChunkBytes;
+}
+
+/// <summary>
+/// An array kept in chunks (see <see cref="Chunking"/>). An item costs one more load than in a flat array.
 /// </summary>
 internal readonly struct ChunkedArray<T>
 {
-    private const int ChunkBytes = 64 * 1024;
-
     private readonly T[][] _chunks;
     private readonly int _shift;
 
@@ -19,7 +32,7 @@ internal readonly struct ChunkedArray<T>
     public ChunkedArray(int length)
     {
         // Items per chunk: the largest power of two that fits (a chunk's length is then a shift away).
-        _shift = BitOperations.Log2((uint)Math.Max(1, ChunkBytes / Unsafe.SizeOf<T>()));
+        _shift = BitOperations.Log2((uint)Math.Max(1, Chunking.ChunkBytesFor((long)length * Unsafe.SizeOf<T>()) / Unsafe.SizeOf<T>()));
         var perChunk = 1 << _shift;
         _chunks = new T[(length + perChunk - 1) >> _shift][];
         for (var i = 0; i < _chunks.Length; i++)
@@ -31,6 +44,7 @@ internal readonly struct ChunkedArray<T>
     }
 
     public int Length { get; }
+
 
     public ref T this[int index]
     {

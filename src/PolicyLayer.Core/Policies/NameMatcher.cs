@@ -17,7 +17,7 @@ namespace PolicyLayer.Policies;
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
-    // Every key's characters, one after another in chunks of at most CharChunk (a key is never split; a longer one has a
+    // Every key's characters, one after another in chunks (see Chunking; a key is never split, and a longer one has a
     // chunk of its own): key k is the range _rows[k].Length long at the place _rows[k].Start (see Place). Every table
     // is a ChunkedArray: none is a large object, however many keys there are.
     private readonly char[][] _chars;
@@ -34,9 +34,9 @@ internal sealed class NameMatcher<T>
     private readonly ChunkedArray<T> _globValues;
     private readonly GlobIndex _index;
 
-    // A place is a chunk of _chars and an offset in it (16 bits: a chunk of one long key starts at 0).
-    private const int CharChunk = 32 * 1024;
-    private const int OffsetBits = 16;
+    // A place is a chunk of _chars and an offset in it (19 bits: a chunk holds at most 512 Ki characters, and a chunk of
+    // one long key starts at 0).
+    private const int OffsetBits = 19;
 
     // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars); the
     // array itself is made on the first such match, as most globs of a large policy are never named.
@@ -140,12 +140,13 @@ internal sealed class NameMatcher<T>
     private static char[][] CopyKeys(Builder builder, ChunkedArray<KeyRow> rows)
     {
         var all = builder.Chars;
+        var chunkChars = Chunking.ChunkBytesFor((long)all.Length * sizeof(char)) / sizeof(char);
         var sizes = new List<int>();
         var used = 0;
         for (var key = 0; key < builder.Count; key++)
         {
             var length = builder.Range(key).Length;
-            if (used > 0 && used + length > CharChunk)
+            if (used > 0 && used + length > chunkChars)
             {
                 sizes.Add(used);
                 used = 0;
