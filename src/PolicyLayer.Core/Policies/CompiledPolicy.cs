@@ -36,13 +36,14 @@ internal sealed class CompiledPolicy
 }
 
 /// <summary>
-/// The <c>tools</c> rules by name or glob. An empty rule (<c>"tool": {}</c>, most rules of a large policy) is kept as
-/// its key alone: its <see cref="CompiledRule"/> is made the first time a call matches it and kept in its slot, so that
-/// a load builds no object per empty rule and allowed calls still allocate nothing once a tool has been seen.
+/// The <c>tools</c> rules by name or glob. A rule's <see cref="CompiledRule"/> is made the first time a call matches it
+/// and kept in its slot: an empty rule (<c>"tool": {}</c>, most rules of a large policy) from its key alone, a rule the
+/// fast reader checked from its source text (<see cref="RuleSource"/>). A load therefore builds no object per rule, and
+/// allowed calls still allocate nothing once a tool has been seen.
 /// </summary>
-internal sealed class ToolRules(NameMatcher<CompiledRule?> rules)
+internal sealed class ToolRules(NameMatcher<RuleSlot> rules, RuleSource? source = null)
 {
-    public static ToolRules Empty { get; } = new(NameMatcher<CompiledRule?>.Empty);
+    public static ToolRules Empty { get; } = new(NameMatcher<RuleSlot>.Empty);
 
     public int Count => rules.Count;
 
@@ -50,6 +51,7 @@ internal sealed class ToolRules(NameMatcher<CompiledRule?> rules)
     public string? DuplicateKey => rules.DuplicateKey;
 
     /// <summary>The rule of the exact name, else of the most specific glob that matches <paramref name="name"/>.</summary>
+    /// <exception cref="InvalidOperationException">A rule checked at load could not be built (a defect; the call is refused).</exception>
     public bool TryMatch(string name, out CompiledRule rule, out string? matchedKey)
     {
         ref var slot = ref rules.Find(name, out matchedKey);
@@ -60,17 +62,59 @@ internal sealed class ToolRules(NameMatcher<CompiledRule?> rules)
         }
 
         // Two threads may both make it; the first kept wins and both return it.
-        rule = slot ?? Interlocked.CompareExchange(ref slot, CompiledRule.AllowedBy(matchedKey!), null) ?? slot;
+        rule = Volatile.Read(ref slot.Rule) ?? Interlocked.CompareExchange(ref slot.Rule, Make(slot, matchedKey!), null) ?? slot.Rule!;
         return true;
     }
 
-    /// <summary>Every key with its rule (an empty rule made for it), exact names first, then globs from most to least specific.</summary>
-    public IEnumerable<KeyValuePair<string, CompiledRule>> Entries =>
-        rules.Entries.Select(static entry => new KeyValuePair<string, CompiledRule>(entry.Key, entry.Value ?? CompiledRule.AllowedBy(entry.Key)));
-
     /// <summary>Every rule that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
     public IEnumerable<KeyValuePair<string, CompiledRule>> MatchAll(string name) =>
-        rules.MatchAll(name).Select(static match => new KeyValuePair<string, CompiledRule>(match.Key, match.Value ?? CompiledRule.AllowedBy(match.Key)));
+        rules.MatchAll(name).Select(match => new KeyValuePair<string, CompiledRule>(match.Key, match.Value.Rule ?? Make(match.Value, match.Key)));
+
+    /// <summary>Every key with its rule, exact names first, then globs from most to least specific.</summary>
+    public IEnumerable<KeyValuePair<string, CompiledRule>> Entries =>
+        rules.Entries.Select(entry => new KeyValuePair<string, CompiledRule>(entry.Key, entry.Value.Rule ?? Make(entry.Value, entry.Key)));
+
+    private CompiledRule Make(in RuleSlot slot, string key) =>
+        slot.SourceLength == 0 ? CompiledRule.AllowedBy(key) : source!.Build(slot.SourceStart, slot.SourceLength, key);
+}
+
+/// <summary>
+/// A <c>tools</c> entry: its rule once made, else where its text is in the policy's <see cref="RuleSource"/> (length 0:
+/// an empty rule, which allows).
+/// </summary>
+internal struct RuleSlot(CompiledRule? rule, int sourceStart = 0, int sourceLength = 0)
+{
+    public CompiledRule? Rule = rule;
+
+    public readonly int SourceStart = sourceStart;
+
+    public readonly int SourceLength = sourceLength;
+}
+
+/// <summary>
+/// The text of the rules the fast reader checked at load, one after another, and what the rules built from it share: the
+/// policy's counters by name (a built rule's limits count in the policy's own definitions), and the condition paths and
+/// values read so far, so that rules built one by one hold one copy of each, as a load that builds them all would.
+/// </summary>
+internal sealed class RuleSource(byte[] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
+{
+    private readonly Lock _building = new();
+
+    public Dictionary<string, CounterDefinition> Counters => counters;
+
+    public Dictionary<string, ConditionPath> Paths => paths;
+
+    public Dictionary<string, System.Text.Json.JsonElement> Values { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The rule of <paramref name="key"/> whose text is <paramref name="length"/> bytes at <paramref name="start"/>.</summary>
+    /// <remarks>One rule at a time: the shared tables are written as rules are built (each rule once, on its first match).</remarks>
+    public CompiledRule Build(int start, int length, string key)
+    {
+        lock (_building)
+        {
+            return PolicyReaderV1.BuildCheckedRule(text.AsMemory(start, length), key, this);
+        }
+    }
 }
 
 /// <summary>An explicit category from the policy's <c>classify</c> section.</summary>

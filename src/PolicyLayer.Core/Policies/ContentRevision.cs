@@ -33,6 +33,21 @@ internal static class ContentRevision
         return Written(root, utf8.Length);
     }
 
+    /// <summary>The revision of the well-formed document <paramref name="utf8"/> (without a byte order mark), parsed here only if its text must be written.</summary>
+    public static string Of(ReadOnlySpan<byte> utf8)
+    {
+        using (var hash = new ContentHash(utf8.Length))
+        {
+            if (TryHashSource(utf8, hash))
+            {
+                return Revision(hash);
+            }
+        }
+
+        using var document = JsonDocument.Parse(utf8.ToArray(), new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
+        return Written(document.RootElement, utf8.Length);
+    }
+
     /// <summary>The revision as the writer makes it: the reference every document's revision equals.</summary>
     internal static string Written(JsonElement root, int sourceLength)
     {

@@ -7,5 +7,5 @@ namespace PolicyLayer.Policies;
 internal static class FastPolicyReader
 {
     /// <summary>The compiled policy, or null when the document is not one this reader accepts (the full read decides).</summary>
-    public static CompiledPolicy? TryRead(ReadOnlySpan<byte> utf8) => null;
+    public static CompiledPolicy? TryRead(ReadOnlySpan<byte> utf8) => PolicyReaderV1.TryReadFast(utf8);
 }

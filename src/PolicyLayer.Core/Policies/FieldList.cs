@@ -8,7 +8,7 @@ namespace PolicyLayer.Policies;
 
 /// <summary>
 /// The fields one kind of policy object may have, in a fixed order: an object's fields are found in one pass over it
-/// (<see cref="IndexOf"/>), each by its position, instead of one look-up per field.
+/// (<see cref="IndexOf(JsonProperty)"/>), each by its position, instead of one look-up per field.
 /// </summary>
 internal sealed class FieldList
 {
@@ -36,6 +36,20 @@ internal sealed class FieldList
 
     /// <summary>The fields, for error messages and the schema.</summary>
     public FrozenSet<string> Known { get; }
+
+    /// <summary>The position of the unescaped name <paramref name="utf8"/> among the fields; -1 when unknown.</summary>
+    public int IndexOf(ReadOnlySpan<byte> utf8)
+    {
+        for (var i = 0; i < _utf8.Length; i++)
+        {
+            if (utf8.SequenceEqual(_utf8[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     /// <summary>The position of the property's name among the fields, found without copying the name into a string; -1 when unknown.</summary>
     public int IndexOf(JsonProperty property)

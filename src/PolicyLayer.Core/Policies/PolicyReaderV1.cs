@@ -8,7 +8,7 @@ using System.Text.RegularExpressions;
 namespace PolicyLayer.Policies;
 
 /// <summary>Reads policy documents of version "1" (the hosted PolicyLayer gateway's format plus optional additions).</summary>
-internal sealed class PolicyReaderV1 : IPolicyReader
+internal sealed partial class PolicyReaderV1 : IPolicyReader
 {
     internal static FrozenSet<string> RootFields => RootFieldList.Known;
 
@@ -125,7 +125,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
     }
 
     /// <summary>The state of one read: errors, and the counters defined so far (to find one defined two ways).</summary>
-    private sealed class Session(PolicyErrorList errors)
+    private sealed partial class Session(PolicyErrorList errors)
     {
         /// <summary>
         /// Whether an object read so far has a key twice. The reader sees every key of the format's own objects (a known
@@ -144,6 +144,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
         }
 
+        /// <summary>The errors found so far (the fast read declines on any).</summary>
+        private PolicyErrorList Errors => errors;
+
         private void Found(DuplicateKeys.Outcome outcome) => DuplicateKeys = Policies.DuplicateKeys.Either(DuplicateKeys, outcome);
 
         /// <summary>Notes a tool name or glob written twice among an object's keys, as the name matcher built from them saw it.</summary>
@@ -158,6 +161,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         // Each counter by name; sized once the document's size is known.
         private Dictionary<string, CounterDefinition> _counters = new(StringComparer.Ordinal);
 
+        // Whether the counters are the loaded policy's, looked up and never added to (a rule built on first match).
+        private bool _countersFixed;
+
         // The pointer of the limit that defined each counter first, by the counter's ordinal (for the error of a counter
         // defined two ways). From the pool: the read throws it away, and at 10,000 counters it would be a large object.
         private PolicyPointer[] _definedAt = [];
@@ -167,7 +173,10 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         private List<Condition> _valued = [];
 
         // The condition paths read so far, by text (valid ones only).
-        private readonly Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
+        private Dictionary<string, ConditionPath> _paths = new(StringComparer.Ordinal);
+
+        // The condition values of the rules built after the load, by their text (see RuleSource); null while loading.
+        private Dictionary<string, JsonElement>? _sharedValues;
 
         // The item readers as delegates, made once per read rather than once per list.
         private Func<JsonElement, LazyJsonPath, PolicyPointer, Predicate?>? _readPredicate;
@@ -194,12 +203,11 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var revision = ReadRevision(root);
-            var hide = ReadHide(root);
-            var allToolsLimits = _allToolsLimits = ReadAllTools(root);
-            CheckOneAmountPerCounter(allToolsLimits);
-            var tools = ReadTools(root);
-            var risk = ReadRisk(root);
-            var classify = ReadClassify(root);
+            var hide = root.TryGetProperty("hide"u8, out var hideSection) ? ReadHide(hideSection) : NameMatcher<bool>.Empty;
+            var allToolsLimits = root.TryGetProperty("all_tools"u8, out var allTools) ? ReadAllTools(allTools) : [];
+            var tools = root.TryGetProperty("tools"u8, out var toolsSection) ? ReadTools(toolsSection) : ToolRules.Empty;
+            var risk = root.TryGetProperty("risk"u8, out var riskSection) ? ReadRisk(riskSection) : new CompiledRule?[Categories.Count];
+            var classify = root.TryGetProperty("classify"u8, out var classifySection) ? ReadClassify(classifySection) : NameMatcher<ClassifyEntry>.Empty;
 
             if (errors.Count > 0)
             {
@@ -285,7 +293,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             }
 
             var text = element.ValueKind == JsonValueKind.String ? element.GetString()! : null;
-            if (text is null || text.Length == 0 || text.Length > MaxRevisionLength || text.Any(char.IsControl) || text.Trim().Length != text.Length)
+            if (text is null || !IsRevision(text))
             {
                 errors.AtValue("$.revision", $"Expected the document's revision: a string of 1 to {MaxRevisionLength} characters without control characters or surrounding spaces (such as \"2026-11-29.1\" or a commit hash), found {Describe(element)}.");
                 return null;
@@ -329,13 +337,8 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             static string Adds(CompiledLimit limit) => limit.IncrementFrom is { } from ? "adding " + from.Text : "adding 1 per call";
         }
 
-        private NameMatcher<bool> ReadHide(JsonElement root)
+        private NameMatcher<bool> ReadHide(JsonElement hide)
         {
-            if (!root.TryGetProperty("hide"u8, out var hide))
-            {
-                return NameMatcher<bool>.Empty;
-            }
-
             if (!ExpectKind(hide, HidePath, JsonValueKind.Array, "an array of tool names or globs"))
             {
                 return NameMatcher<bool>.Empty;
@@ -364,29 +367,27 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return new NameMatcher<bool>(entries.AsSpan(0, kept));
         }
 
-        private CompiledLimit[] ReadAllTools(JsonElement root)
+        /// <summary>The limits of <c>all_tools</c>, kept for the check of every rule's limits against them.</summary>
+        private CompiledLimit[] ReadAllTools(JsonElement allTools)
         {
-            if (!root.TryGetProperty("all_tools"u8, out var allTools))
-            {
-                return [];
-            }
-
             if (!ExpectKind(allTools, AllToolsPath, JsonValueKind.Object, "an object with \"limits\""))
             {
                 return [];
             }
 
             CheckFields(allTools, AllToolsPath, AllToolsFieldList);
-            return allTools.TryGetProperty("limits"u8, out var limits)
+            _allToolsLimits = allTools.TryGetProperty("limits"u8, out var limits)
                 ? ReadLimits(limits, AllToolsPath, PolicyPointer.AllTools)
                 : [];
+            CheckOneAmountPerCounter(_allToolsLimits);
+            return _allToolsLimits;
         }
 
         /// <summary>
         /// Adds the key of an empty rule (an exact name or a glob) as its characters, decoded from the document, when it is
         /// written without escapes and is not blank; false leaves the key to the string path.
         /// </summary>
-        private static bool TryAddPlainName(JsonProperty property, NameMatcher<CompiledRule?>.Builder rules)
+        private static bool TryAddPlainName(JsonProperty property, NameMatcher<RuleSlot>.Builder rules)
         {
             var utf8 = JsonMarshal.GetRawUtf8PropertyName(property);
             if (utf8.IndexOf((byte)'\\') >= 0)
@@ -401,17 +402,12 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return false;
             }
 
-            rules.Add(length, null);
+            rules.Add(length, default);
             return true;
         }
 
-        private ToolRules ReadTools(JsonElement root)
+        private ToolRules ReadTools(JsonElement tools)
         {
-            if (!root.TryGetProperty("tools"u8, out var tools))
-            {
-                return ToolRules.Empty;
-            }
-
             if (!ExpectKind(tools, ToolsPath, JsonValueKind.Object, "an object of rules keyed by tool name or glob"))
             {
                 return ToolRules.Empty;
@@ -419,7 +415,7 @@ internal sealed class PolicyReaderV1 : IPolicyReader
 
             // The keys go straight into the matcher's arrays (from the pool, no garbage): the name or glob of an empty rule
             // as its characters alone, decoded from the document without becoming a string.
-            var rules = new NameMatcher<CompiledRule?>.Builder(tools.GetPropertyCount(), JsonMarshal.GetRawUtf8Value(tools).Length);
+            var rules = new NameMatcher<RuleSlot>.Builder(tools.GetPropertyCount(), JsonMarshal.GetRawUtf8Value(tools).Length);
             var slot = ToolsPath.MemberSlot();
             foreach (var property in tools.EnumerateObject())
             {
@@ -441,24 +437,23 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 // An empty rule is kept as its key alone (ToolRules makes its rule when a call first matches it).
                 if (empty)
                 {
-                    rules.Add(name, null);
+                    rules.Add(name, default);
                 }
                 else if (ReadRule(value, path, PolicyPointer.Tool(name)) is { } rule)
                 {
-                    rules.Add(name, rule);
+                    rules.Add(name, new RuleSlot(rule));
                 }
             }
 
-            var matcher = new NameMatcher<CompiledRule?>(rules);
+            var matcher = new NameMatcher<RuleSlot>(rules);
             FoundIf(matcher.DuplicateKey);
             return new ToolRules(matcher);
         }
 
-        private CompiledRule?[] ReadRisk(JsonElement root)
+        private CompiledRule?[] ReadRisk(JsonElement risk)
         {
             var rules = new CompiledRule?[Categories.Count];
-            if (!root.TryGetProperty("risk"u8, out var risk)
-                || !ExpectKind(risk, RiskPath, JsonValueKind.Object, "an object of rules keyed by risk category"))
+            if (!ExpectKind(risk, RiskPath, JsonValueKind.Object, "an object of rules keyed by risk category"))
             {
                 return rules;
             }
@@ -486,10 +481,9 @@ internal sealed class PolicyReaderV1 : IPolicyReader
             return rules;
         }
 
-        private NameMatcher<ClassifyEntry> ReadClassify(JsonElement root)
+        private NameMatcher<ClassifyEntry> ReadClassify(JsonElement classify)
         {
-            if (!root.TryGetProperty("classify"u8, out var classify)
-                || !ExpectKind(classify, ClassifyPath, JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
+            if (!ExpectKind(classify, ClassifyPath, JsonValueKind.Object, "an object mapping tool names or globs to risk categories"))
             {
                 return NameMatcher<ClassifyEntry>.Empty;
             }
@@ -794,6 +788,26 @@ internal sealed class PolicyReaderV1 : IPolicyReader
                 return;
             }
 
+            if (_sharedValues is { } shared)
+            {
+                // A rule built after the load: its values join those of the rules built before it.
+                foreach (var condition in _valued)
+                {
+                    var raw = JsonMarshal.GetRawUtf8Value(condition.Value);
+                    var text = Encoding.UTF8.GetString(raw);
+                    if (!shared.TryGetValue(text, out var copy))
+                    {
+                        var reader = new Utf8JsonReader(raw, new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth });
+                        copy = shared[text] = JsonElement.ParseValue(ref reader);
+                    }
+
+                    condition.Value = copy;
+                }
+
+                _valued.Clear();
+                return;
+            }
+
             // Each condition's index among the distinct values; the distinct ones by the hash of their raw text.
             // From the pool: at 100,000 conditions this array would be a large object.
             var distinctOf = System.Buffers.ArrayPool<int>.Shared.Rent(_valued.Count);
@@ -1053,6 +1067,18 @@ internal sealed class PolicyReaderV1 : IPolicyReader
         /// <summary>The counter <paramref name="name"/>, defined here by the limit at <paramref name="path"/> (<paramref name="pointer"/>) or before.</summary>
         private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, PolicyPointer pointer, string? incrementFrom = null)
         {
+            if (_countersFixed)
+            {
+                // A rule built after the load names the counters the load defined, never a new one.
+                if (_counters.TryGetValue(name, out var defined) && defined.Max == max && defined.Window == window && defined.Scope == scope)
+                {
+                    return defined;
+                }
+
+                errors.AtValue(path, $"Counter '{name}' is not the one the policy defined when it loaded.");
+                return null;
+            }
+
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counters, name, out var exists);
             if (exists)
             {
