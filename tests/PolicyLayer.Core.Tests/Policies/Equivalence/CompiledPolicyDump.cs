@@ -83,6 +83,14 @@ internal static class CompiledPolicyDump
         return text.ToString();
     }
 
+    /// <summary>One rule, its limits' counters named by their index in <paramref name="counters"/> (the policy's).</summary>
+    public static string OfRule(CompiledRule rule, CounterDefinition[] counters)
+    {
+        var text = new StringBuilder();
+        AppendRule(text, rule, counters, "");
+        return text.ToString();
+    }
+
     /// <summary>The first line at which two dumps differ, with its number, or null when they are equal.</summary>
     public static string? FirstDifference(string expected, string actual)
     {
