@@ -163,6 +163,33 @@ public sealed class CompiledPolicyDumpTests
     }
 
     [Test]
+    public void Check_AFastReadWithARuleThatDoesNotBuild_Fails()
+    {
+        var document = """{ "version": "1", "tools": { "t": { "action": "deny" } } }""";
+        var read = PolicyDocument.Parse(document).Compiled;
+        var rule = "{ \"action\": \"deny\", \"limits\": 7 }"u8.ToArray();
+        var broken = new CompiledPolicy
+        {
+            Version = read.Version,
+            Revision = read.Revision,
+            DefaultAction = read.DefaultAction,
+            Hide = read.Hide,
+            // The rule's text as a fast read would keep it, but one its checks should have refused.
+            Tools = new ToolRules(
+                new NameMatcher<RuleSlot>([new KeyValuePair<string, RuleSlot>("t", new RuleSlot(null, 0, rule.Length))]),
+                new RuleSource(rule, new Dictionary<string, CounterDefinition>(StringComparer.Ordinal), new Dictionary<string, ConditionPath>(StringComparer.Ordinal))),
+            RiskRules = read.RiskRules,
+            Classify = read.Classify,
+            AllToolsLimits = read.AllToolsLimits,
+            Counters = read.Counters,
+        };
+
+        var act = () => FastReadCrossCheck.Check(Encoding.UTF8.GetBytes(document), broken);
+
+        act.Should().Throw<FastReaderDriftException>().Which.Message.Should().Contain("does not build whole");
+    }
+
+    [Test]
     public void Check_ShowsALongDocumentTruncated()
     {
         var tools = string.Join(",", Enumerable.Range(0, 500).Select(i => $"\"tool_{i}\": {{}}"));

@@ -84,8 +84,8 @@ internal sealed class JLiteral(string raw) : JNode
 internal sealed class JsonWriterStyle(Random random)
 {
     private readonly int _spacing = random.Next(4);
-    private readonly double _escapeRate = random.Next(4) switch { 0 => 0.05, 1 => 0.3, _ => 0 };
-    private readonly bool _escapeSlash = random.Next(3) == 0;
+    private readonly double _escapeRate = random.Next(6) switch { 0 => 0.05, 1 => 0.3, _ => 0 };
+    private readonly bool _escapeSlash = random.Next(5) == 0;
 
     public string Write(JNode node)
     {

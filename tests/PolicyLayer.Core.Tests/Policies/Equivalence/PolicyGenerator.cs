@@ -28,10 +28,16 @@ internal sealed class GeneratedPolicy(JObject root)
     /// <summary>Strings whose content is free text (reasons, names): a place for any character.</summary>
     public List<JString> FreeText { get; } = [];
 
+    /// <summary>Text written before the document (none in a valid one).</summary>
+    public string Before { get; set; } = "";
+
+    /// <summary>Text written after the document (none in a valid one).</summary>
+    public string After { get; set; } = "";
+
     /// <summary>The document's UTF-8 bytes as <paramref name="style"/> writes it, with a byte order mark when asked.</summary>
     public byte[] Write(JsonWriterStyle style, bool byteOrderMark)
     {
-        var utf8 = Encoding.UTF8.GetBytes(style.Write(Root));
+        var utf8 = Encoding.UTF8.GetBytes(Before + style.Write(Root) + After);
         return byteOrderMark ? [0xEF, 0xBB, 0xBF, .. utf8] : utf8;
     }
 }
@@ -62,10 +68,12 @@ internal sealed class PolicyGenerator
     private static readonly string[] TextPieces =
     [
         "Say why.", "Refunds over 5,000 need a person.", "line\nbreak", "quote \" inside", "café", "中文", "😀", "slash / back \\ ",
-        "tab\there", "\u00e9t\u00e9", "<script>", "~0~1", " padded ", "{\"json\": true}", "\u0001ctl",
+        "tab\there", "\u00e9t\u00e9", "<script>", "~0~1", " padded ", "{\"json\": true}", "\u0001ctl", "\"all_tools\": {", "\"tools\"",
     ];
 
-    private static readonly string[] NamePieces = ["tool", "create_refund", "policies.create", "a/b~c", "名前", "x\"q", "list", "get", "é", "😀", "sp ace", "-", "_", "1"];
+    // Besides names, the format's own words: a reader that searches the text for "all_tools" or "counter" must not be fooled.
+    private static readonly string[] NamePieces =
+        ["tool", "create_refund", "policies.create", "a/b~c", "名前", "x\"q", "list", "get", "é", "😀", "sp ace", "-", "_", "1", "all_tools", "\"counter\"", "{", "rate_limit"];
 
     private readonly Random _random;
     private readonly GeneratedPolicy _policy;
@@ -123,12 +131,14 @@ internal sealed class PolicyGenerator
         {
             var tools = Register(PolicyPart.Tools, new JObject());
             var names = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = _random.Next(0, 9); i > 0; i--)
+            // Now and then hundreds of rules, mostly empty: past the first sizes of a reader's tables.
+            var many = Chance(0.05);
+            for (var i = many ? _random.Next(300, 700) : _random.Next(0, 9); i > 0; i--)
             {
-                var name = Name();
+                var name = Name() + (many ? "_" + i : "");
                 if (names.Add(name))
                 {
-                    tools.Add(name, Chance(0.3) ? Register(PolicyPart.Rule, new JObject()) : Rule());
+                    tools.Add(name, Chance(many ? 0.9 : 0.3) ? Register(PolicyPart.Rule, new JObject()) : Rule());
                 }
             }
 
@@ -249,7 +259,7 @@ internal sealed class PolicyGenerator
             "in" or "not_in" => new JArray(Enumerable.Range(0, _random.Next(0, 12)).Select(_ => Scalar())),
             "lt" or "lte" or "gt" or "gte" => new JLiteral(Pick(Numbers)),
             "regex" => new JString(Pick(Patterns)),
-            _ => AnyJson(3),
+            _ => Chance(0.05) ? Nested(_random.Next(1, 58)) : AnyJson(3),
         };
         if (value is not null)
         {
@@ -361,6 +371,18 @@ internal sealed class PolicyGenerator
         }
     }
 
+    /// <summary>Arrays in arrays, <paramref name="depth"/> deep: with the condition's own depth, up to the 64 levels a document may nest.</summary>
+    private static JNode Nested(int depth)
+    {
+        JNode node = new JLiteral("1");
+        for (var i = 0; i < depth; i++)
+        {
+            node = new JArray([node]);
+        }
+
+        return node;
+    }
+
     private string Name()
     {
         var name = string.Concat(Enumerable.Range(0, _random.Next(1, 4)).Select(_ => Pick(NamePieces))) + _random.Next(100);
@@ -377,8 +399,9 @@ internal sealed class PolicyGenerator
     private string Revision()
     {
         const string Safe = "abcdefXYZ0123456789.-_é中";
+        const string Inner = Safe + " \u00a0";
         var length = Chance(0.2) ? 64 : _random.Next(1, 20);
-        return string.Concat(Enumerable.Range(0, length).Select(_ => Safe[_random.Next(Safe.Length)]));
+        return string.Concat(Enumerable.Range(0, length).Select(i => i == 0 || i == length - 1 ? Safe[_random.Next(Safe.Length)] : Inner[_random.Next(Inner.Length)]));
     }
 
     private JString Text(string value)

@@ -27,6 +27,12 @@ internal static class PolicyMutations
         ("key twice in a condition value", KeyTwiceInValue),
         ("trailing comma", TrailingComma),
         ("comment", Comment),
+        ("text around the document", TextAround),
+        ("bad condition path", BadPath),
+        ("bad counter name", BadCounterName),
+        ("bad name in hide, classify or risk", BadSectionEntry),
+        ("nested past the depth limit", TooDeep),
+        ("revision with edge or control whitespace", RevisionWhitespace),
     ];
 
     private static readonly Dictionary<PolicyPart, string[]> Required = new()
@@ -307,6 +313,96 @@ internal static class PolicyMutations
         }
 
         obj.Comment = random.Next(2) == 0 ? "/* a comment */" : "// a comment\n";
+        return true;
+    }
+
+    private static bool TextAround(GeneratedPolicy policy, Random random)
+    {
+        string[] before = ["", "", "x", "[", "\u00a0"];
+        string[] after = ["x", "{}", "]", ",", "null", "/", "\u00a0", "\u0000"];
+        var i = random.Next(before.Length);
+        policy.Before = before[i];
+        policy.After = i < 2 ? after[random.Next(after.Length)] : "";
+        if (random.Next(6) == 0)
+        {
+            // Not an object at all.
+            policy.Before = "[";
+            policy.After = "]";
+        }
+
+        return true;
+    }
+
+    private static bool BadPath(GeneratedPolicy policy, Random random)
+    {
+        var condition = PickObject(policy, random, [PolicyPart.Condition]);
+        if (condition is null)
+        {
+            return false;
+        }
+
+        string[] bad = ["args.", "args", "args..a", "args.a.", "args.a..b", "arg.a", "Args.a", "caller.", "caller.claims.", "caller.claims", "caller.Grant", "caller.grants", "caller.user.x", " args.a", ""];
+        condition.Set("path", new JString(bad[random.Next(bad.Length)]));
+        return true;
+    }
+
+    private static bool BadCounterName(GeneratedPolicy policy, Random random)
+    {
+        var limit = PickObject(policy, random, [PolicyPart.Limit]);
+        if (limit is null)
+        {
+            return false;
+        }
+
+        string[] bad = ["", "/x", "/tools/t/rate_limit"];
+        limit.Set("counter", new JString(bad[random.Next(bad.Length)]));
+        return true;
+    }
+
+    private static bool BadSectionEntry(GeneratedPolicy policy, Random random)
+    {
+        switch (random.Next(4))
+        {
+            case 0:
+                string[] blank = ["", " ", "\t\n"];
+                policy.Root.Set("hide", new JArray([new JString("ok"), new JString(blank[random.Next(blank.Length)])]));
+                return true;
+            case 1:
+                policy.Root.Set("classify", new JObject().Add(random.Next(2) == 0 ? " " : "t", new JString(random.Next(2) == 0 ? "Read" : "read")));
+                return true;
+            case 2:
+                policy.Root.Set("risk", new JObject().Add(random.Next(2) == 0 ? "Read" : "dangerous", new JObject()));
+                return true;
+            default:
+                policy.Root.Set("risk", new JObject().Add("read", new JObject().Add("action", new JString("deny")).Add("limits", new JArray([]))));
+                return true;
+        }
+    }
+
+    private static bool TooDeep(GeneratedPolicy policy, Random random)
+    {
+        var condition = PickObject(policy, random, [PolicyPart.Condition]);
+        if (condition is null)
+        {
+            return false;
+        }
+
+        // A condition's value starts 6 levels down (root, tools, rule, deny_if, condition) or 8 (hosted predicate): 57-62 arrays cross 64.
+        JNode node = new JLiteral("1");
+        for (var i = random.Next(57, 63); i > 0; i--)
+        {
+            node = new JArray([node]);
+        }
+
+        condition.Set("op", new JString("eq"));
+        condition.Set("value", node);
+        return true;
+    }
+
+    private static bool RevisionWhitespace(GeneratedPolicy policy, Random random)
+    {
+        string[] bad = ["\u00a0r", "r\u00a0", "\u2028r", "r\u0085", "r\u0085r", "\u3000", "r\u2029"];
+        policy.Root.Set("revision", new JString(bad[random.Next(bad.Length)]));
         return true;
     }
 
