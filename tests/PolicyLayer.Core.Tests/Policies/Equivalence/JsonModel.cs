@@ -79,13 +79,14 @@ internal sealed class JLiteral(string raw) : JNode
 
 /// <summary>
 /// How one document is written: its whitespace (none, spaces, indented lines, or a mix of spaces, tabs and newlines),
-/// how often characters of strings and keys are written as escapes, and whether <c>/</c> is escaped.
+/// how often characters of strings and keys are written as escapes, and whether <c>/</c> is escaped. A plain style escapes
+/// only what JSON must.
 /// </summary>
-internal sealed class JsonWriterStyle(Random random)
+internal sealed class JsonWriterStyle(Random random, bool plain = false)
 {
     private readonly int _spacing = random.Next(4);
-    private readonly double _escapeRate = random.Next(6) switch { 0 => 0.05, 1 => 0.3, _ => 0 };
-    private readonly bool _escapeSlash = random.Next(5) == 0;
+    private readonly double _escapeRate = plain ? 0 : random.Next(6) switch { 0 => 0.05, 1 => 0.3, _ => 0 };
+    private readonly bool _escapeSlash = !plain && random.Next(5) == 0;
 
     public string Write(JNode node)
     {

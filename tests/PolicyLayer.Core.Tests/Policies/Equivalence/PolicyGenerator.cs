@@ -80,14 +80,18 @@ internal sealed class PolicyGenerator
     private readonly Dictionary<string, CounterSpec> _counters = new(StringComparer.Ordinal);
     private int _counterNames;
 
-    private PolicyGenerator(Random random)
+    // Whether condition values hold no objects (a reader may leave those to the full read, which looks for keys written twice in them).
+    private readonly bool _plain;
+
+    private PolicyGenerator(Random random, bool plain)
     {
         _random = random;
+        _plain = plain;
         _policy = new GeneratedPolicy(new JObject());
     }
 
-    /// <summary>A valid policy made from <paramref name="random"/>.</summary>
-    public static GeneratedPolicy Valid(Random random) => new PolicyGenerator(random).Build();
+    /// <summary>A valid policy made from <paramref name="random"/>; <paramref name="plain"/> puts no object in condition values.</summary>
+    public static GeneratedPolicy Valid(Random random, bool plain = false) => new PolicyGenerator(random, plain).Build();
 
     private sealed record CounterSpec(long Max, long WindowSeconds, string? Scope, string? IncrementFrom);
 
@@ -354,7 +358,7 @@ internal sealed class PolicyGenerator
     /// <summary>Any JSON, objects with distinct keys, nested at most <paramref name="depth"/> deep.</summary>
     private JNode AnyJson(int depth)
     {
-        switch (depth <= 0 ? 0 : _random.Next(4))
+        switch (depth <= 0 ? 0 : _random.Next(_plain ? 3 : 4))
         {
             case 2:
                 return new JArray(Enumerable.Range(0, _random.Next(0, 4)).Select(_ => AnyJson(depth - 1)));
@@ -385,7 +389,7 @@ internal sealed class PolicyGenerator
 
     private string Name()
     {
-        var name = string.Concat(Enumerable.Range(0, _random.Next(1, 4)).Select(_ => Pick(NamePieces))) + _random.Next(100);
+        var name = string.Concat(Enumerable.Range(0, _random.Next(1, 4)).Select(_ => PlainPick(NamePieces))) + _random.Next(100);
         return _random.Next(4) switch
         {
             0 => name + "*",
@@ -394,7 +398,20 @@ internal sealed class PolicyGenerator
         };
     }
 
-    private string FreeText() => string.Concat(Enumerable.Range(0, _random.Next(1, 4)).Select(_ => Pick(TextPieces)));
+    private string FreeText() => string.Concat(Enumerable.Range(0, _random.Next(1, 4)).Select(_ => PlainPick(TextPieces)));
+
+    /// <summary>One of <paramref name="pieces"/>; in a plain policy, not one with a brace (a reader may leave a list whose text has one to the full read).</summary>
+    private string PlainPick(string[] pieces)
+    {
+        while (true)
+        {
+            var piece = Pick(pieces);
+            if (!_plain || !piece.Contains('{', StringComparison.Ordinal))
+            {
+                return piece;
+            }
+        }
+    }
 
     private string Revision()
     {
