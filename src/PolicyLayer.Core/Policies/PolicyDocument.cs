@@ -3,8 +3,9 @@ using PolicyLayer.Policies;
 namespace PolicyLayer;
 
 /// <summary>
-/// A loaded, validated and compiled policy document. Immutable: evaluation never re-reads JSON,
-/// and a reload builds a new document that replaces the old one atomically.
+/// A loaded, validated and compiled policy document. Immutable: every rule is checked when it loads (a tool's rule is
+/// built from its checked text the first time a call matches it, once), and a reload builds a new document that replaces
+/// the old one atomically.
 /// </summary>
 public sealed partial class PolicyDocument
 {

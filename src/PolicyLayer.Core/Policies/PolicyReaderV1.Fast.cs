@@ -146,13 +146,15 @@ internal sealed partial class PolicyReaderV1
                     return null;
                 }
 
-                var counters = Occurrences(_utf8, "\"counter\""u8) + Occurrences(_utf8, "\"rate_limit\""u8);
+                // At most one counter per "counter" or "rate_limit" written (searched from their first letter: a needle that
+                // starts with a quote stops at every string).
+                var counters = Occurrences(_utf8, "counter\""u8) + Occurrences(_utf8, "rate_limit\""u8);
                 session._counters = new(counters, StringComparer.Ordinal);
                 session._definedAt = ArrayPool<PolicyPointer>.Shared.Rent(Math.Max(counters, 16));
 
                 // The tools are read in the same pass unless all_tools may follow them: its limits come first (counters
                 // are numbered in the full read's order, and every rule's limits are checked against all_tools').
-                var toolsInline = _utf8.IndexOf("\"all_tools\""u8) < 0;
+                var toolsInline = _utf8.IndexOf("all_tools\""u8) < 0;
                 Span<(int Start, int Length)> sections = stackalloc (int, int)[RootFieldList.Count];
                 var seen = 0u;
                 var hasVersion = false;
@@ -326,8 +328,12 @@ internal sealed partial class PolicyReaderV1
                     return null;
                 }
 
-                var rules = new NameMatcher<RuleSlot>.Builder(256, 4096);
-                var text = ArrayPool<byte>.Shared.Rent(section.Length);
+                // About one key per 32 bytes of the section, and up to half its bytes in keys: the builder grows past that.
+                var rules = new NameMatcher<RuleSlot>.Builder(Math.Max(section.Length / 32, 16), Math.Max(section.Length / 2, 256));
+
+                // Where each non-empty rule's text is in the section, in document order, to be copied out once at the end.
+                var bodies = ArrayPool<(int Start, int Length)>.Shared.Rent(Math.Max(section.Length / 64, 16));
+                var count = 0;
                 var used = 0;
                 var built = false;
                 try
@@ -364,12 +370,10 @@ internal sealed partial class PolicyReaderV1
                         }
 
                         var start = (int)reader.TokenStartIndex;
-                        var next = reader;
-                        next.Read();
-                        if (next.TokenType == JsonTokenType.EndObject)
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.EndObject)
                         {
                             // An empty rule: its key alone.
-                            reader = next;
                             rules.Add(keyLength, default);
                             continue;
                         }
@@ -380,14 +384,36 @@ internal sealed partial class PolicyReaderV1
                         }
 
                         var length = (int)reader.BytesConsumed - start;
-                        section.Slice(start, length).CopyTo(text.AsSpan(used));
+                        if (count == bodies.Length)
+                        {
+                            var larger = ArrayPool<(int, int)>.Shared.Rent(count * 2);
+                            bodies.AsSpan(0, count).CopyTo(larger);
+                            ArrayPool<(int, int)>.Shared.Return(bodies);
+                            bodies = larger;
+                        }
+
+                        bodies[count++] = (start, length);
                         rules.Add(keyLength, new RuleSlot(null, used, length));
                         used += length;
                     }
 
                     built = true;
                     var matcher = new NameMatcher<RuleSlot>(rules);
-                    return matcher.DuplicateKey is null ? new ToolRules(matcher, new RuleSource(text.AsSpan(0, used).ToArray(), session._counters, session._paths)) : null;
+                    if (matcher.DuplicateKey is not null)
+                    {
+                        return null;
+                    }
+
+                    // The rules' texts one after another, at the places their slots say.
+                    var text = GC.AllocateUninitializedArray<byte>(used);
+                    var at = 0;
+                    foreach (var (start, length) in bodies.AsSpan(0, count))
+                    {
+                        section.Slice(start, length).CopyTo(text.AsSpan(at));
+                        at += length;
+                    }
+
+                    return new ToolRules(matcher, new RuleSource(text, session._counters, session._paths));
                 }
                 finally
                 {
@@ -396,18 +422,21 @@ internal sealed partial class PolicyReaderV1
                         rules.Dispose();
                     }
 
-                    ArrayPool<byte>.Shared.Return(text);
+                    ArrayPool<(int, int)>.Shared.Return(bodies);
                 }
             }
 
-            /// <summary>Checks the rule object the reader is at, of the tool <paramref name="key"/>, and defines its counters.</summary>
+            /// <summary>
+            /// Checks the rule of the tool <paramref name="key"/>, whose object the reader is in, at its first field's name
+            /// (the rule is not empty), and defines its counters.
+            /// </summary>
             private readonly bool CheckRule(ref Utf8JsonReader reader, ReadOnlySpan<char> key)
             {
                 _pending.Clear();
                 PendingLimit? rateLimit = null;
                 var action = PolicyAction.Allow;
                 var seen = 0u;
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                do
                 {
                     var field = reader.ValueIsEscaped ? -1 : RuleFieldList.IndexOf(reader.ValueSpan);
                     if (field < 0 || (seen & (1u << field)) != 0)
@@ -430,6 +459,7 @@ internal sealed partial class PolicyReaderV1
                         return false;
                     }
                 }
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName);
 
                 const uint Limited = (1u << RuleLimits) | (1u << RuleRateLimit);
                 if (action == PolicyAction.Deny && (seen & Limited) != 0)

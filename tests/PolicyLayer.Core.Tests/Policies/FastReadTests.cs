@@ -1,0 +1,84 @@
+using System.Text;
+using PolicyLayer.Policies;
+
+namespace PolicyLayer.Core.Tests.Policies;
+
+/// <summary>
+/// The fast read of a valid document (one Utf8JsonReader pass, rules kept as checked text and built on first match):
+/// what it accepts, what it leaves to the full read, and what a rule built later is.
+/// </summary>
+public sealed class FastReadTests
+{
+    private const string Policy = """
+        {
+          "version": "1",
+          "default": "deny",
+          "tools": {
+            "read_*": {},
+            "refund": {
+              "deny_if": [ { "path": "args.amount", "op": "gt", "value": 100, "reason": "Too much." } ],
+              "limits": [ { "counter": "refunds", "window": "hour", "max": 3 } ],
+              "rate_limit": { "max": 2, "window": "1m" }
+            },
+            "charge": { "limits": [ { "counter": "refunds", "window": "hour", "max": 3 } ] }
+          }
+        }
+        """;
+
+    [Test]
+    public void AValidPolicy_IsReadFast_WithItsRulesKeptAsText_UntilACallMatchesThem()
+    {
+        var compiled = FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(Policy));
+
+        compiled.Should().NotBeNull();
+        compiled!.Counters.Select(c => c.Name).Should().Equal("refunds", "/tools/refund/rate_limit");
+        compiled.Tools.TryMatch("refund", out var refund, out var key).Should().BeTrue();
+        key.Should().Be("refund");
+        refund.DenyIf.Should().ContainSingle().Which.Reason.Should().Be("Too much.");
+        refund.Limits.Select(l => l.Counter).Should().Equal(compiled.Counters, (a, b) => ReferenceEquals(a, b), "a rule built later counts in the policy's own counters");
+        compiled.Tools.TryMatch("charge", out var charge, out _).Should().BeTrue();
+        charge.Limits[0].Counter.Should().BeSameAs(refund.Limits[0].Counter);
+    }
+
+    [Test]
+    public void ARuleBuiltOnFirstMatch_IsKept_AndEveryLaterMatchGetsTheSameOne()
+    {
+        var compiled = FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(Policy))!;
+
+        var rules = new CompiledRule[8];
+        Parallel.For(0, rules.Length, i => compiled.Tools.TryMatch("refund", out rules[i], out _));
+
+        rules.Should().AllSatisfy(rule => rule.Should().BeSameAs(rules[0]));
+        compiled.Tools.TryMatch("read_file", out var glob, out var key).Should().BeTrue();
+        key.Should().Be("read_*");
+        glob.Action.Should().Be(PolicyAction.Allow);
+    }
+
+    [TestCase("""{ "version": "1", "tools": { "a": { "limts": [] } } }""", TestName = "An unknown field")]
+    [TestCase("""{ "version": "1", "tools": { "a": { "action": "deny", "limits": [ { "counter": "c", "window": "minute", "max": 1 } ] } } }""", TestName = "Deny with limits")]
+    [TestCase("""{ "version": "1", "tools": { "a": { "deny_if": [ { "path": "args.x", "op": "eq", "value": { "k": 1, "k": 2 } } ] } } }""", TestName = "An object value (its keys are the full read's to check)")]
+    [TestCase("""{ "version": "1", "tools": { "a": { "action": "deny" }, "a": {} } }""", TestName = "A tool written twice")]
+    [TestCase("""{ "version": "1", "tools": { "\u0061": {}, "b": { "act\u0069on": "deny" } } }""", TestName = "A field spelled with an escape")]
+    [TestCase("""{ "version": "1", "tools": { "a": { "limits": [ { "counter": "c", "window": "minute", "max": 1 } ] }, "b": { "limits": [ { "counter": "c", "window": "hour", "max": 1 } ] } } }""", TestName = "A counter defined two ways")]
+    [TestCase("""{ "version": "1", "tools": {} } trailing""", TestName = "Text after the document")]
+    public void ADocumentTheFastReadDoesNotAcceptAsValid_IsLeftToTheFullRead(string json)
+    {
+        FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json)).Should().BeNull();
+    }
+
+    [Test]
+    public void ARuleWhoseTextDoesNotBuild_RefusesTheCall_NamingTheRule()
+    {
+        // A defect of the fast read would look like this: text that passed at load and does not build. The call fails
+        // (the evaluator turns the exception into a refusal), never an allowed call.
+        var counters = new Dictionary<string, CounterDefinition>(StringComparer.Ordinal);
+        var text = Encoding.UTF8.GetBytes("""{ "action": 5 }""");
+        var builder = new NameMatcher<RuleSlot>.Builder(1, 8);
+        builder.Add("bad_tool", new RuleSlot(null, 0, text.Length));
+        var tools = new ToolRules(new NameMatcher<RuleSlot>(builder), new RuleSource(text, counters, new(StringComparer.Ordinal)));
+
+        var match = () => tools.TryMatch("bad_tool", out _, out _);
+
+        match.Should().Throw<InvalidOperationException>().WithMessage("*/tools/bad_tool*does not build*Unknown action*");
+    }
+}
