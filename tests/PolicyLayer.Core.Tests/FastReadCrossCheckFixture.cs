@@ -10,18 +10,8 @@ namespace PolicyLayer.Core.Tests;
 public sealed class FastReadCrossCheckFixture
 {
     [OneTimeSetUp]
-    public void Install() => PolicyDocument.FastReadObserver = FastReadCrossCheck.Observe;
+    public void Install() => FastReadCrossCheck.Install();
 
     [OneTimeTearDown]
-    public void Report()
-    {
-        PolicyDocument.FastReadObserver = null;
-        TestContext.Progress.WriteLine(
-            $"Fast policy reader: {FastReadCrossCheck.Accepted} loads accepted (each equal to the full read), {FastReadCrossCheck.Declined} declined.");
-        if (FastReadCrossCheck.FailuresSoFar.Count > 0)
-        {
-            // Also thrown where each was found; said again here in case a test caught it.
-            Assert.Fail($"{FastReadCrossCheck.FailuresSoFar.Count} fast reads differed from the full read. The first: {FastReadCrossCheck.FailuresSoFar.First()}");
-        }
-    }
+    public void Report() => FastReadCrossCheck.UninstallAndReport();
 }

@@ -26,6 +26,20 @@ internal static class FastReadCrossCheck
     /// <summary>Every difference found so far (also thrown where it was found), for the end of the run.</summary>
     public static IReadOnlyCollection<string> FailuresSoFar => Failures;
 
+    /// <summary>Sets every load of this test run to be checked (from an assembly's <c>[SetUpFixture]</c>).</summary>
+    public static void Install() => PolicyDocument.FastReadObserver = Observe;
+
+    /// <summary>Stops checking, prints the counts, and fails when any fast read differed (in case a test caught the exception).</summary>
+    public static void UninstallAndReport()
+    {
+        PolicyDocument.FastReadObserver = null;
+        TestContext.Progress.WriteLine($"Fast policy reader: {Accepted} loads accepted (each equal to the full read), {Declined} declined.");
+        if (!Failures.IsEmpty)
+        {
+            Assert.Fail($"{Failures.Count} fast reads differed from the full read. The first: {Failures.First()}");
+        }
+    }
+
     /// <summary>The observer the fixture installs: <see cref="Check"/> on every load, counting and remembering what it finds.</summary>
     public static void Observe(ReadOnlyMemory<byte> bytes, CompiledPolicy? fast)
     {
