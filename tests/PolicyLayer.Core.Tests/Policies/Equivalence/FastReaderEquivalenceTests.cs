@@ -147,6 +147,7 @@ public sealed partial class FastReaderEquivalenceTests
         }
 
         var plain = !bytes.AsSpan().Contains((byte)'\\') && !bytes.AsSpan().ContainsAnyInRange((byte)0x80, (byte)0xFF);
+        TestContext.Progress.WriteLine($"Fast reader on {TestContext.CurrentContext.Test.Name}: {(fast is null ? "declined" : "accepted")}{(plain ? "" : " (escapes or non-ASCII)")}.");
         (fast is not null || !(FastReaderComplete && plain)).Should().BeTrue("a complete fast reader accepts every valid document without escapes or non-ASCII text");
     }
 
