@@ -47,6 +47,9 @@ internal sealed class ToolRules(NameMatcher<RuleSlot> rules, RuleSource? source 
 
     public int Count => rules.Count;
 
+    /// <summary>The text of the rules that are built on first match; null when every rule was built at load.</summary>
+    internal RuleSource? Source => source;
+
     /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
     public string? DuplicateKey => rules.DuplicateKey;
 
@@ -92,27 +95,45 @@ internal struct RuleSlot(CompiledRule? rule, int sourceStart = 0, int sourceLeng
 }
 
 /// <summary>
-/// The text of the rules the fast reader checked at load, one after another, and what the rules built from it share: the
-/// policy's counters by name (a built rule's limits count in the policy's own definitions), and the condition paths and
-/// values read so far, so that rules built one by one hold one copy of each, as a load that builds them all would.
+/// The text of the rules the fast reader checked at load, one after another in chunks, and what the rules built from it
+/// share: the policy's counters by name (a built rule's limits count in the policy's own definitions), and the condition
+/// paths and values read so far, so that rules built one by one hold one copy of each, as a load that builds them all
+/// would.
 /// </summary>
-internal sealed class RuleSource(byte[] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
+/// <remarks>
+/// Chunks of at most <see cref="ChunkSize"/> bytes (a rule's text is never split; a longer one has a chunk of its own)
+/// stay off the large object heap: a policy of many rules allocates no large array for their text, so loading it fills
+/// no large-object budget and starts no full collection.
+/// </remarks>
+internal sealed class RuleSource(byte[][] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
 {
+    /// <summary>The most bytes of rule text a chunk holds, below the runtime's large-object threshold (85,000 bytes).</summary>
+    public const int ChunkSize = 64 * 1024;
+
+    // A place is a chunk and an offset in it: 17 bits of offset (a chunk of one long rule starts at 0).
+    private const int OffsetBits = 17;
+
+    /// <summary>The place of the text at <paramref name="offset"/> in chunk <paramref name="chunk"/>, as a rule's slot keeps it.</summary>
+    public static int Place(int chunk, int offset) => (chunk << OffsetBits) | offset;
+
     private readonly Lock _building = new();
 
     public Dictionary<string, CounterDefinition> Counters => counters;
+
+    /// <summary>The chunks' lengths, for the tests.</summary>
+    internal IEnumerable<int> ChunkLengths => text.Select(chunk => chunk.Length);
 
     public Dictionary<string, ConditionPath> Paths => paths;
 
     public Dictionary<string, System.Text.Json.JsonElement> Values { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>The rule of <paramref name="key"/> whose text is <paramref name="length"/> bytes at <paramref name="start"/>.</summary>
+    /// <summary>The rule of <paramref name="key"/> whose text is <paramref name="length"/> bytes at the place <paramref name="start"/>.</summary>
     /// <remarks>One rule at a time: the shared tables are written as rules are built (each rule once, on its first match).</remarks>
     public CompiledRule Build(int start, int length, string key)
     {
         lock (_building)
         {
-            return PolicyReaderV1.BuildCheckedRule(text.AsMemory(start, length), key, this);
+            return PolicyReaderV1.BuildCheckedRule(text[start >> OffsetBits].AsMemory(start & ((1 << OffsetBits) - 1), length), key, this);
         }
     }
 }

@@ -29,8 +29,9 @@ internal sealed class NameMatcher<T>
     private readonly T[] _globValues;
     private readonly GlobIndex _index;
 
-    // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars).
-    private readonly string?[] _globKeys;
+    // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars); the
+    // array itself is made on the first such match, as most globs of a large policy are never named.
+    private string?[]? _globKeys;
 
     public NameMatcher(IEnumerable<KeyValuePair<string, T>> entries)
         : this((entries as KeyValuePair<string, T>[] ?? [.. entries]).AsSpan())
@@ -104,7 +105,6 @@ internal sealed class NameMatcher<T>
 
             ArrayPool<int>.Shared.Return(ranked);
             ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
-            _globKeys = new string?[globCount];
             _chars = chars;
             _rows = rows;
             _table = table;
@@ -378,7 +378,12 @@ internal sealed class NameMatcher<T>
     }
 
     /// <summary>The glob of rank <paramref name="rank"/> as a string, made the first time it is asked for and kept.</summary>
-    private string GlobKey(int rank) => _globKeys[rank] ??= _globs[rank].Pattern;
+    private string GlobKey(int rank)
+    {
+        // Two threads may both make the array or a key; they make equal ones, and either may win.
+        var keys = Volatile.Read(ref _globKeys) ?? Interlocked.CompareExchange(ref _globKeys, new string?[_globs.Length], null) ?? _globKeys;
+        return keys[rank] ??= _globs[rank].Pattern;
+    }
 
     /// <summary>The value slot of the exact key <paramref name="name"/>; -1 when it is not one (or is a glob's text).</summary>
     private int ExactSlot(ReadOnlySpan<char> name)

@@ -163,14 +163,12 @@ internal sealed partial class PolicyReaderV1
                 ToolRules? tools = null;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var field = reader.ValueIsEscaped ? -1 : RootFieldList.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
+                    var field = Field(ref reader, RootFieldList, ref seen);
+                    if (field < 0)
                     {
                         return null;
                     }
 
-                    seen |= 1u << field;
-                    reader.Read();
                     switch (field)
                     {
                         case RootSchema:
@@ -204,7 +202,7 @@ internal sealed partial class PolicyReaderV1
 
                             break;
                         case RootTools when toolsInline || (seen & (1u << RootAllTools)) != 0:
-                            tools = ReadTools(ref reader, _utf8);
+                            tools = ReadTools(ref reader);
                             if (tools is null)
                             {
                                 return null;
@@ -233,10 +231,11 @@ internal sealed partial class PolicyReaderV1
                 if (tools is null && (seen & (1u << RootTools)) != 0)
                 {
                     var (start, length) = sections[RootTools];
+                    // A reader of the section's own: every offset it gives (a rule's text, a condition's value) is into the section.
                     var toolsSection = _utf8.Slice(start, length);
                     var toolsReader = new Utf8JsonReader(toolsSection, new JsonReaderOptions { MaxDepth = PolicyLimits.MaxDepth });
                     toolsReader.Read();
-                    tools = ReadTools(ref toolsReader, toolsSection);
+                    tools = new FastReader(session, toolsSection).ReadTools(ref toolsReader);
                     if (tools is null)
                     {
                         return null;
@@ -318,11 +317,12 @@ internal sealed partial class PolicyReaderV1
             }
 
             /// <summary>
-            /// The <c>tools</c> object the reader is at, in <paramref name="section"/> (the text the reader reads): every key
-            /// into the matcher as its characters, every non-empty rule checked and its text kept.
+            /// The <c>tools</c> object the reader is at (a reader of this fast reader's text: the offsets it gives are into
+            /// it): every key into the matcher as its characters, every non-empty rule checked and its text kept.
             /// </summary>
-            private readonly ToolRules? ReadTools(ref Utf8JsonReader reader, ReadOnlySpan<byte> section)
+            private readonly ToolRules? ReadTools(ref Utf8JsonReader reader)
             {
+                var section = _utf8;
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
                     return null;
@@ -334,7 +334,10 @@ internal sealed partial class PolicyReaderV1
                 // Where each non-empty rule's text is in the section, in document order, to be copied out once at the end.
                 var bodies = ArrayPool<(int Start, int Length)>.Shared.Rent(Math.Max(section.Length / 64, 16));
                 var count = 0;
+
+                // The bytes used in the chunk being filled, and the sizes of those already full.
                 var used = 0;
+                var chunks = new List<int>();
                 var built = false;
                 try
                 {
@@ -392,8 +395,15 @@ internal sealed partial class PolicyReaderV1
                             bodies = larger;
                         }
 
+                        // Each rule's text whole in one chunk; a chunk is closed when the next text does not fit.
+                        if (used > 0 && used + length > RuleSource.ChunkSize)
+                        {
+                            chunks.Add(used);
+                            used = 0;
+                        }
+
                         bodies[count++] = (start, length);
-                        rules.Add(keyLength, new RuleSlot(null, used, length));
+                        rules.Add(keyLength, new RuleSlot(null, RuleSource.Place(chunks.Count, used), length));
                         used += length;
                     }
 
@@ -404,12 +414,20 @@ internal sealed partial class PolicyReaderV1
                         return null;
                     }
 
-                    // The rules' texts one after another, at the places their slots say.
-                    var text = GC.AllocateUninitializedArray<byte>(used);
-                    var at = 0;
+                    // The rules' texts one after another, in the chunks and at the places their slots say.
+                    chunks.Add(used);
+                    var text = new byte[chunks.Count][];
+                    int chunk = 0, at = 0;
+                    text[0] = GC.AllocateUninitializedArray<byte>(chunks[0]);
                     foreach (var (start, length) in bodies.AsSpan(0, count))
                     {
-                        section.Slice(start, length).CopyTo(text.AsSpan(at));
+                        if (at + length > text[chunk].Length)
+                        {
+                            text[++chunk] = GC.AllocateUninitializedArray<byte>(chunks[chunk]);
+                            at = 0;
+                        }
+
+                        section.Slice(start, length).CopyTo(text[chunk].AsSpan(at));
                         at += length;
                     }
 
@@ -438,19 +456,17 @@ internal sealed partial class PolicyReaderV1
                 var seen = 0u;
                 do
                 {
-                    var field = reader.ValueIsEscaped ? -1 : RuleFieldList.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
+                    var field = Field(ref reader, RuleFieldList, ref seen);
+                    if (field < 0)
                     {
                         return false;
                     }
 
-                    seen |= 1u << field;
-                    reader.Read();
                     var ok = field switch
                     {
                         RuleAction => TryKeyword(ref reader, Actions, out action),
                         RuleReason => reader.TokenType == JsonTokenType.String,
-                        RuleRequire or RuleDenyIf or RuleApprovalIf => CheckPredicates(ref reader),
+                        RuleRequire or RuleDenyIf or RuleApprovalIf => CheckList(ref reader, predicate: true),
                         RuleLimits => CheckLimits(ref reader),
                         _ => CheckBudget(ref reader, RateLimitFieldList, CounterScope.Session, out rateLimit),
                     };
@@ -518,49 +534,28 @@ internal sealed partial class PolicyReaderV1
                 return true;
             }
 
-            /// <summary>The array of predicates the reader is at (require, deny_if or require_approval_if).</summary>
-            private readonly bool CheckPredicates(ref Utf8JsonReader reader)
-            {
-                if (reader.TokenType != JsonTokenType.StartArray)
-                {
-                    return false;
-                }
-
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    if (!CheckPredicate(ref reader))
-                    {
-                        return false;
-                    }
-                }
-
-                return true;
-            }
-
-            /// <summary>A predicate: the hosted shape (with <c>conditions</c>) or a bare condition, told apart once its object is read.</summary>
-            private readonly bool CheckPredicate(ref Utf8JsonReader reader)
+            /// <summary>
+            /// An item of a predicate list (<paramref name="predicate"/>: the hosted shape, with <c>conditions</c>, or a bare
+            /// condition, told apart once its object is read) or of a hosted predicate's <c>conditions</c> (a condition only).
+            /// </summary>
+            private readonly bool CheckItem(ref Utf8JsonReader reader, bool predicate)
             {
                 if (reader.TokenType != JsonTokenType.StartObject)
                 {
                     return false;
                 }
 
+                const uint Hosted = (1u << ItemConditions) | (1u << ItemOnDeny);
                 var facts = default(ConditionFacts);
                 var seen = 0u;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var field = reader.ValueIsEscaped ? -1 : PredicateItemFieldList.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
-                    {
-                        return false;
-                    }
-
-                    seen |= 1u << field;
-                    reader.Read();
+                    var field = Field(ref reader, PredicateItemFieldList, ref seen);
                     var ok = field switch
                     {
-                        ItemConditions => CheckConditions(ref reader),
-                        ItemOnDeny => reader.TokenType == JsonTokenType.String,
+                        < 0 => false,
+                        ItemConditions => predicate && CheckList(ref reader, predicate: false),
+                        ItemOnDeny => predicate && reader.TokenType == JsonTokenType.String,
                         _ => TakeConditionField(ref reader, field - ItemPath, ref facts),
                     };
                     if (!ok)
@@ -569,13 +564,13 @@ internal sealed partial class PolicyReaderV1
                     }
                 }
 
-                const uint Hosted = (1u << ItemConditions) | (1u << ItemOnDeny);
                 return (seen & (1u << ItemConditions)) != 0
                     ? (seen & ~Hosted) == 0
                     : (seen & (1u << ItemOnDeny)) == 0 && CheckCondition(facts);
             }
 
-            private readonly bool CheckConditions(ref Utf8JsonReader reader)
+            /// <summary>The array the reader is at: predicates (require, deny_if, require_approval_if) or a hosted predicate's conditions.</summary>
+            private readonly bool CheckList(ref Utf8JsonReader reader, bool predicate)
             {
                 if (reader.TokenType != JsonTokenType.StartArray)
                 {
@@ -584,30 +579,7 @@ internal sealed partial class PolicyReaderV1
 
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    if (reader.TokenType != JsonTokenType.StartObject)
-                    {
-                        return false;
-                    }
-
-                    var facts = default(ConditionFacts);
-                    var seen = 0u;
-                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                    {
-                        var field = reader.ValueIsEscaped ? -1 : ConditionFieldList.IndexOf(reader.ValueSpan);
-                        if (field < 0 || (seen & (1u << field)) != 0)
-                        {
-                            return false;
-                        }
-
-                        seen |= 1u << field;
-                        reader.Read();
-                        if (!TakeConditionField(ref reader, field, ref facts))
-                        {
-                            return false;
-                        }
-                    }
-
-                    if (!CheckCondition(facts))
+                    if (!CheckItem(ref reader, predicate))
                     {
                         return false;
                     }
@@ -724,14 +696,12 @@ internal sealed partial class PolicyReaderV1
                 var seen = 0u;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var field = reader.ValueIsEscaped ? -1 : fields.IndexOf(reader.ValueSpan);
-                    if (field < 0 || (seen & (1u << field)) != 0)
+                    var field = Field(ref reader, fields, ref seen);
+                    if (field < 0)
                     {
                         return false;
                     }
 
-                    seen |= 1u << field;
-                    reader.Read();
                     var ok = field switch
                     {
                         BudgetMax => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out max) && max >= 1 && max <= PolicyLimits.MaxUnits,
@@ -791,6 +761,23 @@ internal sealed partial class PolicyReaderV1
                 }
 
                 return window > TimeSpan.Zero && window <= PolicyLimits.MaxWindow ? window : null;
+            }
+
+            /// <summary>
+            /// The field whose name the reader is at, by its place in <paramref name="fields"/>, noted in <paramref name="seen"/>;
+            /// the reader moves on to its value. -1 for a field that is unknown, written with escapes or written twice.
+            /// </summary>
+            private static int Field(ref Utf8JsonReader reader, FieldList fields, ref uint seen)
+            {
+                var field = reader.ValueIsEscaped ? -1 : fields.IndexOf(reader.ValueSpan);
+                if (field < 0 || (seen & (1u << field)) != 0)
+                {
+                    return -1;
+                }
+
+                seen |= 1u << field;
+                reader.Read();
+                return field;
             }
 
             /// <summary>The keyword the string the reader is at spells, found without making a string when it is short and plain.</summary>

@@ -61,9 +61,58 @@ public sealed class FastReadTests
     [TestCase("""{ "version": "1", "tools": { "\u0061": {}, "b": { "act\u0069on": "deny" } } }""", TestName = "A field spelled with an escape")]
     [TestCase("""{ "version": "1", "tools": { "a": { "limits": [ { "counter": "c", "window": "minute", "max": 1 } ] }, "b": { "limits": [ { "counter": "c", "window": "hour", "max": 1 } ] } } }""", TestName = "A counter defined two ways")]
     [TestCase("""{ "version": "1", "tools": {} } trailing""", TestName = "Text after the document")]
+    [TestCase("""{"version":"1","tools":{"t":{"deny_if":[{"path":"args.x","op":"regex","value":"(?>a+)b"}]}},"all_tools":{}}""", TestName = "A regex that needs backtracking, tools read after the root (before all_tools)")]
+    [TestCase("""{"version":"1","tools":{"t":{"deny_if":[{"path":"args.x","op":"in","value":[{"a":1,"a":2}]}]}},"all_tools":{}}""", TestName = "A key twice in a value, tools read after the root (before all_tools)")]
     public void ADocumentTheFastReadDoesNotAcceptAsValid_IsLeftToTheFullRead(string json)
     {
         FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json)).Should().BeNull();
+    }
+
+    [Test]
+    public void ToolsWrittenBeforeAllTools_AreReadAfterIt_WithTheirOwnOffsets()
+    {
+        // all_tools' counters come first and every rule's limits are checked against them, so tools written before
+        // all_tools are read from their own text once the root is read: a regex there is read from its own place.
+        const string json = """
+            {"version":"1","tools":{"t":{"deny_if":[{"op":"regex","path":"args.x","value":"[^/]+/[^/]+"}],"limits":[{"counter":"c","window":"minute","max":5}]}},
+             "all_tools":{"limits":[{"counter":"all","window":"hour","max":100}]}}
+            """;
+
+        var compiled = FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json));
+
+        compiled.Should().NotBeNull();
+        compiled!.Counters.Select(c => c.Name).Should().Equal("all", "c");
+        compiled.Tools.TryMatch("t", out var rule, out _).Should().BeTrue();
+        rule.DenyIf[0].Conditions[0].Regex!.ToString().Should().Be("[^/]+/[^/]+");
+    }
+
+    [Test]
+    public void ManyRules_AreKeptInChunksBelowTheLargeObjectThreshold_AndEachBuildsFromItsOwnPlace()
+    {
+        // 2,000 rules of about 150 bytes: several chunks, and one rule longer than a chunk between them.
+        var longList = string.Join(", ", Enumerable.Range(0, 20_000));
+        var tools = Enumerable.Range(0, 2000).Select(i => i == 1000
+            ? $"\"t{i}\": {{ \"deny_if\": [ {{ \"path\": \"args.x\", \"op\": \"in\", \"value\": [ {longList} ] }} ] }}"
+            : $"\"t{i}\": {{ \"deny_if\": [ {{ \"path\": \"args.n\", \"op\": \"eq\", \"value\": {i} }} ], \"limits\": [ {{ \"counter\": \"c{i}\", \"window\": \"minute\", \"max\": {i + 1} }} ] }}");
+        var json = "{ \"version\": \"1\", \"tools\": { " + string.Join(",\n", tools) + " } }";
+
+        var compiled = FastPolicyReader.TryRead(Encoding.UTF8.GetBytes(json));
+
+        compiled.Should().NotBeNull();
+        var chunks = compiled!.Tools.Source!.ChunkLengths.ToList();
+        chunks.Should().HaveCountGreaterThan(3);
+        chunks.Where(length => length > RuleSource.ChunkSize).Should().ContainSingle("only the long rule has a chunk of its own")
+            .Which.Should().BeGreaterThan(100_000);
+        RuleSource.ChunkSize.Should().BeLessThan(85_000, "the runtime puts arrays of 85,000 bytes or more on the large object heap");
+        foreach (var i in new[] { 0, 1, 437, 999, 1001, 1999 })
+        {
+            compiled!.Tools.TryMatch($"t{i}", out var rule, out _).Should().BeTrue();
+            rule.DenyIf[0].Conditions[0].Value.GetInt32().Should().Be(i);
+            rule.Limits[0].Counter.Max.Should().Be(i + 1);
+        }
+
+        compiled!.Tools.TryMatch("t1000", out var longRule, out _).Should().BeTrue();
+        longRule.DenyIf[0].Conditions[0].Value.GetArrayLength().Should().Be(20_000);
     }
 
     [Test]
@@ -75,7 +124,7 @@ public sealed class FastReadTests
         var text = Encoding.UTF8.GetBytes("""{ "action": 5 }""");
         var builder = new NameMatcher<RuleSlot>.Builder(1, 8);
         builder.Add("bad_tool", new RuleSlot(null, 0, text.Length));
-        var tools = new ToolRules(new NameMatcher<RuleSlot>(builder), new RuleSource(text, counters, new(StringComparer.Ordinal)));
+        var tools = new ToolRules(new NameMatcher<RuleSlot>(builder), new RuleSource([text], counters, new(StringComparer.Ordinal)));
 
         var match = () => tools.TryMatch("bad_tool", out _, out _);
 
