@@ -101,17 +101,14 @@ internal struct RuleSlot(CompiledRule? rule, int sourceStart = 0, int sourceLeng
 /// would.
 /// </summary>
 /// <remarks>
-/// Chunks of at most <see cref="ChunkSize"/> bytes (a rule's text is never split; a longer one has a chunk of its own)
-/// stay off the large object heap: a policy of many rules allocates no large array for their text, so loading it fills
-/// no large-object budget and starts no full collection.
+/// Chunks as <see cref="Chunking"/> says for the tools' text (a rule's text is never split; a longer one has a chunk of
+/// its own): a policy of thousands of rules allocates no large array for their text.
 /// </remarks>
 internal sealed class RuleSource(byte[][] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
 {
-    /// <summary>The most bytes of rule text a chunk holds, below the runtime's large-object threshold (85,000 bytes).</summary>
-    public const int ChunkSize = 64 * 1024;
-
-    // A place is a chunk and an offset in it: 17 bits of offset (a chunk of one long rule starts at 0).
-    private const int OffsetBits = 17;
+    // A place is a chunk and an offset in it: 20 bits of offset (a chunk holds at most 1 MiB; a chunk of one long rule
+    // starts at 0).
+    private const int OffsetBits = 20;
 
     /// <summary>The place of the text at <paramref name="offset"/> in chunk <paramref name="chunk"/>, as a rule's slot keeps it.</summary>
     public static int Place(int chunk, int offset) => (chunk << OffsetBits) | offset;

@@ -13,19 +13,19 @@ namespace PolicyLayer.Policies;
 /// </remarks>
 internal sealed class GlobIndex
 {
-    private readonly GlobPattern[] _globs;
+    private readonly ChunkedArray<GlobPattern> _globs;
     private readonly LiteralEnds _byPrefix;
     private readonly LiteralEnds _bySuffix;
-    private readonly int[] _unanchored;
+    private readonly ChunkedArray<int> _unanchored;
 
     /// <param name="globs">The globs in precedence order: index 0 wins over every other that matches.</param>
-    public GlobIndex(GlobPattern[] globs)
+    public GlobIndex(ChunkedArray<GlobPattern> globs)
     {
         _globs = globs;
         int prefixed = 0, suffixed = 0, unanchored = 0;
-        foreach (var glob in globs)
+        for (var rank = 0; rank < globs.Length; rank++)
         {
-            switch (Anchor(glob))
+            switch (Anchor(globs[rank]))
             {
                 case Ends.Prefix:
                     prefixed++;
@@ -39,7 +39,7 @@ internal sealed class GlobIndex
             }
         }
 
-        _unanchored = new int[unanchored];
+        _unanchored = new ChunkedArray<int>(unanchored);
         unanchored = 0;
         for (var rank = 0; rank < globs.Length; rank++)
         {
@@ -52,6 +52,10 @@ internal sealed class GlobIndex
         _byPrefix = new LiteralEnds(globs, Ends.Prefix, prefixed);
         _bySuffix = new LiteralEnds(globs, Ends.Suffix, suffixed);
     }
+
+    /// <summary>The size in bytes of every array the index keeps, for the tests.</summary>
+    internal IEnumerable<long> ArrayBytes =>
+        _unanchored.ChunkLengths.Select(length => length * 4L).Concat(_byPrefix.ArrayBytes).Concat(_bySuffix.ArrayBytes);
 
     private enum Ends
     {
@@ -78,9 +82,9 @@ internal sealed class GlobIndex
                 break;
             }
 
-            if (_byPrefix.TryGetRanks(span[..length], out var ranks))
+            if (_byPrefix.TryGetRanks(span[..length], out var from, out var to))
             {
-                best = FirstMatch(ranks, name, best);
+                best = FirstMatch(_byPrefix.Ranks, from, to, name, best);
             }
         }
 
@@ -91,22 +95,23 @@ internal sealed class GlobIndex
                 break;
             }
 
-            if (_bySuffix.TryGetRanks(span[^length..], out var ranks))
+            if (_bySuffix.TryGetRanks(span[^length..], out var from, out var to))
             {
-                best = FirstMatch(ranks, name, best);
+                best = FirstMatch(_bySuffix.Ranks, from, to, name, best);
             }
         }
 
-        best = FirstMatch(_unanchored, name, best);
+        best = FirstMatch(_unanchored, 0, _unanchored.Length, name, best);
         rank = best;
         return best != int.MaxValue;
     }
 
-    /// <summary>The lowest rank in <paramref name="ranks"/> (ascending) below <paramref name="best"/> whose glob matches, else <paramref name="best"/>.</summary>
-    private int FirstMatch(ReadOnlySpan<int> ranks, string name, int best)
+    /// <summary>The lowest rank in <paramref name="ranks"/>[<paramref name="from"/>..<paramref name="to"/>] (ascending) below <paramref name="best"/> whose glob matches, else <paramref name="best"/>.</summary>
+    private int FirstMatch(ChunkedArray<int> ranks, int from, int to, string name, int best)
     {
-        foreach (var rank in ranks)
+        for (var i = from; i < to; i++)
         {
+            var rank = ranks[i];
             if (rank >= best)
             {
                 break;
@@ -129,26 +134,28 @@ internal sealed class GlobIndex
     /// </summary>
     private sealed class LiteralEnds
     {
-        private readonly GlobPattern[] _globs;
+        private readonly ChunkedArray<GlobPattern> _globs;
         private readonly bool _suffix;
 
         // _table[slot] is a run plus one, 0 where empty; its length is a power of two at least twice the runs.
-        private readonly int[] _table;
+        private readonly ChunkedArray<int> _table;
+        private readonly int _mask;
 
         // Per run: the rank of the glob whose pattern holds its end, its end's hash, and where its ranks start.
-        private readonly int[] _holders;
-        private readonly int[] _hashes;
-        private readonly int[] _starts;
-        private readonly int[] _ranks;
+        private readonly ChunkedArray<int> _holders;
+        private readonly ChunkedArray<int> _hashes;
+        private readonly ChunkedArray<int> _starts;
+        private readonly ChunkedArray<int> _ranks;
 
         /// <param name="globs">Every glob, in precedence order.</param>
         /// <param name="kind">Which end this table files: the globs anchored there are taken, the others skipped.</param>
         /// <param name="count">How many globs are anchored there.</param>
-        public LiteralEnds(GlobPattern[] globs, Ends kind, int count)
+        public LiteralEnds(ChunkedArray<GlobPattern> globs, Ends kind, int count)
         {
             _globs = globs;
             _suffix = kind == Ends.Suffix;
-            _table = new int[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2))];
+            _table = new ChunkedArray<int>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2)));
+            _mask = _table.Length - 1;
 
             // First pass, in rank order: each glob's run (made when its end is new), and each run's size.
             var runOf = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
@@ -166,7 +173,7 @@ internal sealed class GlobIndex
 
                 var end = EndOf(globs[rank]);
                 var hash = string.GetHashCode(end);
-                var slot = hash & (_table.Length - 1);
+                var slot = hash & _mask;
                 int run;
                 while (true)
                 {
@@ -186,7 +193,7 @@ internal sealed class GlobIndex
                         break;
                     }
 
-                    slot = (slot + 1) & (_table.Length - 1);
+                    slot = (slot + 1) & _mask;
                 }
 
                 sizes[run]++;
@@ -194,16 +201,18 @@ internal sealed class GlobIndex
             }
 
             // Each run starts where the previous one ends; the second pass fills them in rank order, so each is ascending.
-            _holders = holders.AsSpan(0, runs).ToArray();
-            _hashes = hashes.AsSpan(0, runs).ToArray();
-            _starts = new int[runs + 1];
+            _holders = new ChunkedArray<int>(runs);
+            _hashes = new ChunkedArray<int>(runs);
+            _starts = new ChunkedArray<int>(runs + 1);
             for (var run = 0; run < runs; run++)
             {
+                _holders[run] = holders[run];
+                _hashes[run] = hashes[run];
                 _starts[run + 1] = _starts[run] + sizes[run];
                 sizes[run] = _starts[run];
             }
 
-            _ranks = new int[filed];
+            _ranks = new ChunkedArray<int>(filed);
             filed = 0;
             for (var rank = 0; rank < globs.Length; rank++)
             {
@@ -240,23 +249,30 @@ internal sealed class GlobIndex
         /// <summary>The distinct lengths of the ends, ascending.</summary>
         public int[] Lengths { get; }
 
-        /// <summary>The ranks (ascending) of the globs filed under <paramref name="end"/>.</summary>
-        public bool TryGetRanks(ReadOnlySpan<char> end, out ReadOnlySpan<int> ranks)
+        /// <summary>The size in bytes of every array the table keeps, for the tests.</summary>
+        internal IEnumerable<long> ArrayBytes =>
+            new[] { _table, _holders, _hashes, _starts, _ranks }.SelectMany(array => array.ChunkLengths).Select(length => length * 4L);
+
+        /// <summary>Every run's ranks, one run after another.</summary>
+        public ChunkedArray<int> Ranks => _ranks;
+
+        /// <summary>Where in <see cref="Ranks"/> the ranks (ascending) of the globs filed under <paramref name="end"/> are.</summary>
+        public bool TryGetRanks(ReadOnlySpan<char> end, out int from, out int to)
         {
             var hash = string.GetHashCode(end);
-            var slot = hash & (_table.Length - 1);
+            var slot = hash & _mask;
             while (_table[slot] - 1 is var run and >= 0)
             {
                 if (_hashes[run] == hash && EndOf(_globs[_holders[run]]).SequenceEqual(end))
                 {
-                    ranks = _ranks.AsSpan(_starts[run], _starts[run + 1] - _starts[run]);
+                    (from, to) = (_starts[run], _starts[run + 1]);
                     return true;
                 }
 
-                slot = (slot + 1) & (_table.Length - 1);
+                slot = (slot + 1) & _mask;
             }
 
-            ranks = default;
+            (from, to) = (0, 0);
             return false;
         }
 

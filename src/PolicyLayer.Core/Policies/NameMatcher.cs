@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 
 namespace PolicyLayer.Policies;
@@ -16,18 +17,26 @@ namespace PolicyLayer.Policies;
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
-    // Every key's characters, one after another: key k is _chars[_rows[k].Start.._rows[k].Start + _rows[k].Length].
-    private readonly char[] _chars;
-    private readonly KeyRow[] _rows;
+    // Every key's characters, one after another in chunks (see Chunking; a key is never split, and a longer one has a
+    // chunk of its own): key k is the range _rows[k].Length long at the place _rows[k].Start (see Place). Every table
+    // is a ChunkedArray: none is a large object, however many keys there are.
+    private readonly char[][] _chars;
+    private readonly ChunkedArray<KeyRow> _rows;
 
     // The keys by hash: a power of two, at most two thirds full; a slot holds a key's hash and its row plus one (0: empty).
-    private readonly TableSlot[] _table;
-    private readonly T[] _exactValues;
+    private readonly ChunkedArray<TableSlot> _table;
+    private readonly int _tableMask;
+    private readonly ChunkedArray<T> _exactValues;
+    private readonly int _exactCount;
 
     // The globs most specific first, and their values at the same ranks: the index shares the globs' array.
-    private readonly GlobPattern[] _globs;
-    private readonly T[] _globValues;
+    private readonly ChunkedArray<GlobPattern> _globs;
+    private readonly ChunkedArray<T> _globValues;
     private readonly GlobIndex _index;
+
+    // A place is a chunk of _chars and an offset in it (19 bits: a chunk holds at most 512 Ki characters, and a chunk of
+    // one long key starts at 0).
+    private const int OffsetBits = 19;
 
     // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars); the
     // array itself is made on the first such match, as most globs of a large policy are never named.
@@ -50,19 +59,21 @@ internal sealed class NameMatcher<T>
         try
         {
             var count = builder.Count;
-            var rows = new KeyRow[count];
+            var rows = new ChunkedArray<KeyRow>(count);
             // At most two thirds full: a miss ends at an empty slot after a few probes.
-            var table = new TableSlot[Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1)))];
-            var chars = builder.Chars.ToArray();
-            var exactValues = new T[count - builder.GlobCount];
+            var table = new ChunkedArray<TableSlot>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1))));
+            var mask = table.Length - 1;
+            var chars = CopyKeys(builder, rows);
+            var exactValues = new ChunkedArray<T>(count - builder.GlobCount);
             var exactCount = 0;
             for (var key = 0; key < count; key++)
             {
-                var (start, length) = builder.Range(key);
-                var text = chars.AsSpan(start, length);
+                var place = rows[key].Start;
+                var length = builder.Range(key).Length;
+                var text = Text(chars, place, length);
                 var hash = KeyHash.Of(text);
                 var glob = builder.IsGlob(key);
-                var slot = SlotOf(table, rows, chars, text, hash);
+                var slot = SlotOf(table, mask, rows, chars, text, hash);
                 if (table[slot].RowPlusOne != 0)
                 {
                     // The last value wins, as a JSON object's last member would; the reader reports the key.
@@ -76,7 +87,7 @@ internal sealed class NameMatcher<T>
                 }
 
                 // A glob is filed as a key (-1) so that a duplicate is noticed and a name spelled like it never matches it as an exact name.
-                rows[key] = new KeyRow(start, length, glob ? -1 : exactCount);
+                rows[key] = new KeyRow(place, length, glob ? -1 : exactCount);
                 table[slot] = new TableSlot(hash, key + 1);
                 if (!glob)
                 {
@@ -89,13 +100,14 @@ internal sealed class NameMatcher<T>
             var shapes = ArrayPool<GlobPattern>.Shared.Rent(Math.Max(globCount, 1));
             for (var g = 0; g < globCount; g++)
             {
-                var (start, length) = builder.Range(builder.GlobKey(g));
-                shapes[g] = new GlobPattern(chars, start, length);
+                var key = builder.GlobKey(g);
+                var place = rows[key].Start;
+                shapes[g] = new GlobPattern(chars[place >> OffsetBits], place & ((1 << OffsetBits) - 1), builder.Range(key).Length);
             }
 
             var ranked = Rank(shapes.AsSpan(0, globCount));
-            var globs = new GlobPattern[globCount];
-            var globValues = new T[globCount];
+            var globs = new ChunkedArray<GlobPattern>(globCount);
+            var globValues = new ChunkedArray<T>(globCount);
             for (var rank = 0; rank < globCount; rank++)
             {
                 var g = ranked[rank];
@@ -108,7 +120,9 @@ internal sealed class NameMatcher<T>
             _chars = chars;
             _rows = rows;
             _table = table;
-            _exactValues = exactCount == exactValues.Length ? exactValues : exactValues[..exactCount];
+            _tableMask = mask;
+            _exactValues = exactValues;
+            _exactCount = exactCount;
             _globs = globs;
             _globValues = globValues;
             _index = new GlobIndex(globs);
@@ -118,6 +132,57 @@ internal sealed class NameMatcher<T>
             builder.Dispose();
         }
     }
+
+    /// <summary>
+    /// Copies every key's characters from the builder into chunks, a key never split, and writes each key's place in its
+    /// row's <see cref="KeyRow.Start"/> (its row is written whole once the key is known not to be a duplicate).
+    /// </summary>
+    private static char[][] CopyKeys(Builder builder, ChunkedArray<KeyRow> rows)
+    {
+        var all = builder.Chars;
+        var chunkChars = Chunking.ChunkBytesFor((long)all.Length * sizeof(char)) / sizeof(char);
+        var sizes = new List<int>();
+        var used = 0;
+        for (var key = 0; key < builder.Count; key++)
+        {
+            var length = builder.Range(key).Length;
+            if (used > 0 && used + length > chunkChars)
+            {
+                sizes.Add(used);
+                used = 0;
+            }
+
+            used += length;
+        }
+
+        sizes.Add(used);
+        var chunks = new char[sizes.Count][];
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            chunks[i] = GC.AllocateUninitializedArray<char>(sizes[i]);
+        }
+
+        var chunk = 0;
+        used = 0;
+        for (var key = 0; key < builder.Count; key++)
+        {
+            var (start, length) = builder.Range(key);
+            if (used + length > chunks[chunk].Length)
+            {
+                chunk++;
+                used = 0;
+            }
+
+            all.Slice(start, length).CopyTo(chunks[chunk].AsSpan(used));
+            rows[key] = new KeyRow((chunk << OffsetBits) | used, length, 0);
+            used += length;
+        }
+
+        return chunks;
+    }
+
+    private static ReadOnlySpan<char> Text(char[][] chars, int place, int length) =>
+        chars[place >> OffsetBits].AsSpan(place & ((1 << OffsetBits) - 1), length);
 
     private static Builder Fill(ReadOnlySpan<KeyValuePair<string, T>> entries)
     {
@@ -136,7 +201,7 @@ internal sealed class NameMatcher<T>
         return builder;
     }
 
-    /// <summary>Where a key's characters are, and its exact value's slot (-1 for a glob).</summary>
+    /// <summary>Where a key's characters are (a place in the chunks), and its exact value's slot (-1 for a glob).</summary>
     private readonly record struct KeyRow(int Start, int Length, int Slot);
 
     /// <summary>A slot of the table: the key's hash (compared before its text) and its row plus one.</summary>
@@ -144,10 +209,19 @@ internal sealed class NameMatcher<T>
 
     public static NameMatcher<T> Empty { get; } = new([]);
 
-    public int Count => _exactValues.Length + _globs.Length;
+    public int Count => _exactCount + _globs.Length;
 
     /// <summary>The first key (in document order) written a second time, or null when every key is distinct.</summary>
     public string? DuplicateKey { get; }
+
+    /// <summary>The size in bytes of every array the matcher keeps, its glob index's too, for the tests.</summary>
+    internal IEnumerable<long> ArrayBytes =>
+        _chars.Select(chunk => (long)chunk.Length * sizeof(char))
+            .Concat(_rows.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<KeyRow>()))
+            .Concat(_table.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<TableSlot>()))
+            .Concat(_exactValues.ChunkLengths.Concat(_globValues.ChunkLengths).Select(length => (long)length * Unsafe.SizeOf<T>()))
+            .Concat(_globs.ChunkLengths.Select(length => (long)length * Unsafe.SizeOf<GlobPattern>()))
+            .Concat(_index.ArrayBytes);
 
     /// <summary>
     /// The keys of a matcher being read, in document order, in rented arrays: the characters of every key one after
@@ -327,11 +401,11 @@ internal sealed class NameMatcher<T>
     {
         get
         {
-            foreach (var slot in _table)
+            for (var i = 0; i < _table.Length; i++)
             {
-                if (slot.RowPlusOne != 0 && _rows[slot.RowPlusOne - 1] is { Slot: >= 0 } row)
+                if (_table[i].RowPlusOne is var rowPlusOne and not 0 && _rows[rowPlusOne - 1] is { Slot: >= 0 } row)
                 {
-                    yield return new(new string(_chars, row.Start, row.Length), _exactValues[row.Slot]);
+                    yield return new(new string(Text(_chars, row.Start, row.Length)), _exactValues[row.Slot]);
                 }
             }
 
@@ -388,19 +462,18 @@ internal sealed class NameMatcher<T>
     /// <summary>The value slot of the exact key <paramref name="name"/>; -1 when it is not one (or is a glob's text).</summary>
     private int ExactSlot(ReadOnlySpan<char> name)
     {
-        var row = _table[SlotOf(_table, _rows, _chars, name, KeyHash.Of(name))].RowPlusOne;
+        var row = _table[SlotOf(_table, _tableMask, _rows, _chars, name, KeyHash.Of(name))].RowPlusOne;
         return row == 0 ? -1 : _rows[row - 1].Slot;
     }
 
     /// <summary>The table slot that holds the key <paramref name="text"/> (of hash <paramref name="hash"/>), else the empty slot where it would go.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static int SlotOf(TableSlot[] table, KeyRow[] rows, char[] chars, ReadOnlySpan<char> text, int hash)
+    private static int SlotOf(ChunkedArray<TableSlot> table, int mask, ChunkedArray<KeyRow> rows, char[][] chars, ReadOnlySpan<char> text, int hash)
     {
-        var mask = table.Length - 1;
         var slot = hash & mask;
-        while (table[slot].RowPlusOne is var row and not 0)
+        while (table[slot] is { RowPlusOne: not 0 } entry)
         {
-            if (table[slot].Hash == hash && chars.AsSpan(rows[row - 1].Start, rows[row - 1].Length).SequenceEqual(text))
+            if (entry.Hash == hash && rows[entry.RowPlusOne - 1] is var row && Text(chars, row.Start, row.Length).SequenceEqual(text))
             {
                 return slot;
             }

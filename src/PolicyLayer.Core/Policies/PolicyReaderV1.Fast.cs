@@ -338,6 +338,7 @@ internal sealed partial class PolicyReaderV1
                 // The bytes used in the chunk being filled, and the sizes of those already full.
                 var used = 0;
                 var chunks = new List<int>();
+                var chunkBytes = Chunking.ChunkBytesFor(section.Length);
                 var built = false;
                 try
                 {
@@ -396,7 +397,7 @@ internal sealed partial class PolicyReaderV1
                         }
 
                         // Each rule's text whole in one chunk; a chunk is closed when the next text does not fit.
-                        if (used > 0 && used + length > RuleSource.ChunkSize)
+                        if (used > 0 && used + length > chunkBytes)
                         {
                             chunks.Add(used);
                             used = 0;

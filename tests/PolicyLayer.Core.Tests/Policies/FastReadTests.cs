@@ -101,9 +101,9 @@ public sealed class FastReadTests
         compiled.Should().NotBeNull();
         var chunks = compiled!.Tools.Source!.ChunkLengths.ToList();
         chunks.Should().HaveCountGreaterThan(3);
-        chunks.Where(length => length > RuleSource.ChunkSize).Should().ContainSingle("only the long rule has a chunk of its own")
+        chunks.Where(length => length > Chunking.SmallChunkBytes).Should().ContainSingle("only the long rule has a chunk of its own")
             .Which.Should().BeGreaterThan(100_000);
-        RuleSource.ChunkSize.Should().BeLessThan(85_000, "the runtime puts arrays of 85,000 bytes or more on the large object heap");
+        Chunking.SmallChunkBytes.Should().BeLessThan(85_000, "the runtime puts arrays of 85,000 bytes or more on the large object heap");
         foreach (var i in new[] { 0, 1, 437, 999, 1001, 1999 })
         {
             compiled!.Tools.TryMatch($"t{i}", out var rule, out _).Should().BeTrue();
@@ -113,6 +113,34 @@ public sealed class FastReadTests
 
         compiled!.Tools.TryMatch("t1000", out var longRule, out _).Should().BeTrue();
         longRule.DenyIf[0].Conditions[0].Value.GetArrayLength().Should().Be(20_000);
+    }
+
+    [Test]
+    public void ANameMatcherOfManyKeys_KeepsNoArrayOnTheLargeObjectHeap_AndFindsEveryKey()
+    {
+        // 15,000 exact names and 15,000 globs (no table past Chunking.LargeTableBytes), and one name longer than a chunk of characters.
+        var longName = "long_" + new string('x', 40_000);
+        var entries = Enumerable.Range(0, 15_000)
+            .SelectMany(i => new[] { new KeyValuePair<string, int>($"tool_{i:D6}", i), new KeyValuePair<string, int>($"family_{i:D6}_*", -i) })
+            .Append(new KeyValuePair<string, int>(longName, 7))
+            .ToArray();
+
+        var matcher = new NameMatcher<int>(entries);
+
+        matcher.ArrayBytes.Should().HaveCountGreaterThan(10).And.OnlyContain(bytes => bytes < 85_000, "an array of 85,000 bytes or more is a large object");
+        matcher.Count.Should().Be(entries.Length);
+        foreach (var i in new[] { 0, 1, 9_999, 14_999 })
+        {
+            matcher.TryMatch($"tool_{i:D6}", out var exact, out _).Should().BeTrue();
+            exact.Should().Be(i);
+            matcher.TryMatch($"family_{i:D6}_anything", out var glob, out var key).Should().BeTrue();
+            (glob, key).Should().Be((-i, $"family_{i:D6}_*"));
+        }
+
+        matcher.TryMatch(longName, out var longValue, out _).Should().BeTrue();
+        longValue.Should().Be(7);
+        matcher.TryMatch("tool_015000", out _, out _).Should().BeFalse();
+        matcher.Entries.Should().HaveCount(entries.Length);
     }
 
     [Test]
