@@ -7,14 +7,16 @@ namespace PolicyLayer.Policies;
 /// How a loaded policy's tables are allocated. Up to <see cref="LargeTableBytes"/> a table is kept in chunks of 64 KiB,
 /// below the runtime's large-object threshold (85,000 bytes): a load of thousands of rules then allocates no large
 /// object, fills no large-object budget (which starts full collections) and touches no fresh large-object pages. A
-/// larger table is kept in chunks of that size, on the large object heap: copied from generation to generation while
-/// the load goes on, it would cost more than fresh pages of its own.
+/// larger table (a policy of tens of thousands of rules) is kept in chunks of that size, on the large object heap:
+/// copied from generation to generation while the load goes on, it would cost more than fresh pages of its own.
+/// Measured both ways (docs/benchmarks.md, session 8): chunks of 64 KiB halve a 10,000-rule load; at 100,000 rules
+/// they cost a third more than flat arrays, and 512 KiB chunks bring that back.
 /// </summary>
 internal static class Chunking
 {
     public const int SmallChunkBytes = 64 * 1024;
 
-    public const int LargeTableBytes = 1024 * 1024;
+    public const int LargeTableBytes = 512 * 1024;
 
     /// <summary>The bytes per chunk of a table of <paramref name="totalBytes"/> bytes.</summary>
     public static int ChunkBytesFor(long totalBytes) => totalBytes > LargeTableBytes ? LargeTableBytes : SmallChunkBytes;

@@ -101,8 +101,8 @@ internal struct RuleSlot(CompiledRule? rule, int sourceStart = 0, int sourceLeng
 /// would.
 /// </summary>
 /// <remarks>
-/// Chunks as <see cref="Chunking"/> says for the tools' text (a rule's text is never split; a longer one has a chunk of
-/// its own): a policy of thousands of rules allocates no large array for their text.
+/// Chunks of <see cref="Chunking.SmallChunkBytes"/> (a rule's text is never split; a longer one has a chunk of its own):
+/// the text is written once and never copied again, so it is kept off the large object heap however long it is.
 /// </remarks>
 internal sealed class RuleSource(byte[][] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
 {

@@ -338,7 +338,7 @@ internal sealed partial class PolicyReaderV1
                 // The bytes used in the chunk being filled, and the sizes of those already full.
                 var used = 0;
                 var chunks = new List<int>();
-                var chunkBytes = Chunking.ChunkBytesFor(section.Length);
+                var chunkBytes = Chunking.SmallChunkBytes;
                 var built = false;
                 try
                 {
