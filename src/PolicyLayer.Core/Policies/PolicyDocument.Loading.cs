@@ -142,13 +142,11 @@ public sealed partial class PolicyDocument
     }
 
     /// <summary>
-    /// The compiled policy, read at parser speed when the document is well formed (no duplicate keys, no lone surrogate
-    /// escapes): then positions are found only if an error needs one, and duplicate keys are noticed by the reader as it
-    /// reads each object. Otherwise the position-tracking scan reports what is wrong, with line and column, and the
-    /// document is parsed and read again after it (duplicate keys kept, so that every other error is found too).
+    /// The compiled policy: the fast read's (one <see cref="Utf8JsonReader"/> pass, see <see cref="FastPolicyReader"/>)
+    /// when it accepts the document, else the full read's (<see cref="CompileFull"/>), which decides and reports.
     /// </summary>
     /// <param name="bytes">The document.</param>
-    /// <param name="errors">Where the errors go; replaced by a fresh list when a duplicate key sends the read to the scan.</param>
+    /// <param name="errors">Where the full read's errors go; replaced by a fresh list when a duplicate key sends it to the scan.</param>
     private static CompiledPolicy? Compile(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
     {
         var fast = FastPolicyReader.TryRead(bytes.Span);
@@ -162,7 +160,15 @@ public sealed partial class PolicyDocument
     /// </summary>
     internal static Action<ReadOnlyMemory<byte>, CompiledPolicy?>? FastReadObserver { get; set; }
 
-    /// <summary>The full read: through a parsed <see cref="JsonDocument"/>, reporting every error with its line and column.</summary>
+    /// <summary>
+    /// The full read, through a parsed <see cref="JsonDocument"/>: at parser speed when the document is well formed (no
+    /// duplicate keys, no lone surrogate escapes), positions then found only if an error needs one and duplicate keys
+    /// noticed by the reader as it reads each object. Otherwise the position-tracking scan reports what is wrong, with
+    /// line and column, and the document is parsed and read again after it (duplicate keys kept, so that every other
+    /// error is found too).
+    /// </summary>
+    /// <param name="bytes">The document.</param>
+    /// <param name="errors">Where the errors go; replaced by a fresh list when a duplicate key sends the read to the scan.</param>
     internal static CompiledPolicy? CompileFull(ReadOnlyMemory<byte> bytes, ref PolicyErrorList errors)
     {
         if (!MayHoldLoneSurrogate(bytes.Span) && TryParse(bytes, allowDuplicateKeys: true) is { } document)
