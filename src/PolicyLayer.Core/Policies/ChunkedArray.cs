@@ -47,7 +47,6 @@ internal readonly struct ChunkedArray<T>
 
     public int Length { get; }
 
-
     public ref T this[int index]
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -56,4 +55,63 @@ internal readonly struct ChunkedArray<T>
 
     /// <summary>The chunks' lengths, for the tests.</summary>
     internal IEnumerable<int> ChunkLengths => (_chunks ?? []).Select(chunk => chunk.Length);
+}
+
+/// <summary>
+/// Items of text (a name matcher's keys, the rules' text) one after another in chunks, an item never split (a longer
+/// one has a chunk of its own). An item is found by its place: its chunk and its offset there, in one number.
+/// </summary>
+/// <param name="chunkLength">The most characters or bytes a chunk of several items holds.</param>
+internal sealed class ChunkedText(int chunkLength)
+{
+    // 20 bits of offset (a chunk of several items holds at most 512 Ki, and a longer item starts at 0), 11 of chunk.
+    private const int OffsetBits = 20;
+    private const int MaxChunks = 1 << (31 - OffsetBits);
+
+    // The lengths of the chunks already full, and how much of the one being filled is used.
+    private readonly List<int> _full = [];
+    private int _used;
+
+    /// <summary>The place of the next item, of <paramref name="length"/>; items are placed in the order they are written.</summary>
+    public int Place(int length)
+    {
+        if (_used > 0 && _used + length > chunkLength)
+        {
+            _full.Add(_used);
+            _used = 0;
+        }
+
+        if (_full.Count >= MaxChunks)
+        {
+            throw new InvalidOperationException($"More than {MaxChunks} chunks of text: a policy of at most 4 MiB never needs them.");
+        }
+
+        var place = (_full.Count << OffsetBits) | _used;
+        _used += length;
+        return place;
+    }
+
+    /// <summary>The chunks, each the length its items fill (not yet written).</summary>
+    public T[][] Allocate<T>()
+        where T : unmanaged
+    {
+        var chunks = new T[_full.Count + 1][];
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            chunks[i] = GC.AllocateUninitializedArray<T>(i < _full.Count ? _full[i] : _used);
+        }
+
+        return chunks;
+    }
+
+    /// <summary>The item of <paramref name="length"/> at <paramref name="place"/>.</summary>
+    public static Span<T> At<T>(T[][] chunks, int place, int length) =>
+        chunks[place >> OffsetBits].AsSpan(place & ((1 << OffsetBits) - 1), length);
+
+    /// <summary>The item of <paramref name="length"/> at <paramref name="place"/>, as memory.</summary>
+    public static Memory<T> MemoryAt<T>(T[][] chunks, int place, int length) =>
+        chunks[place >> OffsetBits].AsMemory(place & ((1 << OffsetBits) - 1), length);
+
+    /// <summary>The chunk of <paramref name="place"/> and its offset there.</summary>
+    public static (int Chunk, int Offset) Split(int place) => (place >> OffsetBits, place & ((1 << OffsetBits) - 1));
 }

@@ -101,18 +101,11 @@ internal struct RuleSlot(CompiledRule? rule, int sourceStart = 0, int sourceLeng
 /// would.
 /// </summary>
 /// <remarks>
-/// Chunks of <see cref="Chunking.SmallChunkBytes"/> (a rule's text is never split; a longer one has a chunk of its own):
-/// the text is written once and never copied again, so it is kept off the large object heap however long it is.
+/// Chunks of <see cref="Chunking.SmallChunkBytes"/> (see <see cref="ChunkedText"/>): the text is written once and never
+/// copied again, so it is kept off the large object heap however long it is.
 /// </remarks>
 internal sealed class RuleSource(byte[][] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
 {
-    // A place is a chunk and an offset in it: 20 bits of offset (a chunk holds at most 1 MiB; a chunk of one long rule
-    // starts at 0).
-    private const int OffsetBits = 20;
-
-    /// <summary>The place of the text at <paramref name="offset"/> in chunk <paramref name="chunk"/>, as a rule's slot keeps it.</summary>
-    public static int Place(int chunk, int offset) => (chunk << OffsetBits) | offset;
-
     private readonly Lock _building = new();
 
     public Dictionary<string, CounterDefinition> Counters => counters;
@@ -130,7 +123,7 @@ internal sealed class RuleSource(byte[][] text, Dictionary<string, CounterDefini
     {
         lock (_building)
         {
-            return PolicyReaderV1.BuildCheckedRule(text[start >> OffsetBits].AsMemory(start & ((1 << OffsetBits) - 1), length), key, this);
+            return PolicyReaderV1.BuildCheckedRule(ChunkedText.MemoryAt(text, start, length), key, this);
         }
     }
 }

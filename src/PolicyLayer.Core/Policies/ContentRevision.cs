@@ -20,32 +20,25 @@ internal static class ContentRevision
     private const int BufferSize = 16 * 1024;
 
     /// <summary>The revision of the document <paramref name="root"/>, parsed from <paramref name="utf8"/> (without a byte order mark).</summary>
-    public static string Of(JsonElement root, ReadOnlySpan<byte> utf8)
-    {
-        using (var hash = new ContentHash(utf8.Length))
-        {
-            if (TryHashSource(utf8, hash))
-            {
-                return Revision(hash);
-            }
-        }
-
-        return Written(root, utf8.Length);
-    }
+    public static string Of(JsonElement root, ReadOnlySpan<byte> utf8) => OfSource(utf8) ?? Written(root, utf8.Length);
 
     /// <summary>The revision of the well-formed document <paramref name="utf8"/> (without a byte order mark), parsed here only if its text must be written.</summary>
     public static string Of(ReadOnlySpan<byte> utf8)
     {
-        using (var hash = new ContentHash(utf8.Length))
+        if (OfSource(utf8) is { } revision)
         {
-            if (TryHashSource(utf8, hash))
-            {
-                return Revision(hash);
-            }
+            return revision;
         }
 
         using var document = JsonDocument.Parse(utf8.ToArray(), new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
         return Written(document.RootElement, utf8.Length);
+    }
+
+    /// <summary>The revision hashed from the source in one pass, or null when its text must be written (see <see cref="TryHashSource"/>).</summary>
+    private static string? OfSource(ReadOnlySpan<byte> utf8)
+    {
+        using var hash = new ContentHash(utf8.Length);
+        return TryHashSource(utf8, hash) ? Revision(hash) : null;
     }
 
     /// <summary>The revision as the writer makes it: the reference every document's revision equals.</summary>

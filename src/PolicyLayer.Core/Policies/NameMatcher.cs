@@ -8,7 +8,7 @@ namespace PolicyLayer.Policies;
 /// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
 /// <remarks>
-/// Built in one pass over the keys and one sort of integers. Every key's characters are in one array and every key is
+/// Built in one pass over the keys and one sort of integers. Every key's characters are in one run of chunks and every key is
 /// filed in one open-addressing table of (hash, key) pairs, so that a key written twice is noticed
 /// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
 /// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
@@ -17,9 +17,8 @@ namespace PolicyLayer.Policies;
 /// </remarks>
 internal sealed class NameMatcher<T>
 {
-    // Every key's characters, one after another in chunks (see Chunking; a key is never split, and a longer one has a
-    // chunk of its own): key k is the range _rows[k].Length long at the place _rows[k].Start (see Place). Every table
-    // is a ChunkedArray: none is a large object, however many keys there are.
+    // Every key's characters, one after another in chunks (see ChunkedText): key k is _rows[k].Length characters at the
+    // place _rows[k].Start. Every table is a ChunkedArray: see Chunking for their sizes.
     private readonly char[][] _chars;
     private readonly ChunkedArray<KeyRow> _rows;
 
@@ -33,10 +32,6 @@ internal sealed class NameMatcher<T>
     private readonly ChunkedArray<GlobPattern> _globs;
     private readonly ChunkedArray<T> _globValues;
     private readonly GlobIndex _index;
-
-    // A place is a chunk of _chars and an offset in it (19 bits: a chunk holds at most 512 Ki characters, and a chunk of
-    // one long key starts at 0).
-    private const int OffsetBits = 19;
 
     // The globs' texts as strings, by rank, made when a match names one (a glob's pattern is a range of _chars); the
     // array itself is made on the first such match, as most globs of a large policy are never named.
@@ -101,8 +96,8 @@ internal sealed class NameMatcher<T>
             for (var g = 0; g < globCount; g++)
             {
                 var key = builder.GlobKey(g);
-                var place = rows[key].Start;
-                shapes[g] = new GlobPattern(chars[place >> OffsetBits], place & ((1 << OffsetBits) - 1), builder.Range(key).Length);
+                var (chunk, offset) = ChunkedText.Split(rows[key].Start);
+                shapes[g] = new GlobPattern(chars[chunk], offset, builder.Range(key).Length);
             }
 
             var ranked = Rank(shapes.AsSpan(0, globCount));
@@ -134,55 +129,30 @@ internal sealed class NameMatcher<T>
     }
 
     /// <summary>
-    /// Copies every key's characters from the builder into chunks, a key never split, and writes each key's place in its
-    /// row's <see cref="KeyRow.Start"/> (its row is written whole once the key is known not to be a duplicate).
+    /// Copies every key's characters from the builder into chunks (see <see cref="ChunkedText"/>), and writes each key's
+    /// place in its row's <see cref="KeyRow.Start"/> (its row is written whole once the key is known not to be a duplicate).
     /// </summary>
     private static char[][] CopyKeys(Builder builder, ChunkedArray<KeyRow> rows)
     {
         var all = builder.Chars;
-        var chunkChars = Chunking.ChunkBytesFor((long)all.Length * sizeof(char)) / sizeof(char);
-        var sizes = new List<int>();
-        var used = 0;
+        var layout = new ChunkedText(Chunking.ChunkBytesFor((long)all.Length * sizeof(char)) / sizeof(char));
         for (var key = 0; key < builder.Count; key++)
         {
             var length = builder.Range(key).Length;
-            if (used > 0 && used + length > chunkChars)
-            {
-                sizes.Add(used);
-                used = 0;
-            }
-
-            used += length;
+            rows[key] = new KeyRow(layout.Place(length), length, 0);
         }
 
-        sizes.Add(used);
-        var chunks = new char[sizes.Count][];
-        for (var i = 0; i < chunks.Length; i++)
-        {
-            chunks[i] = GC.AllocateUninitializedArray<char>(sizes[i]);
-        }
-
-        var chunk = 0;
-        used = 0;
+        var chunks = layout.Allocate<char>();
         for (var key = 0; key < builder.Count; key++)
         {
             var (start, length) = builder.Range(key);
-            if (used + length > chunks[chunk].Length)
-            {
-                chunk++;
-                used = 0;
-            }
-
-            all.Slice(start, length).CopyTo(chunks[chunk].AsSpan(used));
-            rows[key] = new KeyRow((chunk << OffsetBits) | used, length, 0);
-            used += length;
+            all.Slice(start, length).CopyTo(ChunkedText.At(chunks, rows[key].Start, length));
         }
 
         return chunks;
     }
 
-    private static ReadOnlySpan<char> Text(char[][] chars, int place, int length) =>
-        chars[place >> OffsetBits].AsSpan(place & ((1 << OffsetBits) - 1), length);
+    private static ReadOnlySpan<char> Text(char[][] chars, int place, int length) => ChunkedText.At(chars, place, length);
 
     private static Builder Fill(ReadOnlySpan<KeyValuePair<string, T>> entries)
     {
@@ -467,7 +437,7 @@ internal sealed class NameMatcher<T>
     }
 
     /// <summary>The table slot that holds the key <paramref name="text"/> (of hash <paramref name="hash"/>), else the empty slot where it would go.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int SlotOf(ChunkedArray<TableSlot> table, int mask, ChunkedArray<KeyRow> rows, char[][] chars, ReadOnlySpan<char> text, int hash)
     {
         var slot = hash & mask;

@@ -213,7 +213,7 @@ internal sealed partial class PolicyReaderV1
                             var start = (int)reader.TokenStartIndex;
                             reader.Skip();
                             sections[field] = (start, (int)reader.BytesConsumed - start);
-                            if (field == RootAllTools && !ReadSection(field, sections[field]))
+                            if (field == RootAllTools && !TryReadSection(sections[field], static (s, all) => s.ReadAllTools(all), out _))
                             {
                                 return null;
                             }
@@ -242,15 +242,14 @@ internal sealed partial class PolicyReaderV1
                     }
                 }
 
-                var hide = NameMatcher<bool>.Empty;
-                var risk = new CompiledRule?[Categories.Count];
-                var classify = NameMatcher<ClassifyEntry>.Empty;
-                foreach (var field in (ReadOnlySpan<int>)[RootHide, RootRisk, RootClassify])
+                NameMatcher<bool> hide = NameMatcher<bool>.Empty;
+                CompiledRule?[] risk = new CompiledRule?[Categories.Count];
+                NameMatcher<ClassifyEntry> classify = NameMatcher<ClassifyEntry>.Empty;
+                if (((seen & (1u << RootHide)) != 0 && !TryReadSection(sections[RootHide], static (s, section) => s.ReadHide(section), out hide))
+                    || ((seen & (1u << RootRisk)) != 0 && !TryReadSection(sections[RootRisk], static (s, section) => s.ReadRisk(section), out risk))
+                    || ((seen & (1u << RootClassify)) != 0 && !TryReadSection(sections[RootClassify], static (s, section) => s.ReadClassify(section), out classify)))
                 {
-                    if ((seen & (1u << field)) != 0 && !ReadSection(field, sections[field], ref hide, risk, ref classify))
-                    {
-                        return null;
-                    }
+                    return null;
                 }
 
                 if (session.Errors.Count > 0 || session.DuplicateKeys != Policies.DuplicateKeys.Outcome.None)
@@ -274,38 +273,14 @@ internal sealed partial class PolicyReaderV1
                 return compiled;
             }
 
-            /// <summary>all_tools, read as the full read reads it, from its own parse of the section's text.</summary>
-            private readonly bool ReadSection(int field, (int Start, int Length) section)
-            {
-                var hide = NameMatcher<bool>.Empty;
-                var classify = NameMatcher<ClassifyEntry>.Empty;
-                return ReadSection(field, section, ref hide, null, ref classify);
-            }
-
             /// <summary>
-            /// A section other than tools (all_tools, hide, risk, classify: a few entries each), read as the full read reads
-            /// it, from its own parse of the section's text; false when that read finds anything to report.
+            /// A section other than tools (all_tools, hide, risk, classify: a few entries each), read by the full read's own
+            /// <paramref name="read"/> from a parse of the section's text alone; false when that read finds anything to report.
             /// </summary>
-            private readonly bool ReadSection(int field, (int Start, int Length) section, ref NameMatcher<bool> hide, CompiledRule?[]? risk, ref NameMatcher<ClassifyEntry> classify)
+            private readonly bool TryReadSection<T>((int Start, int Length) section, Func<Session, JsonElement, T> read, out T result)
             {
                 using var document = JsonDocument.Parse(_utf8.Slice(section.Start, section.Length).ToArray(), new JsonDocumentOptions { MaxDepth = PolicyLimits.MaxDepth });
-                var element = document.RootElement;
-                switch (field)
-                {
-                    case RootAllTools:
-                        session.ReadAllTools(element);
-                        break;
-                    case RootHide:
-                        hide = session.ReadHide(element);
-                        break;
-                    case RootRisk:
-                        session.ReadRisk(element).CopyTo(risk!, 0);
-                        break;
-                    case RootClassify:
-                        classify = session.ReadClassify(element);
-                        break;
-                }
-
+                result = read(session, document.RootElement);
                 if (session.Errors.Count > 0)
                 {
                     return false;
@@ -331,14 +306,11 @@ internal sealed partial class PolicyReaderV1
                 // About one key per 32 bytes of the section, and up to half its bytes in keys: the builder grows past that.
                 var rules = new NameMatcher<RuleSlot>.Builder(Math.Max(section.Length / 32, 16), Math.Max(section.Length / 2, 256));
 
-                // Where each non-empty rule's text is in the section, in document order, to be copied out once at the end.
-                var bodies = ArrayPool<(int Start, int Length)>.Shared.Rent(Math.Max(section.Length / 64, 16));
+                // Where each non-empty rule's text is in the section and its place in the kept text, in document order, to
+                // be copied out once at the end.
+                var bodies = ArrayPool<(int Start, int Length, int Place)>.Shared.Rent(Math.Max(section.Length / 64, 16));
                 var count = 0;
-
-                // The bytes used in the chunk being filled, and the sizes of those already full.
-                var used = 0;
-                var chunks = new List<int>();
-                var chunkBytes = Chunking.SmallChunkBytes;
+                var layout = new ChunkedText(Chunking.SmallChunkBytes);
                 var built = false;
                 try
                 {
@@ -390,22 +362,15 @@ internal sealed partial class PolicyReaderV1
                         var length = (int)reader.BytesConsumed - start;
                         if (count == bodies.Length)
                         {
-                            var larger = ArrayPool<(int, int)>.Shared.Rent(count * 2);
+                            var larger = ArrayPool<(int, int, int)>.Shared.Rent(count * 2);
                             bodies.AsSpan(0, count).CopyTo(larger);
-                            ArrayPool<(int, int)>.Shared.Return(bodies);
+                            ArrayPool<(int, int, int)>.Shared.Return(bodies);
                             bodies = larger;
                         }
 
-                        // Each rule's text whole in one chunk; a chunk is closed when the next text does not fit.
-                        if (used > 0 && used + length > chunkBytes)
-                        {
-                            chunks.Add(used);
-                            used = 0;
-                        }
-
-                        bodies[count++] = (start, length);
-                        rules.Add(keyLength, new RuleSlot(null, RuleSource.Place(chunks.Count, used), length));
-                        used += length;
+                        var place = layout.Place(length);
+                        bodies[count++] = (start, length, place);
+                        rules.Add(keyLength, new RuleSlot(null, place, length));
                     }
 
                     built = true;
@@ -415,21 +380,11 @@ internal sealed partial class PolicyReaderV1
                         return null;
                     }
 
-                    // The rules' texts one after another, in the chunks and at the places their slots say.
-                    chunks.Add(used);
-                    var text = new byte[chunks.Count][];
-                    int chunk = 0, at = 0;
-                    text[0] = GC.AllocateUninitializedArray<byte>(chunks[0]);
-                    foreach (var (start, length) in bodies.AsSpan(0, count))
+                    // The rules' texts, at the places their slots say.
+                    var text = layout.Allocate<byte>();
+                    foreach (var (start, length, place) in bodies.AsSpan(0, count))
                     {
-                        if (at + length > text[chunk].Length)
-                        {
-                            text[++chunk] = GC.AllocateUninitializedArray<byte>(chunks[chunk]);
-                            at = 0;
-                        }
-
-                        section.Slice(start, length).CopyTo(text[chunk].AsSpan(at));
-                        at += length;
+                        section.Slice(start, length).CopyTo(ChunkedText.At(text, place, length));
                     }
 
                     return new ToolRules(matcher, new RuleSource(text, session._counters, session._paths));
@@ -441,7 +396,7 @@ internal sealed partial class PolicyReaderV1
                         rules.Dispose();
                     }
 
-                    ArrayPool<(int, int)>.Shared.Return(bodies);
+                    ArrayPool<(int, int, int)>.Shared.Return(bodies);
                 }
             }
 
