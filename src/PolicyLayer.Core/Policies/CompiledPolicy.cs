@@ -30,7 +30,7 @@ internal sealed class CompiledPolicy
 
     public required CompiledLimit[] AllToolsLimits { get; init; }
 
-    public required CounterDefinition[] Counters { get; init; }
+    public required PolicyCounters Counters { get; init; }
 
     public int RuleCount => Tools.Count;
 }
@@ -104,11 +104,11 @@ internal struct RuleSlot(CompiledRule? rule, int sourceStart = 0, int sourceLeng
 /// Chunks of <see cref="Chunking.SmallChunkBytes"/> (see <see cref="ChunkedText"/>): the text is written once and never
 /// copied again, so it is kept off the large object heap however long it is.
 /// </remarks>
-internal sealed class RuleSource(byte[][] text, Dictionary<string, CounterDefinition> counters, Dictionary<string, ConditionPath> paths)
+internal sealed class RuleSource(byte[][] text, PolicyCounters counters, Dictionary<string, ConditionPath> paths)
 {
     private readonly Lock _building = new();
 
-    public Dictionary<string, CounterDefinition> Counters => counters;
+    public PolicyCounters Counters => counters;
 
     /// <summary>The chunks' lengths, for the tests.</summary>
     internal IEnumerable<int> ChunkLengths => text.Select(chunk => chunk.Length);

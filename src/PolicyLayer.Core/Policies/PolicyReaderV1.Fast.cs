@@ -115,8 +115,11 @@ internal sealed partial class PolicyReaderV1
             return compiled;
         }
 
-        /// <summary>A limit read by the fast read, whose counter is defined once the rule is read (limits, then rate_limit).</summary>
-        private readonly record struct PendingLimit(string Name, long Max, TimeSpan Window, CounterScope Scope, string? IncrementFrom);
+        /// <summary>
+        /// A limit read by the fast read, whose counter is defined once the rule is read (limits, then rate_limit): its name
+        /// is <paramref name="NameLength"/> characters at <paramref name="NameStart"/> of the rule's names (none for the shorthand).
+        /// </summary>
+        private readonly record struct PendingLimit(int NameStart, int NameLength, long Max, TimeSpan Window, CounterScope Scope, string? IncrementFrom);
 
         /// <summary>What the fast read knows of a condition once its object is read (its fields come in any order).</summary>
         private struct ConditionFacts
@@ -134,9 +137,11 @@ internal sealed partial class PolicyReaderV1
         {
             private readonly ReadOnlySpan<byte> _utf8 = utf8;
 
-            // The limits of the rule being read, and the counters they resolved to (for the check of one amount per counter).
+            // The limits of the rule being read, their counters' names, and the counters they resolved to, by ordinal (for
+            // the check of one amount per counter).
             private readonly List<PendingLimit> _pending = [];
-            private readonly List<(CounterDefinition Counter, string? IncrementFrom)> _ruleLimits = [];
+            private readonly List<char> _names = [];
+            private readonly List<(int Counter, string? IncrementFrom)> _ruleLimits = [];
 
             public CompiledPolicy? Read()
             {
@@ -149,7 +154,7 @@ internal sealed partial class PolicyReaderV1
                 // At most one counter per "counter" or "rate_limit" written (searched from their first letter: a needle that
                 // starts with a quote stops at every string).
                 var counters = Occurrences(_utf8, "counter\""u8) + Occurrences(_utf8, "rate_limit\""u8);
-                session._counters = new(counters, StringComparer.Ordinal);
+                session._counters = new(counters);
                 session._definedAt = ArrayPool<PolicyPointer>.Shared.Rent(Math.Max(counters, 16));
 
                 // The tools are read in the same pass unless all_tools may follow them: its limits come first (counters
@@ -267,7 +272,7 @@ internal sealed partial class PolicyReaderV1
                     RiskRules = risk,
                     Classify = classify,
                     AllToolsLimits = session._allToolsLimits,
-                    Counters = session.CountersInDocumentOrder(),
+                    Counters = session._counters,
                 };
                 compiled.Revision = revision ?? ContentRevision.Of(_utf8);
                 return compiled;
@@ -407,6 +412,7 @@ internal sealed partial class PolicyReaderV1
             private readonly bool CheckRule(ref Utf8JsonReader reader, ReadOnlySpan<char> key)
             {
                 _pending.Clear();
+                _names.Clear();
                 PendingLimit? rateLimit = null;
                 var action = PolicyAction.Allow;
                 var seen = 0u;
@@ -443,13 +449,13 @@ internal sealed partial class PolicyReaderV1
                 _ruleLimits.Clear();
                 foreach (var limit in _pending)
                 {
-                    if (!Define(limit))
+                    if (!Define(limit, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_names).Slice(limit.NameStart, limit.NameLength)))
                     {
                         return false;
                     }
                 }
 
-                if (rateLimit is { } shorthand && !Define(shorthand with { Name = PolicyPointer.Tool(new string(key)).FieldOf("rate_limit").Text }))
+                if (rateLimit is { } shorthand && !Define(shorthand, PolicyPointer.Tool(new string(key)).FieldOf("rate_limit").Text))
                 {
                     return false;
                 }
@@ -460,7 +466,7 @@ internal sealed partial class PolicyReaderV1
                     var (counter, incrementFrom) = _ruleLimits[i];
                     for (var j = 0; j < i; j++)
                     {
-                        if (ReferenceEquals(_ruleLimits[j].Counter, counter) && _ruleLimits[j].IncrementFrom != incrementFrom)
+                        if (_ruleLimits[j].Counter == counter && _ruleLimits[j].IncrementFrom != incrementFrom)
                         {
                             return false;
                         }
@@ -468,7 +474,7 @@ internal sealed partial class PolicyReaderV1
 
                     foreach (var other in session._allToolsLimits)
                     {
-                        if (ReferenceEquals(other.Counter, counter) && other.IncrementFrom?.Text != incrementFrom)
+                        if (other.Counter.Ordinal == counter && other.IncrementFrom?.Text != incrementFrom)
                         {
                             return false;
                         }
@@ -478,10 +484,10 @@ internal sealed partial class PolicyReaderV1
                 return true;
             }
 
-            private readonly bool Define(PendingLimit limit)
+            private readonly bool Define(PendingLimit limit, ReadOnlySpan<char> name)
             {
-                var counter = session.DefineCounter(limit.Name, limit.Max, limit.Window, limit.Scope, LazyJsonPath.Root, default, limit.IncrementFrom);
-                if (counter is null)
+                var counter = session.DefineCounterOrdinal(name, limit.Max, limit.Window, limit.Scope, LazyJsonPath.Root, default, limit.IncrementFrom);
+                if (counter < 0)
                 {
                     return false;
                 }
@@ -648,7 +654,8 @@ internal sealed partial class PolicyReaderV1
 
                 long max = 0;
                 TimeSpan? window = null;
-                string? name = null, incrementFrom = null;
+                string? incrementFrom = null;
+                var (nameStart, nameLength) = (-1, 0);
                 var seen = 0u;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
@@ -663,7 +670,7 @@ internal sealed partial class PolicyReaderV1
                         BudgetMax => reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out max) && max >= 1 && max <= PolicyLimits.MaxUnits,
                         BudgetWindow => (window = ReadWindow(ref reader)) is not null,
                         BudgetScope => TryKeyword(ref reader, Scopes, out scope),
-                        LimitCounter => (name = CounterName(ref reader)) is { Length: > 0 } && name[0] != '/',
+                        LimitCounter => CounterName(ref reader, out nameStart, out nameLength),
                         _ => reader.TokenType == JsonTokenType.String && IsArgumentPath(incrementFrom = reader.GetString()!),
                     };
                     if (!ok)
@@ -674,26 +681,37 @@ internal sealed partial class PolicyReaderV1
 
                 // A limit names its counter; the shorthand's is named after its pointer once the rule is read.
                 const uint Budget = (1u << BudgetMax) | (1u << BudgetWindow);
-                if ((seen & Budget) != Budget || (fields == LimitFieldList && name is null))
+                if ((seen & Budget) != Budget || (fields == LimitFieldList && nameStart < 0))
                 {
                     return false;
                 }
 
-                limit = new PendingLimit(name ?? "", max, window!.Value, scope, incrementFrom);
+                limit = new PendingLimit(nameStart, nameLength, max, window!.Value, scope, incrementFrom);
                 return true;
             }
 
-            /// <summary>A limit's counter name: the string of a counter already defined when it names one.</summary>
-            private readonly string? CounterName(ref Utf8JsonReader reader)
+            /// <summary>
+            /// A limit's counter name, kept with the rule's names (at <paramref name="start"/>, <paramref name="length"/>
+            /// characters): false unless it is a string, not empty and not starting with '/' (the shorthands' names).
+            /// </summary>
+            private readonly bool CounterName(ref Utf8JsonReader reader, out int start, out int length)
             {
+                (start, length) = (-1, 0);
                 if (reader.TokenType != JsonTokenType.String)
                 {
-                    return null;
+                    return false;
                 }
 
                 Span<char> buffer = stackalloc char[MaxSharedTextLength];
                 var text = Decode(in reader, buffer);
-                return session._counters.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(text, out var known, out _) ? known : new string(text);
+                if (text.IsEmpty || text[0] == '/')
+                {
+                    return false;
+                }
+
+                (start, length) = (_names.Count, text.Length);
+                _names.AddRange(text);
+                return true;
             }
 
             /// <summary>A window: second, minute, hour or day, a whole number of seconds, or a duration such as "90s" (at most 366 days).</summary>

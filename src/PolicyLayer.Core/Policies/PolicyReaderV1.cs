@@ -158,8 +158,8 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
             }
         }
 
-        // Each counter by name; sized once the document's size is known.
-        private Dictionary<string, CounterDefinition> _counters = new(StringComparer.Ordinal);
+        // The counters by name and ordinal; sized once the document's size is known.
+        private PolicyCounters _counters = new();
 
         // Whether the counters are the loaded policy's, looked up and never added to (a rule built on first match).
         private bool _countersFixed;
@@ -187,7 +187,7 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
         {
             CheckFields(root, LazyJsonPath.Root, RootFieldList);
             var (counters, valued) = ExpectedCounts(root);
-            _counters = new(counters, StringComparer.Ordinal);
+            _counters = new(counters);
             _definedAt = System.Buffers.ArrayPool<PolicyPointer>.Shared.Rent(Math.Max(counters, 16));
             _valued = new(valued);
 
@@ -225,7 +225,7 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
                 RiskRules = risk,
                 Classify = classify,
                 AllToolsLimits = allToolsLimits,
-                Counters = CountersInDocumentOrder(),
+                Counters = _counters,
             };
         }
 
@@ -272,17 +272,6 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
             }
 
             return count;
-        }
-
-        private CounterDefinition[] CountersInDocumentOrder()
-        {
-            var counters = new CounterDefinition[_counters.Count];
-            foreach (var definition in _counters.Values)
-            {
-                counters[definition.Ordinal] = definition;
-            }
-
-            return counters;
         }
 
         private string? ReadRevision(JsonElement root)
@@ -959,9 +948,9 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
         {
             Span<char> buffer = stackalloc char[MaxSharedTextLength];
             var length = DecodePlain(element, buffer);
-            if (length >= 0 && _counters.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out var known, out _))
+            if (length >= 0 && _counters.IndexOf(buffer[..length]) is >= 0 and var known)
             {
-                return known;
+                return _counters[known].Name;
             }
 
             return ReadString(element, limitPath, "counter", "a counter name");
@@ -1065,37 +1054,42 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
         }
 
         /// <summary>The counter <paramref name="name"/>, defined here by the limit at <paramref name="path"/> (<paramref name="pointer"/>) or before.</summary>
-        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, PolicyPointer pointer, string? incrementFrom = null)
+        private CounterDefinition? DefineCounter(string name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, PolicyPointer pointer, string? incrementFrom = null) =>
+            DefineCounterOrdinal(name, max, window, scope, path, pointer, incrementFrom) is >= 0 and var ordinal ? _counters[ordinal] : null;
+
+        /// <summary>
+        /// The ordinal of the counter <paramref name="name"/> with this budget: defined here when it is new, else the one
+        /// defined before, which must have the same budget (-1 and an error otherwise). The definition itself is made when
+        /// it is first asked for (see <see cref="PolicyCounters"/>).
+        /// </summary>
+        private int DefineCounterOrdinal(ReadOnlySpan<char> name, long max, TimeSpan window, CounterScope scope, LazyJsonPath path, PolicyPointer pointer, string? incrementFrom = null)
         {
             if (_countersFixed)
             {
                 // A rule built after the load names the counters the load defined, never a new one.
-                if (_counters.TryGetValue(name, out var defined) && defined.Max == max && defined.Window == window && defined.Scope == scope)
+                if (_counters.IndexOf(name) is >= 0 and var defined && _counters.HasBudget(defined, max, window, scope))
                 {
                     return defined;
                 }
 
                 errors.AtValue(path, $"Counter '{name}' is not the one the policy defined when it loaded.");
-                return null;
+                return -1;
             }
 
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counters, name, out var exists);
-            if (exists)
+            var ordinal = _counters.GetOrAdd(name, max, window, scope, incrementFrom, out var added);
+            if (!added)
             {
-                var d = slot!;
-                if (d.Max != max || d.Window != window || d.Scope != scope)
+                if (!_counters.HasBudget(ordinal, max, window, scope))
                 {
-                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(_definedAt[d.Ordinal].Text)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
-                    return null;
+                    var d = _counters.BudgetOf(ordinal);
+                    errors.AtValue(path, $"Counter '{name}' is defined two ways: here {max} per {Format(window)} per {scope.Name()}, at {LimitPath(_definedAt[ordinal].Text)} {d.Max} per {Format(d.Window)} per {d.Scope.Name()}. A counter has one window, max and scope wherever it is named.");
+                    return -1;
                 }
 
-                return d;
+                return ordinal;
             }
 
-            // Added by the look-up above: one hash of the name for a new counter, not two.
-            var definition = new CounterDefinition(name, max, window, scope) { Ordinal = _counters.Count - 1, IncrementFrom = incrementFrom };
-            slot = definition;
-            if (definition.Ordinal == _definedAt.Length)
+            if (ordinal == _definedAt.Length)
             {
                 var larger = System.Buffers.ArrayPool<PolicyPointer>.Shared.Rent(_definedAt.Length * 2);
                 _definedAt.CopyTo(larger, 0);
@@ -1103,8 +1097,8 @@ internal sealed partial class PolicyReaderV1 : IPolicyReader
                 _definedAt = larger;
             }
 
-            _definedAt[definition.Ordinal] = pointer;
-            return definition;
+            _definedAt[ordinal] = pointer;
+            return ordinal;
         }
 
         /// <summary>

@@ -148,7 +148,7 @@ public sealed class FastReadTests
     {
         // A defect of the fast read would look like this: text that passed at load and does not build. The call fails
         // (the evaluator turns the exception into a refusal), never an allowed call.
-        var counters = new Dictionary<string, CounterDefinition>(StringComparer.Ordinal);
+        var counters = new PolicyCounters();
         var text = Encoding.UTF8.GetBytes("""{ "action": 5 }""");
         var builder = new NameMatcher<RuleSlot>.Builder(1, 8);
         builder.Add("bad_tool", new RuleSlot(null, 0, text.Length));

@@ -68,8 +68,8 @@ internal static class CompiledPolicyDump
             AppendLimit(text, limit, counters, "  ");
         }
 
-        text.Append("counters ").Append(counters.Length.ToString(CultureInfo.InvariantCulture)).AppendLine();
-        for (var i = 0; i < counters.Length; i++)
+        text.Append("counters ").Append(counters.Count.ToString(CultureInfo.InvariantCulture)).AppendLine();
+        for (var i = 0; i < counters.Count; i++)
         {
             var counter = counters[i];
             text.Append("  [").Append(i.ToString(CultureInfo.InvariantCulture)).Append("] ").Append(Quote(counter.Name))
@@ -84,7 +84,7 @@ internal static class CompiledPolicyDump
     }
 
     /// <summary>One rule, its limits' counters named by their index in <paramref name="counters"/> (the policy's).</summary>
-    public static string OfRule(CompiledRule rule, CounterDefinition[] counters)
+    public static string OfRule(CompiledRule rule, IReadOnlyList<CounterDefinition> counters)
     {
         var text = new StringBuilder();
         AppendRule(text, rule, counters, "");
@@ -127,7 +127,7 @@ internal static class CompiledPolicyDump
         text.AppendLine();
     }
 
-    private static void AppendRule(StringBuilder text, CompiledRule rule, CounterDefinition[] counters, string indent)
+    private static void AppendRule(StringBuilder text, CompiledRule rule, IReadOnlyList<CounterDefinition> counters, string indent)
     {
         text.Append(indent).Append("pointer ").AppendLine(Quote(rule.Pointer));
         text.Append(indent).Append("action ").AppendLine(rule.Action.ToString());
@@ -178,9 +178,14 @@ internal static class CompiledPolicyDump
         text.Append(indent).Append("  text ").AppendLine(Quote(condition.Text));
     }
 
-    private static void AppendLimit(StringBuilder text, CompiledLimit limit, CounterDefinition[] counters, string indent)
+    private static void AppendLimit(StringBuilder text, CompiledLimit limit, IReadOnlyList<CounterDefinition> counters, string indent)
     {
-        var index = Array.FindIndex(counters, c => ReferenceEquals(c, limit.Counter));
+        var index = -1;
+        for (var i = 0; i < counters.Count && index < 0; i++)
+        {
+            index = ReferenceEquals(counters[i], limit.Counter) ? i : -1;
+        }
+
         text.Append(indent).Append("limit ").Append(Quote(limit.Pointer))
             .Append(" counter ").Append(index >= 0 ? "#" + index.ToString(CultureInfo.InvariantCulture) : "NOT THE POLICY'S OWN " + limit.Counter)
             .Append(" increment_from ").AppendLine(limit.IncrementFrom is { } from ? ArgumentText(from) : "none");

@@ -177,7 +177,7 @@ public sealed class CompiledPolicyDumpTests
             // The rule's text as a fast read would keep it, but one its checks should have refused.
             Tools = new ToolRules(
                 new NameMatcher<RuleSlot>([new KeyValuePair<string, RuleSlot>("t", new RuleSlot(null, 0, rule.Length))]),
-                new RuleSource([rule], new Dictionary<string, CounterDefinition>(StringComparer.Ordinal), new Dictionary<string, ConditionPath>(StringComparer.Ordinal))),
+                new RuleSource([rule], new PolicyCounters(), new Dictionary<string, ConditionPath>(StringComparer.Ordinal))),
             RiskRules = read.RiskRules,
             Classify = read.Classify,
             AllToolsLimits = read.AllToolsLimits,
