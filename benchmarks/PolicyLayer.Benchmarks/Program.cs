@@ -29,6 +29,13 @@ if (args is ["policy-load-profile", ..])
     return 0;
 }
 
+// Each thread's user and system CPU per load, and page faults, at each size (Linux): `-- policy-load-threads [SECONDS]`.
+if (args is ["policy-load-threads", ..])
+{
+    PolicyLoadThreads.Run(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 6);
+    return 0;
+}
+
 // Collections and large-object bytes per load, with the large objects' types: `-- policy-load-gc [LOADS]`.
 if (args is ["policy-load-gc", ..])
 {

@@ -410,3 +410,87 @@ public class PolicyRevisionBenchmarks
     [Benchmark(Description = "ContentRevision.Of")]
     public string Revision() => PolicyLayer.Policies.ContentRevision.Of(_document.RootElement, _bytes);
 }
+
+/// <summary>
+/// Where a load's CPU time goes, by thread (the loading thread, the background collector, the JIT's tiering) and by
+/// kind (user code, or the kernel: on this machine mostly the page faults of memory touched for the first time), with
+/// the page faults counted, per load of each policy. Linux only: it reads <c>/proc/self/task/*/stat</c> and
+/// <c>/proc/self/stat</c>. Each policy is loaded for a few seconds to warm up, then for <c>SECONDS</c> measured.
+/// Run with <c>-- policy-load-threads [SECONDS]</c>.
+/// </summary>
+internal static class PolicyLoadThreads
+{
+    public static void Run(double seconds)
+    {
+        var tick = 1000.0 / 100; // ms per clock tick (USER_HZ is 100 on Linux)
+        Console.WriteLine($"{"policy",-14} {"loads",6} {"ns/tool",8} {"user ns/tool",13} {"system ns/tool",15} {"faults/load",12}  other threads (ms/load)");
+        foreach (var name in PolicyFixtures.LoadCases)
+        {
+            var bytes = PolicyFixtures.ForLoad(name);
+            var tools = int.Parse(name.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+            Loop(bytes, 3);
+            GC.Collect();
+            var before = Threads();
+            var faultsBefore = MinorFaults();
+            var loads = Loop(bytes, seconds);
+            var faults = (MinorFaults() - faultsBefore) / (double)loads;
+            var after = Threads();
+            // The loading thread is the process's first, whose id is the process's.
+            var main = Environment.ProcessId;
+            (double User, double System) own = default;
+            var others = new List<string>();
+            foreach (var (id, (thread, user, system)) in after)
+            {
+                var (_, userBefore, systemBefore) = before.TryGetValue(id, out var b) ? b : (thread, 0L, 0L);
+                var u = (user - userBefore) * tick / loads;
+                var s = (system - systemBefore) * tick / loads;
+                if (id == main)
+                {
+                    own = (u, s);
+                }
+                else if (u + s >= 0.005)
+                {
+                    others.Add($"{thread} {u + s:F2}");
+                }
+            }
+
+            Console.WriteLine($"{name,-14} {loads,6} {(own.User + own.System) * 1e6 / tools,8:N0} {own.User * 1e6 / tools,13:N0} {own.System * 1e6 / tools,15:N0} {faults,12:N0}  {string.Join(", ", others)}");
+        }
+    }
+
+    private static int Loop(byte[] bytes, double seconds)
+    {
+        var loads = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            PolicyDocument.Parse(bytes);
+            loads++;
+        }
+
+        return loads;
+    }
+
+    // Per thread: its name, user and system clock ticks (fields 14 and 15 of stat).
+    private static Dictionary<int, (string Thread, long User, long System)> Threads()
+    {
+        var threads = new Dictionary<int, (string, long, long)>();
+        foreach (var directory in Directory.GetDirectories("/proc/self/task"))
+        {
+            var (thread, fields) = Stat(directory + "/stat");
+            threads[int.Parse(Path.GetFileName(directory), System.Globalization.CultureInfo.InvariantCulture)] = (thread, fields[11], fields[12]);
+        }
+
+        return threads;
+    }
+
+    private static long MinorFaults() => Stat("/proc/self/stat").Fields[7];
+
+    private static (string Thread, long[] Fields) Stat(string path)
+    {
+        var stat = File.ReadAllText(path);
+        var close = stat.LastIndexOf(')');
+        var fields = stat[(close + 2)..].Split(' ').Select(f => long.TryParse(f, out var v) ? v : 0).ToArray();
+        return (stat[(stat.IndexOf('(') + 1)..close], fields);
+    }
+}
