@@ -11,7 +11,8 @@ namespace PolicyLayer.Policies;
 /// <remarks>
 /// Written by one read at a time while the policy loads; after that only read, from any thread (a definition is made
 /// with <see cref="Interlocked.CompareExchange{T}(ref T, T, T)"/>, and the first one made is the one kept).
-/// Every array is at most 64 KiB, below the large-object threshold (see <see cref="Chunking"/>).
+/// Every array is at most 64 KiB, below the large-object threshold (see <see cref="Chunking"/>), except the chunk of a
+/// name longer than 32 Ki characters.
 /// </remarks>
 internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
 {
