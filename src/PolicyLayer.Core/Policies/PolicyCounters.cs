@@ -35,16 +35,23 @@ internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
     private Slot[][] _slots;
     private int _slotMask;
 
+    // The most counters sized for up front (an index of 512 KiB): the estimate counts words in the text, which a document
+    // can repeat without defining anything, and past this the index grows as counters are defined.
+    private const int MaxExpected = 32 * 1024;
+
     /// <param name="expected">About how many counters the policy defines (the table grows past it).</param>
     public PolicyCounters(int expected = 0)
     {
-        _expected = Math.Max(expected, 0);
+        _expected = Math.Clamp(expected, 0, MaxExpected);
         var slots = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, _expected * 2));
         _slots = NewSlots(slots);
         _slotMask = slots - 1;
     }
 
     public int Count { get; private set; }
+
+    /// <summary>The index's size in slots, for the tests.</summary>
+    internal int SlotCount => _slotMask + 1;
 
     /// <summary>How many definitions have been made so far, for the tests.</summary>
     internal int MadeCount => _made.Sum(chunk => chunk?.Count(made => made is not null) ?? 0);

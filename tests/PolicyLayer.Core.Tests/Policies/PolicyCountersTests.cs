@@ -36,6 +36,23 @@ public sealed class PolicyCountersTests
     }
 
     [Test]
+    public void AnEstimateOfMillions_SizesTheIndexForAtMost32768Counters_AndTheIndexGrowsPastIt()
+    {
+        // The estimate counts "counter" words in the text: a document can repeat them without defining a counter.
+        var counters = new PolicyCounters(expected: 4_000_000);
+
+        counters.SlotCount.Should().Be(65_536);
+        for (var i = 0; i < 40_000; i++)
+        {
+            counters.GetOrAdd("c" + i, 1, TimeSpan.FromSeconds(1), CounterScope.Grant, null, out _);
+        }
+
+        counters.SlotCount.Should().Be(131_072, "at most half full");
+        counters.IndexOf("c39999").Should().Be(39_999);
+        counters.IndexOf("c0").Should().Be(0);
+    }
+
+    [Test]
     public void ACounterNamedAgain_IsTheOneDefinedFirst_WhateverBudgetIsGiven()
     {
         var counters = new PolicyCounters();
