@@ -98,7 +98,7 @@ internal static class ContentRevision
                     block = tail;
                 }
 
-                var (quotes, spaces, unsafeBytes) = CanCompress ? Classify512(block) : Classify(block);
+                var (quotes, spaces, unsafeBytes) = Classify(block);
                 var strings = PrefixXor(quotes) ^ inString;
                 inString = (ulong)((long)strings >> 63);
 
@@ -192,36 +192,8 @@ internal static class ContentRevision
     /// may write differently inside a string (a backslash, any byte from DEL up, and what its default encoder escapes:
     /// <c>&amp; ' + &lt; &gt; `</c>).
     /// </summary>
+    /// <remarks>One 512-bit vector per block; a processor without AVX-512 runs it as two 256-bit halves.</remarks>
     private static (ulong Quotes, ulong Spaces, ulong Unsafe) Classify(ReadOnlySpan<byte> block)
-    {
-        ulong quotes = 0, spaces = 0, unsafeBytes = 0;
-        for (var part = 0; part < Block / 16; part++)
-        {
-            var bytes = Vector128.Create(block.Slice(part * 16, 16));
-            var quote = Vector128.Equals(bytes, Vector128.Create((byte)'"'));
-            var space = Vector128.LessThanOrEqual(bytes, Vector128.Create((byte)' '));
-            var escaped = Vector128.GreaterThan(bytes, Vector128.Create((byte)0x7E))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'\\'))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'&'))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'\''))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'+'))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'<'))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'>'))
-                | Vector128.Equals(bytes, Vector128.Create((byte)'`'));
-            var shift = part * 16;
-            quotes |= (ulong)quote.ExtractMostSignificantBits() << shift;
-            spaces |= (ulong)space.ExtractMostSignificantBits() << shift;
-            unsafeBytes |= (ulong)escaped.ExtractMostSignificantBits() << shift;
-        }
-
-        return (quotes, spaces, unsafeBytes);
-    }
-
-    /// <summary>
-    /// <see cref="Classify"/> with one 512-bit vector per block: on the processors <see cref="Compress"/> runs on (the
-    /// tests run both ways by turning <see cref="CanCompress"/> off).
-    /// </summary>
-    private static (ulong Quotes, ulong Spaces, ulong Unsafe) Classify512(ReadOnlySpan<byte> block)
     {
         var bytes = Vector512.Create(block);
         var escaped = Vector512.GreaterThan(bytes, Vector512.Create((byte)0x7E))
