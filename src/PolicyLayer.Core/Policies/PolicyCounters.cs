@@ -11,18 +11,16 @@ namespace PolicyLayer.Policies;
 /// <remarks>
 /// Written by one read at a time while the policy loads; after that only read, from any thread (a definition is made
 /// with <see cref="Interlocked.CompareExchange{T}(ref T, T, T)"/>, and the first one made is the one kept).
-/// Every array is at most 64 KiB, below the large-object threshold (see <see cref="Chunking"/>), except the chunk of a
-/// name longer than 32 Ki characters.
+/// Entries, definitions and names are kept in arrays of at most 64 KiB, below the large-object threshold (a name longer
+/// than 32 Ki characters has an array of its own); the index is a <see cref="ChunkedArray{T}"/>.
 /// </remarks>
 internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
 {
     // Entries and definitions in chunks of 1,024 (40 KiB and 8 KiB); names in chunks of 32 Ki characters (a longer
-    // name has a chunk of its own); the index in chunks of 8 Ki slots (64 KiB).
+    // name has a chunk of its own).
     private const int EntryShift = 10;
     private const int EntryChunk = 1 << EntryShift;
     private const int NameChunk = 32 * 1024;
-    private const int SlotShift = 13;
-    private const int SlotChunk = 1 << SlotShift;
 
     private readonly List<Entry[]> _entries = [];
     private readonly List<char[]> _names = [];
@@ -32,8 +30,7 @@ internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
     private CounterDefinition?[]?[] _made = [];
 
     // Open addressing, at most half full: a slot holds a name's hash and its counter's ordinal plus one (0: empty).
-    private Slot[][] _slots;
-    private int _slotMask;
+    private ChunkedArray<Slot> _slots;
 
     // The most counters sized for up front (an index of 512 KiB): the estimate counts words in the text, which a document
     // can repeat without defining anything, and past this the index grows as counters are defined.
@@ -44,14 +41,13 @@ internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
     {
         _expected = Math.Clamp(expected, 0, MaxExpected);
         var slots = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, _expected * 2));
-        _slots = NewSlots(slots);
-        _slotMask = slots - 1;
+        _slots = new ChunkedArray<Slot>(slots);
     }
 
     public int Count { get; private set; }
 
     /// <summary>The index's size in slots, for the tests.</summary>
-    internal int SlotCount => _slotMask + 1;
+    internal int SlotCount => _slots.Length;
 
     /// <summary>How many definitions have been made so far, for the tests.</summary>
     internal int MadeCount => _made.Sum(chunk => chunk?.Count(made => made is not null) ?? 0);
@@ -144,9 +140,9 @@ internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
         }
 
         _entries[chunk][at] = new Entry(nameChunk, nameOffset, name.Length, from, max, window.Ticks, scope);
-        _slots[i >> SlotShift][i & (SlotChunk - 1)] = new Slot(hash, ordinal + 1);
+        _slots[i] = new Slot(hash, ordinal + 1);
         Count = ordinal + 1;
-        if (Count * 2 > _slotMask + 1)
+        if (Count * 2 > _slots.Length)
         {
             Grow();
         }
@@ -168,9 +164,10 @@ internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
     /// <summary>The ordinal of <paramref name="name"/> (of <paramref name="hash"/>), or -1 and the empty slot where it would go.</summary>
     private int Find(ReadOnlySpan<char> name, int hash, out int slot)
     {
-        for (slot = hash & _slotMask; ; slot = (slot + 1) & _slotMask)
+        var mask = _slots.Length - 1;
+        for (slot = hash & mask; ; slot = (slot + 1) & mask)
         {
-            var found = _slots[slot >> SlotShift][slot & (SlotChunk - 1)];
+            var found = _slots[slot];
             if (found.OrdinalPlusOne == 0)
             {
                 return -1;
@@ -205,39 +202,24 @@ internal sealed class PolicyCounters : IReadOnlyList<CounterDefinition>
 
     private void Grow()
     {
-        var size = (_slotMask + 1) * 2;
-        var slots = NewSlots(size);
-        var mask = size - 1;
-        foreach (var chunk in _slots)
+        var slots = new ChunkedArray<Slot>(_slots.Length * 2);
+        var mask = slots.Length - 1;
+        for (var at = 0; at < _slots.Length; at++)
         {
-            foreach (var slot in chunk)
+            var slot = _slots[at];
+            if (slot.OrdinalPlusOne != 0)
             {
-                if (slot.OrdinalPlusOne != 0)
+                var i = slot.Hash & mask;
+                while (slots[i].OrdinalPlusOne != 0)
                 {
-                    var i = slot.Hash & mask;
-                    while (slots[i >> SlotShift][i & (SlotChunk - 1)].OrdinalPlusOne != 0)
-                    {
-                        i = (i + 1) & mask;
-                    }
-
-                    slots[i >> SlotShift][i & (SlotChunk - 1)] = slot;
+                    i = (i + 1) & mask;
                 }
+
+                slots[i] = slot;
             }
         }
 
         _slots = slots;
-        _slotMask = mask;
-    }
-
-    private static Slot[][] NewSlots(int size)
-    {
-        var chunks = new Slot[(size + SlotChunk - 1) >> SlotShift][];
-        for (var c = 0; c < chunks.Length; c++)
-        {
-            chunks[c] = new Slot[Math.Min(SlotChunk, size - (c << SlotShift))];
-        }
-
-        return chunks;
     }
 
     private readonly record struct Slot(int Hash, int OrdinalPlusOne);
