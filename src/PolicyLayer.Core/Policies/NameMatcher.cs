@@ -8,8 +8,8 @@ namespace PolicyLayer.Policies;
 /// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
 /// <remarks>
-/// Built in one pass over the keys and one sort of integers. Every key's characters are in one run of chunks and every key is
-/// filed in one open-addressing table of (hash, key) pairs, so that a key written twice is noticed
+/// Built in a few passes over the keys and sorts of integers. Every key's characters are in one run of chunks and every
+/// key is filed in one open-addressing table of (hash, key) pairs (in <see cref="SlotOrder"/>), so that a key written twice is noticed
 /// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
 /// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
 /// the same array. The globs are ranked by a packed sort key rather than by comparisons through a delegate. The working
@@ -60,34 +60,39 @@ internal sealed class NameMatcher<T>
             var mask = table.Length - 1;
             var chars = CopyKeys(builder, rows);
             var exactValues = new ChunkedArray<T>(count - builder.GlobCount);
+            var repeats = FileKeys(rows, chars, table, mask);
+
+            // In document order, each exact key's value slot; a key written again sets its first writing's value (the last
+            // value wins, as a JSON object's last member would; the reader reports the key).
             var exactCount = 0;
+            var nextRepeat = 0;
             for (var key = 0; key < count; key++)
             {
-                var place = rows[key].Start;
-                var length = builder.Range(key).Length;
-                var text = Text(chars, place, length);
-                var hash = KeyHash.Of(text);
                 var glob = builder.IsGlob(key);
-                var slot = SlotOf(table, mask, rows, chars, text, hash);
-                if (table[slot].RowPlusOne != 0)
+                if (nextRepeat < repeats.Length && repeats[nextRepeat].Key == key)
                 {
-                    // The last value wins, as a JSON object's last member would; the reader reports the key.
-                    DuplicateKey ??= new string(text);
                     if (!glob)
                     {
-                        exactValues[rows[table[slot].RowPlusOne - 1].Slot] = builder.Value(key);
+                        exactValues[rows[repeats[nextRepeat].First].Slot] = builder.Value(key);
                     }
 
+                    nextRepeat++;
                     continue;
                 }
 
                 // A glob is filed as a key (-1) so that a duplicate is noticed and a name spelled like it never matches it as an exact name.
-                rows[key] = new KeyRow(place, length, glob ? -1 : exactCount);
-                table[slot] = new TableSlot(hash, key + 1);
+                ref var row = ref rows[key];
+                row = row with { Slot = glob ? -1 : exactCount };
                 if (!glob)
                 {
                     exactValues[exactCount++] = builder.Value(key);
                 }
+            }
+
+            if (repeats.Length > 0)
+            {
+                var first = rows[repeats[0].First];
+                DuplicateKey = new string(Text(chars, first.Start, first.Length));
             }
 
             // Each glob's pattern is its range of the key characters: no string per glob.
@@ -130,7 +135,7 @@ internal sealed class NameMatcher<T>
 
     /// <summary>
     /// Copies every key's characters from the builder into chunks (see <see cref="ChunkedText"/>), and writes each key's
-    /// place in its row's <see cref="KeyRow.Start"/> (its row is written whole once the key is known not to be a duplicate).
+    /// place and length in its row (its <see cref="KeyRow.Slot"/> once the key is known not to be a duplicate).
     /// </summary>
     private static char[][] CopyKeys(Builder builder, ChunkedArray<KeyRow> rows)
     {
@@ -151,6 +156,63 @@ internal sealed class NameMatcher<T>
 
         return chunks;
     }
+
+    /// <summary>
+    /// Files every key in <paramref name="table"/> (every row's place and length written), in <see cref="SlotOrder"/>,
+    /// and gives back the keys written a second time, in document order, each with the key whose writing it repeats.
+    /// </summary>
+    private static (int Key, int First)[] FileKeys(ChunkedArray<KeyRow> rows, char[][] chars, ChunkedArray<TableSlot> table, int mask)
+    {
+        var count = rows.Length;
+        var hashes = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+        var order = ArrayPool<ulong>.Shared.Rent(Math.Max(count, 1));
+        List<(int Key, int First)>? repeats = null;
+        try
+        {
+            for (var key = 0; key < count; key++)
+            {
+                hashes[key] = KeyHash.Of(KeyText(rows, chars, key));
+            }
+
+            SlotOrder.Sort(hashes.AsSpan(0, count), mask, order);
+            foreach (var entry in order.AsSpan(0, count))
+            {
+                var (hash, key) = (SlotOrder.Hash(entry), SlotOrder.Item(entry));
+                var slot = hash & mask;
+
+                // A key's characters are read only where a slot holds its hash: a key written twice, or two of one hash.
+                while (table[slot] is { RowPlusOne: not 0 } held
+                    && !(held.Hash == hash && KeyText(rows, chars, held.RowPlusOne - 1).SequenceEqual(KeyText(rows, chars, key))))
+                {
+                    slot = (slot + 1) & mask;
+                }
+
+                if (table[slot].RowPlusOne is var first and not 0)
+                {
+                    // Within a region the keys keep document order: the key already filed is the first writing.
+                    (repeats ??= []).Add((key, first - 1));
+                    continue;
+                }
+
+                table[slot] = new TableSlot(hash, key + 1);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(hashes);
+            ArrayPool<ulong>.Shared.Return(order);
+        }
+
+        if (repeats is null)
+        {
+            return [];
+        }
+
+        repeats.Sort();
+        return [.. repeats];
+    }
+
+    private static ReadOnlySpan<char> KeyText(ChunkedArray<KeyRow> rows, char[][] chars, int key) => Text(chars, rows[key].Start, rows[key].Length);
 
     private static ReadOnlySpan<char> Text(char[][] chars, int place, int length) => ChunkedText.At(chars, place, length);
 

@@ -87,6 +87,72 @@ public sealed class RuleScalingTests
     }
 
     [Test]
+    public void ManyKeys_FiledRegionByRegion_FindEveryKey_ReportTheFirstKeyWrittenTwice_AndKeepTheLastValue()
+    {
+        // 40,000 keys: a table of 65,536 slots, 32 regions (SlotOrder files them region by region, not in document order).
+        var entries = Enumerable.Range(0, 40_000)
+            .Select(i => new KeyValuePair<string, int>(i % 2 == 0 ? $"tool_{i}" : $"family_{i}_*", i))
+            .ToList();
+
+        // Written again, later in the document, in this order: the first of them in document order is tool_30000.
+        entries.Add(new("tool_30000", -1));
+        entries.Add(new("tool_2", -2));
+        entries.Add(new("family_7_*", -3));
+        entries.Add(new("tool_2", -4));
+        var matcher = new NameMatcher<int>(entries);
+
+        matcher.DuplicateKey.Should().Be("tool_30000", "the first key written a second time, in document order, whatever region it is filed in");
+        matcher.Count.Should().Be(40_001, "an exact name written again is one key; a glob keeps each writing");
+        Match(matcher, "tool_2").Should().Be(-4, "the last value wins");
+        Match(matcher, "tool_30000").Should().Be(-1);
+        for (var i = 0; i < 40_000; i += 2)
+        {
+            if (i is not 2 and not 30_000)
+            {
+                matcher.TryMatch($"tool_{i}", out var value, out var key).Should().BeTrue();
+                (value, key).Should().Be((i, $"tool_{i}"));
+            }
+        }
+
+        for (var i = 1; i < 40_000; i += 2)
+        {
+            Match(matcher, $"family_{i}_x").Should().Be(i, "each glob is filed under its own prefix");
+        }
+
+        matcher.Entries.Where(e => !GlobPattern.IsGlob(e.Key)).Select(e => e.Key).Should().OnlyHaveUniqueItems().And.HaveCount(20_000);
+        new NameMatcher<int>(entries.Take(40_000)).DuplicateKey.Should().BeNull();
+    }
+
+    [Test]
+    public void ManyGlobsSharingEnds_FiledRegionByRegion_AnswerAsTheOrderedScan()
+    {
+        // 30,000 globs over 3,000 prefixes and 3,000 suffixes (glob index tables of many regions), each end shared by ten.
+        var patterns = Enumerable.Range(0, 30_000)
+            .Select(i => i % 2 == 0 ? $"p{i % 3_000}_{new string('x', i % 7)}*" : $"*{new string('y', i % 5)}_s{i % 3_000}")
+            .ToArray();
+        var matcher = new NameMatcher<int>(patterns.Select((p, i) => new KeyValuePair<string, int>(p, i)));
+        var globs = patterns.Select(p => new GlobPattern(p)).ToArray();
+        var random = new Random(7);
+        for (var n = 0; n < 400; n++)
+        {
+            var name = random.Next(3) switch
+            {
+                0 => $"p{random.Next(3_000)}_{new string('x', random.Next(8))}tail",
+                1 => $"head{new string('y', random.Next(6))}_s{random.Next(3_000)}",
+                _ => $"p{random.Next(3_000)}_xx_s{random.Next(3_000)}",
+            };
+
+            // The ordered scan: fewest wildcards, then the longest pattern, then document order.
+            var expected = Enumerable.Range(0, patterns.Length)
+                .Where(i => globs[i].IsMatch(name))
+                .OrderBy(i => globs[i].WildcardCount).ThenByDescending(i => patterns[i].Length).ThenBy(i => i)
+                .Select(i => (int?)i)
+                .FirstOrDefault();
+            (matcher.TryMatch(name, out var value, out _) ? value : (int?)null).Should().Be(expected, name);
+        }
+    }
+
+    [Test]
     public void ANameSpelledLikeAGlob_IsNotAnExactMatchOfThatGlob()
     {
         // "a?" and "a*" are equally specific, so document order decides, even for the name "a*" itself.
