@@ -129,8 +129,8 @@ internal sealed class GlobIndex
     /// <summary>
     /// Glob ranks filed by literal end: each distinct end is a run of one shared array of ranks, found through an
     /// open-addressing table of its own. An end's text is not copied: a run points at the first glob filed under it,
-    /// whose pattern holds the text. Built in three passes over the globs (hash each end, find each glob's run in
-    /// <see cref="SlotOrder"/>, then fill in rank order), so that nothing grows.
+    /// whose pattern holds the text. Built in two passes over the globs (find each glob's run, then fill in rank order),
+    /// so that nothing grows.
     /// </summary>
     private sealed class LiteralEnds
     {
@@ -157,31 +157,22 @@ internal sealed class GlobIndex
             _table = new ChunkedArray<int>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2)));
             _mask = _table.Length - 1;
 
-            // First pass, in rank order: the globs anchored at this end, and each one's hash of its end.
-            var filedRanks = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
-            var endHashes = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
-            var filed = 0;
-            for (var rank = 0; rank < globs.Length; rank++)
-            {
-                if (Anchor(globs[rank]) == kind)
-                {
-                    filedRanks[filed] = rank;
-                    endHashes[filed++] = string.GetHashCode(EndOf(globs[rank]));
-                }
-            }
-
-            // Second pass, in SlotOrder: each glob's run (made when its end is new), and each run's size.
-            var order = System.Buffers.ArrayPool<ulong>.Shared.Rent(Math.Max(count, 1));
-            SlotOrder.Sort(endHashes.AsSpan(0, filed), _mask, order);
+            // First pass, in rank order: each glob's run (made when its end is new), and each run's size.
             var runOf = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
             var holders = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
             var hashes = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
             var sizes = System.Buffers.ArrayPool<int>.Shared.Rent(count + 1);
             var runs = 0;
-            foreach (var entry in order.AsSpan(0, filed))
+            var filed = 0;
+            for (var rank = 0; rank < globs.Length; rank++)
             {
-                var (hash, item) = (SlotOrder.Hash(entry), SlotOrder.Item(entry));
-                var rank = filedRanks[item];
+                if (Anchor(globs[rank]) != kind)
+                {
+                    continue;
+                }
+
+                var end = EndOf(globs[rank]);
+                var hash = string.GetHashCode(end);
                 var slot = hash & _mask;
                 int run;
                 while (true)
@@ -197,7 +188,7 @@ internal sealed class GlobIndex
                         break;
                     }
 
-                    if (hashes[run] == hash && EndOf(globs[holders[run]]).SequenceEqual(EndOf(globs[rank])))
+                    if (hashes[run] == hash && EndOf(globs[holders[run]]).SequenceEqual(end))
                     {
                         break;
                     }
@@ -206,14 +197,10 @@ internal sealed class GlobIndex
                 }
 
                 sizes[run]++;
-                runOf[item] = run;
+                runOf[filed++] = run;
             }
 
-            System.Buffers.ArrayPool<int>.Shared.Return(filedRanks);
-            System.Buffers.ArrayPool<int>.Shared.Return(endHashes);
-            System.Buffers.ArrayPool<ulong>.Shared.Return(order);
-
-            // Each run starts where the previous one ends; the last pass fills them in rank order, so each is ascending.
+            // Each run starts where the previous one ends; the second pass fills them in rank order, so each is ascending.
             _holders = new ChunkedArray<int>(runs);
             _hashes = new ChunkedArray<int>(runs);
             _starts = new ChunkedArray<int>(runs + 1);

@@ -124,9 +124,9 @@ public sealed class RuleScalingTests
     }
 
     [Test]
-    public void ManyGlobsSharingEnds_FiledRegionByRegion_AnswerAsTheOrderedScan()
+    public void ManyGlobsSharingEnds_AnswerAsTheOrderedScan()
     {
-        // 30,000 globs over 3,000 prefixes and 3,000 suffixes (glob index tables of many regions), each end shared by ten.
+        // 30,000 globs over 3,000 prefixes and 3,000 suffixes, each end shared by ten globs of different lengths.
         var patterns = Enumerable.Range(0, 30_000)
             .Select(i => i % 2 == 0 ? $"p{i % 3_000}_{new string('x', i % 7)}*" : $"*{new string('y', i % 5)}_s{i % 3_000}")
             .ToArray();
