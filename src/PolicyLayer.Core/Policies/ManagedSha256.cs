@@ -153,21 +153,41 @@ internal sealed class ManagedSha256
 }
 
 /// <summary>
-/// An incremental SHA-256 that hashes in managed code up to <see cref="ManagedThreshold"/> bytes of expected input and
-/// through the platform above it: the platform's first use in a process costs milliseconds (OpenSSL loads), its
-/// per-byte speed wins on large inputs.
+/// An incremental SHA-256 that hashes a small input (up to <see cref="ManagedThreshold"/> bytes expected) in managed
+/// code while the process has not yet hashed <see cref="ManagedBudget"/> bytes that way, and everything else through the
+/// platform: the platform's first use in a process costs milliseconds (OpenSSL loads), after which it hashes several
+/// times faster per byte.
 /// </summary>
+/// <remarks>
+/// The budget is what loading the platform's SHA-256 costs, paid in managed hashing: a command that loads one small
+/// policy never loads OpenSSL, and a process that loads small policies again and again (reloads, tests, a service of
+/// many tenants) pays for it once and then hashes at the platform's speed, so that in no process does the choice cost
+/// more than about twice the better of the two.
+/// </remarks>
 internal sealed class ContentHash : IDisposable
 {
-    /// <summary>Inputs expected up to this size are hashed in managed code (about 0.1 ms at this size).</summary>
+    /// <summary>Inputs expected up to this size may be hashed in managed code (about 0.1 ms at this size).</summary>
     public const int ManagedThreshold = 32 * 1024;
+
+    /// <summary>The bytes a process hashes in managed code before every input goes to the platform: about 5 ms of managed hashing, what loading OpenSSL costs.</summary>
+    public const long ManagedBudget = 1024 * 1024;
+
+    // The bytes this process has hashed in managed code so far (as expected when each hash began).
+    private static long s_managedBytes;
 
     private readonly ManagedSha256? _managed;
     private readonly IncrementalHash? _platform;
 
     public ContentHash(long expectedLength)
+        : this(expectedLength, ref s_managedBytes)
     {
-        if (expectedLength <= ManagedThreshold)
+    }
+
+    /// <param name="expectedLength">How many bytes are expected.</param>
+    /// <param name="managedBytes">The bytes hashed in managed code so far, counted here (the process's own count, or a test's).</param>
+    internal ContentHash(long expectedLength, ref long managedBytes)
+    {
+        if (expectedLength <= ManagedThreshold && Interlocked.Add(ref managedBytes, Math.Max(expectedLength, 0)) <= ManagedBudget)
         {
             _managed = new ManagedSha256();
         }
@@ -176,6 +196,9 @@ internal sealed class ContentHash : IDisposable
             _platform = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         }
     }
+
+    /// <summary>Whether this hash runs in managed code, for the tests.</summary>
+    internal bool IsManaged => _managed is not null;
 
     public void Append(ReadOnlySpan<byte> data)
     {

@@ -91,4 +91,39 @@ public sealed class ManagedSha256Tests
 
         digest.Should().Equal(SHA256.HashData(data));
     }
+
+    [Test]
+    public void ContentHash_HashesSmallInputsInManagedCode_UntilTheBudgetIsSpent_ThenThroughThePlatform()
+    {
+        long spent = 0;
+        var data = new byte[20_000];
+        new Random(3).NextBytes(data);
+        var expected = SHA256.HashData(data);
+        var digest = new byte[32];
+        var managed = 0;
+        for (var i = 0; i < 60; i++)
+        {
+            using var hash = new ContentHash(data.Length, ref spent);
+            managed += hash.IsManaged ? 1 : 0;
+            if (i < ContentHash.ManagedBudget / data.Length)
+            {
+                hash.IsManaged.Should().BeTrue($"hash {i} fits in what is left of the budget");
+            }
+
+            hash.Append(data);
+            hash.GetHash(digest);
+            digest.Should().Equal(expected, "the digest is the same whichever hashes");
+        }
+
+        managed.Should().Be((int)(ContentHash.ManagedBudget / data.Length), "once the managed bytes would have paid for loading the platform, every input goes there");
+        using (var large = new ContentHash(ContentHash.ManagedThreshold + 1, ref spent))
+        {
+            large.IsManaged.Should().BeFalse();
+        }
+
+        long fresh = 0;
+        using var big = new ContentHash(ContentHash.ManagedThreshold + 1, ref fresh);
+        big.IsManaged.Should().BeFalse("an input over the threshold goes to the platform even with the budget whole");
+        fresh.Should().Be(0, "only managed hashing spends the budget");
+    }
 }
