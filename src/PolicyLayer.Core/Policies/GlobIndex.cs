@@ -172,7 +172,7 @@ internal sealed class GlobIndex
                 }
 
                 var end = EndOf(globs[rank]);
-                var hash = string.GetHashCode(end);
+                var hash = KeyHash.Of(end);
                 var slot = hash & _mask;
                 int run;
                 while (true)
@@ -222,20 +222,45 @@ internal sealed class GlobIndex
                 }
             }
 
-            // The distinct lengths of the ends, ascending.
+            // The distinct lengths of the ends, ascending: marked by length, unless an end is longer than there are runs
+            // and a few thousand (then sorted).
             var lengths = sizes.AsSpan(0, runs);
+            var longest = 0;
             for (var run = 0; run < runs; run++)
             {
                 lengths[run] = EndOf(globs[_holders[run]]).Length;
+                longest = Math.Max(longest, lengths[run]);
             }
 
-            lengths.Sort();
             var distinct = 0;
-            for (var i = 0; i < lengths.Length; i++)
+            if (longest <= Math.Max(runs, 4096))
             {
-                if (i == 0 || lengths[i] != lengths[i - 1])
+                var seen = System.Buffers.ArrayPool<bool>.Shared.Rent(longest + 1);
+                seen.AsSpan(0, longest + 1).Clear();
+                foreach (var length in lengths)
                 {
-                    lengths[distinct++] = lengths[i];
+                    seen[length] = true;
+                }
+
+                for (var length = 0; length <= longest; length++)
+                {
+                    if (seen[length])
+                    {
+                        lengths[distinct++] = length;
+                    }
+                }
+
+                System.Buffers.ArrayPool<bool>.Shared.Return(seen);
+            }
+            else
+            {
+                lengths.Sort();
+                for (var i = 0; i < lengths.Length; i++)
+                {
+                    if (i == 0 || lengths[i] != lengths[i - 1])
+                    {
+                        lengths[distinct++] = lengths[i];
+                    }
                 }
             }
 
@@ -259,7 +284,7 @@ internal sealed class GlobIndex
         /// <summary>Where in <see cref="Ranks"/> the ranks (ascending) of the globs filed under <paramref name="end"/> are.</summary>
         public bool TryGetRanks(ReadOnlySpan<char> end, out int from, out int to)
         {
-            var hash = string.GetHashCode(end);
+            var hash = KeyHash.Of(end);
             var slot = hash & _mask;
             while (_table[slot] - 1 is var run and >= 0)
             {

@@ -8,11 +8,12 @@ namespace PolicyLayer.Policies;
 /// (fewest wildcards, then the longest pattern, then document order), found through a <see cref="GlobIndex"/>.
 /// </summary>
 /// <remarks>
-/// Built in a few passes over the keys and sorts of integers. Every key's characters are in one run of chunks and every
+/// Built in a few passes over the keys and counting sorts of integers. Every key's characters are in one run of chunks and every
 /// key is filed in one open-addressing table of (hash, key) pairs (in <see cref="SlotOrder"/>), so that a key written twice is noticed
 /// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
 /// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
-/// the same array. The globs are ranked by a packed sort key rather than by comparisons through a delegate. The working
+/// the same array. The globs are ranked by a counting sort of their wildcard counts and lengths (a packed sort key when a glob
+/// is thousands of characters long) rather than by comparisons through a delegate. The working
 /// arrays come from the pool (the builder's grow only when the reader's estimate of the keys falls short).
 /// </remarks>
 internal sealed class NameMatcher<T>
@@ -377,6 +378,11 @@ internal sealed class NameMatcher<T>
     private static int[] Rank(ReadOnlySpan<GlobPattern> globs)
     {
         var order = ArrayPool<int>.Shared.Rent(globs.Length);
+        if (TryRankByCounting(globs, order))
+        {
+            return order;
+        }
+
         var packed = ArrayPool<ulong>.Shared.Rent(globs.Length);
         var fits = globs.Length <= GlobPattern.PackLimit;
         for (var i = 0; i < globs.Length && fits; i++)
@@ -409,6 +415,49 @@ internal sealed class NameMatcher<T>
 
         ArrayPool<ulong>.Shared.Return(packed);
         return order;
+    }
+
+    /// <summary>
+    /// Ranks the globs by a counting sort of their (wildcards, length) pairs, stable in document order: linear in the
+    /// globs, where sorting them is not. False when there are more pairs than globs and a few thousand (a glob of
+    /// thousands of characters): the sort then ranks them.
+    /// </summary>
+    private static bool TryRankByCounting(ReadOnlySpan<GlobPattern> globs, Span<int> order)
+    {
+        int wildcards = 0, longest = 0;
+        foreach (var glob in globs)
+        {
+            wildcards = Math.Max(wildcards, glob.WildcardCount);
+            longest = Math.Max(longest, glob.Length);
+        }
+
+        // A glob's bucket: fewer wildcards first, then longer first.
+        var buckets = (long)(wildcards + 1) * (longest + 1);
+        if (buckets > Math.Max(globs.Length, 4096))
+        {
+            return false;
+        }
+
+        var starts = ArrayPool<int>.Shared.Rent((int)buckets + 1);
+        var next = starts.AsSpan(0, (int)buckets + 1);
+        next.Clear();
+        foreach (var glob in globs)
+        {
+            next[(glob.WildcardCount * (longest + 1)) + (longest - glob.Length) + 1]++;
+        }
+
+        for (var bucket = 1; bucket < next.Length; bucket++)
+        {
+            next[bucket] += next[bucket - 1];
+        }
+
+        for (var i = 0; i < globs.Length; i++)
+        {
+            order[next[(globs[i].WildcardCount * (longest + 1)) + (longest - globs[i].Length)]++] = i;
+        }
+
+        ArrayPool<int>.Shared.Return(starts);
+        return true;
     }
 
     /// <summary>Every key that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>

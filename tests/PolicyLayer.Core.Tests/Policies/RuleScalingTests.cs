@@ -153,6 +153,19 @@ public sealed class RuleScalingTests
     }
 
     [Test]
+    public void GlobsOfThousandsOfCharacters_AreRankedAsShortOnes()
+    {
+        // A length past the counting sort's buckets: ranked by the packed sort key instead, in the same order.
+        var x = new string('x', 5_000);
+        var matcher = new NameMatcher<string>([new("*", "any"), new(x + "*", "long"), new("x*", "short"), new(x + "?", "one-char"), new(x + "*y*", "two")]);
+
+        matcher.MatchAll(x + "y").Select(m => m.Value).Should().Equal(["long", "one-char", "short", "any", "two"],
+            "fewest wildcards, then the longest pattern, then document order");
+        Match(matcher, x + "yy").Should().Be("long");
+        Match(matcher, "xz").Should().Be("short");
+    }
+
+    [Test]
     public void ANameSpelledLikeAGlob_IsNotAnExactMatchOfThatGlob()
     {
         // "a?" and "a*" are equally specific, so document order decides, even for the name "a*" itself.
