@@ -48,6 +48,45 @@ internal static class PolicyFixtures
         return json.Append("\n}}").ToString();
     }
 
+    /// <summary>
+    /// A policy of <paramref name="tools"/> rules written compactly, most of them empty and every tenth with a limit, whose
+    /// keys are all of one kind: <c>exact</c> names, globs with a literal <c>prefix</c> (<c>family_000001_*</c>) or
+    /// <c>suffix</c> (<c>*_op_000001</c>), or <c>ends</c>: a third each of exact names, prefixed and suffixed globs.
+    /// </summary>
+    public static string Compact(string shape, int tools)
+    {
+        var json = new StringBuilder("{\"version\":\"1\",\"default\":\"deny\",\"tools\":{");
+        for (var i = 0; i < tools; i++)
+        {
+            var key = shape switch
+            {
+                "exact" => $"tool_{i:D6}",
+                "prefix" => $"family_{i:D6}_*",
+                "suffix" => $"*_op_{i:D6}",
+                _ => (i % 3) switch { 0 => $"srv{i}.get_{i}", 1 => $"srv{i}.*", _ => $"*.delete_{i}" },
+            };
+            json.Append(i == 0 ? "" : ",").Append('\n').Append($"\"{key}\":{{");
+            if (i % 10 == 0)
+            {
+                json.Append($"\"limits\":[{{\"counter\":\"c_{i}\",\"window\":\"minute\",\"max\":30,\"scope\":\"grant\"}}]");
+            }
+
+            json.Append('}');
+        }
+
+        return json.Append("\n}}").ToString();
+    }
+
+    /// <summary>The compact policies of one kind of key each (<see cref="Compact"/>), at 1k, 10k and 100k tools.</summary>
+    public static IEnumerable<string> ShapeCases =>
+        from shape in CompactShapes
+        from tools in ShapeSizes
+        select $"{shape} {tools}";
+
+    private static readonly string[] CompactShapes = ["exact", "prefix", "suffix", "ends"];
+
+    private static readonly int[] ShapeSizes = [1_000, 10_000, 100_000];
+
     /// <summary>The policies the load benchmarks measure, by name: <c>large 1000</c> (<see cref="Large"/>) or <c>mixed 100000</c> (<see cref="Mixed"/>).</summary>
     public static byte[] ForLoad(string name)
     {
@@ -56,7 +95,8 @@ internal static class PolicyFixtures
         {
             "large" => Large(tools),
             "mixed" => Mixed(tools),
-            _ => throw new ArgumentException($"Unknown policy shape '{shape}'; expected large or mixed.", nameof(name)),
+            "exact" or "prefix" or "suffix" or "ends" => Compact(shape, tools),
+            _ => throw new ArgumentException($"Unknown policy shape '{shape}'; expected large, mixed, exact, prefix, suffix or ends.", nameof(name)),
         });
     }
 

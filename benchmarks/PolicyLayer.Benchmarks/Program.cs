@@ -22,6 +22,13 @@ if (args is ["policy-load-cpu", ..])
     return 0;
 }
 
+// The same for compact policies whose keys are all exact names, all globs with a prefix or a suffix, or a third of each: `-- policy-load-shapes [ROUNDS]`.
+if (args is ["policy-load-shapes", ..])
+{
+    PolicyLoadCpu.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5, PolicyFixtures.ShapeCases);
+    return 0;
+}
+
 // Allocation by type while loading one policy (the runtime's sampled allocation ticks): `-- policy-load-profile ["mixed 100000"] [LOADS]`.
 if (args is ["policy-load-profile", ..])
 {

@@ -120,10 +120,14 @@ internal static class PolicyLoadMemory
 /// </summary>
 internal static class PolicyLoadCpu
 {
-    public static void Run(int rounds)
+    public static void Run(int rounds) => Run(rounds, PolicyFixtures.LoadCases);
+
+    /// <param name="rounds">Rounds per policy.</param>
+    /// <param name="cases">The policies, by <see cref="PolicyFixtures.ForLoad"/>'s names.</param>
+    public static void Run(int rounds, IEnumerable<string> cases)
     {
         Console.WriteLine($"{"policy",-14} {"Parse µs",10} {"load µs",10} {"ratio",6} {"ns/tool",8}   (CPU time, median of {rounds} rounds)");
-        foreach (var name in PolicyFixtures.LoadCases)
+        foreach (var name in cases)
         {
             var bytes = PolicyFixtures.ForLoad(name);
             var tools = int.Parse(name.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
