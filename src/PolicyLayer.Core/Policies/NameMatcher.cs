@@ -431,7 +431,7 @@ internal sealed class NameMatcher<T>
             longest = Math.Max(longest, glob.Length);
         }
 
-        // A glob's bucket: fewer wildcards first, then longer first.
+        // A glob's bucket (see Bucket): fewer wildcards first, then longer first.
         var buckets = (long)(wildcards + 1) * (longest + 1);
         if (buckets > Math.Max(globs.Length, 4096))
         {
@@ -443,7 +443,7 @@ internal sealed class NameMatcher<T>
         next.Clear();
         foreach (var glob in globs)
         {
-            next[(glob.WildcardCount * (longest + 1)) + (longest - glob.Length) + 1]++;
+            next[Bucket(glob, longest) + 1]++;
         }
 
         for (var bucket = 1; bucket < next.Length; bucket++)
@@ -453,11 +453,13 @@ internal sealed class NameMatcher<T>
 
         for (var i = 0; i < globs.Length; i++)
         {
-            order[next[(globs[i].WildcardCount * (longest + 1)) + (longest - globs[i].Length)]++] = i;
+            order[next[Bucket(globs[i], longest)]++] = i;
         }
 
         ArrayPool<int>.Shared.Return(starts);
         return true;
+
+        static int Bucket(GlobPattern glob, int longest) => (glob.WildcardCount * (longest + 1)) + (longest - glob.Length);
     }
 
     /// <summary>Every key that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>

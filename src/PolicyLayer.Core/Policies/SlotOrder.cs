@@ -10,10 +10,11 @@ namespace PolicyLayer.Policies;
 /// </summary>
 /// <remarks>
 /// The table of a policy of 100,000 rules (2 MiB) is as large as a core's second-level cache: filed in document order,
-/// nearly every item misses it, and per item the build then costs half as much again as at 10,000 rules. Filed region by
-/// region it stays at the 10,000-rule cost (docs/benchmarks.md, "Policy load, session 10"). A table of one region (up to
-/// <see cref="RegionSlots"/> slots) is filed in item order, as before. The order adds two passes over an array of
-/// 8 bytes per item; it changes where an item lands only when probes run past a region's end, never whether it is found.
+/// nearly every item misses it, and per item the filing then costs about 1.4 times what it does at 10,000 rules. Filed
+/// region by region it stays near the 10,000-rule cost (docs/benchmarks.md, "Policy load, session 10"). A table of one
+/// region (up to <see cref="RegionSlots"/> slots) is filed in item order, as before. The order adds two passes over an
+/// array of 8 bytes per item; it can change which slot of a run of colliding items an item takes, never whether it is
+/// found.
 /// </remarks>
 internal static class SlotOrder
 {
