@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace PolicyLayer.Gateway.Tests.Http;
 
 /// <summary>The outbox of one POST: what the gateway routes back to the request handler, in order, bounded, and cheap for one JSON answer.</summary>
@@ -9,14 +11,13 @@ public class HttpExchangeTests
     public async Task TheAnswer_ResumesTheWaitingHandler_OnTheThreadThatDeliversIt()
     {
         var exchange = NewExchange();
-        var resumedOn = -1;
-        var handler = Task.Run(async () =>
-        {
-            var more = await exchange.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false);
-            resumedOn = Environment.CurrentManagedThreadId;
-            return more;
-        });
-        await WaitUntilWaitingAsync(exchange);
+
+        // The handler's await, taken apart so the continuation is registered before the answer can arrive:
+        // a handler still on its way to the await would resume on its own thread whatever the exchange does.
+        var awaiter = AwaiterOf(exchange.WaitToReadAsync(CancellationToken.None));
+        awaiter.IsCompleted.Should().BeFalse("nothing has been delivered yet");
+        var resumed = new TaskCompletionSource<(int Thread, bool More)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        awaiter.UnsafeOnCompleted(() => resumed.SetResult((Environment.CurrentManagedThreadId, awaiter.GetResult())));
 
         var deliveredOn = -1;
         var deliverer = new Thread(() =>
@@ -27,7 +28,8 @@ public class HttpExchangeTests
         deliverer.Start();
         deliverer.Join();
 
-        (await handler).Should().BeTrue();
+        var (resumedOn, more) = await resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        more.Should().BeTrue();
         resumedOn.Should().Be(deliveredOn, "the handler writes the answer on the thread that has it, with no thread-pool hop");
         exchange.TryRead(out var first).Should().BeTrue();
         first.Final.Should().BeTrue();
@@ -169,18 +171,9 @@ public class HttpExchangeTests
         return await waiting && exchange.TryRead(out var answer) && answer.Final;
     }
 
+    private static ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter AwaiterOf(ValueTask<bool> wait) =>
+        wait.ConfigureAwait(false).GetAwaiter();
+
     private static HttpExchange NewExchange(int capacity = 64) =>
         new(Answer, tooLong: false, idKey: "1", id: Answer.AsMemory(22, 1), acceptsStream: true, capacity);
-
-    private static async Task WaitUntilWaitingAsync(HttpExchange exchange)
-    {
-        // The handler is waiting once a message it has not read would wake it: give its task time to reach the wait.
-        for (var i = 0; i < 200 && !IsWaiting(exchange); i++)
-        {
-            await Task.Delay(5);
-        }
-    }
-
-    private static bool IsWaiting(HttpExchange exchange) =>
-        (bool)typeof(HttpExchange).GetField("_waiting", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(exchange)!;
 }
