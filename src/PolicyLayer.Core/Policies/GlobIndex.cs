@@ -22,53 +22,46 @@ internal sealed class GlobIndex
     public GlobIndex(ChunkedArray<GlobPattern> globs)
     {
         _globs = globs;
-        int prefixed = 0, suffixed = 0, unanchored = 0;
+
+        // One pass over the globs: the ranks filed under a prefix, under a suffix (each glob under its longer literal end, the
+        // prefix on a tie), and under neither, each list ascending.
+        var pool = System.Buffers.ArrayPool<int>.Shared;
+        var count = Math.Max(globs.Length, 1);
+        int[] prefixed = pool.Rent(count), suffixed = pool.Rent(count), unanchored = pool.Rent(count);
+        int prefixes = 0, suffixes = 0, others = 0;
         for (var rank = 0; rank < globs.Length; rank++)
         {
-            switch (Anchor(globs[rank]))
+            ref readonly var glob = ref globs[rank];
+            if (glob.LiteralPrefix == 0 && glob.LiteralSuffix == 0)
             {
-                case Ends.Prefix:
-                    prefixed++;
-                    break;
-                case Ends.Suffix:
-                    suffixed++;
-                    break;
-                default:
-                    unanchored++;
-                    break;
+                unanchored[others++] = rank;
+            }
+            else if (glob.LiteralPrefix >= glob.LiteralSuffix)
+            {
+                prefixed[prefixes++] = rank;
+            }
+            else
+            {
+                suffixed[suffixes++] = rank;
             }
         }
 
-        _unanchored = new ChunkedArray<int>(unanchored);
-        unanchored = 0;
-        for (var rank = 0; rank < globs.Length; rank++)
+        _unanchored = new ChunkedArray<int>(others);
+        for (var i = 0; i < others; i++)
         {
-            if (Anchor(globs[rank]) == Ends.None)
-            {
-                _unanchored[unanchored++] = rank;
-            }
+            _unanchored[i] = unanchored[i];
         }
 
-        _byPrefix = new LiteralEnds(globs, Ends.Prefix, prefixed);
-        _bySuffix = new LiteralEnds(globs, Ends.Suffix, suffixed);
+        _byPrefix = new LiteralEnds(globs, suffix: false, prefixed.AsSpan(0, prefixes));
+        _bySuffix = new LiteralEnds(globs, suffix: true, suffixed.AsSpan(0, suffixes));
+        pool.Return(prefixed);
+        pool.Return(suffixed);
+        pool.Return(unanchored);
     }
 
     /// <summary>The size in bytes of every array the index keeps, for the tests.</summary>
     internal IEnumerable<long> ArrayBytes =>
         _unanchored.ChunkLengths.Select(length => length * 4L).Concat(_byPrefix.ArrayBytes).Concat(_bySuffix.ArrayBytes);
-
-    private enum Ends
-    {
-        None,
-        Prefix,
-        Suffix,
-    }
-
-    /// <summary>Which literal end a glob is filed under: the longer of the text before its first wildcard and after its last (the prefix on a tie).</summary>
-    private static Ends Anchor(GlobPattern glob) =>
-        glob.LiteralPrefix == 0 && glob.LiteralSuffix == 0 ? Ends.None
-        : glob.LiteralPrefix >= glob.LiteralSuffix ? Ends.Prefix
-        : Ends.Suffix;
 
     /// <summary>The rank of the first glob that matches <paramref name="name"/>; false when none does.</summary>
     public bool TryMatch(string name, out int rank)
@@ -141,37 +134,32 @@ internal sealed class GlobIndex
         private readonly ChunkedArray<int> _table;
         private readonly int _mask;
 
-        // Per run: the rank of the glob whose pattern holds its end, its end's hash, and where its ranks start.
-        private readonly ChunkedArray<int> _holders;
-        private readonly ChunkedArray<int> _hashes;
-        private readonly ChunkedArray<int> _starts;
+        // Per run (and one past the last, for where the last run's ranks end): the rank of the glob whose pattern holds
+        // its end, its end's hash, and where its ranks start.
+        private readonly ChunkedArray<Run> _runs;
         private readonly ChunkedArray<int> _ranks;
 
         /// <param name="globs">Every glob, in precedence order.</param>
-        /// <param name="kind">Which end this table files: the globs anchored there are taken, the others skipped.</param>
-        /// <param name="count">How many globs are anchored there.</param>
-        public LiteralEnds(ChunkedArray<GlobPattern> globs, Ends kind, int count)
+        /// <param name="suffix">Whether this table files suffixes (else prefixes).</param>
+        /// <param name="ranks">The ranks of the globs filed here, ascending.</param>
+        public LiteralEnds(ChunkedArray<GlobPattern> globs, bool suffix, ReadOnlySpan<int> ranks)
         {
             _globs = globs;
-            _suffix = kind == Ends.Suffix;
+            _suffix = suffix;
+            var count = ranks.Length;
             _table = new ChunkedArray<int>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2)));
             _mask = _table.Length - 1;
 
-            // First pass, in rank order: each glob's run (made when its end is new), and each run's size.
-            var runOf = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
-            var holders = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
-            var hashes = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
-            var sizes = System.Buffers.ArrayPool<int>.Shared.Rent(count + 1);
+            // First pass, in rank order: each glob's run (made when its end is new), each run's size and its end's length.
+            var pool = System.Buffers.ArrayPool<int>.Shared;
+            var runOf = pool.Rent(Math.Max(count, 1));
+            var found = System.Buffers.ArrayPool<Run>.Shared.Rent(Math.Max(count, 1));
+            var lengths = pool.Rent(Math.Max(count, 1));
             var runs = 0;
-            var filed = 0;
-            for (var rank = 0; rank < globs.Length; rank++)
+            var longest = 0;
+            for (var i = 0; i < count; i++)
             {
-                if (Anchor(globs[rank]) != kind)
-                {
-                    continue;
-                }
-
-                var end = EndOf(globs[rank]);
+                var end = EndOf(globs[ranks[i]]);
                 var hash = KeyHash.Of(end);
                 var slot = hash & _mask;
                 int run;
@@ -182,13 +170,13 @@ internal sealed class GlobIndex
                     {
                         run = runs++;
                         _table[slot] = run + 1;
-                        holders[run] = rank;
-                        hashes[run] = hash;
-                        sizes[run] = 0;
+                        found[run] = new Run(ranks[i], hash, 0);
+                        lengths[run] = end.Length;
+                        longest = Math.Max(longest, end.Length);
                         break;
                     }
 
-                    if (hashes[run] == hash && EndOf(globs[holders[run]]).SequenceEqual(end))
+                    if (found[run].Hash == hash && EndOf(globs[found[run].Holder]).SequenceEqual(end))
                     {
                         break;
                     }
@@ -196,44 +184,41 @@ internal sealed class GlobIndex
                     slot = (slot + 1) & _mask;
                 }
 
-                sizes[run]++;
-                runOf[filed++] = run;
+                found[run].Start++;
+                runOf[i] = run;
             }
 
-            // Each run starts where the previous one ends; the second pass fills them in rank order, so each is ascending.
-            _holders = new ChunkedArray<int>(runs);
-            _hashes = new ChunkedArray<int>(runs);
-            _starts = new ChunkedArray<int>(runs + 1);
+            // Each run starts where the previous one ends (Start counted its size until now); the second pass fills them
+            // in rank order, so each is ascending.
+            _runs = new ChunkedArray<Run>(runs + 1);
+            var start = 0;
             for (var run = 0; run < runs; run++)
             {
-                _holders[run] = holders[run];
-                _hashes[run] = hashes[run];
-                _starts[run + 1] = _starts[run] + sizes[run];
-                sizes[run] = _starts[run];
+                var size = found[run].Start;
+                _runs[run] = found[run] with { Start = start };
+                found[run].Start = start;
+                start += size;
             }
 
-            _ranks = new ChunkedArray<int>(filed);
-            filed = 0;
-            for (var rank = 0; rank < globs.Length; rank++)
+            _runs[runs] = new Run(-1, 0, start);
+            _ranks = new ChunkedArray<int>(count);
+            for (var i = 0; i < count; i++)
             {
-                if (Anchor(globs[rank]) == kind)
-                {
-                    _ranks[sizes[runOf[filed++]]++] = rank;
-                }
+                _ranks[found[runOf[i]].Start++] = ranks[i];
             }
 
-            // The distinct lengths of the ends, ascending: marked by length, unless an end is longer than there are runs
-            // and a few thousand (then sorted).
-            var lengths = sizes.AsSpan(0, runs);
-            var longest = 0;
-            for (var run = 0; run < runs; run++)
-            {
-                lengths[run] = EndOf(globs[_holders[run]]).Length;
-                longest = Math.Max(longest, lengths[run]);
-            }
+            Lengths = Distinct(lengths.AsSpan(0, runs), longest);
+            pool.Return(runOf);
+            pool.Return(lengths);
+            System.Buffers.ArrayPool<Run>.Shared.Return(found);
+        }
 
+        /// <summary>The distinct values of <paramref name="lengths"/> (which it reorders), ascending.</summary>
+        private static int[] Distinct(Span<int> lengths, int longest)
+        {
+            // Marked by length, unless an end is longer than there are runs and a few thousand (then sorted).
             var distinct = 0;
-            if (longest <= Math.Max(runs, 4096))
+            if (longest <= Math.Max(lengths.Length, 4096))
             {
                 var seen = System.Buffers.ArrayPool<bool>.Shared.Rent(longest + 1);
                 seen.AsSpan(0, longest + 1).Clear();
@@ -264,11 +249,7 @@ internal sealed class GlobIndex
                 }
             }
 
-            Lengths = lengths[..distinct].ToArray();
-            System.Buffers.ArrayPool<int>.Shared.Return(runOf);
-            System.Buffers.ArrayPool<int>.Shared.Return(holders);
-            System.Buffers.ArrayPool<int>.Shared.Return(hashes);
-            System.Buffers.ArrayPool<int>.Shared.Return(sizes);
+            return lengths[..distinct].ToArray();
         }
 
         /// <summary>The distinct lengths of the ends, ascending.</summary>
@@ -276,7 +257,8 @@ internal sealed class GlobIndex
 
         /// <summary>The size in bytes of every array the table keeps, for the tests.</summary>
         internal IEnumerable<long> ArrayBytes =>
-            new[] { _table, _holders, _hashes, _starts, _ranks }.SelectMany(array => array.ChunkLengths).Select(length => length * 4L);
+            _table.ChunkLengths.Concat(_ranks.ChunkLengths).Select(length => length * 4L)
+                .Concat(_runs.ChunkLengths.Select(length => (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<Run>()));
 
         /// <summary>Every run's ranks, one run after another.</summary>
         public ChunkedArray<int> Ranks => _ranks;
@@ -288,9 +270,10 @@ internal sealed class GlobIndex
             var slot = hash & _mask;
             while (_table[slot] - 1 is var run and >= 0)
             {
-                if (_hashes[run] == hash && EndOf(_globs[_holders[run]]).SequenceEqual(end))
+                ref readonly var found = ref _runs[run];
+                if (found.Hash == hash && EndOf(_globs[found.Holder]).SequenceEqual(end))
                 {
-                    (from, to) = (_starts[run], _starts[run + 1]);
+                    (from, to) = (found.Start, _runs[run + 1].Start);
                     return true;
                 }
 
@@ -302,8 +285,11 @@ internal sealed class GlobIndex
         }
 
         /// <summary>The literal end this table files <paramref name="glob"/> under.</summary>
-        private ReadOnlySpan<char> EndOf(GlobPattern glob) => _suffix
+        private ReadOnlySpan<char> EndOf(in GlobPattern glob) => _suffix
             ? glob.Text[(glob.Length - glob.LiteralSuffix)..]
             : glob.Text[..glob.LiteralPrefix];
+
+        /// <summary>A distinct end: the rank of the glob whose pattern holds it, its hash, and where its ranks start.</summary>
+        private record struct Run(int Holder, int Hash, int Start);
     }
 }

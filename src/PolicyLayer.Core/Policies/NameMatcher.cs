@@ -96,14 +96,13 @@ internal sealed class NameMatcher<T>
                 DuplicateKey = new string(Text(chars, first.Start, first.Length));
             }
 
-            // Each glob's pattern is its range of the key characters: no string per glob.
+            // Each glob's pattern is its range of the key characters: no string per glob. Measured once, in document order.
             var globCount = builder.GlobCount;
-            var shapes = ArrayPool<GlobPattern>.Shared.Rent(Math.Max(globCount, 1));
+            var shapes = ArrayPool<GlobShape>.Shared.Rent(Math.Max(globCount, 1));
             for (var g = 0; g < globCount; g++)
             {
                 var key = builder.GlobKey(g);
-                var (chunk, offset) = ChunkedText.Split(rows[key].Start);
-                shapes[g] = new GlobPattern(chars[chunk], offset, builder.Range(key).Length);
+                shapes[g] = GlobShape.Of(KeyText(rows, chars, key));
             }
 
             var ranked = Rank(shapes.AsSpan(0, globCount));
@@ -112,12 +111,14 @@ internal sealed class NameMatcher<T>
             for (var rank = 0; rank < globCount; rank++)
             {
                 var g = ranked[rank];
-                globs[rank] = shapes[g];
-                globValues[rank] = builder.Value(builder.GlobKey(g));
+                var key = builder.GlobKey(g);
+                var (chunk, offset) = ChunkedText.Split(rows[key].Start);
+                globs[rank] = new GlobPattern(chars[chunk], offset, shapes[g]);
+                globValues[rank] = builder.Value(key);
             }
 
             ArrayPool<int>.Shared.Return(ranked);
-            ArrayPool<GlobPattern>.Shared.Return(shapes, clearArray: true);
+            ArrayPool<GlobShape>.Shared.Return(shapes);
             _chars = chars;
             _rows = rows;
             _table = table;
@@ -375,7 +376,7 @@ internal sealed class NameMatcher<T>
     /// The globs' positions among <paramref name="globs"/> (document order), most specific first: fewest wildcards, then the
     /// longest pattern, then document order. A rented array; its first <c>globs.Length</c> items are the answer.
     /// </summary>
-    private static int[] Rank(ReadOnlySpan<GlobPattern> globs)
+    private static int[] Rank(ReadOnlySpan<GlobShape> globs)
     {
         var order = ArrayPool<int>.Shared.Rent(globs.Length);
         if (TryRankByCounting(globs, order))
@@ -389,8 +390,8 @@ internal sealed class NameMatcher<T>
         {
             // Wildcards, then the length reversed (longer first), then the position: a sort of integers gives the order.
             var glob = globs[i];
-            fits = glob.WildcardCount <= GlobPattern.PackLimit && glob.Length <= GlobPattern.PackLimit;
-            packed[i] = ((ulong)glob.WildcardCount << 42) | ((ulong)(GlobPattern.PackLimit - glob.Length) << 21) | (uint)i;
+            fits = glob.Wildcards <= GlobPattern.PackLimit && glob.Length <= GlobPattern.PackLimit;
+            packed[i] = ((ulong)glob.Wildcards << 42) | ((ulong)(GlobPattern.PackLimit - glob.Length) << 21) | (uint)i;
         }
 
         if (fits)
@@ -410,7 +411,7 @@ internal sealed class NameMatcher<T>
             }
 
             var array = globs.ToArray();
-            order.AsSpan(0, globs.Length).Sort((a, b) => GlobPattern.CompareSpecificity(array[a], array[b]) is var c and not 0 ? c : a.CompareTo(b));
+            order.AsSpan(0, globs.Length).Sort((a, b) => GlobShape.CompareSpecificity(array[a], array[b]) is var c and not 0 ? c : a.CompareTo(b));
         }
 
         ArrayPool<ulong>.Shared.Return(packed);
@@ -422,12 +423,12 @@ internal sealed class NameMatcher<T>
     /// globs, where sorting them is not. False when there are more pairs than globs and a few thousand (a glob of
     /// thousands of characters): the sort then ranks them.
     /// </summary>
-    private static bool TryRankByCounting(ReadOnlySpan<GlobPattern> globs, Span<int> order)
+    private static bool TryRankByCounting(ReadOnlySpan<GlobShape> globs, Span<int> order)
     {
         int wildcards = 0, longest = 0;
         foreach (var glob in globs)
         {
-            wildcards = Math.Max(wildcards, glob.WildcardCount);
+            wildcards = Math.Max(wildcards, glob.Wildcards);
             longest = Math.Max(longest, glob.Length);
         }
 
@@ -459,7 +460,7 @@ internal sealed class NameMatcher<T>
         ArrayPool<int>.Shared.Return(starts);
         return true;
 
-        static int Bucket(GlobPattern glob, int longest) => (glob.WildcardCount * (longest + 1)) + (longest - glob.Length);
+        static int Bucket(GlobShape glob, int longest) => (glob.Wildcards * (longest + 1)) + (longest - glob.Length);
     }
 
     /// <summary>Every key that matches <paramref name="name"/> in precedence order: the exact key, then globs from most to least specific (for explanations).</summary>
@@ -594,18 +595,22 @@ internal static class KeyHash
     {
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(text);
         var hash = Seed ^ ((ulong)bytes.Length * Multiplier);
-        while (bytes.Length >= 8)
+        var at = 0;
+        for (; bytes.Length - at >= 8; at += 8)
         {
-            hash = (hash ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes)) * Multiplier;
+            hash = (hash ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes[at..])) * Multiplier;
             hash ^= hash >> 29;
-            bytes = bytes[8..];
         }
 
-        ulong tail = 0;
-        foreach (var b in bytes)
+        // The last one to seven bytes in two reads that may overlap (the length is already in the hash), not one by one.
+        var rest = bytes[at..];
+        var tail = rest.Length switch
         {
-            tail = (tail << 8) | b;
-        }
+            0 => 0UL,
+            1 => rest[0],
+            < 4 => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(rest) | ((ulong)System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(rest[^2..]) << 16),
+            _ => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(rest) | ((ulong)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(rest[^4..]) << 32),
+        };
 
         hash = (hash ^ tail) * Multiplier;
         hash ^= hash >> 32;
@@ -629,23 +634,18 @@ internal readonly struct GlobPattern
 
     /// <summary>The glob written at <paramref name="start"/> in <paramref name="source"/> (a name matcher's one array of key characters).</summary>
     public GlobPattern(char[] source, int start, int length)
+        : this(source, start, GlobShape.Of(source.AsSpan(start, length)))
+    {
+    }
+
+    /// <summary>The glob written at <paramref name="start"/> in <paramref name="source"/>, already measured.</summary>
+    public GlobPattern(char[] source, int start, GlobShape shape)
     {
         _source = source;
         _start = start;
-        Length = length;
-        var span = Text;
-        var first = span.IndexOfAny('*', '?');
-        if (first < 0)
-        {
-            LiteralPrefix = LiteralSuffix = span.Length;
-            return;
-        }
-
-        var last = span.LastIndexOfAny('*', '?');
-        LiteralPrefix = first;
-        LiteralSuffix = span.Length - 1 - last;
-        var between = span[first..(last + 1)];
-        WildcardCount = between.Count('*') + between.Count('?');
+        Length = shape.Length;
+        LiteralPrefix = shape.Prefix;
+        LiteralSuffix = shape.Suffix;
     }
 
     private readonly char[] _source;
@@ -659,7 +659,8 @@ internal readonly struct GlobPattern
     /// <summary>The pattern as a string, made now.</summary>
     public string Pattern => new(Text);
 
-    public int WildcardCount { get; }
+    /// <summary>How many wildcards the pattern has, counted now (the ranking counts them once, in its <see cref="GlobShape"/>).</summary>
+    public int WildcardCount => Text.Count('*') + Text.Count('?');
 
     /// <summary>How many literal characters come before the first wildcard.</summary>
     public int LiteralPrefix { get; }
@@ -670,10 +671,6 @@ internal readonly struct GlobPattern
     public static bool IsGlob(string key) => IsGlob(key.AsSpan());
 
     public static bool IsGlob(ReadOnlySpan<char> key) => key.IndexOfAny('*', '?') >= 0;
-
-    /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
-    public static int CompareSpecificity(GlobPattern a, GlobPattern b) =>
-        a.WildcardCount != b.WildcardCount ? a.WildcardCount.CompareTo(b.WildcardCount) : b.Length.CompareTo(a.Length);
 
     /// <summary>Iterative matching with backtracking to the last star: linear in practice, no regex.</summary>
     public bool IsMatch(ReadOnlySpan<char> t)
@@ -712,4 +709,45 @@ internal readonly struct GlobPattern
     }
 
     public override string ToString() => Pattern;
+}
+
+/// <summary>A glob's length, wildcard count, and literal characters before its first wildcard and after its last, found in one pass.</summary>
+internal readonly record struct GlobShape(int Length, int Wildcards, int Prefix, int Suffix)
+{
+    // Up to this length a glob is read a character at a time; a longer one, with the vectorised searches.
+    private const int ShortGlob = 64;
+
+    /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
+    public static int CompareSpecificity(GlobShape a, GlobShape b) =>
+        a.Wildcards != b.Wildcards ? a.Wildcards.CompareTo(b.Wildcards) : b.Length.CompareTo(a.Length);
+
+    public static GlobShape Of(ReadOnlySpan<char> glob)
+    {
+        if (glob.Length <= ShortGlob)
+        {
+            // A tool name's glob is short: one pass finds both ends and counts the wildcards.
+            int first = -1, last = -1, wildcards = 0;
+            for (var i = 0; i < glob.Length; i++)
+            {
+                if (glob[i] is '*' or '?')
+                {
+                    first = first < 0 ? i : first;
+                    last = i;
+                    wildcards++;
+                }
+            }
+
+            return first < 0 ? new(glob.Length, 0, glob.Length, glob.Length) : new(glob.Length, wildcards, first, glob.Length - 1 - last);
+        }
+
+        var firstAt = glob.IndexOfAny('*', '?');
+        if (firstAt < 0)
+        {
+            return new(glob.Length, 0, glob.Length, glob.Length);
+        }
+
+        var lastAt = glob.LastIndexOfAny('*', '?');
+        var between = glob[firstAt..(lastAt + 1)];
+        return new(glob.Length, between.Count('*') + between.Count('?'), firstAt, glob.Length - 1 - lastAt);
+    }
 }

@@ -153,6 +153,47 @@ public sealed class RuleScalingTests
     }
 
     [Test]
+    public void GlobShape_IsTheSame_ReadACharacterAtATime_OrWithTheVectorisedSearches()
+    {
+        // Globs up to 64 characters are measured by one scalar pass, longer ones by IndexOfAny and Count: both sides of the
+        // line, with wildcards at either end, in the middle, or none.
+        var random = new Random(11);
+        for (var n = 0; n < 2_000; n++)
+        {
+            var text = new char[random.Next(56, 74)];
+            for (var i = 0; i < text.Length; i++)
+            {
+                text[i] = random.Next(12) switch { 0 => '*', 1 => '?', _ => (char)('a' + random.Next(3)) };
+            }
+
+            if (n % 10 == 0)
+            {
+                Array.Fill(text, 'k');
+            }
+
+            var glob = new string(text);
+            int first = glob.IndexOfAny(['*', '?']), last = glob.LastIndexOfAny(['*', '?']);
+            var expected = first < 0
+                ? new GlobShape(glob.Length, 0, glob.Length, glob.Length)
+                : new GlobShape(glob.Length, glob.Count(c => c is '*' or '?'), first, glob.Length - 1 - last);
+            GlobShape.Of(glob).Should().Be(expected, glob);
+        }
+    }
+
+    [Test]
+    public void KeyHash_TellsApartNamesThatDifferOnlyInTheirLastCharacters()
+    {
+        // The last one to seven bytes are read in two overlapping reads: every one of them must still count.
+        foreach (var length in Enumerable.Range(1, 24))
+        {
+            var head = new string('n', Math.Max(0, length - 3));
+            var names = (from a in "abcdefgh" from b in "abcdefgh" from c in "abcdefgh" select (head + a + b + c)[^length..]).Distinct().ToArray();
+            // A 32-bit hash of a random seed may collide once by chance (about 1 in 30,000 for 512 names); a byte left out collides hundreds.
+            names.Select(name => KeyHash.Of(name)).Distinct().Count().Should().BeGreaterThanOrEqualTo(names.Length - 1, $"names of {length} characters");
+        }
+    }
+
+    [Test]
     public void GlobsOfThousandsOfCharacters_AreRankedAsShortOnes()
     {
         // A length past the counting sort's buckets: ranked by the packed sort key instead, in the same order.
