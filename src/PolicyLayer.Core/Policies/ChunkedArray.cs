@@ -32,6 +32,11 @@ internal readonly struct ChunkedArray<T>
 
     /// <param name="length">How many items; each is default until written.</param>
     public ChunkedArray(int length)
+        : this(length, zeroed: true)
+    {
+    }
+
+    private ChunkedArray(int length, bool zeroed)
     {
         // Items per chunk: the largest power of two that fits (a chunk's length is then a shift away).
         _shift = BitOperations.Log2((uint)Math.Max(1, Chunking.ChunkBytesFor((long)length * Unsafe.SizeOf<T>()) / Unsafe.SizeOf<T>()));
@@ -39,13 +44,20 @@ internal readonly struct ChunkedArray<T>
         _chunks = new T[(length + perChunk - 1) >> _shift][];
         for (var i = 0; i < _chunks.Length; i++)
         {
-            _chunks[i] = new T[Math.Min(perChunk, length - (i << _shift))];
+            var size = Math.Min(perChunk, length - (i << _shift));
+            _chunks[i] = zeroed ? new T[size] : GC.AllocateUninitializedArray<T>(size);
         }
 
         Length = length;
     }
 
     public int Length { get; }
+
+    /// <summary>
+    /// An array of <paramref name="length"/> items that the caller writes, every one, before any is read: its memory is
+    /// not cleared first (unless <typeparamref name="T"/> holds references, which the runtime always clears).
+    /// </summary>
+    public static ChunkedArray<T> Uninitialized(int length) => new(length, zeroed: false);
 
     public ref T this[int index]
     {

@@ -46,7 +46,7 @@ internal sealed class GlobIndex
             }
         }
 
-        _unanchored = new ChunkedArray<int>(others);
+        _unanchored = ChunkedArray<int>.Uninitialized(others);
         for (var i = 0; i < others; i++)
         {
             _unanchored[i] = unanchored[i];
@@ -190,7 +190,7 @@ internal sealed class GlobIndex
 
             // Each run starts where the previous one ends (Start counted its size until now); the second pass fills them
             // in rank order, so each is ascending.
-            _runs = new ChunkedArray<Run>(runs + 1);
+            _runs = ChunkedArray<Run>.Uninitialized(runs + 1);
             var start = 0;
             for (var run = 0; run < runs; run++)
             {
@@ -201,10 +201,11 @@ internal sealed class GlobIndex
             }
 
             _runs[runs] = new Run(-1, 0, start);
-            _ranks = new ChunkedArray<int>(count);
+            _ranks = ChunkedArray<int>.Uninitialized(count);
             for (var i = 0; i < count; i++)
             {
-                _ranks[found[runOf[i]].Start++] = ranks[i];
+                // Every end distinct (the usual policy): glob i made run i, whose one rank is its own.
+                _ranks[runs == count ? i : found[runOf[i]].Start++] = ranks[i];
             }
 
             Lengths = Distinct(lengths.AsSpan(0, runs), longest);

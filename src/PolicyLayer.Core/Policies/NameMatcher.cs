@@ -55,7 +55,7 @@ internal sealed class NameMatcher<T>
         try
         {
             var count = builder.Count;
-            var rows = new ChunkedArray<KeyRow>(count);
+            var rows = ChunkedArray<KeyRow>.Uninitialized(count);
             // At most two thirds full: a miss ends at an empty slot after a few probes.
             var table = new ChunkedArray<TableSlot>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1))));
             var mask = table.Length - 1;
@@ -96,16 +96,10 @@ internal sealed class NameMatcher<T>
                 DuplicateKey = new string(Text(chars, first.Start, first.Length));
             }
 
-            // Each glob's pattern is its range of the key characters: no string per glob. Measured once, in document order.
+            // Each glob's pattern is its range of the key characters: no string per glob. Its shape was found as it was added.
             var globCount = builder.GlobCount;
-            var shapes = ArrayPool<GlobShape>.Shared.Rent(Math.Max(globCount, 1));
-            for (var g = 0; g < globCount; g++)
-            {
-                var key = builder.GlobKey(g);
-                shapes[g] = GlobShape.Of(KeyText(rows, chars, key));
-            }
-
-            var ranked = Rank(shapes.AsSpan(0, globCount));
+            var shapes = builder.GlobShapes;
+            var ranked = Rank(shapes);
             var globs = new ChunkedArray<GlobPattern>(globCount);
             var globValues = new ChunkedArray<T>(globCount);
             for (var rank = 0; rank < globCount; rank++)
@@ -118,7 +112,6 @@ internal sealed class NameMatcher<T>
             }
 
             ArrayPool<int>.Shared.Return(ranked);
-            ArrayPool<GlobShape>.Shared.Return(shapes);
             _chars = chars;
             _rows = rows;
             _table = table;
@@ -273,8 +266,9 @@ internal sealed class NameMatcher<T>
         private T[] _values;
         private bool[] _isGlob;
 
-        // The key each glob is, in document order.
+        // The key each glob is, in document order, and its shape.
         private int[] _globAt;
+        private GlobShape[] _globShapes;
 
         /// <param name="keys">About how many keys will be added (the arrays grow past it).</param>
         /// <param name="chars">About how many characters they hold.</param>
@@ -286,6 +280,7 @@ internal sealed class NameMatcher<T>
             _values = ArrayPool<T>.Shared.Rent(keys);
             _isGlob = ArrayPool<bool>.Shared.Rent(keys);
             _globAt = ArrayPool<int>.Shared.Rent(keys);
+            _globShapes = ArrayPool<GlobShape>.Shared.Rent(keys);
             _starts[0] = 0;
         }
 
@@ -303,6 +298,9 @@ internal sealed class NameMatcher<T>
 
         /// <summary>The key that the glob <paramref name="glob"/> (in document order) is.</summary>
         internal int GlobKey(int glob) => _globAt[glob];
+
+        /// <summary>The globs' shapes, in document order, found as they were added.</summary>
+        internal ReadOnlySpan<GlobShape> GlobShapes => _globShapes.AsSpan(0, GlobCount);
 
         /// <summary>Room for the next key's characters: write at most <paramref name="maxLength"/> there, then call <see cref="Add(int, T)"/>.</summary>
         public Span<char> Reserve(int maxLength)
@@ -322,10 +320,14 @@ internal sealed class NameMatcher<T>
             Ensure(ref _values, Count, Count + 1);
             Ensure(ref _isGlob, Count, Count + 1);
             Ensure(ref _starts, Count + 1, Count + 2);
-            var isGlob = GlobPattern.IsGlob(_chars.AsSpan(_length, length));
+            var key = _chars.AsSpan(_length, length);
+            var first = key.IndexOfAny('*', '?');
+            var isGlob = first >= 0;
             if (isGlob)
             {
                 Ensure(ref _globAt, GlobCount, GlobCount + 1);
+                Ensure(ref _globShapes, GlobCount, GlobCount + 1);
+                _globShapes[GlobCount] = GlobShape.Of(key, first);
                 _globAt[GlobCount++] = Count;
             }
 
@@ -348,11 +350,13 @@ internal sealed class NameMatcher<T>
             ArrayPool<T>.Shared.Return(_values, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
             ArrayPool<bool>.Shared.Return(_isGlob);
             ArrayPool<int>.Shared.Return(_globAt);
+            ArrayPool<GlobShape>.Shared.Return(_globShapes);
             _chars = [];
             _starts = [];
             _values = [];
             _isGlob = [];
             _globAt = [];
+            _globShapes = [];
         }
 
         private static void Ensure<TItem>(ref TItem[] array, int used, int needed)
@@ -711,43 +715,22 @@ internal readonly struct GlobPattern
     public override string ToString() => Pattern;
 }
 
-/// <summary>A glob's length, wildcard count, and literal characters before its first wildcard and after its last, found in one pass.</summary>
+/// <summary>A glob's length, wildcard count, and literal characters before its first wildcard and after its last.</summary>
 internal readonly record struct GlobShape(int Length, int Wildcards, int Prefix, int Suffix)
 {
-    // Up to this length a glob is read a character at a time; a longer one, with the vectorised searches.
-    private const int ShortGlob = 64;
-
     /// <summary>Precedence between two globs: fewer wildcards first, then the longer pattern; 0 when neither is more specific.</summary>
     public static int CompareSpecificity(GlobShape a, GlobShape b) =>
         a.Wildcards != b.Wildcards ? a.Wildcards.CompareTo(b.Wildcards) : b.Length.CompareTo(a.Length);
 
-    public static GlobShape Of(ReadOnlySpan<char> glob)
+    public static GlobShape Of(ReadOnlySpan<char> glob) =>
+        glob.IndexOfAny('*', '?') is var first and >= 0 ? Of(glob, first) : new(glob.Length, 0, glob.Length, glob.Length);
+
+    /// <summary>The shape of <paramref name="glob"/>, whose first wildcard is at <paramref name="first"/> (already found).</summary>
+    public static GlobShape Of(ReadOnlySpan<char> glob, int first)
     {
-        if (glob.Length <= ShortGlob)
-        {
-            // A tool name's glob is short: one pass finds both ends and counts the wildcards.
-            int first = -1, last = -1, wildcards = 0;
-            for (var i = 0; i < glob.Length; i++)
-            {
-                if (glob[i] is '*' or '?')
-                {
-                    first = first < 0 ? i : first;
-                    last = i;
-                    wildcards++;
-                }
-            }
-
-            return first < 0 ? new(glob.Length, 0, glob.Length, glob.Length) : new(glob.Length, wildcards, first, glob.Length - 1 - last);
-        }
-
-        var firstAt = glob.IndexOfAny('*', '?');
-        if (firstAt < 0)
-        {
-            return new(glob.Length, 0, glob.Length, glob.Length);
-        }
-
-        var lastAt = glob.LastIndexOfAny('*', '?');
-        var between = glob[firstAt..(lastAt + 1)];
-        return new(glob.Length, between.Count('*') + between.Count('?'), firstAt, glob.Length - 1 - lastAt);
+        // Most globs have one wildcard: the last is then the first, and nothing between them is counted.
+        var last = glob.LastIndexOfAny('*', '?');
+        var wildcards = last == first ? 1 : 2 + glob[(first + 1)..last].Count('*') + glob[(first + 1)..last].Count('?');
+        return new(glob.Length, wildcards, first, glob.Length - 1 - last);
     }
 }
