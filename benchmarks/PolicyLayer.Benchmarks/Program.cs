@@ -22,10 +22,13 @@ if (args is ["policy-load-cpu", ..])
     return 0;
 }
 
-// The same for compact policies whose keys are all exact names, all globs with a prefix or a suffix, or a third of each: `-- policy-load-shapes [ROUNDS]`.
+// The same for compact policies whose keys are all exact names, all globs with a prefix or a suffix, or a third of each: `-- policy-load-shapes [ROUNDS] [SHAPE...]` (exact, prefix, suffix, ends; all when none is named).
 if (args is ["policy-load-shapes", ..])
 {
-    PolicyLoadCpu.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5, PolicyFixtures.ShapeCases);
+    var shapes = args.Skip(2).ToArray();
+    PolicyLoadCpu.Run(
+        args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        PolicyFixtures.ShapeCases.Where(name => shapes.Length == 0 || shapes.Any(shape => name.StartsWith(shape + " ", StringComparison.Ordinal))));
     return 0;
 }
 
