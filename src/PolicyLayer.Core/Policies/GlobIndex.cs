@@ -157,34 +157,39 @@ internal sealed class GlobIndex
             var lengths = pool.Rent(Math.Max(count, 1));
             var runs = 0;
             var longest = 0;
+            var table = _table;
+            var mask = _mask;
             for (var i = 0; i < count; i++)
             {
-                var end = EndOf(globs[ranks[i]]);
+                var rank = ranks[i];
+                var end = EndOf(globs[rank]);
                 var hash = KeyHash.Of(end);
-                var slot = hash & _mask;
+                var slot = hash & mask;
                 int run;
                 while (true)
                 {
-                    run = _table[slot] - 1;
-                    if (run < 0)
+                    ref var cell = ref table[slot];
+                    if (cell == 0)
                     {
                         run = runs++;
-                        _table[slot] = run + 1;
-                        found[run] = new Run(ranks[i], hash, 0);
+                        cell = run + 1;
+                        found[run] = new Run(rank, hash, 1);
                         lengths[run] = end.Length;
                         longest = Math.Max(longest, end.Length);
                         break;
                     }
 
-                    if (found[run].Hash == hash && EndOf(globs[found[run].Holder]).SequenceEqual(end))
+                    run = cell - 1;
+                    ref var held = ref found[run];
+                    if (held.Hash == hash && EndOf(globs[held.Holder]).SequenceEqual(end))
                     {
+                        held.Start++;
                         break;
                     }
 
-                    slot = (slot + 1) & _mask;
+                    slot = (slot + 1) & mask;
                 }
 
-                found[run].Start++;
                 runOf[i] = run;
             }
 
