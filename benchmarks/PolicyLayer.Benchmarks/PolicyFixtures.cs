@@ -63,7 +63,8 @@ internal static class PolicyFixtures
                 "exact" => $"tool_{i:D6}",
                 "prefix" => $"family_{i:D6}_*",
                 "suffix" => $"*_op_{i:D6}",
-                _ => (i % 3) switch { 0 => $"srv{i}.get_{i}", 1 => $"srv{i}.*", _ => $"*.delete_{i}" },
+                "ends" => (i % 3) switch { 0 => $"srv{i}.get_{i}", 1 => $"srv{i}.*", _ => $"*.delete_{i}" },
+                _ => throw new ArgumentException($"Unknown compact shape '{shape}'; expected {string.Join(", ", CompactShapes)}.", nameof(shape)),
             };
             json.Append(i == 0 ? "" : ",").Append('\n').Append($"\"{key}\":{{");
             if (i % 10 == 0)
@@ -95,7 +96,7 @@ internal static class PolicyFixtures
         {
             "large" => Large(tools),
             "mixed" => Mixed(tools),
-            "exact" or "prefix" or "suffix" or "ends" => Compact(shape, tools),
+            _ when CompactShapes.Contains(shape) => Compact(shape, tools),
             _ => throw new ArgumentException($"Unknown policy shape '{shape}'; expected large, mixed, exact, prefix, suffix or ends.", nameof(name)),
         });
     }

@@ -376,6 +376,9 @@ internal sealed class NameMatcher<T>
         }
     }
 
+    /// <summary>The largest count or length packed into a ranking's sort key (21 bits); larger globs are ranked by comparison.</summary>
+    private const int PackLimit = (1 << 21) - 1;
+
     /// <summary>
     /// The globs' positions among <paramref name="globs"/> (document order), most specific first: fewest wildcards, then the
     /// longest pattern, then document order. A rented array; its first <c>globs.Length</c> items are the answer.
@@ -389,13 +392,13 @@ internal sealed class NameMatcher<T>
         }
 
         var packed = ArrayPool<ulong>.Shared.Rent(globs.Length);
-        var fits = globs.Length <= GlobPattern.PackLimit;
+        var fits = globs.Length <= PackLimit;
         for (var i = 0; i < globs.Length && fits; i++)
         {
             // Wildcards, then the length reversed (longer first), then the position: a sort of integers gives the order.
             var glob = globs[i];
-            fits = glob.Wildcards <= GlobPattern.PackLimit && glob.Length <= GlobPattern.PackLimit;
-            packed[i] = ((ulong)glob.Wildcards << 42) | ((ulong)(GlobPattern.PackLimit - glob.Length) << 21) | (uint)i;
+            fits = glob.Wildcards <= PackLimit && glob.Length <= PackLimit;
+            packed[i] = ((ulong)glob.Wildcards << 42) | ((ulong)(PackLimit - glob.Length) << 21) | (uint)i;
         }
 
         if (fits)
@@ -403,7 +406,7 @@ internal sealed class NameMatcher<T>
             packed.AsSpan(0, globs.Length).Sort();
             for (var rank = 0; rank < globs.Length; rank++)
             {
-                order[rank] = (int)(packed[rank] & GlobPattern.PackLimit);
+                order[rank] = (int)(packed[rank] & PackLimit);
             }
         }
         else
@@ -628,9 +631,6 @@ internal static class KeyHash
 /// </summary>
 internal readonly struct GlobPattern
 {
-    /// <summary>The largest count or length packed into a sort key (21 bits); larger globs are ranked by comparison.</summary>
-    internal const int PackLimit = (1 << 21) - 1;
-
     public GlobPattern(string pattern)
         : this(pattern.ToCharArray(), 0, pattern.Length)
     {
@@ -662,9 +662,6 @@ internal readonly struct GlobPattern
 
     /// <summary>The pattern as a string, made now.</summary>
     public string Pattern => new(Text);
-
-    /// <summary>How many wildcards the pattern has, counted now (the ranking counts them once, in its <see cref="GlobShape"/>).</summary>
-    public int WildcardCount => Text.Count('*') + Text.Count('?');
 
     /// <summary>How many literal characters come before the first wildcard.</summary>
     public int LiteralPrefix { get; }

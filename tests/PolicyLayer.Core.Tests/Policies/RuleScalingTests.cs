@@ -145,7 +145,7 @@ public sealed class RuleScalingTests
             // The ordered scan: fewest wildcards, then the longest pattern, then document order.
             var expected = Enumerable.Range(0, patterns.Length)
                 .Where(i => globs[i].IsMatch(name))
-                .OrderBy(i => globs[i].WildcardCount).ThenByDescending(i => patterns[i].Length).ThenBy(i => i)
+                .OrderBy(i => patterns[i].Count(c => c is '*' or '?')).ThenByDescending(i => patterns[i].Length).ThenBy(i => i)
                 .Select(i => (int?)i)
                 .FirstOrDefault();
             (matcher.TryMatch(name, out var value, out _) ? value : (int?)null).Should().Be(expected, name);
