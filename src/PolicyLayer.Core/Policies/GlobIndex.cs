@@ -57,6 +57,67 @@ internal sealed class GlobIndex
         pool.Return(prefixed);
         pool.Return(suffixed);
         pool.Return(unanchored);
+        Repeats = FindRepeats();
+    }
+
+    /// <summary>
+    /// The ranks of the globs written a second time (each equal to a glob of lower rank), ascending; empty when every glob
+    /// is distinct. Equal globs share their literal end, so only the globs of a shared end (and those with none) are compared.
+    /// </summary>
+    public int[] Repeats { get; }
+
+    private int[] FindRepeats()
+    {
+        // The usual policy: every end distinct, at most one glob without an end, so nothing to compare.
+        var candidates = _byPrefix.SharedCount + _bySuffix.SharedCount + (_unanchored.Length > 1 ? _unanchored.Length : 0);
+        if (candidates == 0)
+        {
+            return [];
+        }
+
+        var pool = System.Buffers.ArrayPool<int>.Shared;
+        var ranks = pool.Rent(candidates);
+        var filled = _byPrefix.CopySharedRanks(ranks);
+        filled += _bySuffix.CopySharedRanks(ranks.AsSpan(filled));
+        for (var i = 0; i < _unanchored.Length && candidates > filled; i++)
+        {
+            ranks[filled++] = _unanchored[i];
+        }
+
+        // A table of ranks plus one by the glob's text. Equal globs are in one run, whose ranks ascend: the first filed of
+        // equal globs is the lowest ranked.
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)candidates * 2);
+        var (table, mask) = (pool.Rent(size), size - 1);
+        table.AsSpan(0, size).Clear();
+        List<int>? repeats = null;
+        foreach (var rank in ranks.AsSpan(0, filled))
+        {
+            var text = _globs[rank].Text;
+            var slot = KeyHash.Of(text) & mask;
+            while (table[slot] != 0 && !_globs[table[slot] - 1].Text.SequenceEqual(text))
+            {
+                slot = (slot + 1) & mask;
+            }
+
+            if (table[slot] == 0)
+            {
+                table[slot] = rank + 1;
+            }
+            else
+            {
+                (repeats ??= []).Add(rank);
+            }
+        }
+
+        pool.Return(ranks);
+        pool.Return(table);
+        if (repeats is null)
+        {
+            return [];
+        }
+
+        repeats.Sort();
+        return [.. repeats];
     }
 
     /// <summary>The size in bytes of every array the index keeps, for the tests.</summary>
@@ -183,6 +244,8 @@ internal sealed class GlobIndex
                     ref var held = ref found[run];
                     if (held.Hash == hash && EndOf(globs[held.Holder]).SequenceEqual(end))
                     {
+                        // A run's second glob makes it shared: both are counted.
+                        SharedCount += held.Start == 1 ? 2 : 1;
                         held.Start++;
                         break;
                     }
@@ -260,6 +323,25 @@ internal sealed class GlobIndex
 
         /// <summary>The distinct lengths of the ends, ascending.</summary>
         public int[] Lengths { get; }
+
+        /// <summary>How many globs share their end with another.</summary>
+        public int SharedCount { get; }
+
+        /// <summary>Writes the ranks of the globs that share their end with another into <paramref name="into"/>, run by run (each ascending), and says how many.</summary>
+        public int CopySharedRanks(Span<int> into)
+        {
+            var written = 0;
+            for (var run = 0; run < _runs.Length - 1 && written < SharedCount; run++)
+            {
+                var (from, to) = (_runs[run].Start, _runs[run + 1].Start);
+                for (var i = from; to - from > 1 && i < to; i++)
+                {
+                    into[written++] = _ranks[i];
+                }
+            }
+
+            return written;
+        }
 
         /// <summary>The size in bytes of every array the table keeps, for the tests.</summary>
         internal IEnumerable<long> ArrayBytes =>

@@ -9,8 +9,9 @@ namespace PolicyLayer.Policies;
 /// </summary>
 /// <remarks>
 /// Built in a few passes over the keys and counting sorts of integers. Every key's characters are in one run of chunks and every
-/// key is filed in one open-addressing table of (hash, key) pairs (in <see cref="SlotOrder"/>), so that a key written twice is noticed
-/// (<see cref="DuplicateKey"/>) and an exact name is found with one hash and one comparison; a key read straight from
+/// exact key is filed in one open-addressing table of (hash, key) pairs (in <see cref="SlotOrder"/>), so that a name written twice is noticed
+/// (<see cref="DuplicateKey"/>; a glob written twice is noticed by the glob index, among the globs that share its literal end)
+/// and an exact name is found with one hash and one comparison; a key read straight from
 /// the document (<see cref="Builder.Reserve"/>) never becomes a string of its own, and a glob's pattern is a range of
 /// the same array. The globs are ranked by a counting sort of their wildcard counts and lengths (a packed sort key when a glob
 /// is thousands of characters long) rather than by comparisons through a delegate. The working
@@ -56,44 +57,34 @@ internal sealed class NameMatcher<T>
         {
             var count = builder.Count;
             var rows = ChunkedArray<KeyRow>.Uninitialized(count);
-            // At most two thirds full: a miss ends at an empty slot after a few probes.
-            var table = new ChunkedArray<TableSlot>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1))));
+            // The exact keys only (a glob's duplicate is found by the glob index, among the globs that share its end); at
+            // most two thirds full: a miss ends at an empty slot after a few probes.
+            var table = new ChunkedArray<TableSlot>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(((count - builder.GlobCount) * 3 / 2) + 1))));
             var mask = table.Length - 1;
             var chars = CopyKeys(builder, rows);
             var exactValues = new ChunkedArray<T>(count - builder.GlobCount);
-            var repeats = FileKeys(rows, chars, table, mask);
+            var repeats = FileKeys(builder, rows, chars, table, mask);
 
-            // In document order, each exact key's value slot; a key written again sets its first writing's value (the last
-            // value wins, as a JSON object's last member would; the reader reports the key).
+            // In document order, each exact key's value slot; a name written again sets its first writing's value (the last
+            // value wins, as a JSON object's last member would; the reader reports the key). A glob has no exact slot (-1).
             var exactCount = 0;
             var nextRepeat = 0;
             for (var key = 0; key < count; key++)
             {
-                var glob = builder.IsGlob(key);
-                if (nextRepeat < repeats.Length && repeats[nextRepeat].Key == key)
-                {
-                    if (!glob)
-                    {
-                        exactValues[rows[repeats[nextRepeat].First].Slot] = builder.Value(key);
-                    }
-
-                    nextRepeat++;
-                    continue;
-                }
-
-                // A glob is filed as a key (-1) so that a duplicate is noticed and a name spelled like it never matches it as an exact name.
                 ref var row = ref rows[key];
-                row = row with { Slot = glob ? -1 : exactCount };
-                if (!glob)
+                if (builder.IsGlob(key))
                 {
+                    row = row with { Slot = -1 };
+                }
+                else if (nextRepeat < repeats.Length && repeats[nextRepeat].Key == key)
+                {
+                    exactValues[rows[repeats[nextRepeat++].First].Slot] = builder.Value(key);
+                }
+                else
+                {
+                    row = row with { Slot = exactCount };
                     exactValues[exactCount++] = builder.Value(key);
                 }
-            }
-
-            if (repeats.Length > 0)
-            {
-                var first = rows[repeats[0].First];
-                DuplicateKey = new string(Text(chars, first.Start, first.Length));
             }
 
             // Each glob's pattern is its range of the key characters: no string per glob. Its shape was found as it was added.
@@ -111,6 +102,20 @@ internal sealed class NameMatcher<T>
                 globValues[rank] = builder.Value(key);
             }
 
+            // The first key written a second time, in document order: an exact name (found as the keys were filed) or a
+            // glob (found by the index, among the globs that share an end).
+            var index = new GlobIndex(globs);
+            var repeated = repeats.Length > 0 ? repeats[0].Key : int.MaxValue;
+            foreach (var rank in index.Repeats)
+            {
+                repeated = Math.Min(repeated, builder.GlobKey(ranked[rank]));
+            }
+
+            if (repeated != int.MaxValue)
+            {
+                DuplicateKey = new string(KeyText(rows, chars, repeated));
+            }
+
             ArrayPool<int>.Shared.Return(ranked);
             _chars = chars;
             _rows = rows;
@@ -120,7 +125,7 @@ internal sealed class NameMatcher<T>
             _exactCount = exactCount;
             _globs = globs;
             _globValues = globValues;
-            _index = new GlobIndex(globs);
+            _index = index;
         }
         finally
         {
@@ -153,26 +158,32 @@ internal sealed class NameMatcher<T>
     }
 
     /// <summary>
-    /// Files every key in <paramref name="table"/> (every row's place and length written), in <see cref="SlotOrder"/>,
-    /// and gives back the keys written a second time, in document order, each with the key whose writing it repeats.
+    /// Files every exact key (not the globs) in <paramref name="table"/> (every row's place and length written), in <see cref="SlotOrder"/>,
+    /// and gives back the names written a second time, in document order, each with the key whose writing it repeats.
     /// </summary>
-    private static (int Key, int First)[] FileKeys(ChunkedArray<KeyRow> rows, char[][] chars, ChunkedArray<TableSlot> table, int mask)
+    private static (int Key, int First)[] FileKeys(Builder builder, ChunkedArray<KeyRow> rows, char[][] chars, ChunkedArray<TableSlot> table, int mask)
     {
-        var count = rows.Length;
+        var count = builder.Count - builder.GlobCount;
         var hashes = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
+        var keys = ArrayPool<int>.Shared.Rent(Math.Max(count, 1));
         var order = ArrayPool<ulong>.Shared.Rent(Math.Max(count, 1));
         List<(int Key, int First)>? repeats = null;
         try
         {
-            for (var key = 0; key < count; key++)
+            // The exact keys, in document order (item i of the sort is the key keys[i]).
+            for (int key = 0, exact = 0; exact < count; key++)
             {
-                hashes[key] = KeyHash.Of(KeyText(rows, chars, key));
+                if (!builder.IsGlob(key))
+                {
+                    keys[exact] = key;
+                    hashes[exact++] = KeyHash.Of(KeyText(rows, chars, key));
+                }
             }
 
             SlotOrder.Sort(hashes.AsSpan(0, count), mask, order);
             foreach (var entry in order.AsSpan(0, count))
             {
-                var (hash, key) = (SlotOrder.Hash(entry), SlotOrder.Item(entry));
+                var (hash, key) = (SlotOrder.Hash(entry), keys[SlotOrder.Item(entry)]);
                 var slot = hash & mask;
 
                 // A key's characters are read only where a slot holds its hash: a key written twice, or two of one hash.
@@ -195,6 +206,7 @@ internal sealed class NameMatcher<T>
         finally
         {
             ArrayPool<int>.Shared.Return(hashes);
+            ArrayPool<int>.Shared.Return(keys);
             ArrayPool<ulong>.Shared.Return(order);
         }
 

@@ -87,6 +87,21 @@ public sealed class RuleScalingTests
     }
 
     [Test]
+    public void AKeyWrittenTwice_AmongRandomNamesAndGlobs_IsReported_AsTheFirstRepeatInDocumentOrder()
+    {
+        // Short keys over a tiny alphabet: exact names, globs under a prefix, under a suffix and under neither (*a*), many
+        // sharing an end and many written twice. The oracle is the first key, in document order, seen before.
+        var keys = Gen.Char["ab*?"].Array[1, 5].Select(c => new string(c)).Array[1, 40];
+        keys.Sample(sample =>
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var expected = sample.FirstOrDefault(key => !seen.Add(key));
+            var matcher = new NameMatcher<int>(sample.Select((key, i) => new KeyValuePair<string, int>(key, i)));
+            matcher.DuplicateKey.Should().Be(expected, string.Join(" ", sample));
+        }, iter: 3_000);
+    }
+
+    [Test]
     public void ManyKeys_FiledRegionByRegion_FindEveryKey_ReportTheFirstKeyWrittenTwice_AndKeepTheLastValue()
     {
         // 40,000 keys: a table of 65,536 slots, 32 regions (SlotOrder files them region by region, not in document order).
