@@ -198,6 +198,7 @@ internal sealed class GlobIndex
         // Per run (and one past the last, for where the last run's ranks end): the rank of the glob whose pattern holds
         // its end, its end's hash, and where its ranks start.
         private readonly ChunkedArray<Run> _runs;
+        private readonly int _runCount;
         private readonly ChunkedArray<int> _ranks;
 
         /// <param name="globs">Every glob, in precedence order.</param>
@@ -211,11 +212,12 @@ internal sealed class GlobIndex
             _table = new ChunkedArray<int>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2)));
             _mask = _table.Length - 1;
 
-            // First pass, in rank order: each glob's run (made when its end is new), each run's size and its end's length.
+            // First pass, in rank order: each glob's run (made when its end is new, in a table of one run per glob, kept
+            // when every end is distinct; a run's Start counts its size until the second pass), and each end's length.
             var pool = System.Buffers.ArrayPool<int>.Shared;
             var runOf = pool.Rent(Math.Max(count, 1));
-            var found = System.Buffers.ArrayPool<Run>.Shared.Rent(Math.Max(count, 1));
             var lengths = pool.Rent(Math.Max(count, 1));
+            var found = ChunkedArray<Run>.Uninitialized(count + 1);
             var runs = 0;
             var longest = 0;
             var table = _table;
@@ -256,30 +258,44 @@ internal sealed class GlobIndex
                 runOf[i] = run;
             }
 
-            // Each run starts where the previous one ends (Start counted its size until now); the second pass fills them
-            // in rank order, so each is ascending.
-            _runs = ChunkedArray<Run>.Uninitialized(runs + 1);
-            var start = 0;
-            for (var run = 0; run < runs; run++)
-            {
-                var size = found[run].Start;
-                _runs[run] = found[run] with { Start = start };
-                found[run].Start = start;
-                start += size;
-            }
-
-            _runs[runs] = new Run(-1, 0, start);
+            // Each run starts where the previous one ends; the second pass fills them in rank order (runOf's Start moving
+            // on), so each is ascending. Every end distinct (the usual policy): glob i made run i, whose one rank is its own.
             _ranks = ChunkedArray<int>.Uninitialized(count);
-            for (var i = 0; i < count; i++)
+            if (runs == count)
             {
-                // Every end distinct (the usual policy): glob i made run i, whose one rank is its own.
-                _ranks[runs == count ? i : found[runOf[i]].Start++] = ranks[i];
+                for (var i = 0; i < count; i++)
+                {
+                    found[i] = found[i] with { Start = i };
+                    _ranks[i] = ranks[i];
+                }
+
+                _runs = found;
+            }
+            else
+            {
+                // Fewer runs than globs: kept in a table of their own size.
+                _runs = ChunkedArray<Run>.Uninitialized(runs + 1);
+                var next = pool.Rent(runs);
+                var start = 0;
+                for (var run = 0; run < runs; run++)
+                {
+                    var held = found[run];
+                    (next[run], start, _runs[run]) = (start, start + held.Start, held with { Start = start });
+                }
+
+                for (var i = 0; i < count; i++)
+                {
+                    _ranks[next[runOf[i]]++] = ranks[i];
+                }
+
+                pool.Return(next);
             }
 
+            _runs[runs] = new Run(-1, 0, count);
+            _runCount = runs;
             Lengths = Distinct(lengths.AsSpan(0, runs), longest);
             pool.Return(runOf);
             pool.Return(lengths);
-            System.Buffers.ArrayPool<Run>.Shared.Return(found);
         }
 
         /// <summary>The distinct values of <paramref name="lengths"/> (which it reorders), ascending.</summary>
@@ -331,7 +347,7 @@ internal sealed class GlobIndex
         public int CopySharedRanks(Span<int> into)
         {
             var written = 0;
-            for (var run = 0; run < _runs.Length - 1 && written < SharedCount; run++)
+            for (var run = 0; run < _runCount && written < SharedCount; run++)
             {
                 var (from, to) = (_runs[run].Start, _runs[run + 1].Start);
                 for (var i = from; to - from > 1 && i < to; i++)
@@ -373,6 +389,7 @@ internal sealed class GlobIndex
         }
 
         /// <summary>The literal end this table files <paramref name="glob"/> under.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private ReadOnlySpan<char> EndOf(in GlobPattern glob) => _suffix
             ? glob.Text[(glob.Length - glob.LiteralSuffix)..]
             : glob.Text[..glob.LiteralPrefix];
