@@ -139,19 +139,27 @@ internal sealed class NameMatcher<T>
     /// </summary>
     private static char[][] CopyKeys(Builder builder, ChunkedArray<KeyRow> rows)
     {
+        // The keys are placed in the order they were added, one after another within a chunk: each chunk is one range of
+        // the builder's characters, copied whole (where its first key starts is noted as the chunk is begun).
         var all = builder.Chars;
         var layout = new ChunkedText(Chunking.ChunkBytesFor((long)all.Length * sizeof(char)) / sizeof(char));
-        for (var key = 0; key < builder.Count; key++)
-        {
-            var length = builder.Range(key).Length;
-            rows[key] = new KeyRow(layout.Place(length), length, 0);
-        }
-
-        var chunks = layout.Allocate<char>();
+        var firsts = new List<int>(1);
         for (var key = 0; key < builder.Count; key++)
         {
             var (start, length) = builder.Range(key);
-            all.Slice(start, length).CopyTo(ChunkedText.At(chunks, rows[key].Start, length));
+            var place = layout.Place(length);
+            if (ChunkedText.Split(place) is (var chunk, 0) && chunk == firsts.Count)
+            {
+                firsts.Add(start);
+            }
+
+            rows[key] = new KeyRow(place, length, 0);
+        }
+
+        var chunks = layout.Allocate<char>();
+        for (var chunk = 0; chunk < firsts.Count; chunk++)
+        {
+            all.Slice(firsts[chunk], chunks[chunk].Length).CopyTo(chunks[chunk]);
         }
 
         return chunks;
