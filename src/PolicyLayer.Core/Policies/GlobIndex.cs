@@ -136,10 +136,7 @@ internal sealed class GlobIndex
                 break;
             }
 
-            if (_byPrefix.TryGetRanks(span[..length], out var from, out var to))
-            {
-                best = FirstMatch(_byPrefix.Ranks, from, to, name, best);
-            }
+            best = _byPrefix.FirstMatch(span[..length], name, best);
         }
 
         foreach (var length in _bySuffix.Lengths)
@@ -149,19 +146,16 @@ internal sealed class GlobIndex
                 break;
             }
 
-            if (_bySuffix.TryGetRanks(span[^length..], out var from, out var to))
-            {
-                best = FirstMatch(_bySuffix.Ranks, from, to, name, best);
-            }
+            best = _bySuffix.FirstMatch(span[^length..], name, best);
         }
 
-        best = FirstMatch(_unanchored, 0, _unanchored.Length, name, best);
+        best = FirstMatch(_globs, _unanchored, 0, _unanchored.Length, name, best);
         rank = best;
         return best != int.MaxValue;
     }
 
     /// <summary>The lowest rank in <paramref name="ranks"/>[<paramref name="from"/>..<paramref name="to"/>] (ascending) below <paramref name="best"/> whose glob matches, else <paramref name="best"/>.</summary>
-    private int FirstMatch(ChunkedArray<int> ranks, int from, int to, string name, int best)
+    private static int FirstMatch(ChunkedArray<GlobPattern> globs, ChunkedArray<int> ranks, int from, int to, string name, int best)
     {
         for (var i = from; i < to; i++)
         {
@@ -171,7 +165,7 @@ internal sealed class GlobIndex
                 break;
             }
 
-            if (_globs[rank].IsMatch(name))
+            if (globs[rank].IsMatch(name))
             {
                 return rank;
             }
@@ -191,12 +185,13 @@ internal sealed class GlobIndex
         private readonly ChunkedArray<GlobPattern> _globs;
         private readonly bool _suffix;
 
-        // _table[slot] is a run plus one, 0 where empty; its length is a power of two at least twice the runs.
+        // _table[slot] is a run plus one, 0 where empty; its length is a power of two, at most two thirds full.
         private readonly ChunkedArray<int> _table;
         private readonly int _mask;
 
-        // Per run (and one past the last, for where the last run's ranks end): the rank of the glob whose pattern holds
-        // its end, its end's hash, and where its ranks start.
+        // Per run: the rank of the glob whose pattern holds its end, its end's hash, and where its ranks start in _ranks
+        // (with one run past the last, for where the last run's ranks end). When every end is distinct, a run's one glob
+        // is its holder: _ranks is then empty, and a run's start unused.
         private readonly ChunkedArray<Run> _runs;
         private readonly int _runCount;
         private readonly ChunkedArray<int> _ranks;
@@ -209,7 +204,8 @@ internal sealed class GlobIndex
             _globs = globs;
             _suffix = suffix;
             var count = ranks.Length;
-            _table = new ChunkedArray<int>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(count, 1) * 2)));
+            // At most two thirds full, as the keys' table.
+            _table = new ChunkedArray<int>(Math.Max(2, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((count * 3 / 2) + 1))));
             _mask = _table.Length - 1;
 
             // First pass, in rank order: each glob's run (made when its end is new, in a table of one run per glob, kept
@@ -217,7 +213,7 @@ internal sealed class GlobIndex
             var pool = System.Buffers.ArrayPool<int>.Shared;
             var runOf = pool.Rent(Math.Max(count, 1));
             var lengths = pool.Rent(Math.Max(count, 1));
-            var found = ChunkedArray<Run>.Uninitialized(count + 1);
+            var found = ChunkedArray<Run>.Uninitialized(count);
             var runs = 0;
             var longest = 0;
             var table = _table;
@@ -260,20 +256,15 @@ internal sealed class GlobIndex
 
             // Each run starts where the previous one ends; the second pass fills them in rank order (runOf's Start moving
             // on), so each is ascending. Every end distinct (the usual policy): glob i made run i, whose one rank is its own.
-            _ranks = ChunkedArray<int>.Uninitialized(count);
             if (runs == count)
             {
-                for (var i = 0; i < count; i++)
-                {
-                    found[i] = found[i] with { Start = i };
-                    _ranks[i] = ranks[i];
-                }
-
+                // Every end distinct (the usual policy): a run's one glob is its holder, and no list of ranks is kept.
                 _runs = found;
             }
             else
             {
-                // Fewer runs than globs: kept in a table of their own size.
+                // Fewer runs than globs: kept in a table of their own size, with their ranks.
+                _ranks = ChunkedArray<int>.Uninitialized(count);
                 _runs = ChunkedArray<Run>.Uninitialized(runs + 1);
                 var next = pool.Rent(runs);
                 var start = 0;
@@ -289,9 +280,9 @@ internal sealed class GlobIndex
                 }
 
                 pool.Return(next);
+                _runs[runs] = new Run(-1, 0, count);
             }
 
-            _runs[runs] = new Run(-1, 0, count);
             _runCount = runs;
             Lengths = Distinct(lengths.AsSpan(0, runs), longest);
             pool.Return(runOf);
@@ -364,11 +355,11 @@ internal sealed class GlobIndex
             _table.ChunkLengths.Concat(_ranks.ChunkLengths).Select(length => length * 4L)
                 .Concat(_runs.ChunkLengths.Select(length => (long)length * System.Runtime.CompilerServices.Unsafe.SizeOf<Run>()));
 
-        /// <summary>Every run's ranks, one run after another.</summary>
-        public ChunkedArray<int> Ranks => _ranks;
-
-        /// <summary>Where in <see cref="Ranks"/> the ranks (ascending) of the globs filed under <paramref name="end"/> are.</summary>
-        public bool TryGetRanks(ReadOnlySpan<char> end, out int from, out int to)
+        /// <summary>
+        /// The lowest rank below <paramref name="best"/> of a glob filed under <paramref name="end"/> that matches
+        /// <paramref name="name"/>, else <paramref name="best"/>.
+        /// </summary>
+        public int FirstMatch(ReadOnlySpan<char> end, string name, int best)
         {
             var hash = KeyHash.Of(end);
             var slot = hash & _mask;
@@ -377,15 +368,18 @@ internal sealed class GlobIndex
                 ref readonly var found = ref _runs[run];
                 if (found.Hash == hash && EndOf(_globs[found.Holder]).SequenceEqual(end))
                 {
-                    (from, to) = (found.Start, _runs[run + 1].Start);
-                    return true;
+                    if (_ranks.Length == 0)
+                    {
+                        return found.Holder < best && _globs[found.Holder].IsMatch(name) ? found.Holder : best;
+                    }
+
+                    return GlobIndex.FirstMatch(_globs, _ranks, found.Start, _runs[run + 1].Start, name, best);
                 }
 
                 slot = (slot + 1) & _mask;
             }
 
-            (from, to) = (0, 0);
-            return false;
+            return best;
         }
 
         /// <summary>The literal end this table files <paramref name="glob"/> under.</summary>
