@@ -367,7 +367,13 @@ internal sealed class NameMatcher<T>
         {
             ArrayPool<char>.Shared.Return(_chars);
             ArrayPool<int>.Shared.Return(_starts);
-            ArrayPool<T>.Shared.Return(_values, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+            // Only the values written hold references (the pool's array may be far longer than they).
+            if (System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+            {
+                _values.AsSpan(0, Math.Min(Count, _values.Length)).Clear();
+            }
+
+            ArrayPool<T>.Shared.Return(_values);
             ArrayPool<bool>.Shared.Return(_isGlob);
             ArrayPool<int>.Shared.Return(_globAt);
             ArrayPool<GlobShape>.Shared.Return(_globShapes);
@@ -391,7 +397,12 @@ internal sealed class NameMatcher<T>
         {
             var larger = ArrayPool<TItem>.Shared.Rent(size);
             array.AsSpan(0, used).CopyTo(larger);
-            ArrayPool<TItem>.Shared.Return(array, clearArray: System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<TItem>());
+            if (System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<TItem>())
+            {
+                array.AsSpan(0, used).Clear();
+            }
+
+            ArrayPool<TItem>.Shared.Return(array);
             array = larger;
         }
     }

@@ -337,7 +337,8 @@ internal sealed partial class PolicyReaderV1
                         {
                             var raw = reader.ValueSpan;
                             var chars = rules.Reserve(raw.Length);
-                            keyLength = Encoding.UTF8.GetChars(raw, chars);
+                            // Most names are ASCII: widened as they are, else decoded.
+                            keyLength = Ascii.ToUtf16(raw, chars, out var widened) == OperationStatus.Done ? widened : Encoding.UTF8.GetChars(raw, chars);
                             if (chars[..keyLength].IsWhiteSpace())
                             {
                                 return null;
