@@ -19,7 +19,8 @@ internal sealed class GlobIndex
     private readonly ChunkedArray<int> _unanchored;
 
     /// <param name="globs">The globs in precedence order: index 0 wins over every other that matches.</param>
-    public GlobIndex(ChunkedArray<GlobPattern> globs)
+    /// <param name="endHashes">By rank, the hash of the literal end each glob is filed under (<see cref="GlobShape.EndHash"/>), found as it was read.</param>
+    public GlobIndex(ChunkedArray<GlobPattern> globs, ReadOnlySpan<int> endHashes)
     {
         _globs = globs;
 
@@ -32,17 +33,17 @@ internal sealed class GlobIndex
         for (var rank = 0; rank < globs.Length; rank++)
         {
             ref readonly var glob = ref globs[rank];
-            if (glob.LiteralPrefix == 0 && glob.LiteralSuffix == 0)
+            switch (GlobShape.Filing(glob.LiteralPrefix, glob.LiteralSuffix))
             {
-                unanchored[others++] = rank;
-            }
-            else if (glob.LiteralPrefix >= glob.LiteralSuffix)
-            {
-                prefixed[prefixes++] = rank;
-            }
-            else
-            {
-                suffixed[suffixes++] = rank;
+                case GlobEnd.None:
+                    unanchored[others++] = rank;
+                    break;
+                case GlobEnd.Prefix:
+                    prefixed[prefixes++] = rank;
+                    break;
+                default:
+                    suffixed[suffixes++] = rank;
+                    break;
             }
         }
 
@@ -52,8 +53,8 @@ internal sealed class GlobIndex
             _unanchored[i] = unanchored[i];
         }
 
-        _byPrefix = new LiteralEnds(globs, suffix: false, prefixed.AsSpan(0, prefixes));
-        _bySuffix = new LiteralEnds(globs, suffix: true, suffixed.AsSpan(0, suffixes));
+        _byPrefix = new LiteralEnds(globs, suffix: false, prefixed.AsSpan(0, prefixes), endHashes);
+        _bySuffix = new LiteralEnds(globs, suffix: true, suffixed.AsSpan(0, suffixes), endHashes);
         pool.Return(prefixed);
         pool.Return(suffixed);
         pool.Return(unanchored);
@@ -199,7 +200,8 @@ internal sealed class GlobIndex
         /// <param name="globs">Every glob, in precedence order.</param>
         /// <param name="suffix">Whether this table files suffixes (else prefixes).</param>
         /// <param name="ranks">The ranks of the globs filed here, ascending.</param>
-        public LiteralEnds(ChunkedArray<GlobPattern> globs, bool suffix, ReadOnlySpan<int> ranks)
+        /// <param name="endHashes">Every glob's end's hash, by rank.</param>
+        public LiteralEnds(ChunkedArray<GlobPattern> globs, bool suffix, ReadOnlySpan<int> ranks, ReadOnlySpan<int> endHashes)
         {
             _globs = globs;
             _suffix = suffix;
@@ -221,8 +223,7 @@ internal sealed class GlobIndex
             for (var i = 0; i < count; i++)
             {
                 var rank = ranks[i];
-                var end = EndOf(globs[rank]);
-                var hash = KeyHash.Of(end);
+                var hash = endHashes[rank];
                 var slot = hash & mask;
                 int run;
                 while (true)
@@ -233,14 +234,15 @@ internal sealed class GlobIndex
                         run = runs++;
                         cell = run + 1;
                         found[run] = new Run(rank, hash, 1);
-                        lengths[run] = end.Length;
-                        longest = Math.Max(longest, end.Length);
+                        var length = suffix ? globs[rank].LiteralSuffix : globs[rank].LiteralPrefix;
+                        lengths[run] = length;
+                        longest = Math.Max(longest, length);
                         break;
                     }
 
                     run = cell - 1;
                     ref var held = ref found[run];
-                    if (held.Hash == hash && EndOf(globs[held.Holder]).SequenceEqual(end))
+                    if (held.Hash == hash && EndOf(globs[held.Holder]).SequenceEqual(EndOf(globs[rank])))
                     {
                         // A run's second glob makes it shared: both are counted.
                         SharedCount += held.Start == 1 ? 2 : 1;

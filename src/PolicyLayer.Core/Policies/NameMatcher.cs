@@ -93,6 +93,7 @@ internal sealed class NameMatcher<T>
             var ranked = Rank(shapes);
             var globs = new ChunkedArray<GlobPattern>(globCount);
             var globValues = new ChunkedArray<T>(globCount);
+            var endHashes = ArrayPool<int>.Shared.Rent(globCount);
             for (var rank = 0; rank < globCount; rank++)
             {
                 var g = ranked[rank];
@@ -100,11 +101,13 @@ internal sealed class NameMatcher<T>
                 var (chunk, offset) = ChunkedText.Split(rows[key].Start);
                 globs[rank] = new GlobPattern(chars[chunk], offset, shapes[g]);
                 globValues[rank] = builder.Value(key);
+                endHashes[rank] = builder.GlobEndHash(g);
             }
 
             // The first key written a second time, in document order: an exact name (found as the keys were filed) or a
             // glob (found by the index, among the globs that share an end).
-            var index = new GlobIndex(globs);
+            var index = new GlobIndex(globs, endHashes.AsSpan(0, globCount));
+            ArrayPool<int>.Shared.Return(endHashes);
             var repeated = repeats.Length > 0 ? repeats[0].Key : int.MaxValue;
             foreach (var rank in index.Repeats)
             {
@@ -286,9 +289,10 @@ internal sealed class NameMatcher<T>
         private T[] _values;
         private bool[] _isGlob;
 
-        // The key each glob is, in document order, and its shape.
+        // The key each glob is, in document order, its shape, and the hash of the end a glob index files it under.
         private int[] _globAt;
         private GlobShape[] _globShapes;
+        private int[] _globEndHashes;
 
         /// <param name="keys">About how many keys will be added (the arrays grow past it).</param>
         /// <param name="chars">About how many characters they hold.</param>
@@ -301,6 +305,7 @@ internal sealed class NameMatcher<T>
             _isGlob = ArrayPool<bool>.Shared.Rent(keys);
             _globAt = ArrayPool<int>.Shared.Rent(keys);
             _globShapes = ArrayPool<GlobShape>.Shared.Rent(keys);
+            _globEndHashes = ArrayPool<int>.Shared.Rent(keys);
             _starts[0] = 0;
         }
 
@@ -321,6 +326,9 @@ internal sealed class NameMatcher<T>
 
         /// <summary>The globs' shapes, in document order, found as they were added.</summary>
         internal ReadOnlySpan<GlobShape> GlobShapes => _globShapes.AsSpan(0, GlobCount);
+
+        /// <summary>The hash of the end a glob index files the glob <paramref name="glob"/> (in document order) under (<see cref="GlobShape.EndHash"/>).</summary>
+        internal int GlobEndHash(int glob) => _globEndHashes[glob];
 
         /// <summary>Room for the next key's characters: write at most <paramref name="maxLength"/> there, then call <see cref="Add(int, T)"/>.</summary>
         public Span<char> Reserve(int maxLength)
@@ -347,7 +355,10 @@ internal sealed class NameMatcher<T>
             {
                 Ensure(ref _globAt, GlobCount, GlobCount + 1);
                 Ensure(ref _globShapes, GlobCount, GlobCount + 1);
-                _globShapes[GlobCount] = GlobShape.Of(key, first);
+                Ensure(ref _globEndHashes, GlobCount, GlobCount + 1);
+                var shape = GlobShape.Of(key, first);
+                _globShapes[GlobCount] = shape;
+                _globEndHashes[GlobCount] = GlobShape.EndHash(key, shape);
                 _globAt[GlobCount++] = Count;
             }
 
@@ -377,12 +388,14 @@ internal sealed class NameMatcher<T>
             ArrayPool<bool>.Shared.Return(_isGlob);
             ArrayPool<int>.Shared.Return(_globAt);
             ArrayPool<GlobShape>.Shared.Return(_globShapes);
+            ArrayPool<int>.Shared.Return(_globEndHashes);
             _chars = [];
             _starts = [];
             _values = [];
             _isGlob = [];
             _globAt = [];
             _globShapes = [];
+            _globEndHashes = [];
         }
 
         private static void Ensure<TItem>(ref TItem[] array, int used, int needed)
@@ -777,6 +790,18 @@ internal readonly record struct GlobShape(int Length, int Wildcards, int Prefix,
     public static int CompareSpecificity(GlobShape a, GlobShape b) =>
         a.Wildcards != b.Wildcards ? a.Wildcards.CompareTo(b.Wildcards) : b.Length.CompareTo(a.Length);
 
+    /// <summary>Which literal end a glob index files a glob under: its longer one (the prefix on a tie), none when it has neither.</summary>
+    public static GlobEnd Filing(int prefix, int suffix) =>
+        prefix == 0 && suffix == 0 ? GlobEnd.None : prefix >= suffix ? GlobEnd.Prefix : GlobEnd.Suffix;
+
+    /// <summary>The hash (<see cref="KeyHash"/>) of the literal end that <paramref name="glob"/>, of this shape, is filed under; 0 when none.</summary>
+    public static int EndHash(ReadOnlySpan<char> glob, GlobShape shape) => Filing(shape.Prefix, shape.Suffix) switch
+    {
+        GlobEnd.Prefix => KeyHash.Of(glob[..shape.Prefix]),
+        GlobEnd.Suffix => KeyHash.Of(glob[^shape.Suffix..]),
+        _ => 0,
+    };
+
     public static GlobShape Of(ReadOnlySpan<char> glob) =>
         glob.IndexOfAny('*', '?') is var first and >= 0 ? Of(glob, first) : new(glob.Length, 0, glob.Length, glob.Length);
 
@@ -788,4 +813,12 @@ internal readonly record struct GlobShape(int Length, int Wildcards, int Prefix,
         var wildcards = last == first ? 1 : 2 + glob[(first + 1)..last].Count('*') + glob[(first + 1)..last].Count('?');
         return new(glob.Length, wildcards, first, glob.Length - 1 - last);
     }
+}
+
+/// <summary>The literal end a glob is filed under in a glob index.</summary>
+internal enum GlobEnd
+{
+    None,
+    Prefix,
+    Suffix,
 }
