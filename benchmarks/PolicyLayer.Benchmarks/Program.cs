@@ -22,7 +22,24 @@ if (args is ["policy-load-cpu", ..])
     return 0;
 }
 
-// The same for compact policies whose keys are all exact names, all globs with a prefix or a suffix, or a third of each: `-- policy-load-shapes [ROUNDS] [SHAPE...]` (exact, prefix, suffix, ends; all when none is named).
+// Loads one policy again and again for SECONDS, for a profiler (perf; see docs/benchmarks.md, "Policy load, session 12"): `-- policy-load-loop "prefix 10000" [SECONDS]`.
+if (args is ["policy-load-loop", var loopPolicy, ..])
+{
+    var bytes = PolicyFixtures.ForLoad(loopPolicy);
+    var seconds = args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 8;
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    var loads = 0;
+    while (clock.Elapsed.TotalSeconds < seconds)
+    {
+        _ = global::PolicyLayer.PolicyDocument.Parse(bytes);
+        loads++;
+    }
+
+    Console.WriteLine($"{loads} loads of '{loopPolicy}', {clock.Elapsed.TotalMilliseconds * 1000 / loads:F1} µs each (wall clock)");
+    return 0;
+}
+
+// As policy-load-cpu, for compact policies whose keys are all exact names, all globs with a prefix or a suffix, or a third of each: `-- policy-load-shapes [ROUNDS] [SHAPE...]` (exact, prefix, suffix, ends; all when none is named).
 if (args is ["policy-load-shapes", ..])
 {
     var shapes = args.Skip(2).ToArray();

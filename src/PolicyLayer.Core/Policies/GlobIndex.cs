@@ -256,8 +256,6 @@ internal sealed class GlobIndex
                 runOf[i] = run;
             }
 
-            // Each run starts where the previous one ends; the second pass fills them in rank order (runOf's Start moving
-            // on), so each is ascending. Every end distinct (the usual policy): glob i made run i, whose one rank is its own.
             if (runs == count)
             {
                 // Every end distinct (the usual policy): a run's one glob is its holder, and no list of ranks is kept.
@@ -265,7 +263,8 @@ internal sealed class GlobIndex
             }
             else
             {
-                // Fewer runs than globs: kept in a table of their own size, with their ranks.
+                // Fewer runs than globs: kept in a table of their own size, with their ranks. Each run starts where the
+                // previous one ends; the second pass fills them in rank order, so each is ascending.
                 _ranks = ChunkedArray<int>.Uninitialized(count);
                 _runs = ChunkedArray<Run>.Uninitialized(runs + 1);
                 var next = pool.Rent(runs);

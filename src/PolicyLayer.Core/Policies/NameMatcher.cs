@@ -646,7 +646,8 @@ internal static class KeyHash
     {
         // Two lanes of eight bytes, each multiplied and folded on its own (so that the two chains overlap in the core);
         // a name of eight bytes or more ends with the last sixteen (or eight) bytes, read again where they overlap the
-        // step before. The length is in the hash, so each byte still counts once for names of one length.
+        // step before. Every byte is read, and the length is in the hash: two names of one length that differ anywhere
+        // differ in what is mixed.
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(text);
         var length = bytes.Length;
         var a = Seed ^ ((ulong)length * Multiplier);

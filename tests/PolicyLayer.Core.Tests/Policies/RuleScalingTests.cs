@@ -198,7 +198,8 @@ public sealed class RuleScalingTests
     [Test]
     public void KeyHash_TellsApartNamesThatDifferOnlyInTheirLastCharacters()
     {
-        // The last one to seven bytes are read in two overlapping reads: every one of them must still count.
+        // The last one to seven bytes are read in two overlapping reads, and a longer name ends with a read of its last
+        // eight (or sixteen) bytes, overlapping the step before: every byte must still count.
         foreach (var length in Enumerable.Range(1, 24))
         {
             var head = new string('n', Math.Max(0, length - 3));
