@@ -80,7 +80,7 @@ internal sealed class GlobIndex
         var ranks = pool.Rent(candidates);
         var filled = _byPrefix.CopySharedRanks(ranks);
         filled += _bySuffix.CopySharedRanks(ranks.AsSpan(filled));
-        for (var i = 0; i < _unanchored.Length && candidates > filled; i++)
+        for (var i = 0; i < _unanchored.Length && _unanchored.Length > 1; i++)
         {
             ranks[filled++] = _unanchored[i];
         }
@@ -194,7 +194,6 @@ internal sealed class GlobIndex
         // (with one run past the last, for where the last run's ranks end). When every end is distinct, a run's one glob
         // is its holder: _ranks is then empty, and a run's start unused.
         private readonly ChunkedArray<Run> _runs;
-        private readonly int _runCount;
         private readonly ChunkedArray<int> _ranks;
 
         /// <param name="globs">Every glob, in precedence order.</param>
@@ -284,7 +283,6 @@ internal sealed class GlobIndex
                 _runs[runs] = new Run(-1, 0, count);
             }
 
-            _runCount = runs;
             Lengths = Distinct(lengths.AsSpan(0, runs), longest);
             pool.Return(runOf);
             pool.Return(lengths);
@@ -339,10 +337,12 @@ internal sealed class GlobIndex
         public int CopySharedRanks(Span<int> into)
         {
             var written = 0;
-            for (var run = 0; run < _runCount && written < SharedCount; run++)
+
+            // Only when some end is shared: _runs then has one run past the last.
+            for (var run = 0; written < SharedCount; run++)
             {
                 var (from, to) = (_runs[run].Start, _runs[run + 1].Start);
-                for (var i = from; to - from > 1 && i < to; i++)
+                for (var i = from; i < to && to - from > 1; i++)
                 {
                     into[written++] = _ranks[i];
                 }
